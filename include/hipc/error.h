@@ -1,0 +1,86 @@
+/* hipc — error codes.
+ *
+ * Every hipc function that can fail returns an int: zero or a positive
+ * count on success, one of the negative codes below on failure. The values
+ * are stable across releases; new codes are only ever appended.
+ *
+ * The kernel's errno is never lost: handle-based calls store it in the
+ * handle's `sys_errno` field, free functions take an optional `int *sys_errno`
+ * out-parameter. It is 0 when the failure was found by hipc's own checks.
+ */
+#ifndef HIPC_ERROR_H
+#define HIPC_ERROR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* X(NAME, value, message). One table feeds the enum, hipc_strerror() and
+ * hipc_err_name(), so the three can never disagree. */
+#define HIPC_ERROR_MAP(X)                                                      \
+    X(OK, 0, "success")                                                        \
+    /* Argument validation: found before any syscall. */                       \
+    X(E_NULL, -1, "a required pointer argument is NULL")                       \
+    X(E_BAD_KEY, -2, "invalid System V key")                                   \
+    X(E_BAD_SIZE, -3, "invalid size (zero, or out of the allowed range)")      \
+    X(E_BAD_FLAGS, -4, "unknown or conflicting flag bits")                     \
+    X(E_BAD_MODE, -5, "invalid permission mode")                               \
+    X(E_BAD_PATH, -6, "path is empty, too long, or does not exist")            \
+    X(E_BAD_PROJ_ID, -7, "project id must be in 1..255")                       \
+    X(E_BAD_HANDLE, -8, "handle is zeroed, uninitialised or corrupt")          \
+    X(E_STALE_HANDLE, -9, "handle was already closed")                         \
+    X(E_BAD_STATE, -10, "operation not valid in the handle's current state")   \
+    X(E_BAD_ADDR, -11, "invalid or misaligned address")                        \
+    X(E_BAD_FD, -12, "descriptor is negative or not open")                     \
+    X(E_NOT_PIPE, -13, "descriptor is not a pipe or FIFO")                     \
+    X(E_WRONG_END, -14, "operation not valid on this end of the pipe")         \
+    X(E_BAD_ID, -15, "invalid segment id")                                     \
+    X(E_BAD_TIMEOUT, -16, "invalid timeout")                                   \
+    X(E_OVERFLOW, -17, "size arithmetic would overflow")                       \
+    X(E_TOO_BIG, -18, "size exceeds a system or compile-time limit")           \
+    X(E_BUF_TOO_SMALL, -19, "caller's buffer is too small")                    \
+    X(E_SIZE_MISMATCH, -20, "segment size differs from the expected size")     \
+    /* Conditions reported by the kernel, mapped to what a caller acts on. */  \
+    X(E_EXISTS, -21, "object already exists")                                  \
+    X(E_NOT_FOUND, -22, "no such object")                                      \
+    X(E_PERM, -23, "permission denied")                                        \
+    X(E_LIMIT, -24, "a system limit was reached")                              \
+    X(E_NOMEM, -25, "out of memory")                                           \
+    X(E_REMOVED, -26, "segment was removed")                                   \
+    X(E_INTR, -27, "interrupted by a signal")                                  \
+    X(E_TIMEDOUT, -28, "timed out")                                            \
+    X(E_PEER_GONE, -29, "the peer has gone away")                              \
+    X(E_AGAIN, -30, "operation would block")                                   \
+    X(E_EOF, -31, "end of file")                                               \
+    X(E_SYS, -32, "unexpected system error (see sys_errno)")                   \
+    /* Integrity of data that another process wrote. */                        \
+    X(E_FOREIGN, -33, "segment was not created by hipc")                       \
+    X(E_VERSION, -34, "segment layout version is not supported")               \
+    X(E_LAYOUT, -35, "segment was made for another ABI (width/endianness)")    \
+    X(E_CORRUPT, -36, "shared data is corrupt or inconsistent")                \
+    X(E_MSG_TOO_BIG, -37, "message exceeds the configured maximum")            \
+    X(E_TRUNCATED, -38, "input ends in the middle of a record")                \
+    X(E_RETRIES, -39, "gave up after the bounded number of retries")           \
+    X(E_CHILD, -40, "child process failed")                                    \
+    X(E_UNSUPPORTED, -41, "not supported on this system")
+
+enum hipc_error {
+#define HIPC_ERROR_ENUM_(name, value, msg) HIPC_##name = (value),
+    HIPC_ERROR_MAP(HIPC_ERROR_ENUM_)
+#undef HIPC_ERROR_ENUM_
+    HIPC_ERROR_LAST_ = -41
+};
+
+/* A static, human-readable message; "unknown hipc error" for unknown codes. */
+const char *hipc_strerror(int code);
+
+/* The code's full name ("HIPC_E_REMOVED"), or "HIPC_E_UNKNOWN". */
+const char *hipc_err_name(int code);
+
+/* Non-zero when `code` is OK or one of the codes in the table. */
+int hipc_err_is_known(int code);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HIPC_ERROR_H */

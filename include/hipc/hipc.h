@@ -1,0 +1,45 @@
+/* hipc — hardened System V shared memory, pipes and a shared-memory
+ * channel for Linux. This umbrella header includes every module. */
+#ifndef HIPC_HIPC_H
+#define HIPC_HIPC_H
+
+/* API version. The layout of shared segments has its own version
+ * (HIPC_SHM_LAYOUT_VERSION), so the two can move independently. */
+#define HIPC_VERSION_MAJOR 0
+#define HIPC_VERSION_MINOR 1
+#define HIPC_VERSION_PATCH 0
+#define HIPC_VERSION                                                           \
+    ((HIPC_VERSION_MAJOR << 16) | (HIPC_VERSION_MINOR << 8) | HIPC_VERSION_PATCH)
+#define HIPC_VERSION_STRING "0.1.0"
+
+#include "hipc/config.h"
+#include "hipc/error.h"
+#if __has_include("hipc/shm.h")
+#include "hipc/shm.h"
+#endif
+#if __has_include("hipc/inspect.h")
+#include "hipc/inspect.h"
+#endif
+#if __has_include("hipc/pipe.h")
+#include "hipc/pipe.h"
+#endif
+#if __has_include("hipc/frame.h")
+#include "hipc/frame.h"
+#endif
+#if __has_include("hipc/chan.h")
+#include "hipc/chan.h"
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The version the library was built as; compare with HIPC_VERSION to catch
+ * a header/library mismatch. */
+unsigned hipc_version(void);
+const char *hipc_version_string(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,17 @@
+/* hipc — declarations shared by the library's modules, never installed. */
+#ifndef HIPC_INTERNAL_H
+#define HIPC_INTERNAL_H
+
+#include <stddef.h>
+
+/* Maps a positive kernel errno to a hipc error code. */
+int hipc__from_errno(int err);
+
+/* Records `err` (a positive errno, or 0) into an optional out-parameter. */
+static inline void hipc__set_errno(int *out, int err)
+{
+    if (out != NULL)
+        *out = err;
+}
+
+#endif

@@ -1,0 +1,220 @@
+/* hipc — the only file that calls into the kernel or reads errno. */
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fault.h"
+
+/* Fails the call early when the fault plan says so (test builds only). */
+#define FAULT_POINT(call)                                                      \
+    do {                                                                       \
+        int fault_ = hipc_fault_errno(HIPC_SYS_##call);                        \
+        if (fault_ != 0)                                                       \
+            return -fault_;                                                    \
+    } while (0)
+
+/* errno is read exactly once, right after the failing call. */
+static int neg_errno(void)
+{
+    return errno > 0 ? -errno : -EIO;
+}
+
+int hipc_sys_shmget(key_t key, size_t size, int flags)
+{
+    FAULT_POINT(SHMGET);
+    int id = shmget(key, size, flags);
+    return id < 0 ? neg_errno() : id;
+}
+
+int hipc_sys_shmat(int id, const void *want, int flags, void **addr)
+{
+    FAULT_POINT(SHMAT);
+    void *p = shmat(id, want, flags);
+    if (p == (void *)-1)
+        return neg_errno();
+    *addr = p;
+    return 0;
+}
+
+int hipc_sys_shmdt(const void *addr)
+{
+    FAULT_POINT(SHMDT);
+    return shmdt(addr) < 0 ? neg_errno() : 0;
+}
+
+int hipc_sys_shmctl(int id, int cmd, struct shmid_ds *ds)
+{
+    FAULT_POINT(SHMCTL);
+    int r = shmctl(id, cmd, ds);
+    return r < 0 ? neg_errno() : r;
+}
+
+int hipc_sys_pipe2(int fds[2], int flags)
+{
+    FAULT_POINT(PIPE2);
+    return pipe2(fds, flags) < 0 ? neg_errno() : 0;
+}
+
+ssize_t hipc_sys_read(int fd, void *buf, size_t len)
+{
+    FAULT_POINT(READ);
+    ssize_t n = read(fd, buf, hipc_fault_len(HIPC_SYS_READ, len));
+    return n < 0 ? neg_errno() : n;
+}
+
+ssize_t hipc_sys_write(int fd, const void *buf, size_t len)
+{
+    FAULT_POINT(WRITE);
+    ssize_t n = write(fd, buf, hipc_fault_len(HIPC_SYS_WRITE, len));
+    return n < 0 ? neg_errno() : n;
+}
+
+/* Linux releases the descriptor even when close reports EINTR, so the
+ * caller must never retry; the error is passed up for information only. */
+int hipc_sys_close(int fd)
+{
+    FAULT_POINT(CLOSE);
+    return close(fd) < 0 ? neg_errno() : 0;
+}
+
+int hipc_sys_fcntl(int fd, int cmd, int arg)
+{
+    FAULT_POINT(FCNTL);
+    int r = fcntl(fd, cmd, arg);
+    return r < 0 ? neg_errno() : r;
+}
+
+int hipc_sys_fstat(int fd, struct stat *st)
+{
+    FAULT_POINT(FSTAT);
+    return fstat(fd, st) < 0 ? neg_errno() : 0;
+}
+
+int hipc_sys_stat(const char *path, struct stat *st)
+{
+    FAULT_POINT(STAT);
+    return stat(path, st) < 0 ? neg_errno() : 0;
+}
+
+int hipc_sys_open(const char *path, int flags)
+{
+    FAULT_POINT(OPEN);
+    int fd = open(path, flags | O_CLOEXEC);
+    return fd < 0 ? neg_errno() : fd;
+}
+
+int hipc_sys_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
+{
+    FAULT_POINT(POLL);
+    int r = poll(fds, n, timeout_ms);
+    return r < 0 ? neg_errno() : r;
+}
+
+int hipc_sys_ioctl_int(int fd, unsigned long req, int *out)
+{
+    FAULT_POINT(IOCTL);
+    return ioctl(fd, req, out) < 0 ? neg_errno() : 0;
+}
+
+int hipc_sys_dup2(int from, int to)
+{
+    FAULT_POINT(DUP2);
+    int r = dup2(from, to);
+    return r < 0 ? neg_errno() : r;
+}
+
+pid_t hipc_sys_fork(void)
+{
+    FAULT_POINT(FORK);
+    pid_t pid = fork();
+    return pid < 0 ? neg_errno() : pid;
+}
+
+pid_t hipc_sys_waitpid(pid_t pid, int *status, int options)
+{
+    FAULT_POINT(WAITPID);
+    pid_t r = waitpid(pid, status, options);
+    return r < 0 ? neg_errno() : r;
+}
+
+int hipc_sys_kill(pid_t pid, int sig)
+{
+    FAULT_POINT(KILL);
+    return kill(pid, sig) < 0 ? neg_errno() : 0;
+}
+
+pid_t hipc_sys_getpid(void)
+{
+    return getpid();
+}
+
+/* pthread_sigmask reports its error as the return value, not in errno. */
+int hipc_sys_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+    FAULT_POINT(SIGMASK);
+    int r = pthread_sigmask(how, set, old);
+    return r != 0 ? -r : 0;
+}
+
+int hipc_sys_sigtimedwait(const sigset_t *set, const struct timespec *timeout)
+{
+    FAULT_POINT(SIGTIMEDWAIT);
+    int sig = sigtimedwait(set, NULL, timeout);
+    return sig < 0 ? neg_errno() : sig;
+}
+
+int hipc_sys_sigpending(sigset_t *set)
+{
+    FAULT_POINT(SIGPENDING);
+    return sigpending(set) < 0 ? neg_errno() : 0;
+}
+
+int hipc_sys_clock_monotonic(struct timespec *ts)
+{
+    return clock_gettime(CLOCK_MONOTONIC, ts) < 0 ? neg_errno() : 0;
+}
+
+int hipc_sys_futex_wait(const unsigned *word, unsigned expected,
+                        const struct timespec *ts)
+{
+    FAULT_POINT(FUTEX);
+    long r = syscall(SYS_futex, word, FUTEX_WAIT, expected, ts, NULL, 0);
+    return r < 0 ? neg_errno() : 0;
+}
+
+int hipc_sys_futex_wake(const unsigned *word, int count)
+{
+    FAULT_POINT(FUTEX);
+    long r = syscall(SYS_futex, word, FUTEX_WAKE, count, NULL, NULL, 0);
+    return r < 0 ? neg_errno() : (int)r;
+}
+
+int hipc_sys_madvise(void *addr, size_t len, int advice)
+{
+    FAULT_POINT(MADVISE);
+    return madvise(addr, len, advice) < 0 ? neg_errno() : 0;
+}
+
+int hipc_sys_fdopen(int fd, const char *mode, FILE **out)
+{
+    FAULT_POINT(FDOPEN);
+    FILE *f = fdopen(fd, mode);
+    if (f == NULL)
+        return neg_errno();
+    *out = f;
+    return 0;
+}
+
+size_t hipc_sys_page_size(void)
+{
+    long ps = sysconf(_SC_PAGESIZE);
+    return ps > 0 ? (size_t)ps : 4096u;
+}

@@ -1,0 +1,80 @@
+/* hipc — the syscall seam.
+ *
+ * lib/sys.c is the only file in the library that calls into the kernel or
+ * reads errno. Each wrapper returns the call's result, or -errno on failure,
+ * so the code above it never looks at errno (the way musl's __syscall does).
+ *
+ * In a build with HIPC_FAULT_INJECTION defined every wrapper first asks the
+ * fault plan (lib/fault.h) whether to fail, interrupt or shorten this call;
+ * in a normal build those checks compile to nothing.
+ */
+#ifndef HIPC_SYS_H
+#define HIPC_SYS_H
+
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* Every call the seam knows, so a fault plan can name one. */
+#define HIPC_SYS_CALLS(X)                                                      \
+    X(SHMGET) X(SHMAT) X(SHMDT) X(SHMCTL) X(PIPE2) X(READ) X(WRITE) X(CLOSE)  \
+    X(FCNTL) X(FSTAT) X(STAT) X(OPEN) X(POLL) X(IOCTL) X(FORK) X(WAITPID)     \
+    X(KILL) X(SIGMASK) X(SIGTIMEDWAIT) X(SIGPENDING) X(CLOCK) X(FUTEX)        \
+    X(MADVISE) X(DUP2) X(FDOPEN) X(GETPID)
+
+enum hipc_sys_call {
+#define HIPC_SYS_ENUM_(name) HIPC_SYS_##name,
+    HIPC_SYS_CALLS(HIPC_SYS_ENUM_)
+#undef HIPC_SYS_ENUM_
+    HIPC_SYS_COUNT_
+};
+
+int hipc_sys_shmget(key_t key, size_t size, int flags);
+/* On success stores the address in *addr and returns 0. */
+int hipc_sys_shmat(int id, const void *want, int flags, void **addr);
+int hipc_sys_shmdt(const void *addr);
+int hipc_sys_shmctl(int id, int cmd, struct shmid_ds *ds);
+
+int hipc_sys_pipe2(int fds[2], int flags);
+ssize_t hipc_sys_read(int fd, void *buf, size_t len);
+ssize_t hipc_sys_write(int fd, const void *buf, size_t len);
+int hipc_sys_close(int fd);
+int hipc_sys_fcntl(int fd, int cmd, int arg);
+int hipc_sys_fstat(int fd, struct stat *st);
+int hipc_sys_stat(const char *path, struct stat *st);
+int hipc_sys_open(const char *path, int flags);
+int hipc_sys_poll(struct pollfd *fds, nfds_t n, int timeout_ms);
+int hipc_sys_ioctl_int(int fd, unsigned long req, int *out);
+int hipc_sys_dup2(int from, int to);
+
+pid_t hipc_sys_fork(void);
+pid_t hipc_sys_waitpid(pid_t pid, int *status, int options);
+int hipc_sys_kill(pid_t pid, int sig);
+pid_t hipc_sys_getpid(void);
+
+int hipc_sys_sigmask(int how, const sigset_t *set, sigset_t *old);
+int hipc_sys_sigtimedwait(const sigset_t *set, const struct timespec *timeout);
+int hipc_sys_sigpending(sigset_t *set);
+
+int hipc_sys_clock_monotonic(struct timespec *ts);
+/* FUTEX_WAIT on a shared (not private) word; ts is a relative timeout or NULL. */
+int hipc_sys_futex_wait(const unsigned *word, unsigned expected,
+                        const struct timespec *ts);
+int hipc_sys_futex_wake(const unsigned *word, int count);
+int hipc_sys_madvise(void *addr, size_t len, int advice);
+
+/* fdopen never fails with a useful errno on its own; the seam keeps it. */
+#include <stdio.h>
+int hipc_sys_fdopen(int fd, const char *mode, FILE **out);
+
+/* The page size, read once from the auxiliary vector and cached (the
+ * value cannot change while the process runs, so this is not mutable state
+ * in any meaningful sense). */
+size_t hipc_sys_page_size(void);
+
+#endif

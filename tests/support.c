@@ -1,0 +1,126 @@
+/* hipc tests — shared support. Test code may use libc directly; only the
+ * library itself goes through lib/sys.c. */
+#define _GNU_SOURCE
+#include "support.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int write_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t len = strlen(text);
+    ssize_t n = write(fd, text, len);
+    close(fd);
+    return n == (ssize_t)len ? 0 : -1;
+}
+
+int hipc_test_isolate(void)
+{
+    if (unshare(CLONE_NEWIPC) == 0)
+        return 1;
+    uid_t uid = getuid();
+    gid_t gid = getgid();
+    if (unshare(CLONE_NEWUSER | CLONE_NEWIPC) != 0)
+        return 0;
+    char map[64];
+    snprintf(map, sizeof map, "0 %lu 1", (unsigned long)uid);
+    if (write_file("/proc/self/uid_map", map) != 0)
+        return 0;
+    write_file("/proc/self/setgroups", "deny");
+    snprintf(map, sizeof map, "0 %lu 1", (unsigned long)gid);
+    return write_file("/proc/self/gid_map", map) == 0;
+}
+
+int hipc_test_fd_count(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (d == NULL)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1; /* the directory stream's own descriptor */
+}
+
+int hipc_test_shm_count(void)
+{
+    FILE *f = fopen("/proc/sysvipc/shm", "re");
+    if (f == NULL)
+        return -1;
+    int lines = 0, c;
+    while ((c = fgetc(f)) != EOF)
+        if (c == '\n')
+            lines++;
+    fclose(f);
+    return lines - 1; /* header line */
+}
+
+int hipc_test_drop_privileges(void)
+{
+    if (setgroups(0, NULL) != 0 && errno != EPERM)
+        return -1;
+    if (setgid(HIPC_TEST_GID) != 0 || setuid(HIPC_TEST_UID) != 0)
+        return -1;
+    /* Prove it: regaining root must be impossible now. */
+    return setuid(0) == 0 ? -1 : 0;
+}
+
+int hipc_test_wait_child(pid_t pid, unsigned seconds)
+{
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        int status = 0;
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status)
+                                     : 128 + WTERMSIG(status);
+        if (r < 0 && errno != EINTR)
+            return -1;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec >= (time_t)seconds) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -2;
+        }
+        /* Polling a child's exit: 1 ms steps bound the wait, they do not
+         * stand in for synchronisation. */
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+}
+
+int hipc_test_run_group(const char *name, const struct CMUnitTest *tests,
+                        size_t count)
+{
+    int isolated = hipc_test_isolate();
+    int fds0 = hipc_test_fd_count();
+    int shm0 = hipc_test_shm_count();
+    if (!isolated)
+        fprintf(stderr, "%s: no private IPC namespace; checking leaks "
+                        "against a snapshot\n", name);
+    int failed = _cmocka_run_group_tests(name, tests, count, NULL, NULL);
+    int fds1 = hipc_test_fd_count();
+    int shm1 = hipc_test_shm_count();
+    if (fds1 != fds0 || shm1 != shm0) {
+        fprintf(stderr, "%s: LEAK: descriptors %d -> %d, segments %d -> %d\n",
+                name, fds0, fds1, shm0, shm1);
+        failed++;
+    }
+    return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,51 @@
+/* hipc tests — isolation, leak proof and privilege dropping shared by every
+ * test program. */
+#ifndef HIPC_TEST_SUPPORT_H
+#define HIPC_TEST_SUPPORT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+/* cmocka.h needs the four headers above first. */
+#include <cmocka.h>
+#include <sys/types.h>
+
+/* Moves the process into a private IPC namespace (as root: unshare
+ * CLONE_NEWIPC; otherwise a user namespace mapping us to root as well).
+ * Returns 1 when isolated, 0 when the machine's namespace must be shared,
+ * in which case leak checks compare against a snapshot instead. */
+int hipc_test_isolate(void);
+
+/* Open descriptors of this process (entries of /proc/self/fd). */
+int hipc_test_fd_count(void);
+
+/* Segments visible in /proc/sysvipc/shm. */
+int hipc_test_shm_count(void);
+
+/* The unprivileged ids that permission tests drop to. */
+#define HIPC_TEST_UID 65534
+#define HIPC_TEST_GID 65534
+
+/* In a forked child: drop every privilege, for EACCES paths. Returns 0, or
+ * -1 when the drop failed (the child must then exit with an error). */
+int hipc_test_drop_privileges(void);
+
+/* Waits for `pid` and returns its exit code; a child killed by a signal
+ * yields 128 + signal number. A child not done within `seconds` is killed
+ * so one hang cannot take the suite down. */
+int hipc_test_wait_child(pid_t pid, unsigned seconds);
+
+/* Runs the group with isolation and a final leak check: the run fails when
+ * any segment or descriptor created during it is still there. */
+int hipc_test_run_group(const char *name, const struct CMUnitTest *tests,
+                        size_t count);
+
+#define HIPC_TEST_MAIN(tests)                                                  \
+    int main(void)                                                             \
+    {                                                                          \
+        return hipc_test_run_group(__FILE__, (tests),                          \
+                                   sizeof(tests) / sizeof((tests)[0]));        \
+    }
+
+#endif

@@ -1,0 +1,79 @@
+/* Tests for process identity (pid + start time) and its /proc parser. */
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hipc/error.h"
+#include "proc.h"
+#include "support.h"
+
+static int parse(const char *line, char *state, uint64_t *start)
+{
+    return hipc__proc_parse_stat(line, strlen(line), state, start);
+}
+
+static void start_time_is_field_22_even_with_odd_names(void **state)
+{
+    (void)state;
+    const char *line = "42 (a) b) c) S 1 42 42 0 -1 4194560 1 2 3 4 5 6 7 8 "
+                       "20 0 1 0 987654321 1000 10\n";
+    char st = 0;
+    uint64_t start = 0;
+    assert_int_equal(parse(line, &st, &start), HIPC_OK);
+    assert_int_equal(st, 'S');
+    assert_int_equal(start, 987654321u);
+}
+
+static void malformed_stat_lines_are_corrupt(void **state)
+{
+    (void)state;
+    const char *bad[] = {
+        "", "42 (x", "42 (x) S 1 2", "42 (x)S 1 2 3 4 5 6 7 8 9 10 11 12 13 "
+        "14 15 16 17 18 19 20",
+        "1 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 x9",
+        "1 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 "
+        "99999999999999999999999",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char st = 0;
+        uint64_t start = 0;
+        assert_int_equal(parse(bad[i], &st, &start), HIPC_E_CORRUPT);
+    }
+}
+
+static void own_process_is_alive_and_a_wrong_start_is_not(void **state)
+{
+    (void)state;
+    uint64_t start = 0;
+    assert_int_equal(hipc__proc_start_time(getpid(), &start, NULL), HIPC_OK);
+    assert_int_equal(hipc__proc_alive(getpid(), start, NULL), 1);
+    assert_int_equal(hipc__proc_alive(getpid(), start + 1, NULL), 0);
+}
+
+static void reaped_and_zombie_children_are_gone(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(0);
+    uint64_t start = 0;
+    int rc = hipc__proc_start_time(pid, &start, NULL);
+    /* The child may already be a zombie; its stat file stays until reaped. */
+    assert_int_equal(rc, HIPC_OK);
+    siginfo_t info;
+    assert_int_equal(waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT), 0);
+    assert_int_equal(hipc__proc_alive(pid, start, NULL), 0);
+    assert_int_equal(hipc_test_wait_child(pid, 10), 0);
+    assert_int_equal(hipc__proc_alive(pid, start, NULL), 0);
+    assert_int_equal(hipc__proc_start_time(pid, &start, NULL), HIPC_E_NOT_FOUND);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(start_time_is_field_22_even_with_odd_names),
+    cmocka_unit_test(malformed_stat_lines_are_corrupt),
+    cmocka_unit_test(own_process_is_alive_and_a_wrong_start_is_not),
+    cmocka_unit_test(reaped_and_zombie_children_are_gone),
+};
+
+HIPC_TEST_MAIN(tests)
