@@ -29,6 +29,10 @@ extern "C" {
 /* The System V "private" key: a new segment no other key can name. */
 #define HIPC_SHM_KEY_PRIVATE ((key_t)0)
 
+/* Bytes of the hipc header at the start of every non-raw segment; the
+ * payload follows it, so `data` is 64-byte aligned. */
+#define HIPC_SHM_HEADER_SIZE 64u
+
 /* Flags for create, open and attach. Unknown bits are HIPC_E_BAD_FLAGS. */
 #define HIPC_SHM_RDONLY 0x01u            /* attach read-only */
 #define HIPC_SHM_RAW 0x02u               /* no hipc header */
@@ -66,6 +70,7 @@ typedef struct hipc_shm {
     unsigned state_;
     unsigned flags_;
     void *base_;
+    pid_t cpid_;      /* creator pid from IPC_STAT: tells a reused id apart */
 } hipc_shm;
 
 typedef struct hipc_shm_info {
@@ -91,6 +96,18 @@ typedef struct hipc_shm_header_info {
     pid_t creator_pid;
     uint64_t creator_start; /* clock ticks since boot, /proc/PID/stat #22 */
 } hipc_shm_header_info;
+
+/* The kernel's System V limits as /proc/sys/kernel/ reports them for this
+ * IPC namespace. A limit hipc cannot read is reported as UINT64_MAX (the
+ * kernel still enforces it). */
+typedef struct hipc_shm_limits {
+    uint64_t shmmax;  /* largest segment, bytes */
+    uint64_t shmall;  /* all segments together, pages */
+    uint64_t shmmni;  /* number of segments */
+    size_t page_size;
+} hipc_shm_limits;
+
+int hipc_shm_get_limits(hipc_shm_limits *out, int *sys_errno);
 
 /* Creates a segment under `key` (or HIPC_SHM_KEY_PRIVATE) exclusively and
  * attaches it; fails with HIPC_E_EXISTS when the key is taken. */
