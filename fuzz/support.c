@@ -1,0 +1,136 @@
+/* hipc fuzz support — see support.h. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "support.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/shm.h>
+#include <unistd.h>
+
+#include "hipc/error.h"
+
+static int write_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t len = strlen(text);
+    ssize_t n = write(fd, text, len);
+    close(fd);
+    return n == (ssize_t)len ? 0 : -1;
+}
+
+/* As non-root, a user namespace that maps us to root lets us own a new IPC
+ * namespace too. */
+static int isolate_as_user(void)
+{
+    char map[64];
+    unsigned long uid = (unsigned long)getuid();
+    unsigned long gid = (unsigned long)getgid();
+    if (unshare(CLONE_NEWUSER | CLONE_NEWIPC) != 0)
+        return -1;
+    snprintf(map, sizeof map, "0 %lu 1", uid);
+    if (write_file("/proc/self/uid_map", map) != 0)
+        return -1;
+    (void)write_file("/proc/self/setgroups", "deny");
+    snprintf(map, sizeof map, "0 %lu 1", gid);
+    return write_file("/proc/self/gid_map", map);
+}
+
+void hipc_fuzz_isolate(void)
+{
+    if (unshare(CLONE_NEWIPC) == 0 || isolate_as_user() == 0)
+        return;
+    const char *allow = getenv(HIPC_FUZZ_ALLOW_HOST_ENV);
+    if (allow != NULL && strcmp(allow, "1") == 0) {
+        fprintf(stderr, "hipc fuzz: no private IPC namespace; running in the "
+                        "machine's own because %s=1\n", HIPC_FUZZ_ALLOW_HOST_ENV);
+        return;
+    }
+    fprintf(stderr, "hipc fuzz: cannot make a private IPC namespace; refusing "
+                    "to run on the machine's own (set %s=1 to allow)\n",
+            HIPC_FUZZ_ALLOW_HOST_ENV);
+    exit(HIPC_FUZZ_SKIP_STATUS);
+}
+
+int hipc_fuzz_fd_count(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (d == NULL)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1; /* the directory stream's own descriptor */
+}
+
+/* One syscall instead of parsing /proc/sysvipc/shm: cheap enough to run
+ * after every iteration. */
+int hipc_fuzz_shm_count(void)
+{
+    struct shm_info info;
+    memset(&info, 0, sizeof info);
+    if (shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&info) < 0)
+        return -1;
+    return info.used_ids;
+}
+
+void hipc_fuzz_fail(const char *file, int line, const char *what)
+{
+    fprintf(stderr, "%s:%d: fuzz invariant failed: %s\n", file, line, what);
+    abort();
+}
+
+void hipc_fuzz_check_code(long rc, const char *file, int line,
+                          const char *what)
+{
+    if (rc >= 0 || (rc >= (long)HIPC_ERROR_LAST_ && hipc_err_is_known((int)rc)))
+        return;
+    fprintf(stderr, "%s:%d: %s returned %ld, not a hipc code\n", file, line,
+            what, rc);
+    abort();
+}
+
+uint8_t hipc_fuzz_u8(hipc_fuzz_in *in)
+{
+    if (in->n == 0)
+        return 0;
+    in->n--;
+    return *in->p++;
+}
+
+uint16_t hipc_fuzz_u16(hipc_fuzz_in *in)
+{
+    uint16_t v = hipc_fuzz_u8(in);
+    return (uint16_t)(v | (unsigned)hipc_fuzz_u8(in) << 8);
+}
+
+uint32_t hipc_fuzz_u32(hipc_fuzz_in *in)
+{
+    uint32_t v = hipc_fuzz_u16(in);
+    return v | (uint32_t)hipc_fuzz_u16(in) << 16;
+}
+
+uint64_t hipc_fuzz_u64(hipc_fuzz_in *in)
+{
+    uint64_t v = hipc_fuzz_u32(in);
+    return v | (uint64_t)hipc_fuzz_u32(in) << 32;
+}
+
+size_t hipc_fuzz_bytes(hipc_fuzz_in *in, size_t want, const uint8_t **out)
+{
+    size_t take = want < in->n ? want : in->n;
+    *out = in->p;
+    in->p += take;
+    in->n -= take;
+    return take;
+}

@@ -1,0 +1,60 @@
+/* hipc fuzz support — isolation, leak proof, input decoding and invariant
+ * checks shared by every fuzz target. Fuzz code may call libc directly; only
+ * the library itself goes through lib/sys.c. */
+#ifndef HIPC_FUZZ_SUPPORT_H
+#define HIPC_FUZZ_SUPPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The two entry points every target defines (libFuzzer's contract). */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* Environment variable that allows a syscall-driving target to run in the
+ * machine's own IPC namespace when no private one can be made. */
+#define HIPC_FUZZ_ALLOW_HOST_ENV "HIPC_FUZZ_ALLOW_HOST_IPC"
+
+/* Exit status of a target that refuses to run (CTest reports it as a skip). */
+#define HIPC_FUZZ_SKIP_STATUS 77
+
+/* Moves the process into a private IPC namespace (unshare CLONE_NEWIPC; as
+ * non-root inside a user namespace too). When that is impossible the process
+ * exits with HIPC_FUZZ_SKIP_STATUS unless HIPC_FUZZ_ALLOW_HOST_IPC=1. Call it
+ * from LLVMFuzzerInitialize of every target that makes syscalls. */
+void hipc_fuzz_isolate(void);
+
+/* Open descriptors of this process, and segments in its IPC namespace. */
+int hipc_fuzz_fd_count(void);
+int hipc_fuzz_shm_count(void);
+
+/* Aborts with a message when `cond` is false: both engines record an abort
+ * as a crash and keep the input. */
+#define HIPC_FUZZ_CHECK(cond)                                                  \
+    ((cond) ? (void)0 : hipc_fuzz_fail(__FILE__, __LINE__, #cond))
+#define HIPC_FUZZ_CHECK_CODE(rc)                                               \
+    hipc_fuzz_check_code((rc), __FILE__, __LINE__, #rc)
+
+void hipc_fuzz_fail(const char *file, int line, const char *what);
+
+/* Every value a hipc call returns is >= 0 or a code from the error table. */
+void hipc_fuzz_check_code(long rc, const char *file, int line,
+                          const char *what);
+
+/* The unread rest of a fuzz input. Reads past the end yield zeros, so a
+ * target never has to check lengths before decoding a field. */
+typedef struct hipc_fuzz_in {
+    const uint8_t *p;
+    size_t n;
+} hipc_fuzz_in;
+
+uint8_t hipc_fuzz_u8(hipc_fuzz_in *in);
+uint16_t hipc_fuzz_u16(hipc_fuzz_in *in);
+uint32_t hipc_fuzz_u32(hipc_fuzz_in *in);
+uint64_t hipc_fuzz_u64(hipc_fuzz_in *in);
+
+/* Takes up to `want` bytes; returns how many were taken and points *out at
+ * them (inside the input buffer). */
+size_t hipc_fuzz_bytes(hipc_fuzz_in *in, size_t want, const uint8_t **out);
+
+#endif
