@@ -121,7 +121,9 @@ int hipc_sys_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 int hipc_sys_ioctl_int(int fd, unsigned long req, int *out)
 {
     FAULT_POINT(IOCTL);
-    return ioctl(fd, req, out) < 0 ? neg_errno() : 0;
+    /* Through syscall(): glibc declares ioctl's request unsigned long, musl
+     * int (as POSIX does), and either conversion warns on the other libc. */
+    return syscall(SYS_ioctl, fd, req, out) < 0 ? neg_errno() : 0;
 }
 
 int hipc_sys_dup2(int from, int to)
