@@ -1,27 +1,70 @@
-/* hipc — the fault plan consulted by lib/sys.c in test builds. */
+/* hipc — the fault plan consulted by lib/sys.c in test builds.
+ *
+ * This file is test infrastructure compiled into the library only when
+ * HIPC_FAULT_INJECTION is defined. It is the one place outside lib/sys.c
+ * that talks to the kernel (fcntl/fstat to learn what kind of descriptor a
+ * transfer uses, getpid to recognise a forked child) and it keeps global
+ * state on purpose; neither exists in a normal build.
+ */
 #include "fault.h"
 
 #ifdef HIPC_FAULT_INJECTION
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+/* Counters and the planned failure are touched by every thread of a test
+ * program, so they are atomic; the modes are set before threads start. */
 struct fault_plan {
-    unsigned long calls[HIPC_SYS_COUNT_ + 1];
+    atomic_ulong calls[HIPC_SYS_COUNT_ + 1];
     enum hipc_sys_call fail_call;
     unsigned long fail_nth;
     int fail_err;
-    int fired;
-    int eintr_first;
-    int eintr_pending;
-    size_t short_max;
+    pid_t owner;
+    atomic_int fired;
+    atomic_int eintr_first;
+    atomic_int eagain_first;
+    atomic_size_t short_max;
 };
 
 static struct fault_plan plan = {.fail_call = HIPC_SYS_COUNT_};
 
+/* The modes HIPC_FAULT_MODE asked for, restored by hipc_fault_reset(). */
+static struct {
+    int eintr, eagain;
+    size_t short_max;
+} env_modes;
+
+/* Each thread alternates between injecting and letting through, so every
+ * transparent fault is followed by a successful retry: a caller that
+ * retries correctly always makes progress. */
+static _Thread_local int first_try_pending;
+
+static void zero_counters(void)
+{
+    for (int i = 0; i <= HIPC_SYS_COUNT_; i++)
+        atomic_store(&plan.calls[i], 0);
+    first_try_pending = 0;
+}
+
 void hipc_fault_reset(void)
 {
-    static const struct fault_plan fresh = {.fail_call = HIPC_SYS_COUNT_};
-    plan = fresh;
+    plan.fail_nth = 0;
+    plan.fail_call = HIPC_SYS_COUNT_;
+    plan.fail_err = 0;
+    atomic_store(&plan.fired, 0);
+    atomic_store(&plan.eintr_first, env_modes.eintr);
+    atomic_store(&plan.eagain_first, env_modes.eagain);
+    atomic_store(&plan.short_max, env_modes.short_max);
+    zero_counters();
 }
 
 void hipc_fault_fail_nth(enum hipc_sys_call call, unsigned long nth, int err)
@@ -29,74 +72,237 @@ void hipc_fault_fail_nth(enum hipc_sys_call call, unsigned long nth, int err)
     plan.fail_call = call;
     plan.fail_nth = nth;
     plan.fail_err = err;
-    plan.fired = 0;
-    for (int i = 0; i <= HIPC_SYS_COUNT_; i++)
-        plan.calls[i] = 0;
+    plan.owner = getpid();
+    atomic_store(&plan.fired, 0);
+    zero_counters();
 }
 
 void hipc_fault_eintr_first(int on)
 {
-    plan.eintr_first = on;
+    atomic_store(&plan.eintr_first, on != 0);
+}
+
+void hipc_fault_eagain_first(int on)
+{
+    atomic_store(&plan.eagain_first, on != 0);
 }
 
 void hipc_fault_short_io(size_t max_bytes)
 {
-    plan.short_max = max_bytes;
+    atomic_store(&plan.short_max, max_bytes);
 }
 
 unsigned long hipc_fault_calls(enum hipc_sys_call call)
 {
-    return plan.calls[call];
+    return atomic_load(&plan.calls[call]);
 }
 
 int hipc_fault_fired(void)
 {
-    return plan.fired;
+    return atomic_load(&plan.fired);
 }
 
 /* Only calls that really can return EINTR are interrupted, so a suite run
- * under eintr_first meets exactly the interruptions a signal could cause. */
-static int can_eintr(enum hipc_sys_call call)
+ * under eintr_first meets exactly the interruptions a signal could cause.
+ * Wrappers whose interruptibility depends on their arguments (read, write,
+ * waitpid, sigtimedwait, futex wake) use hipc_fault_errno_if/_fd instead. */
+static unsigned default_can(enum hipc_sys_call call)
 {
     switch (call) {
     case HIPC_SYS_READ:
     case HIPC_SYS_WRITE:
     case HIPC_SYS_POLL:
     case HIPC_SYS_WAITPID:
-    case HIPC_SYS_FUTEX:
     case HIPC_SYS_SIGTIMEDWAIT:
-        return 1;
+        return HIPC_FAULT_CAN_EINTR;
+    case HIPC_SYS_FUTEX:
+        return HIPC_FAULT_CAN_EINTR | HIPC_FAULT_CAN_EAGAIN;
     default:
         return 0;
     }
 }
 
+static int planned_failure(enum hipc_sys_call call, unsigned long n,
+                           unsigned long any)
+{
+    if (plan.fail_nth == 0 || atomic_load(&plan.fired))
+        return 0;
+    int match = plan.fail_call == HIPC_SYS_COUNT_ ? any == plan.fail_nth
+                                                  : (plan.fail_call == call &&
+                                                     n == plan.fail_nth);
+    /* A forked child inherits the plan but must not fire it: its calls
+     * were never part of the count the plan was made from. */
+    if (!match || getpid() != plan.owner)
+        return 0;
+    atomic_store(&plan.fired, 1);
+    return plan.fail_err;
+}
+
+static int transparent(unsigned can)
+{
+    int err = 0;
+    if ((can & HIPC_FAULT_CAN_EINTR) && atomic_load(&plan.eintr_first))
+        err = EINTR;
+    else if ((can & HIPC_FAULT_CAN_EAGAIN) && atomic_load(&plan.eagain_first))
+        err = EAGAIN;
+    if (err == 0)
+        return 0;
+    first_try_pending = !first_try_pending;
+    return first_try_pending ? err : 0;
+}
+
+int hipc_fault_errno_if(enum hipc_sys_call call, unsigned can)
+{
+    unsigned long n = atomic_fetch_add(&plan.calls[call], 1) + 1;
+    unsigned long any = atomic_fetch_add(&plan.calls[HIPC_SYS_COUNT_], 1) + 1;
+    int err = planned_failure(call, n, any);
+    return err != 0 ? err : transparent(can);
+}
+
 int hipc_fault_errno(enum hipc_sys_call call)
 {
-    unsigned long n = ++plan.calls[call];
-    unsigned long any = ++plan.calls[HIPC_SYS_COUNT_];
+    return hipc_fault_errno_if(call, default_can(call));
+}
 
-    if (plan.fail_nth != 0 && !plan.fired &&
-        (plan.fail_call == call || plan.fail_call == HIPC_SYS_COUNT_) &&
-        (plan.fail_call == HIPC_SYS_COUNT_ ? any : n) == plan.fail_nth) {
-        plan.fired = 1;
-        return plan.fail_err;
-    }
-    if (plan.eintr_first && can_eintr(call)) {
-        plan.eintr_pending = !plan.eintr_pending;
-        if (plan.eintr_pending)
-            return EINTR;
-    }
-    return 0;
+/* What the kernel may do to a transfer on `fd`. Regular files (and /proc
+ * files) are neither interrupted nor report EAGAIN; a descriptor that is
+ * not open gets no transparent fault, so the real call reports EBADF. */
+static unsigned fd_can(int fd)
+{
+    struct stat st;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fstat(fd, &st) != 0 || S_ISREG(st.st_mode) ||
+        S_ISDIR(st.st_mode))
+        return 0;
+    return (fl & O_NONBLOCK) ? HIPC_FAULT_CAN_EAGAIN : HIPC_FAULT_CAN_EINTR;
+}
+
+unsigned hipc_fault_can_wait(int options)
+{
+    return (options & WNOHANG) ? 0u : HIPC_FAULT_CAN_EINTR;
+}
+
+unsigned hipc_fault_can_timeout(const struct timespec *timeout)
+{
+    if (timeout != NULL && timeout->tv_sec == 0 && timeout->tv_nsec == 0)
+        return 0u;
+    return HIPC_FAULT_CAN_EINTR;
+}
+
+int hipc_fault_errno_fd(enum hipc_sys_call call, int fd)
+{
+    return hipc_fault_errno_if(call, fd_can(fd));
 }
 
 size_t hipc_fault_len(enum hipc_sys_call call, size_t len)
 {
-    (void)call;
-    if (plan.short_max != 0 && len > plan.short_max)
-        return plan.short_max;
-    return len;
+    size_t max = atomic_load(&plan.short_max);
+    /* Without the descriptor a write might go to a pipe, whose writes of
+     * up to PIPE_BUF bytes the kernel never splits. */
+    if (call == HIPC_SYS_WRITE && len <= PIPE_BUF)
+        return len;
+    return max != 0 && len > max ? max : len;
 }
+
+size_t hipc_fault_len_fd(enum hipc_sys_call call, int fd, size_t len)
+{
+    size_t max = atomic_load(&plan.short_max);
+    if (max == 0 || len <= max)
+        return len;
+    if (call == HIPC_SYS_WRITE && len <= PIPE_BUF) {
+        struct stat st;
+        if (fstat(fd, &st) != 0 || S_ISFIFO(st.st_mode))
+            return len;
+    }
+    return max;
+}
+
+static int parse_word(const char *w, size_t n, int *eintr, int *eagain,
+                      size_t *short_max)
+{
+    if (n == 5 && memcmp(w, "eintr", 5) == 0)
+        *eintr = 1;
+    else if (n == 6 && memcmp(w, "eagain", 6) == 0)
+        *eagain = 1;
+    else if (n == 5 && memcmp(w, "short", 5) == 0)
+        *short_max = 1;
+    else if (n > 6 && memcmp(w, "short=", 6) == 0) {
+        unsigned long v = 0;
+        for (size_t i = 6; i < n; i++) {
+            if (w[i] < '0' || w[i] > '9' || v > 1000000ul)
+                return -1;
+            v = v * 10 + (unsigned long)(w[i] - '0');
+        }
+        *short_max = v;
+    } else if (!(n == 4 && memcmp(w, "none", 4) == 0) && n != 0)
+        return -1;
+    return 0;
+}
+
+int hipc_fault_set_mode(const char *mode)
+{
+    int eintr = 0, eagain = 0;
+    size_t short_max = 0;
+    const char *p = mode;
+    while (p != NULL && *p != '\0') {
+        size_t n = strcspn(p, ",");
+        if (parse_word(p, n, &eintr, &eagain, &short_max) != 0)
+            return -1;
+        p += n + (p[n] == ',');
+    }
+    hipc_fault_eintr_first(eintr);
+    hipc_fault_eagain_first(eagain);
+    hipc_fault_short_io(short_max);
+    return 0;
+}
+
+const char *hipc_fault_mode(void)
+{
+    static char buf[64];
+    size_t max = atomic_load(&plan.short_max);
+    int n = snprintf(buf, sizeof buf, "%s%s",
+                     atomic_load(&plan.eintr_first) ? "eintr," : "",
+                     atomic_load(&plan.eagain_first) ? "eagain," : "");
+    if (max != 0)
+        snprintf(buf + n, sizeof buf - (size_t)n, "short=%zu", max);
+    else if (n > 0)
+        buf[n - 1] = '\0';
+    else
+        snprintf(buf, sizeof buf, "none");
+    return buf;
+}
+
+/* Read once, before main: a misspelt mode must not quietly run the suite
+ * without faults, so it stops the test program at once. */
+__attribute__((constructor)) static void fault_from_environment(void)
+{
+    const char *mode = getenv("HIPC_FAULT_MODE");
+    if (hipc_fault_set_mode(mode) != 0) {
+        fprintf(stderr, "HIPC_FAULT_MODE=%s: unknown mode (use eintr, "
+                        "eagain, short, short=N, none)\n", mode);
+        _exit(125);
+    }
+    env_modes.eintr = atomic_load(&plan.eintr_first);
+    env_modes.eagain = atomic_load(&plan.eagain_first);
+    env_modes.short_max = atomic_load(&plan.short_max);
+}
+
+#ifdef HIPC_GCOV_EXIT
+/* The coverage build links with -Wl,--wrap=_exit. gcov writes its counters
+ * from an exit handler, which a forked child ending with _exit (as every
+ * test child does) never reaches: without this, whatever the library did
+ * only in children (permission failures after dropping privileges, the
+ * cases of the fault driver) would count as never run. */
+void __gcov_dump(void);
+_Noreturn void __real__exit(int status);
+_Noreturn void __wrap__exit(int status);
+
+_Noreturn void __wrap__exit(int status)
+{
+    __gcov_dump();
+    __real__exit(status);
+}
+#endif
 
 #else
 /* ISO C forbids an empty translation unit. */

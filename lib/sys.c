@@ -21,6 +21,23 @@
             return -fault_;                                                    \
     } while (0)
 
+/* The same where only the arguments tell whether the kernel could
+ * interrupt the call (`can`: HIPC_FAULT_CAN_* bits). */
+#define FAULT_POINT_IF(call, can)                                              \
+    do {                                                                       \
+        int fault_ = hipc_fault_errno_if(HIPC_SYS_##call, (can));              \
+        if (fault_ != 0)                                                       \
+            return -fault_;                                                    \
+    } while (0)
+
+/* The same for a transfer: the kind of descriptor decides. */
+#define FAULT_POINT_FD(call, fd)                                               \
+    do {                                                                       \
+        int fault_ = hipc_fault_errno_fd(HIPC_SYS_##call, (fd));               \
+        if (fault_ != 0)                                                       \
+            return -fault_;                                                    \
+    } while (0)
+
 /* errno is read exactly once, right after the failing call. */
 static int neg_errno(void)
 {
@@ -44,10 +61,14 @@ int hipc_sys_shmat(int id, const void *want, int flags, void **addr)
     return 0;
 }
 
+/* An injected failure still detaches: shmdt only fails when nothing was
+ * attached there, so a failure that left the mapping behind would be one
+ * the kernel never produces. */
 int hipc_sys_shmdt(const void *addr)
 {
-    FAULT_POINT(SHMDT);
-    return shmdt(addr) < 0 ? neg_errno() : 0;
+    int fault = hipc_fault_errno(HIPC_SYS_SHMDT);
+    int r = shmdt(addr) < 0 ? neg_errno() : 0;
+    return fault != 0 ? -fault : r;
 }
 
 int hipc_sys_shmctl(int id, int cmd, struct shmid_ds *ds)
@@ -65,15 +86,15 @@ int hipc_sys_pipe2(int fds[2], int flags)
 
 ssize_t hipc_sys_read(int fd, void *buf, size_t len)
 {
-    FAULT_POINT(READ);
-    ssize_t n = read(fd, buf, hipc_fault_len(HIPC_SYS_READ, len));
+    FAULT_POINT_FD(READ, fd);
+    ssize_t n = read(fd, buf, hipc_fault_len_fd(HIPC_SYS_READ, fd, len));
     return n < 0 ? neg_errno() : n;
 }
 
 ssize_t hipc_sys_write(int fd, const void *buf, size_t len)
 {
-    FAULT_POINT(WRITE);
-    ssize_t n = write(fd, buf, hipc_fault_len(HIPC_SYS_WRITE, len));
+    FAULT_POINT_FD(WRITE, fd);
+    ssize_t n = write(fd, buf, hipc_fault_len_fd(HIPC_SYS_WRITE, fd, len));
     return n < 0 ? neg_errno() : n;
 }
 
@@ -81,8 +102,10 @@ ssize_t hipc_sys_write(int fd, const void *buf, size_t len)
  * caller must never retry; the error is passed up for information only. */
 int hipc_sys_close(int fd)
 {
-    FAULT_POINT(CLOSE);
-    return close(fd) < 0 ? neg_errno() : 0;
+    /* An injected failure releases the descriptor too, as Linux does. */
+    int fault = hipc_fault_errno(HIPC_SYS_CLOSE);
+    int r = close(fd) < 0 ? neg_errno() : 0;
+    return fault != 0 ? -fault : r;
 }
 
 int hipc_sys_fcntl(int fd, int cmd, int arg)
@@ -142,7 +165,8 @@ pid_t hipc_sys_fork(void)
 
 pid_t hipc_sys_waitpid(pid_t pid, int *status, int options)
 {
-    FAULT_POINT(WAITPID);
+    /* WNOHANG never sleeps, so it is never interrupted. */
+    FAULT_POINT_IF(WAITPID, hipc_fault_can_wait(options));
     pid_t r = waitpid(pid, status, options);
     return r < 0 ? neg_errno() : r;
 }
@@ -168,7 +192,8 @@ int hipc_sys_sigmask(int how, const sigset_t *set, sigset_t *old)
 
 int hipc_sys_sigtimedwait(const sigset_t *set, const struct timespec *timeout)
 {
-    FAULT_POINT(SIGTIMEDWAIT);
+    /* A zero timeout only polls: it reports EAGAIN, never EINTR. */
+    FAULT_POINT_IF(SIGTIMEDWAIT, hipc_fault_can_timeout(timeout));
     int sig = sigtimedwait(set, NULL, timeout);
     return sig < 0 ? neg_errno() : sig;
 }
@@ -194,7 +219,8 @@ int hipc_sys_futex_wait(const unsigned *word, unsigned expected,
 
 int hipc_sys_futex_wake(const unsigned *word, int count)
 {
-    FAULT_POINT(FUTEX);
+    /* Waking never sleeps: no EINTR, no EAGAIN. */
+    FAULT_POINT_IF(FUTEX, 0u);
     long r = syscall(SYS_futex, word, FUTEX_WAKE, count, NULL, NULL, 0);
     return r < 0 ? neg_errno() : (int)r;
 }
