@@ -1,7 +1,10 @@
 /* Tests for System V shared memory: the life cycle, two processes, the
  * header, and the handle state machine. */
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
 #include <unistd.h>
@@ -159,6 +162,215 @@ static void a_plain_segment_with_junk_is_foreign(void **state)
     assert_int_equal(hipc_shm_remove_id(id, NULL), HIPC_OK);
 }
 
+/* Runs the real util-linux ipcrm, behind the library's back. */
+static void ipcrm_m(int id)
+{
+    char arg[32];
+    snprintf(arg, sizeof arg, "%d", id);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execlp("ipcrm", "ipcrm", "-m", arg, (char *)NULL);
+        _exit(127);
+    }
+    assert_int_equal(hipc_test_wait_child(pid, 30), 0);
+}
+
+static void a_segment_removed_by_ipcrm_is_removed(void **state)
+{
+    (void)state;
+    hipc_shm shm;
+    hipc_shm_config cfg = cfg_of(100, 0);
+    assert_int_equal(hipc_shm_create(&shm, 0x1bc, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_detach(&shm), HIPC_OK);
+    ipcrm_m(shm.id);
+    hipc_shm_info info;
+    assert_int_equal(hipc_shm_stat(&shm, &info), HIPC_E_REMOVED);
+    assert_int_equal(shm.sys_errno, EINVAL);
+    assert_int_equal(hipc_shm_attach(&shm, 0), HIPC_E_REMOVED);
+    assert_int_equal(hipc_shm_remove(&shm), HIPC_E_REMOVED);
+    assert_int_equal(hipc_shm_close(&shm), HIPC_OK);
+    hipc_shm again;
+    assert_int_equal(hipc_shm_open(&again, 0x1bc, 0, 0), HIPC_E_NOT_FOUND);
+}
+
+static void a_fresh_handle_meets_ipcrm_on_attach(void **state)
+{
+    (void)state;
+    hipc_shm shm;
+    hipc_shm_config cfg = cfg_of(100, HIPC_SHM_NO_ATTACH);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_null(shm.data);
+    ipcrm_m(shm.id);
+    assert_int_equal(hipc_shm_attach(&shm, 0), HIPC_E_REMOVED);
+    assert_int_equal(shm.sys_errno, EINVAL);
+    assert_int_equal(hipc_shm_close(&shm), HIPC_OK);
+}
+
+/* ipcrm while attached only marks the segment: the memory stays usable
+ * until the last detach, and then the segment is gone. */
+static void ipcrm_while_attached_marks_and_detach_destroys(void **state)
+{
+    (void)state;
+    hipc_shm shm;
+    hipc_shm_config cfg = cfg_of(100, 0);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    int id = shm.id;
+    ipcrm_m(id);
+    ((char *)shm.data)[99] = 1;
+    hipc_shm_info info;
+    assert_int_equal(hipc_shm_stat(&shm, &info), HIPC_OK);
+    assert_int_equal(info.removed, 1);
+    assert_int_equal(info.key, 0);
+    hipc_shm other;
+    assert_int_equal(hipc_shm_open_id(&other, id, 0, 0), HIPC_E_REMOVED);
+    assert_int_equal(hipc_shm_detach(&shm), HIPC_OK);
+    assert_int_equal(hipc_shm_attach(&shm, 0), HIPC_E_REMOVED);
+    assert_int_equal(hipc_shm_stat_id(id, &info, NULL), HIPC_E_NOT_FOUND);
+    assert_int_equal(hipc_shm_close(&shm), HIPC_OK);
+}
+
+/* The child creates a remove-on-attach segment and is killed while it is
+ * attached: the kernel frees the segment with the last detach. */
+static void remove_on_attach_survives_a_sigkilled_child(void **state)
+{
+    (void)state;
+    int ready[2], hold[2];
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(hold), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(ready[0]);
+        close(hold[1]);
+        hipc_shm shm;
+        hipc_shm_config cfg = cfg_of(1 << 20, HIPC_SHM_REMOVE_ON_ATTACH |
+                                                 HIPC_SHM_PREFAULT);
+        int id = -1;
+        if (hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg) == HIPC_OK)
+            id = shm.id;
+        if (write(ready[1], &id, sizeof id) != sizeof id)
+            _exit(1);
+        char c;
+        (void)read(hold[0], &c, 1); /* never returns: we are killed */
+        _exit(2);
+    }
+    close(ready[1]);
+    close(hold[0]);
+    int id = -1;
+    assert_int_equal(read(ready[0], &id, sizeof id), sizeof id);
+    assert_true(id >= 0);
+    hipc_shm_info info;
+    assert_int_equal(hipc_shm_stat_id(id, &info, NULL), HIPC_OK);
+    assert_int_equal(info.removed, 1);
+    assert_int_equal(info.nattch, 1);
+    assert_int_equal(info.cpid, pid);
+    assert_int_equal(info.seg_size, (1 << 20) + HIPC_SHM_HEADER_SIZE);
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    assert_int_equal(hipc_test_wait_child(pid, 30), 128 + SIGKILL);
+    assert_int_equal(hipc_shm_stat_id(id, &info, NULL), HIPC_E_NOT_FOUND);
+    close(ready[0]);
+    close(hold[1]);
+}
+
+static void open_with_remove_on_attach_marks_the_segment(void **state)
+{
+    (void)state;
+    hipc_shm a, b;
+    hipc_shm_config cfg = cfg_of(32, HIPC_SHM_NO_ATTACH);
+    assert_int_equal(hipc_shm_create(&a, 0x70a, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_open(&b, 0x70a, 32,
+                                   HIPC_SHM_REMOVE_ON_ATTACH | HIPC_SHM_PREFAULT),
+                     HIPC_OK);
+    hipc_shm_info info;
+    assert_int_equal(hipc_shm_stat(&b, &info), HIPC_OK);
+    assert_int_equal(info.removed, 1);
+    assert_int_equal(hipc_shm_remove(&b), HIPC_E_REMOVED);
+    assert_int_equal(hipc_shm_attach(&a, 0), HIPC_E_REMOVED);
+    assert_int_equal(hipc_shm_close(&b), HIPC_OK);
+    assert_int_equal(hipc_shm_stat(&a, &info), HIPC_E_REMOVED);
+    assert_int_equal(hipc_shm_close(&a), HIPC_OK);
+}
+
+/* Writing through a read-only attachment is the kernel's SIGSEGV, caught
+ * in a child; reading works. */
+static void a_read_only_attachment_cannot_be_written(void **state)
+{
+    (void)state;
+    hipc_shm shm, ro;
+    hipc_shm_config cfg = cfg_of(64, 0);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    strcpy((char *)shm.data, "read me");
+    assert_int_equal(hipc_shm_open_id(&ro, shm.id, 64,
+                                      HIPC_SHM_RDONLY | HIPC_SHM_PREFAULT),
+                     HIPC_OK);
+    assert_string_equal((char *)ro.data, "read me");
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* cmocka catches SIGSEGV; the child must really die of it. */
+        signal(SIGSEGV, SIG_DFL);
+        ((volatile char *)ro.data)[0] = 'X';
+        _exit(0);
+    }
+    assert_int_equal(hipc_test_wait_child(pid, 30), 128 + SIGSEGV);
+    assert_string_equal((char *)shm.data, "read me");
+    assert_int_equal(hipc_shm_close(&ro), HIPC_OK);
+    assert_int_equal(hipc_shm_remove(&shm), HIPC_OK);
+    assert_int_equal(hipc_shm_close(&shm), HIPC_OK);
+}
+
+static void stat_reports_attachments_pids_and_times(void **state)
+{
+    (void)state;
+    hipc_shm shm, b;
+    hipc_shm_config cfg = cfg_of(64, HIPC_SHM_NO_ATTACH);
+    time_t t0 = time(NULL);
+    assert_int_equal(hipc_shm_create(&shm, 0x57a7, &cfg), HIPC_OK);
+    hipc_shm_info info;
+    assert_int_equal(hipc_shm_stat_id(shm.id, &info, NULL), HIPC_OK);
+    assert_int_equal(info.nattch, 0);
+    assert_int_equal(info.key, 0x57a7);
+    assert_int_equal(info.id, shm.id);
+    assert_true(info.ctime >= t0 && info.dtime >= t0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(hipc_shm_attach(&shm, 0) == HIPC_OK ? 0 : 1);
+    assert_int_equal(hipc_test_wait_child(pid, 30), 0);
+    assert_int_equal(hipc_shm_stat(&shm, &info), HIPC_OK);
+    assert_int_equal(info.cpid, getpid());
+    assert_int_equal(info.lpid, pid);
+    assert_true(info.atime >= t0);
+    assert_int_equal(info.nattch, 0);
+    assert_int_equal(hipc_shm_open(&b, 0x57a7, 64, HIPC_SHM_NO_ATTACH), HIPC_OK);
+    assert_null(b.data);
+    assert_int_equal(hipc_shm_attach(&b, HIPC_SHM_PREFAULT), HIPC_OK);
+    assert_int_equal(hipc_shm_stat(&b, &info), HIPC_OK);
+    assert_int_equal(info.nattch, 1);
+    assert_int_equal(info.lpid, getpid());
+    assert_int_equal(hipc_shm_close(&b), HIPC_OK);
+    assert_int_equal(hipc_shm_remove(&shm), HIPC_OK);
+    assert_int_equal(hipc_shm_close(&shm), HIPC_OK);
+}
+
+static void raw_create_has_no_header(void **state)
+{
+    (void)state;
+    hipc_shm shm, h;
+    hipc_shm_config cfg = cfg_of(100, HIPC_SHM_RAW);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(shm.seg_size, 100);
+    assert_int_equal(((unsigned char *)shm.data)[0], 0);
+    /* Someone is attached, so a zero magic may be a creator mid-write. */
+    assert_int_equal(hipc_shm_open_id(&h, shm.id, 0, 0), HIPC_E_AGAIN);
+    assert_int_equal(hipc_shm_open_id(&h, shm.id, 0, HIPC_SHM_RAW), HIPC_OK);
+    assert_int_equal(h.size, 100);
+    assert_int_equal(hipc_shm_close(&h), HIPC_OK);
+    assert_int_equal(hipc_shm_remove(&shm), HIPC_OK);
+    assert_int_equal(hipc_shm_close(&shm), HIPC_OK);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(create_attach_write_read_and_remove),
     cmocka_unit_test(open_by_key_sees_the_creators_data),
@@ -166,6 +378,14 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(detach_twice_is_bad_state_and_attach_again_works),
     cmocka_unit_test(zeroed_and_garbage_handles_are_bad),
     cmocka_unit_test(a_plain_segment_with_junk_is_foreign),
+    cmocka_unit_test(a_segment_removed_by_ipcrm_is_removed),
+    cmocka_unit_test(a_fresh_handle_meets_ipcrm_on_attach),
+    cmocka_unit_test(ipcrm_while_attached_marks_and_detach_destroys),
+    cmocka_unit_test(remove_on_attach_survives_a_sigkilled_child),
+    cmocka_unit_test(open_with_remove_on_attach_marks_the_segment),
+    cmocka_unit_test(a_read_only_attachment_cannot_be_written),
+    cmocka_unit_test(stat_reports_attachments_pids_and_times),
+    cmocka_unit_test(raw_create_has_no_header),
 };
 
 HIPC_TEST_MAIN(tests)

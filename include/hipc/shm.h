@@ -110,44 +110,110 @@ typedef struct hipc_shm_limits {
 int hipc_shm_get_limits(hipc_shm_limits *out, int *sys_errno);
 
 /* Creates a segment under `key` (or HIPC_SHM_KEY_PRIVATE) exclusively and
- * attaches it; fails with HIPC_E_EXISTS when the key is taken. */
+ * attaches it read-write (unless HIPC_SHM_NO_ATTACH).
+ *
+ * cfg->flags: RAW, REMOVE_ON_ATTACH, SHARED_WRITE, PREFAULT, NO_ATTACH;
+ * RDONLY, unknown bits and REMOVE_ON_ATTACH with NO_ATTACH are
+ * HIPC_E_BAD_FLAGS. cfg->mode: 0 means 0600; above 0777, without owner
+ * read and write (the creator writes the header), or group/world-writable
+ * without HIPC_SHM_SHARED_WRITE is HIPC_E_BAD_MODE.
+ * Sizes, checked in this order before any segment exists:
+ *   0                                                    HIPC_E_BAD_SIZE
+ *   header + size, rounded to pages, wraps size_t        HIPC_E_OVERFLOW
+ *   that rounded size above PTRDIFF_MAX                  HIPC_E_TOO_BIG
+ *   header + size above SHMMAX, or pages above SHMALL    HIPC_E_LIMIT
+ *                                                        (sys_errno 0)
+ * The kernel may still refuse: HIPC_E_LIMIT with sys_errno ENOSPC (SHMMNI
+ * segments exist, or SHMALL pages are in use), HIPC_E_NOMEM.
+ * A taken key is HIPC_E_EXISTS (sys_errno EEXIST).
+ *
+ * On success: requested = cfg->size, size = payload bytes at `data`,
+ * seg_size = header + size (what IPC_STAT reports), rounded = seg_size
+ * rounded up to whole pages (what is mapped). On failure the handle is not
+ * open (every call on it is HIPC_E_BAD_HANDLE; do not close it), but
+ * `requested`, `rounded` and `sys_errno` tell what was tried, and no
+ * segment is left behind: one created but not attached, written or
+ * prefaulted is removed again.
+ *
+ * The header is written before the segment is published: the creator
+ * writes every field, then stores the magic with release order. An opener
+ * that comes between shmget and that store sees a zero magic and gets
+ * HIPC_E_AGAIN (retry later). */
 int hipc_shm_create(hipc_shm *shm, key_t key, const hipc_shm_config *cfg);
 
 /* Creates a segment under a key no one else holds, starting from `seed`
- * (any non-private key) and moving to new keys on collision; never shares
- * memory with a stranger. The chosen key is in shm->key. */
+ * (any key but HIPC_SHM_KEY_PRIVATE, else HIPC_E_BAD_KEY) and moving to a
+ * new key on each EEXIST; never attaches a stranger's segment, because
+ * every attempt is IPC_CREAT|IPC_EXCL. After HIPC_SHM_CREATE_RETRIES taken
+ * keys: HIPC_E_RETRIES. The chosen key is in shm->key. */
 int hipc_shm_create_fresh(hipc_shm *shm, key_t seed, const hipc_shm_config *cfg);
 
 /* Opens an existing segment by key or id and attaches it (unless
- * HIPC_SHM_NO_ATTACH). The size comes from IPC_STAT and the header; when
- * `expected_size` is non-zero a smaller payload is HIPC_E_SIZE_MISMATCH.
- * Without HIPC_SHM_RAW a segment without a valid header is HIPC_E_FOREIGN,
- * HIPC_E_VERSION, HIPC_E_LAYOUT or HIPC_E_CORRUPT. */
+ * HIPC_SHM_NO_ATTACH). Flags: RDONLY, RAW, REMOVE_ON_ATTACH, PREFAULT,
+ * NO_ATTACH. The size comes from IPC_STAT and the header, never from the
+ * caller; when `expected_size` is non-zero a smaller payload is
+ * HIPC_E_SIZE_MISMATCH.
+ * Without HIPC_SHM_RAW the header is verified (even with NO_ATTACH, through
+ * a short read-only attach): another program's segment is HIPC_E_FOREIGN,
+ * another layout version HIPC_E_VERSION, another ABI (pointer width,
+ * endianness, header size) HIPC_E_LAYOUT, a bad checksum or inconsistent
+ * field HIPC_E_CORRUPT. A zero magic is HIPC_E_AGAIN while someone is
+ * attached (a creator may still be writing), HIPC_E_FOREIGN otherwise.
+ * Errors: key HIPC_SHM_KEY_PRIVATE HIPC_E_BAD_KEY, negative id
+ * HIPC_E_BAD_ID, no such key or id HIPC_E_NOT_FOUND, no permission
+ * HIPC_E_PERM (sys_errno EACCES), a segment marked for removal
+ * HIPC_E_REMOVED (see hipc_shm_attach). */
 int hipc_shm_open(hipc_shm *shm, key_t key, size_t expected_size, unsigned flags);
 int hipc_shm_open_id(hipc_shm *shm, int id, size_t expected_size, unsigned flags);
 
-/* Attaches a detached handle (flags: HIPC_SHM_RDONLY only). */
+/* Attaches a detached handle (flags: RDONLY, PREFAULT, REMOVE_ON_ATTACH)
+ * and verifies the header again. An attached handle is HIPC_E_BAD_STATE.
+ * A segment that is gone (EINVAL/EIDRM), whose id now names another
+ * segment, or that is marked for removal is HIPC_E_REMOVED: Linux would let
+ * a removed-but-still-attached segment be attached again, but POSIX leaves
+ * that undefined and a removed segment has no key, so hipc refuses it. */
 int hipc_shm_attach(hipc_shm *shm, unsigned flags);
+/* A handle that is not attached is HIPC_E_BAD_STATE. */
 int hipc_shm_detach(hipc_shm *shm);
 
 /* Marks the segment for removal (IPC_RMID). Attached handles stay usable;
- * the memory goes when the last process detaches. */
+ * the memory goes when the last process detaches. A second remove, or a
+ * segment already gone, is HIPC_E_REMOVED; not the owner, HIPC_E_PERM. */
 int hipc_shm_remove(hipc_shm *shm);
 
-/* Detaches if attached and closes the handle. Does not remove. */
+/* Detaches if attached and closes the handle. Does not remove. When the
+ * detach fails the handle stays open and attached, so the call can be
+ * repeated. */
 int hipc_shm_close(hipc_shm *shm);
 
+/* IPC_STAT of the handle's segment (attached or not). A segment gone is
+ * HIPC_E_REMOVED; one marked for removal but still attached somewhere
+ * succeeds with info->removed set. */
 int hipc_shm_stat(hipc_shm *shm, hipc_shm_info *info);
+/* The same by id; no such id is HIPC_E_NOT_FOUND. */
 int hipc_shm_stat_id(int id, hipc_shm_info *info, int *sys_errno);
 
-/* Removes a segment by id, without a handle (the ipcrm -m view). */
+/* Removes a segment by id, without a handle (the ipcrm -m view). No such
+ * id: HIPC_E_NOT_FOUND; not the owner: HIPC_E_PERM (sys_errno EPERM). */
 int hipc_shm_remove_id(int id, int *sys_errno);
 
-/* ftok() with validation: the path must exist, proj_id must be 1..255. */
+/* ftok() with validation: NULL arguments HIPC_E_NULL; an empty path, one
+ * of PATH_MAX bytes or more, or one that does not exist HIPC_E_BAD_PATH
+ * (sys_errno says why); a path that may not be searched HIPC_E_PERM;
+ * proj_id outside 1..255 HIPC_E_BAD_PROJ_ID. The key is computed from one
+ * stat() exactly as glibc's ftok() does: (proj_id & 0xff) << 24 |
+ * (st_dev & 0xff) << 16 | (st_ino & 0xffff). Like ftok, two paths can
+ * share a key; hipc_shm_create_fresh() is the collision-safe choice. */
 int hipc_shm_key_from_path(const char *path, int proj_id, key_t *key,
                            int *sys_errno);
 
-/* Pure: checks `len` bytes that start a segment of `seg_size` bytes. */
+/* Pure (no syscalls; a fuzz target): checks the first `len` bytes of a
+ * segment of `seg_size` bytes. HIPC_OK and *out filled (out may be NULL),
+ * or, in this order: HIPC_E_NULL (buf), HIPC_E_FOREIGN (fewer than 4
+ * bytes, or not the hipc magic), HIPC_E_AGAIN (zero magic: not written
+ * yet), HIPC_E_LAYOUT (byte-swapped magic), HIPC_E_CORRUPT (truncated),
+ * HIPC_E_VERSION, HIPC_E_LAYOUT (fingerprint), HIPC_E_CORRUPT (checksum,
+ * reserved fields, offsets or sizes that do not fit seg_size). */
 int hipc_shm_header_check(const void *buf, size_t len, size_t seg_size,
                           hipc_shm_header_info *out);
 

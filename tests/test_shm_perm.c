@@ -1,0 +1,136 @@
+/* Permission tests: a forked child drops to an unprivileged uid and meets
+ * the kernel's EACCES/EPERM for real (as root it would be let through). */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hipc/error.h"
+#include "hipc/shm.h"
+#include "support.h"
+
+#define DROP_FAILED 77
+
+static void make(hipc_shm *shm, key_t key, unsigned mode, unsigned flags)
+{
+    hipc_shm_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.size = 256;
+    cfg.mode = mode;
+    cfg.flags = flags;
+    assert_int_equal(hipc_shm_create(shm, key, &cfg), HIPC_OK);
+    strcpy((char *)shm->data, "owner's data");
+}
+
+static void drop(hipc_shm *shm)
+{
+    assert_int_equal(hipc_shm_remove(shm), HIPC_OK);
+    assert_int_equal(hipc_shm_close(shm), HIPC_OK);
+}
+
+/* Runs `body` in a child without privileges; its exit code is the number
+ * of the first check that failed, 0 when all held. */
+static void in_unprivileged_child(int (*body)(const hipc_shm *),
+                                  const hipc_shm *shm)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (hipc_test_drop_privileges() != 0)
+            _exit(DROP_FAILED);
+        _exit(body(shm));
+    }
+    int rc = hipc_test_wait_child(pid, 30);
+    if (rc == DROP_FAILED) {
+        skip();
+        return;
+    }
+    assert_int_equal(rc, 0);
+}
+
+static int private_segment_body(const hipc_shm *shm)
+{
+    hipc_shm h;
+    hipc_shm_info info;
+    int err = 0;
+    if (hipc_shm_open_id(&h, shm->id, 0, 0) != HIPC_E_PERM || h.sys_errno != EACCES)
+        return 1;
+    if (hipc_shm_open_id(&h, shm->id, 0, HIPC_SHM_RDONLY) != HIPC_E_PERM)
+        return 2;
+    if (hipc_shm_open(&h, shm->key, 0, 0) != HIPC_E_PERM || h.sys_errno != EACCES)
+        return 3;
+    if (hipc_shm_stat_id(shm->id, &info, &err) != HIPC_E_PERM || err != EACCES)
+        return 4;
+    if (hipc_shm_remove_id(shm->id, &err) != HIPC_E_PERM || err != EPERM)
+        return 5;
+    /* The child's inherited handle is still bound by the kernel's rules. */
+    hipc_shm copy = *shm;
+    if (hipc_shm_remove(&copy) != HIPC_E_PERM || copy.sys_errno != EPERM)
+        return 6;
+    return 0;
+}
+
+static void an_owner_only_segment_refuses_other_users(void **state)
+{
+    (void)state;
+    hipc_shm shm;
+    make(&shm, 0x9e41, 0, 0);
+    in_unprivileged_child(private_segment_body, &shm);
+    hipc_shm_info info;
+    assert_int_equal(hipc_shm_stat(&shm, &info), HIPC_OK);
+    assert_int_equal(info.removed, 0);
+    drop(&shm);
+}
+
+static int readable_segment_body(const hipc_shm *shm)
+{
+    hipc_shm h;
+    if (hipc_shm_open_id(&h, shm->id, 0, 0) != HIPC_E_PERM || h.sys_errno != EACCES)
+        return 1;
+    if (hipc_shm_open_id(&h, shm->id, 256, HIPC_SHM_RDONLY) != HIPC_OK)
+        return 2;
+    if (strcmp((const char *)h.data, "owner's data") != 0)
+        return 3;
+    if (hipc_shm_remove(&h) != HIPC_E_PERM || h.sys_errno != EPERM)
+        return 4;
+    if (hipc_shm_detach(&h) != HIPC_OK)
+        return 5;
+    if (hipc_shm_attach(&h, 0) != HIPC_E_PERM || h.sys_errno != EACCES)
+        return 6;
+    return hipc_shm_close(&h) == HIPC_OK ? 0 : 7;
+}
+
+static void a_world_readable_segment_is_read_only_for_others(void **state)
+{
+    (void)state;
+    hipc_shm shm;
+    make(&shm, HIPC_SHM_KEY_PRIVATE, 0644, 0);
+    in_unprivileged_child(readable_segment_body, &shm);
+    drop(&shm);
+}
+
+static int writable_segment_body(const hipc_shm *shm)
+{
+    hipc_shm h;
+    if (hipc_shm_open_id(&h, shm->id, 256, 0) != HIPC_OK)
+        return 1;
+    strcpy((char *)h.data, "other's data");
+    return hipc_shm_close(&h) == HIPC_OK ? 0 : 2;
+}
+
+static void a_shared_write_segment_takes_writes_from_others(void **state)
+{
+    (void)state;
+    hipc_shm shm;
+    make(&shm, HIPC_SHM_KEY_PRIVATE, 0666, HIPC_SHM_SHARED_WRITE);
+    in_unprivileged_child(writable_segment_body, &shm);
+    assert_string_equal((char *)shm.data, "other's data");
+    drop(&shm);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(an_owner_only_segment_refuses_other_users),
+    cmocka_unit_test(a_world_readable_segment_is_read_only_for_others),
+    cmocka_unit_test(a_shared_write_segment_takes_writes_from_others),
+};
+
+HIPC_TEST_MAIN(tests)
