@@ -1,0 +1,159 @@
+/* hipc — a single-producer single-consumer message channel in shared memory.
+ *
+ * The channel is a ring of variable-length messages behind a small header.
+ * It lives either in a hipc segment (hipc_chan_create / hipc_chan_open) or in
+ * any memory the caller shares by other means (hipc_chan_init_mem /
+ * hipc_chan_attach_mem). Each side keeps its own position in its handle and
+ * only publishes it to the shared memory; the peer's position, the header
+ * and every message length are read once, checked and masked before use, so
+ * a crashed or hostile peer yields HIPC_E_CORRUPT or HIPC_E_PEER_GONE, never
+ * an out-of-bounds access or an endless loop.
+ *
+ * Waiting: a call with timeout 0 never waits (HIPC_E_AGAIN); otherwise it
+ * busy-polls for the handle's spin time, then sleeps on a futex word in the
+ * shared memory. A side only makes the wake-up syscall when its peer has
+ * announced that it sleeps, so a busy channel makes no syscalls at all.
+ *
+ * A handle belongs to the process (and, for send/recv, the thread) that
+ * attached it: one producer, one consumer. Payload bytes handed out by
+ * hipc_chan_peek() live in shared memory and can still be changed by a
+ * hostile producer: treat them as untrusted input, like bytes from a pipe.
+ */
+#ifndef HIPC_CHAN_H
+#define HIPC_CHAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hipc/shm.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Version of the channel header layout inside the memory. */
+#define HIPC_CHAN_LAYOUT_VERSION 1u
+
+/* The application tag of segments that hold a channel. */
+#define HIPC_CHAN_SHM_TAG 0x4843484eu /* "HCHN" */
+
+/* Ring bytes: a power of two within these bounds. Every message costs an
+ * 8-byte record header plus padding to a multiple of 8. */
+#define HIPC_CHAN_MIN_CAPACITY 64u
+#ifndef HIPC_CHAN_MAX_CAPACITY
+#define HIPC_CHAN_MAX_CAPACITY (1u << 30)
+#endif
+
+/* Bytes of shared header in front of the ring. */
+#define HIPC_CHAN_HEADER_SIZE 768u
+
+/* Timeouts, in nanoseconds: 0 never waits, HIPC_CHAN_FOREVER waits until
+ * the call can complete or the peer is gone. */
+#define HIPC_CHAN_FOREVER ((int64_t)-1)
+
+/* Spin times: the default spins a little longer than a futex round trip
+ * costs here; HIPC_CHAN_SPIN_ALWAYS busy-polls and never sleeps. */
+#define HIPC_CHAN_SPIN_DEFAULT ((int64_t)20000)
+#define HIPC_CHAN_SPIN_ALWAYS INT64_MAX
+
+/* Flags. Unknown bits are HIPC_E_BAD_FLAGS. */
+#define HIPC_CHAN_ANONYMOUS 0x01u /* claim no identity, never check the peer:
+                                     one process only (tests, fuzzing) */
+#define HIPC_CHAN_FLAGS_ALL_ 0x01u
+
+enum hipc_chan_role { HIPC_CHAN_PRODUCER = 1, HIPC_CHAN_CONSUMER = 2 };
+
+/* Zero-initialise, then set what you need. */
+typedef struct hipc_chan_config {
+    size_t capacity; /* ring bytes (creator only): power of two */
+    size_t max_msg;  /* largest message (creator only); 0: capacity - 8 */
+    unsigned flags;
+    unsigned mode;   /* segment permission bits (create only); 0: 0600 */
+    int64_t spin_ns; /* busy-poll before sleeping; 0: the default */
+} hipc_chan_config;
+
+typedef struct hipc_chan {
+    /* Public, read-only. */
+    size_t capacity; /* ring bytes */
+    size_t max_msg;  /* largest message this channel carries */
+    int role;        /* HIPC_CHAN_PRODUCER or HIPC_CHAN_CONSUMER */
+    int sys_errno;   /* errno of the last failed syscall on this handle */
+    int64_t spin_ns;
+    hipc_shm shm;    /* the segment, for create/open; unused for _mem */
+    /* Private: do not touch. */
+    uint32_t magic_;
+    unsigned state_;
+    unsigned flags_;
+    uint32_t mask_;
+    uint32_t pos_;      /* own position (tail or head), authoritative */
+    uint32_t peer_;     /* last validated peer position */
+    uint32_t pending_;  /* bytes of the reserved or peeked record */
+    pid_t pid_;
+    uint64_t start_;
+    void *hdr_;
+    unsigned char *ring_;
+} hipc_chan;
+
+/* Bytes of memory a channel with `capacity` ring bytes needs. HIPC_OK, or
+ * HIPC_E_BAD_SIZE when the capacity is not a power of two in bounds. */
+int hipc_chan_mem_size(size_t capacity, size_t *size);
+
+/* Formats a channel into `mem` (8-byte aligned, `size` bytes). Nobody may
+ * be attached to that memory yet. */
+int hipc_chan_init_mem(void *mem, size_t size, const hipc_chan_config *cfg);
+
+/* Attaches one end to a formatted channel. Fails with HIPC_E_EXISTS while
+ * a live process holds that end; the end of a process that died or closed
+ * can be taken over, resuming at the position it published. `cfg` may be
+ * NULL; only flags and spin_ns are used. */
+int hipc_chan_attach_mem(hipc_chan *ch, void *mem, size_t size, int role,
+                         const hipc_chan_config *cfg);
+
+/* Creates a hipc segment under `key` (or HIPC_SHM_KEY_PRIVATE) holding a
+ * new channel, and attaches to it as `role`. */
+int hipc_chan_create(hipc_chan *ch, key_t key, int role,
+                     const hipc_chan_config *cfg);
+
+/* Opens an existing channel segment by key or id and attaches as `role`.
+ * A segment whose tag is not HIPC_CHAN_SHM_TAG is HIPC_E_FOREIGN. */
+int hipc_chan_open(hipc_chan *ch, key_t key, int role,
+                   const hipc_chan_config *cfg);
+int hipc_chan_open_id(hipc_chan *ch, int id, int role,
+                      const hipc_chan_config *cfg);
+
+/* Marks the channel's segment for removal (it goes with the last detach). */
+int hipc_chan_remove(hipc_chan *ch);
+
+/* Leaves the channel: the peer sees HIPC_E_PEER_GONE once it has drained
+ * what was sent. Detaches the segment for create/open. */
+int hipc_chan_close(hipc_chan *ch);
+
+/* Sets the busy-poll time before sleeping (>= 0, or HIPC_CHAN_SPIN_ALWAYS). */
+int hipc_chan_set_spin(hipc_chan *ch, int64_t spin_ns);
+
+/* Copies `len` bytes in as one message. HIPC_OK; HIPC_E_AGAIN (full, timeout
+ * 0), HIPC_E_TIMEDOUT, HIPC_E_MSG_TOO_BIG, HIPC_E_PEER_GONE (full and the
+ * consumer is gone), HIPC_E_CORRUPT. */
+int hipc_chan_send(hipc_chan *ch, const void *msg, size_t len,
+                   int64_t timeout_ns);
+
+/* Copies the next message out and returns its length. A buffer too small
+ * for it is HIPC_E_BUF_TOO_SMALL and leaves the message in place. */
+int hipc_chan_recv(hipc_chan *ch, void *buf, size_t cap, int64_t timeout_ns);
+
+/* Zero-copy send: `*out` gets room for `len` contiguous bytes inside the
+ * ring; hipc_chan_commit() publishes `len` (<= reserved) of them. */
+int hipc_chan_reserve(hipc_chan *ch, size_t len, void **out,
+                      int64_t timeout_ns);
+int hipc_chan_commit(hipc_chan *ch, size_t len);
+
+/* Zero-copy receive: `*out` points at the next message inside the ring and
+ * its length is returned; hipc_chan_release() frees it. */
+int hipc_chan_peek(hipc_chan *ch, const void **out, int64_t timeout_ns);
+int hipc_chan_release(hipc_chan *ch);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

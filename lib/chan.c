@@ -1,0 +1,803 @@
+/* hipc — SPSC message channel over shared memory.
+ *
+ * Layout: a 768-byte header of six 128-byte lines, then the ring. Lines that
+ * the two sides write at different rates are kept apart (128 bytes, because
+ * x86 prefetches cache lines in pairs), so a message costs one line transfer
+ * for the index plus the payload lines:
+ *   0 meta      written once by init, then read-only
+ *   1 slots     who holds each end (pid + start time), written on attach
+ *   2 tail      written by the producer per message
+ *   3 head      written by the consumer per message
+ *   4 cons_wait consumer's "I sleep" flag + futex word (rarely written)
+ *   5 prod_wait producer's "I sleep" flag + futex word (rarely written)
+ * Positions are free-running 32-bit byte counters; capacity <= 2^31 keeps
+ * (tail - head) unambiguous. Records are 8-byte aligned: {len, kind} and
+ * the payload. A record never wraps: when it does not fit before the end,
+ * the producer fills the rest with a pad record, so zero-copy readers and
+ * writers always get one contiguous span.
+ */
+#include "hipc/chan.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "hipc/error.h"
+#include "internal.h"
+#include "proc.h"
+#include "sys.h"
+
+#define LINE 128u
+#define CHAN_MAGIC 0x6e616863u   /* "chan", stored last by init */
+#define HANDLE_MAGIC 0x4348414eu /* marks an attached handle */
+#define ENDIAN_MARK 0x01020304u
+#define REC_HDR 8u
+#define REC_MSG 0x2147534du /* "MSG!" */
+#define REC_PAD 0x21444150u /* "PAD!" */
+#define OWNER_CLAIMING 0x80000000u
+#define OWNER_CLOSED 0x40000000u
+#define OWNER_PID 0x3fffffffu
+/* How often a waiter that hears nothing asks whether its peer still lives. */
+#define SLICE_NS ((int64_t)50 * 1000 * 1000)
+/* Polls between two clock reads while spinning (a clock read is ~25 ns). */
+#define SPIN_BATCH 32
+
+_Static_assert(HIPC_CHAN_MAX_CAPACITY <= (1u << 31),
+               "positions are 32-bit counters: capacity must stay <= 2^31");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2,
+               "shared atomics must be lock-free to work across processes");
+
+enum { ST_OPEN = 1, ST_RESERVED, ST_PEEKED, ST_CLOSED };
+
+struct chan_meta {
+    _Atomic uint32_t magic;
+    uint32_t version;
+    uint32_t endian;
+    uint32_t header_size;
+    uint32_t capacity;
+    uint32_t max_msg;
+};
+
+struct chan_slot {
+    _Atomic uint32_t owner; /* 0, pid, CLAIMING|pid or CLOSED|pid */
+    _Atomic uint32_t start_lo;
+    _Atomic uint32_t start_hi;
+};
+
+struct chan_wait {
+    _Atomic uint32_t sleeping; /* the waiter announces its sleep here */
+    _Atomic uint32_t seq;      /* futex word: bumped by every wake */
+};
+
+struct chan_hdr {
+    struct chan_meta meta;
+    unsigned char meta_pad_[LINE - sizeof(struct chan_meta)];
+    struct chan_slot slot[2]; /* [0] producer, [1] consumer */
+    unsigned char slot_pad_[LINE - 2 * sizeof(struct chan_slot)];
+    _Atomic uint32_t tail;
+    unsigned char tail_pad_[LINE - sizeof(uint32_t)];
+    _Atomic uint32_t head;
+    unsigned char head_pad_[LINE - sizeof(uint32_t)];
+    struct chan_wait cons_wait;
+    unsigned char cons_pad_[LINE - sizeof(struct chan_wait)];
+    struct chan_wait prod_wait;
+    unsigned char prod_pad_[LINE - sizeof(struct chan_wait)];
+};
+
+_Static_assert(sizeof(struct chan_hdr) == HIPC_CHAN_HEADER_SIZE,
+               "the header is six 128-byte lines");
+_Static_assert(sizeof(_Atomic uint32_t) == sizeof(uint32_t),
+               "futex words are plain 32-bit integers");
+
+/* Where the next record is, as found by the producer or the consumer. */
+struct rec_pos {
+    uint32_t off; /* ring offset of the record header */
+    uint32_t len; /* payload bytes */
+    uint32_t rec; /* record bytes: header + payload rounded up to 8 */
+};
+
+static struct chan_hdr *hdr(const hipc_chan *ch)
+{
+    return (struct chan_hdr *)ch->hdr_;
+}
+
+static uint32_t rec_size(uint32_t len)
+{
+    return REC_HDR + ((len + 7u) & ~7u);
+}
+
+static int is_pow2(size_t v)
+{
+    return v != 0 && (v & (v - 1)) == 0;
+}
+
+/* Record headers are read through 32-bit atomics so that each field is
+ * loaded exactly once even while a hostile peer rewrites it. */
+static _Atomic uint32_t *ring_word(const hipc_chan *ch, uint32_t off)
+{
+    return (_Atomic uint32_t *)(void *)(ch->ring_ + off);
+}
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__) || (defined(__arm__) && __ARM_ARCH >= 7)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+static int now_ns(hipc_chan *ch, int64_t *out)
+{
+    struct timespec ts;
+    int rc = hipc_sys_clock_monotonic(&ts);
+    if (rc < 0) {
+        ch->sys_errno = -rc;
+        return HIPC_E_SYS;
+    }
+    *out = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return HIPC_OK;
+}
+
+/* ---- configuration and header ---------------------------------------- */
+
+int hipc_chan_mem_size(size_t capacity, size_t *size)
+{
+    if (size == NULL)
+        return HIPC_E_NULL;
+    if (!is_pow2(capacity) || capacity < HIPC_CHAN_MIN_CAPACITY ||
+        capacity > HIPC_CHAN_MAX_CAPACITY)
+        return HIPC_E_BAD_SIZE;
+    /* Cannot overflow: the capacity is at most 2^31 and the header small,
+     * but a size_t of 32 bits makes it worth saying so in code. */
+    if (capacity > SIZE_MAX - HIPC_CHAN_HEADER_SIZE)
+        return HIPC_E_OVERFLOW;
+    *size = HIPC_CHAN_HEADER_SIZE + capacity;
+    return HIPC_OK;
+}
+
+static int check_common_cfg(const hipc_chan_config *cfg)
+{
+    if ((cfg->flags & ~HIPC_CHAN_FLAGS_ALL_) != 0)
+        return HIPC_E_BAD_FLAGS;
+    if (cfg->spin_ns < 0)
+        return HIPC_E_BAD_TIMEOUT;
+    return HIPC_OK;
+}
+
+static int check_create_cfg(const hipc_chan_config *cfg, size_t *need)
+{
+    int rc = check_common_cfg(cfg);
+    if (rc == HIPC_OK)
+        rc = hipc_chan_mem_size(cfg->capacity, need);
+    if (rc != HIPC_OK)
+        return rc;
+    if (cfg->max_msg > cfg->capacity - REC_HDR)
+        return HIPC_E_BAD_SIZE;
+    return HIPC_OK;
+}
+
+int hipc_chan_init_mem(void *mem, size_t size, const hipc_chan_config *cfg)
+{
+    if (mem == NULL || cfg == NULL)
+        return HIPC_E_NULL;
+    size_t need = 0;
+    int rc = check_create_cfg(cfg, &need);
+    if (rc != HIPC_OK)
+        return rc;
+    if (((uintptr_t)mem & 7u) != 0)
+        return HIPC_E_BAD_ADDR;
+    if (size < need)
+        return HIPC_E_BAD_SIZE;
+    struct chan_hdr *h = mem;
+    memset(h, 0, sizeof *h);
+    h->meta.version = HIPC_CHAN_LAYOUT_VERSION;
+    h->meta.endian = ENDIAN_MARK;
+    h->meta.header_size = HIPC_CHAN_HEADER_SIZE;
+    h->meta.capacity = (uint32_t)cfg->capacity;
+    h->meta.max_msg = (uint32_t)(cfg->max_msg != 0 ? cfg->max_msg
+                                                   : cfg->capacity - REC_HDR);
+    /* Release: an attacher that sees the magic sees the fields above. */
+    atomic_store_explicit(&h->meta.magic, CHAN_MAGIC, memory_order_release);
+    return HIPC_OK;
+}
+
+/* Reads the header once into locals and checks it against the real size
+ * of the memory, which the caller (or the kernel) vouches for. */
+static int read_meta(const struct chan_hdr *h, size_t size, uint32_t *cap,
+                     uint32_t *max_msg)
+{
+    uint32_t magic = atomic_load_explicit(&h->meta.magic, memory_order_acquire);
+    if (magic == 0)
+        return HIPC_E_AGAIN; /* still being formatted */
+    if (magic != CHAN_MAGIC)
+        return HIPC_E_FOREIGN;
+    if (h->meta.endian != ENDIAN_MARK ||
+        h->meta.header_size != HIPC_CHAN_HEADER_SIZE)
+        return HIPC_E_LAYOUT;
+    if (h->meta.version != HIPC_CHAN_LAYOUT_VERSION)
+        return HIPC_E_VERSION;
+    uint32_t c = h->meta.capacity, m = h->meta.max_msg;
+    if (!is_pow2(c) || c < HIPC_CHAN_MIN_CAPACITY ||
+        c > HIPC_CHAN_MAX_CAPACITY || c > size - HIPC_CHAN_HEADER_SIZE ||
+        m > c - REC_HDR)
+        return HIPC_E_CORRUPT;
+    *cap = c;
+    *max_msg = m;
+    return HIPC_OK;
+}
+
+/* ---- who holds each end ---------------------------------------------- */
+
+static struct chan_slot *own_slot(const hipc_chan *ch)
+{
+    return &hdr(ch)->slot[ch->role == HIPC_CHAN_PRODUCER ? 0 : 1];
+}
+
+static struct chan_slot *peer_slot(const hipc_chan *ch)
+{
+    return &hdr(ch)->slot[ch->role == HIPC_CHAN_PRODUCER ? 1 : 0];
+}
+
+/* 1 when the process named by owner word `w` still runs, 0 when it is
+ * gone (or the slot is vacant), negative on a failure to find out. */
+static int owner_alive(struct chan_slot *s, uint32_t w, int *err)
+{
+    pid_t pid = (pid_t)(w & OWNER_PID);
+    if (pid == 0 || (w & OWNER_CLOSED) != 0)
+        return 0;
+    uint64_t start = 0;
+    if ((w & OWNER_CLAIMING) != 0) {
+        /* Its start time is being written: the pid alone must do. */
+        int rc = hipc__proc_start_time(pid, &start, err);
+        return rc == HIPC_E_NOT_FOUND ? 0 : rc == HIPC_OK ? 1 : rc;
+    }
+    start = atomic_load_explicit(&s->start_lo, memory_order_relaxed) |
+            (uint64_t)atomic_load_explicit(&s->start_hi, memory_order_relaxed)
+                << 32;
+    /* Acquire: if the owner changed while we read the start, someone
+     * just attached and is certainly alive. */
+    if (atomic_load_explicit(&s->owner, memory_order_acquire) != w)
+        return 1;
+    return hipc__proc_alive(pid, start, err);
+}
+
+static int claim(hipc_chan *ch, struct chan_slot *s, uint32_t *prev)
+{
+    uint32_t w = atomic_load_explicit(&s->owner, memory_order_acquire);
+    int alive = owner_alive(s, w, &ch->sys_errno);
+    if (alive != 0)
+        return alive < 0 ? alive : HIPC_E_EXISTS;
+    uint32_t mine = (uint32_t)ch->pid_ & OWNER_PID;
+    /* Relaxed CAS: the start time is published by the release below. */
+    if (!atomic_compare_exchange_strong_explicit(&s->owner, &w,
+                                                 OWNER_CLAIMING | mine,
+                                                 memory_order_relaxed,
+                                                 memory_order_relaxed))
+        return HIPC_E_EXISTS; /* another process won the race */
+    atomic_store_explicit(&s->start_lo, (uint32_t)ch->start_,
+                          memory_order_relaxed);
+    atomic_store_explicit(&s->start_hi, (uint32_t)(ch->start_ >> 32),
+                          memory_order_relaxed);
+    /* Release: whoever sees the bare pid also sees its start time. */
+    atomic_store_explicit(&s->owner, mine, memory_order_release);
+    *prev = w;
+    return HIPC_OK;
+}
+
+/* HIPC_OK while the peer is there or has not come yet; HIPC_E_PEER_GONE
+ * when it closed or (with `deep`, a /proc read) died. */
+static int check_peer(hipc_chan *ch, int deep)
+{
+    if ((ch->flags_ & HIPC_CHAN_ANONYMOUS) != 0)
+        return HIPC_OK;
+    struct chan_slot *s = peer_slot(ch);
+    uint32_t w = atomic_load_explicit(&s->owner, memory_order_acquire);
+    if (w == 0)
+        return HIPC_OK;
+    if ((w & OWNER_PID) == 0 || (w & OWNER_CLOSED) != 0)
+        return HIPC_E_PEER_GONE;
+    if (!deep)
+        return HIPC_OK;
+    int alive = owner_alive(s, w, &ch->sys_errno);
+    return alive < 0 ? alive : alive ? HIPC_OK : HIPC_E_PEER_GONE;
+}
+
+/* ---- positions --------------------------------------------------------- */
+
+/* The kernel sees the futex word as the plain 32-bit integer it is. */
+static const unsigned *futex_word(struct chan_wait *w)
+{
+    return (const unsigned *)(uintptr_t)&w->seq;
+}
+
+/* Wakes the peer if, and only if, it announced that it sleeps on `w`. */
+static void wake_peer(hipc_chan *ch, struct chan_wait *w)
+{
+    /* Seq_cst fence: orders our index store before the flag load. The
+     * sleeper does the mirror image (flag store, fence, index load), so at
+     * least one of us sees the other's store and no wake-up is lost. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&w->sleeping, memory_order_relaxed) == 0)
+        return;
+    /* Exchange: one wake per sleep, not one per message while it wakes. */
+    if (atomic_exchange_explicit(&w->sleeping, 0, memory_order_relaxed) == 0)
+        return;
+    /* Relaxed: the futex syscall is a full barrier, and the sleeper reads
+     * the data through the index, not through this counter. */
+    atomic_fetch_add_explicit(&w->seq, 1, memory_order_relaxed);
+    int rc = hipc_sys_futex_wake(futex_word(w), 1);
+    if (rc < 0)
+        ch->sys_errno = -rc; /* the message is out; the peer's slice ends */
+}
+
+static void publish(hipc_chan *ch)
+{
+    struct chan_hdr *h = hdr(ch);
+    /* Release: the payload (producer) or our last reads of it (consumer)
+     * happen before the peer sees the new position. */
+    if (ch->role == HIPC_CHAN_PRODUCER) {
+        atomic_store_explicit(&h->tail, ch->pos_, memory_order_release);
+        wake_peer(ch, &h->cons_wait);
+    } else {
+        atomic_store_explicit(&h->head, ch->pos_, memory_order_release);
+        wake_peer(ch, &h->prod_wait);
+    }
+}
+
+/* Producer: at least `need` bytes free? Reloads the head only when the
+ * cached one says no. */
+static int ensure_free(hipc_chan *ch, uint32_t need)
+{
+    uint32_t cap = ch->mask_ + 1u;
+    if (cap - (ch->pos_ - ch->peer_) >= need)
+        return HIPC_OK;
+    /* Acquire: the consumer's reads of the freed bytes happen before our
+     * writes into them. */
+    uint32_t head = atomic_load_explicit(&hdr(ch)->head, memory_order_acquire);
+    uint32_t used = ch->pos_ - head;
+    if (used > cap || (head & 7u) != 0)
+        return HIPC_E_CORRUPT;
+    ch->peer_ = head;
+    return cap - used >= need ? HIPC_OK : HIPC_E_AGAIN;
+}
+
+/* Consumer: at least one record header published? */
+static int ensure_avail(hipc_chan *ch)
+{
+    if (ch->peer_ != ch->pos_)
+        return HIPC_OK;
+    /* Acquire: the producer's record writes happen before our reads. */
+    uint32_t tail = atomic_load_explicit(&hdr(ch)->tail, memory_order_acquire);
+    uint32_t avail = tail - ch->pos_;
+    if (avail > ch->mask_ + 1u || (tail & 7u) != 0)
+        return HIPC_E_CORRUPT;
+    ch->peer_ = tail;
+    return avail != 0 ? HIPC_OK : HIPC_E_AGAIN;
+}
+
+/* ---- one attempt, no waiting ------------------------------------------ */
+
+static void write_rec_hdr(hipc_chan *ch, uint32_t off, uint32_t len,
+                          uint32_t kind)
+{
+    /* Relaxed: the release store of the tail publishes them. */
+    atomic_store_explicit(ring_word(ch, off), len, memory_order_relaxed);
+    atomic_store_explicit(ring_word(ch, off + 4u), kind, memory_order_relaxed);
+}
+
+/* Producer: room for a record of r->rec bytes, padding past the end of the
+ * ring first when the record would not fit there. */
+static int prod_room(hipc_chan *ch, struct rec_pos *r)
+{
+    uint32_t off = ch->pos_ & ch->mask_;
+    uint32_t contig = ch->mask_ + 1u - off;
+    if (contig < r->rec) {
+        int rc = ensure_free(ch, contig);
+        if (rc != HIPC_OK)
+            return rc;
+        write_rec_hdr(ch, off, contig, REC_PAD);
+        ch->pos_ += contig;
+        publish(ch); /* the consumer must skip the pad to free the start */
+        off = 0;
+    }
+    r->off = off;
+    return ensure_free(ch, r->rec);
+}
+
+/* Consumer: the next message, skipping at most one pad. Every field is
+ * read once and checked against what an honest producer could write. */
+static int cons_next(hipc_chan *ch, struct rec_pos *r)
+{
+    for (int skipped = 0; skipped < 2; skipped++) {
+        int rc = ensure_avail(ch);
+        if (rc != HIPC_OK)
+            return rc;
+        uint32_t avail = ch->peer_ - ch->pos_;
+        uint32_t off = ch->pos_ & ch->mask_;
+        uint32_t contig = ch->mask_ + 1u - off;
+        uint32_t len = atomic_load_explicit(ring_word(ch, off),
+                                            memory_order_relaxed);
+        uint32_t kind = atomic_load_explicit(ring_word(ch, off + 4u),
+                                             memory_order_relaxed);
+        if (kind == REC_PAD) {
+            /* A pad runs to the end of the ring and is never at offset 0. */
+            if (len != contig || off == 0 || avail < contig)
+                return HIPC_E_CORRUPT;
+            ch->pos_ += contig;
+            publish(ch);
+            continue;
+        }
+        if (kind != REC_MSG || len > ch->max_msg)
+            return HIPC_E_CORRUPT;
+        uint32_t rec = rec_size(len);
+        if (rec > contig || rec > avail)
+            return HIPC_E_CORRUPT;
+        r->off = off;
+        r->len = len;
+        r->rec = rec;
+        return HIPC_OK;
+    }
+    return HIPC_E_CORRUPT;
+}
+
+static int attempt(hipc_chan *ch, struct rec_pos *r)
+{
+    return ch->role == HIPC_CHAN_PRODUCER ? prod_room(ch, r) : cons_next(ch, r);
+}
+
+/* ---- waiting ----------------------------------------------------------- */
+
+/* The wait is over without progress: a dead peer explains it (after one
+ * last look, since it may have sent before dying), otherwise a timeout. */
+static int timed_out(hipc_chan *ch, struct rec_pos *r)
+{
+    int rc = check_peer(ch, 1);
+    if (rc == HIPC_E_PEER_GONE) {
+        int again = attempt(ch, r);
+        return again == HIPC_E_AGAIN ? HIPC_E_PEER_GONE : again;
+    }
+    return rc != HIPC_OK ? rc : HIPC_E_TIMEDOUT;
+}
+
+/* Busy-polls until ready, the spin time ends (HIPC_E_AGAIN) or the
+ * deadline passes. A spin that never ends asks after the peer per slice. */
+static int spin(hipc_chan *ch, struct rec_pos *r, int64_t now, int64_t deadline)
+{
+    int64_t spin_end = sat_add(now, ch->spin_ns);
+    int64_t next_check = sat_add(now, SLICE_NS);
+    if (spin_end > deadline)
+        spin_end = deadline;
+    for (;;) {
+        for (int i = 0; i < SPIN_BATCH; i++) {
+            int rc = attempt(ch, r);
+            if (rc != HIPC_E_AGAIN)
+                return rc;
+            cpu_relax();
+        }
+        int rc = now_ns(ch, &now);
+        if (rc != HIPC_OK)
+            return rc;
+        if (now >= deadline)
+            return timed_out(ch, r);
+        if (now >= spin_end)
+            return HIPC_E_AGAIN;
+        if (now >= next_check) {
+            if ((rc = check_peer(ch, 1)) != HIPC_OK)
+                return rc == HIPC_E_PEER_GONE ? timed_out(ch, r) : rc;
+            next_check = sat_add(now, SLICE_NS);
+        }
+    }
+}
+
+/* Announces the sleep, looks once more, then sleeps on the futex word for
+ * at most `ns`. HIPC_E_AGAIN when the caller should look again. */
+static int sleep_once(hipc_chan *ch, struct rec_pos *r, int64_t ns)
+{
+    struct chan_hdr *h = hdr(ch);
+    struct chan_wait *w =
+        ch->role == HIPC_CHAN_PRODUCER ? &h->prod_wait : &h->cons_wait;
+    /* Acquire: read the counter before the index we look at below, so a
+     * wake between the two changes it and the futex does not sleep. */
+    uint32_t seq = atomic_load_explicit(&w->seq, memory_order_acquire);
+    atomic_store_explicit(&w->sleeping, 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_seq_cst); /* pairs with wake_peer() */
+    int rc = attempt(ch, r);
+    if (rc == HIPC_E_AGAIN && (rc = check_peer(ch, 0)) == HIPC_OK) {
+        struct timespec ts = {(time_t)(ns / 1000000000),
+                              (long)(ns % 1000000000)};
+        int f = hipc_sys_futex_wait(futex_word(w), seq, &ts);
+        rc = HIPC_E_AGAIN;
+        if (f < 0 && f != -ETIMEDOUT && f != -EAGAIN && f != -EINTR) {
+            ch->sys_errno = -f;
+            rc = HIPC_E_SYS;
+        }
+    }
+    atomic_store_explicit(&w->sleeping, 0, memory_order_relaxed);
+    return rc == HIPC_E_PEER_GONE ? timed_out(ch, r) : rc;
+}
+
+static int wait_slow(hipc_chan *ch, struct rec_pos *r, int64_t timeout_ns)
+{
+    int64_t now = 0;
+    int rc = now_ns(ch, &now);
+    if (rc != HIPC_OK)
+        return rc;
+    int64_t deadline =
+        timeout_ns == HIPC_CHAN_FOREVER ? INT64_MAX : sat_add(now, timeout_ns);
+    rc = spin(ch, r, now, deadline);
+    int64_t last_check = now;
+    while (rc == HIPC_E_AGAIN) {
+        if ((rc = now_ns(ch, &now)) != HIPC_OK)
+            return rc;
+        if (now >= deadline)
+            return timed_out(ch, r);
+        if (now - last_check >= SLICE_NS) {
+            if ((rc = check_peer(ch, 1)) != HIPC_OK)
+                return rc == HIPC_E_PEER_GONE ? timed_out(ch, r) : rc;
+            last_check = now;
+        }
+        int64_t ns = deadline - now < SLICE_NS ? deadline - now : SLICE_NS;
+        rc = sleep_once(ch, r, ns);
+    }
+    return rc;
+}
+
+static int wait_ready(hipc_chan *ch, struct rec_pos *r, int64_t timeout_ns)
+{
+    int rc = attempt(ch, r);
+    if (rc != HIPC_E_AGAIN)
+        return rc;
+    if (timeout_ns == 0) {
+        /* A try never reads /proc, but a peer that closed is news. */
+        int peer = check_peer(ch, 0);
+        if (peer == HIPC_E_PEER_GONE && (rc = attempt(ch, r)) == HIPC_E_AGAIN)
+            return HIPC_E_PEER_GONE;
+        return rc;
+    }
+    return wait_slow(ch, r, timeout_ns);
+}
+
+/* ---- handles ----------------------------------------------------------- */
+
+static int check_handle(const hipc_chan *ch, int role, unsigned state)
+{
+    if (ch == NULL)
+        return HIPC_E_NULL;
+    if (ch->magic_ == HANDLE_MAGIC && ch->state_ == ST_CLOSED)
+        return HIPC_E_STALE_HANDLE;
+    if (ch->magic_ != HANDLE_MAGIC || ch->hdr_ == NULL || ch->state_ == 0 ||
+        ch->state_ > ST_CLOSED)
+        return HIPC_E_BAD_HANDLE;
+    if (role != 0 && ch->role != role)
+        return HIPC_E_WRONG_END;
+    if (state != 0 && ch->state_ != state)
+        return HIPC_E_BAD_STATE;
+    return HIPC_OK;
+}
+
+static int check_timeout(int64_t timeout_ns)
+{
+    return timeout_ns >= 0 || timeout_ns == HIPC_CHAN_FOREVER
+               ? HIPC_OK
+               : HIPC_E_BAD_TIMEOUT;
+}
+
+/* Positions as published, checked against each other. */
+static int read_positions(struct chan_hdr *h, uint32_t cap, uint32_t *head,
+                          uint32_t *tail)
+{
+    *head = atomic_load_explicit(&h->head, memory_order_acquire);
+    *tail = atomic_load_explicit(&h->tail, memory_order_acquire);
+    if (((*head | *tail) & 7u) != 0 || *tail - *head > cap)
+        return HIPC_E_CORRUPT;
+    return HIPC_OK;
+}
+
+static int identify(hipc_chan *ch)
+{
+    if ((ch->flags_ & HIPC_CHAN_ANONYMOUS) != 0)
+        return HIPC_OK;
+    ch->pid_ = hipc_sys_getpid();
+    return hipc__proc_start_time(ch->pid_, &ch->start_, &ch->sys_errno);
+}
+
+/* Fills the handle (except ch->shm) and takes the role's slot. */
+static int attach_core(hipc_chan *ch, void *mem, size_t size, int role,
+                       const hipc_chan_config *cfg)
+{
+    static const hipc_chan_config defaults;
+    cfg = cfg != NULL ? cfg : &defaults;
+    int rc = check_common_cfg(cfg);
+    if (rc != HIPC_OK)
+        return rc;
+    if (role != HIPC_CHAN_PRODUCER && role != HIPC_CHAN_CONSUMER)
+        return HIPC_E_BAD_FLAGS;
+    if (((uintptr_t)mem & 7u) != 0)
+        return HIPC_E_BAD_ADDR;
+    if (size < HIPC_CHAN_HEADER_SIZE)
+        return HIPC_E_BAD_SIZE;
+    uint32_t cap = 0, max_msg = 0, head = 0, tail = 0, prev = 0;
+    struct chan_hdr *h = mem;
+    if ((rc = read_meta(h, size, &cap, &max_msg)) != HIPC_OK)
+        return rc;
+    ch->role = role;
+    ch->flags_ = cfg->flags;
+    ch->hdr_ = h;
+    if ((rc = identify(ch)) != HIPC_OK)
+        return rc;
+    int anon = (ch->flags_ & HIPC_CHAN_ANONYMOUS) != 0;
+    if (!anon && (rc = claim(ch, own_slot(ch), &prev)) != HIPC_OK)
+        return rc;
+    /* Read after the claim: a previous holder of this end is gone now, so
+     * the position it published is final. */
+    if ((rc = read_positions(h, cap, &head, &tail)) != HIPC_OK) {
+        if (!anon) /* give the slot back as we found it */
+            atomic_store_explicit(&own_slot(ch)->owner, prev,
+                                  memory_order_release);
+        return rc;
+    }
+    ch->capacity = cap;
+    ch->max_msg = max_msg;
+    ch->mask_ = cap - 1u;
+    ch->spin_ns = cfg->spin_ns != 0 ? cfg->spin_ns : HIPC_CHAN_SPIN_DEFAULT;
+    ch->pos_ = role == HIPC_CHAN_PRODUCER ? tail : head;
+    ch->peer_ = role == HIPC_CHAN_PRODUCER ? head : tail;
+    ch->ring_ = (unsigned char *)mem + HIPC_CHAN_HEADER_SIZE;
+    ch->state_ = ST_OPEN;
+    ch->magic_ = HANDLE_MAGIC;
+    return HIPC_OK;
+}
+
+int hipc_chan_attach_mem(hipc_chan *ch, void *mem, size_t size, int role,
+                         const hipc_chan_config *cfg)
+{
+    if (ch == NULL || mem == NULL)
+        return HIPC_E_NULL;
+    memset(ch, 0, sizeof *ch);
+    return attach_core(ch, mem, size, role, cfg);
+}
+
+/* Leaves our slot as "closed by us" and wakes a sleeping peer, so it
+ * learns at once instead of at the end of its slice. */
+static void leave(hipc_chan *ch)
+{
+    if ((ch->flags_ & HIPC_CHAN_ANONYMOUS) != 0)
+        return;
+    struct chan_hdr *h = hdr(ch);
+    uint32_t mine = (uint32_t)ch->pid_ & OWNER_PID;
+    /* Release: what we published happens before the peer sees us leave.
+     * A CAS, because a slot taken over by someone else is not ours. */
+    atomic_compare_exchange_strong_explicit(&own_slot(ch)->owner, &mine,
+                                            OWNER_CLOSED | mine,
+                                            memory_order_release,
+                                            memory_order_relaxed);
+    wake_peer(ch, ch->role == HIPC_CHAN_PRODUCER ? &h->cons_wait
+                                                 : &h->prod_wait);
+}
+
+int hipc_chan_close(hipc_chan *ch)
+{
+    int rc = check_handle(ch, 0, 0);
+    if (rc != HIPC_OK)
+        return rc;
+    leave(ch);
+    ch->state_ = ST_CLOSED;
+    ch->hdr_ = NULL;
+    ch->ring_ = NULL;
+    return HIPC_OK;
+}
+
+int hipc_chan_set_spin(hipc_chan *ch, int64_t spin_ns)
+{
+    int rc = check_handle(ch, 0, 0);
+    if (rc != HIPC_OK)
+        return rc;
+    if (spin_ns < 0)
+        return HIPC_E_BAD_TIMEOUT;
+    ch->spin_ns = spin_ns;
+    return HIPC_OK;
+}
+
+/* ---- messages ---------------------------------------------------------- */
+
+int hipc_chan_reserve(hipc_chan *ch, size_t len, void **out, int64_t timeout_ns)
+{
+    int rc = check_handle(ch, HIPC_CHAN_PRODUCER, ST_OPEN);
+    if (rc != HIPC_OK)
+        return rc;
+    if (out == NULL)
+        return HIPC_E_NULL;
+    if ((rc = check_timeout(timeout_ns)) != HIPC_OK)
+        return rc;
+    if (len > ch->max_msg)
+        return HIPC_E_MSG_TOO_BIG;
+    struct rec_pos r = {0, (uint32_t)len, rec_size((uint32_t)len)};
+    if ((rc = wait_ready(ch, &r, timeout_ns)) != HIPC_OK)
+        return rc;
+    *out = ch->ring_ + r.off + REC_HDR;
+    ch->pending_ = r.len;
+    ch->state_ = ST_RESERVED;
+    return HIPC_OK;
+}
+
+int hipc_chan_commit(hipc_chan *ch, size_t len)
+{
+    int rc = check_handle(ch, HIPC_CHAN_PRODUCER, ST_RESERVED);
+    if (rc != HIPC_OK)
+        return rc;
+    if (len > ch->pending_)
+        return HIPC_E_BAD_SIZE;
+    write_rec_hdr(ch, ch->pos_ & ch->mask_, (uint32_t)len, REC_MSG);
+    ch->pos_ += rec_size((uint32_t)len);
+    ch->state_ = ST_OPEN;
+    publish(ch);
+    return HIPC_OK;
+}
+
+int hipc_chan_send(hipc_chan *ch, const void *msg, size_t len,
+                   int64_t timeout_ns)
+{
+    if (msg == NULL && len != 0)
+        return HIPC_E_NULL;
+    void *room = NULL;
+    int rc = hipc_chan_reserve(ch, len, &room, timeout_ns);
+    if (rc != HIPC_OK)
+        return rc;
+    if (len != 0)
+        memcpy(room, msg, len);
+    return hipc_chan_commit(ch, len);
+}
+
+int hipc_chan_peek(hipc_chan *ch, const void **out, int64_t timeout_ns)
+{
+    int rc = check_handle(ch, HIPC_CHAN_CONSUMER, ST_OPEN);
+    if (rc != HIPC_OK)
+        return rc;
+    if (out == NULL)
+        return HIPC_E_NULL;
+    if ((rc = check_timeout(timeout_ns)) != HIPC_OK)
+        return rc;
+    struct rec_pos r = {0, 0, 0};
+    if ((rc = wait_ready(ch, &r, timeout_ns)) != HIPC_OK)
+        return rc;
+    *out = ch->ring_ + r.off + REC_HDR;
+    ch->pending_ = r.rec;
+    ch->state_ = ST_PEEKED;
+    return (int)r.len;
+}
+
+int hipc_chan_release(hipc_chan *ch)
+{
+    int rc = check_handle(ch, HIPC_CHAN_CONSUMER, ST_PEEKED);
+    if (rc != HIPC_OK)
+        return rc;
+    ch->pos_ += ch->pending_;
+    ch->state_ = ST_OPEN;
+    publish(ch);
+    return HIPC_OK;
+}
+
+int hipc_chan_recv(hipc_chan *ch, void *buf, size_t cap, int64_t timeout_ns)
+{
+    if (buf == NULL && cap != 0)
+        return HIPC_E_NULL;
+    const void *msg = NULL;
+    int len = hipc_chan_peek(ch, &msg, timeout_ns);
+    if (len < 0)
+        return len;
+    if ((size_t)len > cap) {
+        ch->state_ = ST_OPEN; /* the message stays for a bigger buffer */
+        return HIPC_E_BUF_TOO_SMALL;
+    }
+    if (len != 0)
+        memcpy(buf, msg, (size_t)len);
+    int rc = hipc_chan_release(ch);
+    return rc != HIPC_OK ? rc : len;
+}
