@@ -246,3 +246,15 @@ size_t hipc_sys_page_size(void)
     long ps = sysconf(_SC_PAGESIZE);
     return ps > 0 ? (size_t)ps : 4096u;
 }
+
+int hipc_sys_clock_gettime(clockid_t clock, struct timespec *ts)
+{
+    FAULT_POINT(CLOCK);
+    return clock_gettime(clock, ts) < 0 ? neg_errno() : 0;
+}
+
+long hipc_sys_clock_ticks(void)
+{
+    long t = sysconf(_SC_CLK_TCK);
+    return t > 0 ? t : 100;
+}

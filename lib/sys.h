@@ -77,4 +77,10 @@ int hipc_sys_fdopen(int fd, const char *mode, FILE **out);
  * in any meaningful sense). */
 size_t hipc_sys_page_size(void);
 
+/* Any clock (CLOCK_REALTIME, CLOCK_BOOTTIME...), for comparing a process's
+ * start time with a segment's ctime. */
+int hipc_sys_clock_gettime(clockid_t clock, struct timespec *ts);
+/* Clock ticks per second, the unit of /proc/PID/stat start times. */
+long hipc_sys_clock_ticks(void);
+
 #endif

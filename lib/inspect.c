@@ -1,0 +1,618 @@
+/* hipc — inspection: parse /proc/sysvipc/shm, classify, find orphans,
+ * remove. The parser is pure; the rest reads the file through lib/sys.c in
+ * fixed-size stack chunks. */
+#include "hipc/inspect.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+
+#include "hipc/error.h"
+#include "hipc/shm.h"
+#include "inspect_priv.h"
+#include "internal.h"
+#include "proc.h"
+#include "sys.h"
+
+#define SHM_TABLE_PATH "/proc/sysvipc/shm"
+#define COLS_BASE 14u
+#define COLS_FULL 16u
+/* The kernel's PID_MAX_LIMIT: no pid is ever larger. */
+#define PID_LIMIT 4194304u
+/* (uid_t)-1 is "no id" and never owns anything. */
+#define ID_LIMIT 4294967294u
+
+enum col_kind { COL_KEY, COL_DEC, COL_OCT };
+
+/* The columns in the kernel's order, each with its largest valid value. */
+static const struct col {
+    const char *name;
+    enum col_kind kind;
+    uint64_t min, max;
+} cols[COLS_FULL] = {
+    {"key", COL_KEY, 0, 0},
+    {"shmid", COL_DEC, 0, INT_MAX},
+    {"perms", COL_OCT, 0, 03777},
+    {"size", COL_DEC, 1, SIZE_MAX},
+    {"cpid", COL_DEC, 0, PID_LIMIT},
+    {"lpid", COL_DEC, 0, PID_LIMIT},
+    {"nattch", COL_DEC, 0, ULONG_MAX},
+    {"uid", COL_DEC, 0, ID_LIMIT},
+    {"gid", COL_DEC, 0, ID_LIMIT},
+    {"cuid", COL_DEC, 0, ID_LIMIT},
+    {"cgid", COL_DEC, 0, ID_LIMIT},
+    {"atime", COL_DEC, 0, INT64_MAX},
+    {"dtime", COL_DEC, 0, INT64_MAX},
+    {"ctime", COL_DEC, 0, INT64_MAX},
+    {"rss", COL_DEC, 0, UINT64_MAX},
+    {"swap", COL_DEC, 0, UINT64_MAX},
+};
+
+/* ---- Pure parsing ------------------------------------------------------ */
+
+/* Finds the next space-separated token at or after *pos. */
+static int next_token(const char *s, size_t len, size_t *pos, size_t *start,
+                      size_t *tlen)
+{
+    size_t i = *pos;
+    while (i < len && s[i] == ' ')
+        i++;
+    if (i == len)
+        return 0;
+    *start = i;
+    while (i < len && s[i] != ' ')
+        i++;
+    *tlen = i - *start;
+    *pos = i;
+    return 1;
+}
+
+/* Digits only, in base 8 or 10, no sign, no overflow past `max`. */
+static int parse_unsigned(const char *s, size_t n, unsigned base, uint64_t max,
+                          uint64_t *out)
+{
+    if (n == 0)
+        return HIPC_E_CORRUPT;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (s[i] < '0' || d >= base || v > (max - d) / base)
+            return HIPC_E_CORRUPT;
+        v = v * base + d;
+    }
+    *out = v;
+    return HIPC_OK;
+}
+
+/* Keys are printed as signed decimal ("%10d"): key_t is a 32-bit int. */
+static int parse_key(const char *s, size_t n, key_t *out)
+{
+    int neg = n > 0 && s[0] == '-';
+    uint64_t mag = 0;
+    uint64_t max = neg ? (uint64_t)INT32_MAX + 1u : (uint64_t)INT32_MAX;
+    int rc = parse_unsigned(s + neg, n - (size_t)neg, 10, max, &mag);
+    if (rc != HIPC_OK)
+        return rc;
+    *out = neg ? (key_t)(-(int64_t)mag) : (key_t)mag;
+    return HIPC_OK;
+}
+
+static int parse_field(unsigned i, const char *s, size_t n, uint64_t *v,
+                       key_t *key)
+{
+    if (cols[i].kind == COL_KEY)
+        return parse_key(s, n, key);
+    int rc = parse_unsigned(s, n, cols[i].kind == COL_OCT ? 8u : 10u,
+                           cols[i].max, v);
+    if (rc == HIPC_OK && *v < cols[i].min)
+        return HIPC_E_CORRUPT;
+    return rc;
+}
+
+static void fill_entry(hipc_seg_entry *e, const uint64_t *v, key_t key,
+                       unsigned n)
+{
+    memset(e, 0, sizeof *e);
+    e->key = key;
+    e->id = (int)v[1];
+    e->mode = (unsigned)v[2];
+    e->perms = e->mode & HIPC_SEG_MODE_PERMS;
+    e->dest = (e->mode & HIPC_SEG_MODE_DEST) != 0;
+    e->locked = (e->mode & HIPC_SEG_MODE_LOCKED) != 0;
+    e->bytes = v[3];
+    e->cpid = (pid_t)v[4];
+    e->lpid = (pid_t)v[5];
+    e->nattch = v[6];
+    e->uid = (uid_t)v[7];
+    e->gid = (gid_t)v[8];
+    e->cuid = (uid_t)v[9];
+    e->cgid = (gid_t)v[10];
+    e->atime = (int64_t)v[11];
+    e->dtime = (int64_t)v[12];
+    e->ctime = (int64_t)v[13];
+    e->has_rss_swap = n == COLS_FULL;
+    e->rss = e->has_rss_swap ? v[14] : 0;
+    e->swap = e->has_rss_swap ? v[15] : 0;
+}
+
+int hipc_inspect_parse_line(const char *line, size_t len, hipc_seg_entry *out)
+{
+    if (line == NULL || out == NULL)
+        return HIPC_E_NULL;
+    if (len > HIPC_INSPECT_LINE_MAX)
+        return HIPC_E_CORRUPT;
+    uint64_t v[COLS_FULL] = {0};
+    key_t key = 0;
+    size_t pos = 0, start = 0, tlen = 0;
+    unsigned n = 0;
+    while (next_token(line, len, &pos, &start, &tlen)) {
+        if (n == COLS_FULL ||
+            parse_field(n, line + start, tlen, &v[n], &key) != HIPC_OK)
+            return HIPC_E_CORRUPT;
+        n++;
+    }
+    if (n != COLS_BASE && n != COLS_FULL)
+        return HIPC_E_CORRUPT;
+    fill_entry(out, v, key, n);
+    return HIPC_OK;
+}
+
+int hipc_inspect_parse_header(const char *line, size_t len, unsigned *ncols)
+{
+    if (line == NULL || ncols == NULL)
+        return HIPC_E_NULL;
+    if (len > HIPC_INSPECT_LINE_MAX)
+        return HIPC_E_CORRUPT;
+    size_t pos = 0, start = 0, tlen = 0;
+    unsigned n = 0;
+    while (next_token(line, len, &pos, &start, &tlen)) {
+        if (n == COLS_FULL || tlen != strlen(cols[n].name) ||
+            memcmp(line + start, cols[n].name, tlen) != 0)
+            return HIPC_E_CORRUPT;
+        n++;
+    }
+    if (n != COLS_BASE && n != COLS_FULL)
+        return HIPC_E_CORRUPT;
+    *ncols = n;
+    return HIPC_OK;
+}
+
+/* ---- Incremental parser -------------------------------------------------- */
+
+void hipc_inspect_parser_init(hipc_inspect_parser *p)
+{
+    if (p != NULL)
+        memset(p, 0, sizeof *p);
+}
+
+static int parser_fail(hipc_inspect_parser *p, int rc)
+{
+    p->status_ = rc;
+    return rc;
+}
+
+/* One complete line: the header first, then entries with the same number
+ * of columns as the header named. */
+static int end_line(hipc_inspect_parser *p, hipc_inspect_entry_fn fn,
+                    void *ctx)
+{
+    size_t len = p->len_;
+    p->len_ = 0;
+    if (p->ncols_ == 0) {
+        unsigned n = 0;
+        int rc = hipc_inspect_parse_header(p->line_, len, &n);
+        if (rc != HIPC_OK)
+            return rc;
+        p->ncols_ = n;
+        p->lines++;
+        return HIPC_OK;
+    }
+    hipc_seg_entry e;
+    int rc = hipc_inspect_parse_line(p->line_, len, &e);
+    if (rc != HIPC_OK)
+        return rc;
+    if ((e.has_rss_swap ? COLS_FULL : COLS_BASE) != p->ncols_)
+        return HIPC_E_CORRUPT;
+    p->lines++;
+    p->entries++;
+    return fn != NULL ? fn(ctx, &e) : HIPC_OK;
+}
+
+int hipc_inspect_parser_feed(hipc_inspect_parser *p, const char *buf,
+                             size_t len, hipc_inspect_entry_fn fn, void *ctx)
+{
+    if (p == NULL || (buf == NULL && len > 0))
+        return HIPC_E_NULL;
+    if (p->status_ < 0)
+        return p->status_;
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] != '\n') {
+            /* One byte over the limit is enough to know the line is bad. */
+            if (p->len_ >= sizeof p->line_)
+                return parser_fail(p, HIPC_E_CORRUPT);
+            p->line_[p->len_++] = buf[i];
+            continue;
+        }
+        int rc = end_line(p, fn, ctx);
+        if (rc < 0)
+            return parser_fail(p, rc);
+        if (rc > 0)
+            return rc; /* the callback has what it wanted */
+    }
+    return HIPC_OK;
+}
+
+int hipc_inspect_parser_finish(hipc_inspect_parser *p)
+{
+    if (p == NULL)
+        return HIPC_E_NULL;
+    if (p->status_ < 0)
+        return p->status_;
+    if (p->len_ != 0 || p->ncols_ == 0)
+        return parser_fail(p, HIPC_E_TRUNCATED);
+    return HIPC_OK;
+}
+
+struct collect {
+    hipc_seg_entry *out;
+    size_t cap, total;
+};
+
+static int collect_entry(void *ctx, const hipc_seg_entry *e)
+{
+    struct collect *c = ctx;
+    if (c->total < c->cap)
+        c->out[c->total] = *e;
+    c->total++;
+    return HIPC_OK;
+}
+
+int hipc_inspect_parse(const char *buf, size_t len, hipc_seg_entry *out,
+                       size_t cap, size_t *total)
+{
+    if (buf == NULL || total == NULL || (out == NULL && cap > 0))
+        return HIPC_E_NULL;
+    struct collect c = {out, cap, 0};
+    hipc_inspect_parser p;
+    hipc_inspect_parser_init(&p);
+    int rc = hipc_inspect_parser_feed(&p, buf, len, collect_entry, &c);
+    if (rc == HIPC_OK)
+        rc = hipc_inspect_parser_finish(&p);
+    *total = c.total;
+    if (rc != HIPC_OK)
+        return rc;
+    return (int)(c.total < cap ? c.total : cap);
+}
+
+/* ---- Orphans ------------------------------------------------------------- */
+
+int hipc__inspect_started_after(uint64_t start_ticks, long ticks_per_s,
+                                int64_t real_now, int64_t boot_now,
+                                int64_t ctime)
+{
+    if (ticks_per_s <= 0 || boot_now < 0 || real_now < boot_now)
+        return 0;
+    uint64_t secs = start_ticks / (uint64_t)ticks_per_s;
+    /* A start time beyond the current uptime is nonsense: claim nothing. */
+    if (secs > (uint64_t)boot_now)
+        return 0;
+    int64_t started = real_now - boot_now + (int64_t)secs;
+    return started - HIPC__INSPECT_START_SLACK > ctime;
+}
+
+/* Clock readings taken once per listing. */
+struct clocks {
+    int ok;
+    long ticks;
+    int64_t real, boot;
+};
+
+static void read_clocks(struct clocks *c)
+{
+    struct timespec real, boot;
+    c->ticks = hipc_sys_clock_ticks();
+    c->ok = hipc_sys_clock_gettime(CLOCK_REALTIME, &real) == 0 &&
+            hipc_sys_clock_gettime(CLOCK_BOOTTIME, &boot) == 0;
+    c->real = c->ok ? (int64_t)real.tv_sec : 0;
+    c->boot = c->ok ? (int64_t)boot.tv_sec : 0;
+}
+
+static enum hipc_seg_orphan verdict(int alive)
+{
+    if (alive < 0)
+        return HIPC_ORPHAN_UNKNOWN;
+    return alive ? HIPC_ORPHAN_NO : HIPC_ORPHAN_YES;
+}
+
+/* A segment without hipc header: the kernel's creator pid, unless that pid
+ * now belongs to a process that started after the segment existed. */
+static enum hipc_seg_orphan foreign_orphan(const hipc_seg_entry *e,
+                                           const struct clocks *c)
+{
+    uint64_t start = 0;
+    if (e->cpid <= 0)
+        return HIPC_ORPHAN_UNKNOWN;
+    int rc = hipc__proc_start_time(e->cpid, &start, NULL);
+    if (rc == HIPC_E_NOT_FOUND)
+        return HIPC_ORPHAN_YES;
+    if (rc != HIPC_OK)
+        return HIPC_ORPHAN_UNKNOWN;
+    if (c->ok && hipc__inspect_started_after(start, c->ticks, c->real,
+                                             c->boot, e->ctime))
+        return HIPC_ORPHAN_YES;
+    return verdict(hipc__proc_alive(e->cpid, start, NULL));
+}
+
+static enum hipc_seg_orphan orphan_of(const hipc_seg_entry *e,
+                                      const struct clocks *c)
+{
+    if (e->nattch != 0)
+        return HIPC_ORPHAN_NO;
+    if (e->kind == HIPC_SEG_HIPC)
+        return verdict(hipc__proc_alive(e->creator_pid, e->creator_start, NULL));
+    return foreign_orphan(e, c);
+}
+
+/* ---- Classification ------------------------------------------------------ */
+
+static int map_shm_errno(int err)
+{
+    /* For an id, EINVAL means the segment is gone (or never was). */
+    return err == EINVAL ? HIPC_E_NOT_FOUND : hipc__from_errno(err);
+}
+
+/* Attaches read-only for a moment and checks the hipc header. The size
+ * comes from IPC_STAT, never from the (untrusted) table. */
+static void classify(hipc_seg_entry *e)
+{
+    struct shmid_ds ds;
+    void *addr = NULL;
+    int rc = hipc_sys_shmctl(e->id, IPC_STAT, &ds);
+    if (rc == 0)
+        rc = hipc_sys_shmat(e->id, NULL, SHM_RDONLY, &addr);
+    if (rc < 0) {
+        e->kind = HIPC_SEG_UNREADABLE;
+        e->kind_code = map_shm_errno(-rc);
+        return;
+    }
+    hipc_shm_header_info h;
+    memset(&h, 0, sizeof h);
+    size_t size = (size_t)ds.shm_segsz;
+    e->kind_code = hipc_shm_header_check(addr, size, size, &h);
+    (void)hipc_sys_shmdt(addr);
+    e->kind = e->kind_code == HIPC_OK ? HIPC_SEG_HIPC : HIPC_SEG_FOREIGN;
+    if (e->kind != HIPC_SEG_HIPC)
+        return;
+    e->tag = h.tag;
+    e->layout_version = h.version;
+    e->creator_pid = h.creator_pid;
+    e->creator_start = h.creator_start;
+}
+
+static void annotate(hipc_seg_entry *e, unsigned flags, const struct clocks *c)
+{
+    if ((flags & HIPC_INSPECT_NO_PEEK) == 0)
+        classify(e);
+    e->orphan = orphan_of(e, c);
+}
+
+/* ---- Reading the live table ---------------------------------------------- */
+
+static int open_table(int *sys_errno)
+{
+    int fd = hipc_sys_open(SHM_TABLE_PATH, O_RDONLY);
+    if (fd >= 0)
+        return fd;
+    hipc__set_errno(sys_errno, -fd);
+    /* No /proc/sysvipc: a kernel without System V IPC, or no procfs. */
+    return fd == -ENOENT ? HIPC_E_UNSUPPORTED : hipc__from_errno(-fd);
+}
+
+/* Streams the table through the parser in small stack chunks. Returns
+ * HIPC_OK, the callback's positive stop value, or a negative code. */
+static int read_table(hipc_inspect_entry_fn fn, void *ctx, int *sys_errno)
+{
+    hipc_inspect_parser p;
+    char chunk[256];
+    hipc_inspect_parser_init(&p);
+    int fd = open_table(sys_errno);
+    if (fd < 0)
+        return fd;
+    int rc = HIPC_OK;
+    for (;;) {
+        ssize_t n = hipc_sys_read(fd, chunk, sizeof chunk);
+        if (n == -EINTR)
+            continue;
+        if (n <= 0) {
+            if (n < 0)
+                hipc__set_errno(sys_errno, (int)-n);
+            rc = n < 0 ? hipc__from_errno((int)-n)
+                       : hipc_inspect_parser_finish(&p);
+            break;
+        }
+        rc = hipc_inspect_parser_feed(&p, chunk, (size_t)n, fn, ctx);
+        if (rc != HIPC_OK)
+            break;
+    }
+    (void)hipc_sys_close(fd);
+    return rc;
+}
+
+struct list_ctx {
+    hipc_seg_entry *out;
+    size_t cap, total;
+    unsigned flags;
+    struct clocks clocks;
+};
+
+static int list_entry(void *ctx, const hipc_seg_entry *e)
+{
+    struct list_ctx *c = ctx;
+    if (c->total < c->cap) {
+        c->out[c->total] = *e;
+        annotate(&c->out[c->total], c->flags, &c->clocks);
+    }
+    c->total++;
+    return HIPC_OK;
+}
+
+int hipc_inspect_list(hipc_seg_entry *out, size_t cap, size_t *total,
+                      unsigned flags, int *sys_errno)
+{
+    hipc__set_errno(sys_errno, 0);
+    if (total == NULL || (out == NULL && cap > 0))
+        return HIPC_E_NULL;
+    if ((flags & ~(unsigned)HIPC_INSPECT_NO_PEEK) != 0)
+        return HIPC_E_BAD_FLAGS;
+    struct list_ctx c = {out, cap, 0, flags, {0, 0, 0, 0}};
+    read_clocks(&c.clocks);
+    int rc = read_table(list_entry, &c, sys_errno);
+    *total = c.total;
+    if (rc != HIPC_OK)
+        return rc;
+    return (int)(c.total < cap ? c.total : cap);
+}
+
+struct find_ctx {
+    int id;
+    hipc_seg_entry *out;
+};
+
+static int find_entry(void *ctx, const hipc_seg_entry *e)
+{
+    struct find_ctx *c = ctx;
+    if (e->id != c->id)
+        return HIPC_OK;
+    *c->out = *e;
+    return 1;
+}
+
+int hipc_inspect_find_id(int id, hipc_seg_entry *out, unsigned flags,
+                         int *sys_errno)
+{
+    hipc__set_errno(sys_errno, 0);
+    if (out == NULL)
+        return HIPC_E_NULL;
+    if (id < 0)
+        return HIPC_E_BAD_ID;
+    if ((flags & ~(unsigned)HIPC_INSPECT_NO_PEEK) != 0)
+        return HIPC_E_BAD_FLAGS;
+    struct find_ctx c = {id, out};
+    int rc = read_table(find_entry, &c, sys_errno);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return HIPC_E_NOT_FOUND;
+    struct clocks clocks;
+    read_clocks(&clocks);
+    annotate(out, flags, &clocks);
+    return HIPC_OK;
+}
+
+/* ---- Removal ------------------------------------------------------------- */
+
+int hipc_inspect_remove_id(int id, int *sys_errno)
+{
+    hipc__set_errno(sys_errno, 0);
+    if (id < 0)
+        return HIPC_E_BAD_ID;
+    int rc = hipc_sys_shmctl(id, IPC_RMID, NULL);
+    if (rc == 0)
+        return HIPC_OK;
+    hipc__set_errno(sys_errno, -rc);
+    return map_shm_errno(-rc);
+}
+
+int hipc_inspect_remove_key(key_t key, int *sys_errno)
+{
+    hipc__set_errno(sys_errno, 0);
+    if (key == HIPC_SHM_KEY_PRIVATE)
+        return HIPC_E_BAD_KEY;
+    /* Asking for no access bits finds the segment even when its mode
+     * grants us none: removal is the owner's right, not a reader's. */
+    int id = hipc_sys_shmget(key, 0, 0);
+    if (id < 0) {
+        hipc__set_errno(sys_errno, -id);
+        return hipc__from_errno(-id);
+    }
+    return hipc_inspect_remove_id(id, sys_errno);
+}
+
+/* ---- Garbage collection -------------------------------------------------- */
+
+struct gc_ctx {
+    hipc_seg_entry *out;
+    size_t cap, found;
+    unsigned flags;
+    int removed, first_error, sys_errno;
+    struct clocks clocks;
+};
+
+/* Checks again right before IPC_RMID that the segment is the one judged
+ * (same creator, same ctime) and still has no attachment. */
+static int remove_if_unchanged(const hipc_seg_entry *e, int *sys_errno)
+{
+    struct shmid_ds ds;
+    int rc = hipc_sys_shmctl(e->id, IPC_STAT, &ds);
+    if (rc < 0) {
+        hipc__set_errno(sys_errno, -rc);
+        return map_shm_errno(-rc);
+    }
+    if (ds.shm_nattch != 0 || ds.shm_cpid != e->cpid ||
+        (int64_t)ds.shm_ctime != e->ctime)
+        return HIPC_E_BAD_STATE;
+    return hipc_inspect_remove_id(e->id, sys_errno);
+}
+
+static int gc_entry(void *ctx, const hipc_seg_entry *entry)
+{
+    struct gc_ctx *c = ctx;
+    hipc_seg_entry e = *entry;
+    annotate(&e, c->flags & HIPC_INSPECT_NO_PEEK, &c->clocks);
+    if (e.orphan != HIPC_ORPHAN_YES)
+        return HIPC_OK;
+    if (c->found < c->cap)
+        c->out[c->found] = e;
+    c->found++;
+    if (c->flags & HIPC_INSPECT_DRY_RUN) {
+        c->removed++;
+        return HIPC_OK;
+    }
+    int err = 0;
+    int rc = remove_if_unchanged(&e, &err);
+    if (rc == HIPC_OK)
+        c->removed++;
+    /* Gone or changed meanwhile: someone else acted; not a failure. */
+    else if (rc != HIPC_E_NOT_FOUND && rc != HIPC_E_REMOVED &&
+             rc != HIPC_E_BAD_STATE && c->first_error == 0) {
+        c->first_error = rc;
+        c->sys_errno = err;
+    }
+    return HIPC_OK;
+}
+
+int hipc_inspect_gc(hipc_seg_entry *out, size_t cap, size_t *found,
+                    unsigned flags, int *sys_errno)
+{
+    hipc__set_errno(sys_errno, 0);
+    if (found == NULL || (out == NULL && cap > 0))
+        return HIPC_E_NULL;
+    if ((flags & ~(unsigned)HIPC_INSPECT_FLAGS_ALL_) != 0)
+        return HIPC_E_BAD_FLAGS;
+    struct gc_ctx c;
+    memset(&c, 0, sizeof c);
+    c.out = out;
+    c.cap = cap;
+    c.flags = flags;
+    read_clocks(&c.clocks);
+    int rc = read_table(gc_entry, &c, sys_errno);
+    *found = c.found;
+    if (rc != HIPC_OK)
+        return rc;
+    if (c.first_error != 0) {
+        hipc__set_errno(sys_errno, c.sys_errno);
+        return c.first_error;
+    }
+    return c.removed;
+}
