@@ -156,7 +156,10 @@ int hipc_shm_header_check(const void *buf, size_t len, size_t seg_size,
     return HIPC_OK;
 }
 
-/* Parses a /proc/sys value: decimal digits, optional trailing newline. */
+/* Parses a /proc/sys value: decimal digits and the newline the kernel
+ * always ends it with. The newline is required: a sysctl file answers only
+ * a read at offset 0, so a short first read would otherwise pass a
+ * truncated number ("1" of "18446744073692774399") for the whole. */
 static int parse_u64(const char *s, size_t len, uint64_t *out)
 {
     uint64_t v = 0;
@@ -167,7 +170,7 @@ static int parse_u64(const char *s, size_t len, uint64_t *out)
             return HIPC_E_CORRUPT;
         v = v * 10u + d;
     }
-    if (i == 0 || (i < len && s[i] != '\n'))
+    if (i == 0 || i + 1 != len || s[i] != '\n')
         return HIPC_E_CORRUPT;
     *out = v;
     return HIPC_OK;
@@ -222,8 +225,8 @@ static int read_sysctl(const char *path, uint64_t *out, int *sys_errno)
     return parse_u64(buf, got, out);
 }
 
-/* A limit that cannot be read counts as unlimited: the kernel enforces it
- * anyway, and some sandboxes hide /proc/sys. */
+/* A limit that cannot be read, or not in one piece, counts as unlimited:
+ * the kernel enforces it anyway, and some sandboxes hide /proc/sys. */
 int hipc_shm_get_limits(hipc_shm_limits *out, int *sys_errno)
 {
     if (out == NULL)
@@ -634,8 +637,10 @@ static int open_common(hipc_shm *shm, size_t expected_size, unsigned flags,
 {
     struct shmid_ds ds;
     int r = stat_raw(shm->id, &ds);
+    if (r == -EINVAL)
+        return fail(shm, r, gone_code);
     if (r < 0)
-        return fail(shm, r, is_gone(r) ? gone_code : hipc__from_errno(-r));
+        return fail(shm, r, hipc__from_errno(-r));
     if (ds.shm_perm.mode & SHM_DEST)
         return HIPC_E_REMOVED;
     shm->key = ds.shm_perm.__key;
@@ -758,13 +763,13 @@ int hipc_shm_detach(hipc_shm *shm)
         return rc;
     if (handle_state(shm) != STATE_ATTACHED)
         return HIPC_E_BAD_STATE;
+    /* shmdt fails only when nothing is attached at that address, so the
+     * handle is detached either way; the error is still reported. */
     int r = hipc_sys_shmdt(shm->base_);
-    if (r < 0)
-        return fail(shm, r, hipc__from_errno(-r));
     shm->base_ = NULL;
     shm->data = NULL;
     set_state(shm, STATE_DETACHED);
-    return HIPC_OK;
+    return r < 0 ? fail(shm, r, hipc__from_errno(-r)) : HIPC_OK;
 }
 
 int hipc_shm_remove(hipc_shm *shm)
@@ -786,13 +791,10 @@ int hipc_shm_close(hipc_shm *shm)
     int rc = handle_check(shm);
     if (rc != HIPC_OK)
         return rc;
-    if (handle_state(shm) == STATE_ATTACHED) {
+    if (handle_state(shm) == STATE_ATTACHED)
         rc = hipc_shm_detach(shm);
-        if (rc != HIPC_OK)
-            return rc;
-    }
     shm->state_ = STATE_CLOSED;
-    return HIPC_OK;
+    return rc;
 }
 
 /* ---- Stat and handle-less operations ----------------------------------- */
@@ -848,7 +850,7 @@ int hipc_shm_stat_id(int id, hipc_shm_info *info, int *sys_errno)
     int r = stat_raw(id, &ds);
     if (r < 0) {
         hipc__set_errno(sys_errno, -r);
-        return is_gone(r) ? HIPC_E_NOT_FOUND : hipc__from_errno(-r);
+        return r == -EINVAL ? HIPC_E_NOT_FOUND : hipc__from_errno(-r);
     }
     info_fill(id, &ds, info);
     return HIPC_OK;
@@ -862,7 +864,7 @@ int hipc_shm_remove_id(int id, int *sys_errno)
     int r = hipc_sys_shmctl(id, IPC_RMID, NULL);
     if (r < 0) {
         hipc__set_errno(sys_errno, -r);
-        return is_gone(r) ? HIPC_E_NOT_FOUND : hipc__from_errno(-r);
+        return r == -EINVAL ? HIPC_E_NOT_FOUND : hipc__from_errno(-r);
     }
     return HIPC_OK;
 }

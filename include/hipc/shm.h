@@ -173,7 +173,8 @@ int hipc_shm_open_id(hipc_shm *shm, int id, size_t expected_size, unsigned flags
  * a removed-but-still-attached segment be attached again, but POSIX leaves
  * that undefined and a removed segment has no key, so hipc refuses it. */
 int hipc_shm_attach(hipc_shm *shm, unsigned flags);
-/* A handle that is not attached is HIPC_E_BAD_STATE. */
+/* A handle that is not attached is HIPC_E_BAD_STATE. A failed shmdt (the
+ * kernel saw nothing attached there) leaves the handle detached too. */
 int hipc_shm_detach(hipc_shm *shm);
 
 /* Marks the segment for removal (IPC_RMID). Attached handles stay usable;
@@ -181,9 +182,9 @@ int hipc_shm_detach(hipc_shm *shm);
  * segment already gone, is HIPC_E_REMOVED; not the owner, HIPC_E_PERM. */
 int hipc_shm_remove(hipc_shm *shm);
 
-/* Detaches if attached and closes the handle. Does not remove. When the
- * detach fails the handle stays open and attached, so the call can be
- * repeated. */
+/* Detaches if attached and closes the handle. Does not remove. shmdt can
+ * only fail when nothing is attached at the address, so the handle is
+ * detached (and closed) even then; the error is still returned. */
 int hipc_shm_close(hipc_shm *shm);
 
 /* IPC_STAT of the handle's segment (attached or not). A segment gone is
