@@ -204,16 +204,20 @@ size_t hipc_fault_len(enum hipc_sys_call call, size_t len)
     return max != 0 && len > max ? max : len;
 }
 
+/* A read of a regular file (and of /proc, whose sysctl files answer a read
+ * at a non-zero offset with end of file) returns all it is asked for up to
+ * the end; pipes, sockets and terminals return what is there. A write to a
+ * pipe of at most PIPE_BUF bytes is never split. */
 size_t hipc_fault_len_fd(enum hipc_sys_call call, int fd, size_t len)
 {
     size_t max = atomic_load(&plan.short_max);
-    if (max == 0 || len <= max)
+    struct stat st;
+    if (max == 0 || len <= max || fstat(fd, &st) != 0)
         return len;
-    if (call == HIPC_SYS_WRITE && len <= PIPE_BUF) {
-        struct stat st;
-        if (fstat(fd, &st) != 0 || S_ISFIFO(st.st_mode))
-            return len;
-    }
+    if (call == HIPC_SYS_READ && S_ISREG(st.st_mode))
+        return len;
+    if (call == HIPC_SYS_WRITE && len <= PIPE_BUF && S_ISFIFO(st.st_mode))
+        return len;
     return max;
 }
 

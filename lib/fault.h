@@ -19,9 +19,10 @@
  *               futex wait, sigtimedwait with a non-zero timeout)
  *       eagain  EAGAIN first (read/write on an O_NONBLOCK pipe or socket,
  *               futex wait)
- *       short   transfers of 1 byte (short=N: of N bytes); a write of at
- *               most PIPE_BUF bytes to a pipe stays whole, as the kernel
- *               guarantees
+ *       short   transfers of 1 byte (short=N: of N bytes) where the
+ *               kernel could shorten them: reads of pipes, sockets and
+ *               terminals (not of regular or /proc files), writes except
+ *               those of at most PIPE_BUF bytes to a pipe
  *       none    nothing (the default)
  *   read once when the program starts, so a whole test suite can run
  *   unchanged under them.
