@@ -1,6 +1,6 @@
-/* Fault injection over System V segments (lib/shm.c): each scenario's
- * syscalls fail in turn with every errno they can meet, and the driver
- * checks codes, kept errnos, leaks and the next clean run. */
+/* More fault-injection scenarios over System V segments (lib/shm.c), beside
+ * the shm helper's own tests/test_fault_shm.c: a second handle on the same
+ * segment by key and by id, raw segments, and ftok + limits. */
 #include <string.h>
 
 #include "hipc/error.h"
@@ -48,10 +48,8 @@ static void keep(struct shm_ctx *c, const hipc_shm *h)
  * comes from /proc too; failures there are checked by test_fault_proc.)
  * EINVAL from madvise means a kernel without MADV_POPULATE, which falls
  * back to a hint; EFAULT from prefaulting means the memory is short. */
-static int creator_accepts(enum hipc_sys_call call, unsigned long nth, int err,
-                           int rc)
+static int creator_accepts(enum hipc_sys_call call, int err, int rc)
 {
-    (void)nth;
     if (rc == HIPC_OK && (call == HIPC_SYS_OPEN || call == HIPC_SYS_READ))
         return 1;
     if (call == HIPC_SYS_MADVISE)
@@ -64,10 +62,9 @@ static int creator_accepts(enum hipc_sys_call call, unsigned long nth, int err,
  * from IPC_STAT) is HIPC_E_NOT_FOUND, as documented. Verifying a header
  * maps the segment briefly and drops that mapping without looking at the
  * result, since a failed detach leaves nothing attached. */
-static int sharer_accepts(enum hipc_sys_call call, unsigned long nth, int err,
-                          int rc)
+static int sharer_accepts(enum hipc_sys_call call, int err, int rc)
 {
-    if (creator_accepts(call, nth, err, rc))
+    if (creator_accepts(call, err, rc))
         return 1;
     if (call == HIPC_SYS_SHMCTL && err == EIDRM && rc == HIPC_E_NOT_FOUND)
         return 1;
@@ -77,33 +74,14 @@ static int sharer_accepts(enum hipc_sys_call call, unsigned long nth, int err,
 /* A taken key sends create_fresh on to the next one; the attach that must
  * find the segment removed finds it so whether the kernel says so (EIDRM,
  * EINVAL) or the header does. */
-static int fresh_accepts(enum hipc_sys_call call, unsigned long nth, int err,
-                         int rc)
+static int fresh_accepts(enum hipc_sys_call call, int err, int rc)
 {
-    if (sharer_accepts(call, nth, err, rc))
+    if (sharer_accepts(call, err, rc))
         return 1;
     if (rc != HIPC_OK)
         return 0;
     return (call == HIPC_SYS_SHMGET && err == EEXIST) ||
            (call == HIPC_SYS_SHMCTL && (err == EIDRM || err == EINVAL));
-}
-
-static int create_cycle(void *p, int *sys_errno)
-{
-    struct shm_ctx *c = p;
-    hipc_shm_config cfg = {.size = 10000, .flags = HIPC_SHM_PREFAULT, .tag = 7};
-    STEP(c->a, hipc_shm_create(&c->a, HIPC_SHM_KEY_PRIVATE, &cfg));
-    keep(c, &c->a);
-    memset(c->a.data, 0x5a, c->a.size);
-    STEP(c->a, hipc_shm_detach(&c->a));
-    STEP(c->a, hipc_shm_attach(&c->a, HIPC_SHM_PREFAULT | HIPC_SHM_RDONLY));
-    if (((unsigned char *)c->a.data)[c->a.size - 1] != 0x5a)
-        return HIPC_E_CORRUPT;
-    hipc_shm_info info;
-    STEP(c->a, hipc_shm_stat(&c->a, &info));
-    STEP(c->a, hipc_shm_remove(&c->a));
-    STEP(c->a, hipc_shm_close(&c->a));
-    return HIPC_OK;
 }
 
 static int share_by_key(void *p, int *sys_errno)
@@ -165,10 +143,8 @@ static int keys_and_limits(void *p, int *sys_errno)
 
 /* ENOENT and ENOTDIR from stat mean the path is bad; failing to read a
  * limit leaves it unlimited and is no failure at all. */
-static int path_accepts(enum hipc_sys_call call, unsigned long nth, int err,
-                        int rc)
+static int path_accepts(enum hipc_sys_call call, int err, int rc)
 {
-    (void)nth;
     if (call == HIPC_SYS_STAT)
         return rc == HIPC_E_BAD_PATH && (err == ENOENT || err == ENOTDIR);
     return rc == HIPC_OK && (call == HIPC_SYS_OPEN || call == HIPC_SYS_READ);
@@ -178,8 +154,6 @@ static void shm_scenarios_survive_every_syscall_failure(void **state)
 {
     (void)state;
     static const struct fault_scenario scenarios[] = {
-        {"shm: create prefault/detach/attach/stat/remove", create_cycle,
-         shm_release, creator_accepts},
         {"shm: create by key, open by key and id", share_by_key, shm_release,
          sharer_accepts},
         {"shm: fresh key, raw, remove on attach", fresh_and_raw, shm_release,

@@ -41,10 +41,10 @@ struct fault_scenario {
      * would after a failure. Runs with the fault plan disarmed. */
     void (*cleanup)(void *ctx);
     /* Optional: non-zero when `rc` is a right answer to `err` injected into
-     * the nth call of kind `call`, beyond the default mapping (for errnos
-     * that mean something particular to this call, and for failures the
-     * library rightly absorbs). */
-    int (*accept)(enum hipc_sys_call call, unsigned long nth, int err, int rc);
+     * `call`, beyond the default mapping (for errnos that mean something
+     * particular to this call, and for failures the library rightly
+     * absorbs). */
+    int (*accept)(enum hipc_sys_call call, int err, int rc);
 };
 
 static const char *const fault_call_names[] = {
@@ -139,25 +139,24 @@ static int fault_expected_code(int err)
  * is: an interruption or a would-block is retried, and a failed close
  * still released the descriptor. */
 static int fault_success_ok(const struct fault_scenario *s,
-                            enum hipc_sys_call call, unsigned long nth, int err)
+                            enum hipc_sys_call call, int err)
 {
     if (err == EINTR || err == EAGAIN || call == HIPC_SYS_CLOSE)
         return 1;
-    return s->accept != NULL && s->accept(call, nth, err, HIPC_OK);
+    return s->accept != NULL && s->accept(call, err, HIPC_OK);
 }
 
 static int fault_code_ok(const struct fault_scenario *s,
-                         enum hipc_sys_call call, unsigned long nth, int err,
-                         int rc)
+                         enum hipc_sys_call call, int err, int rc)
 {
     if (!hipc_err_is_known(rc))
         return 0;
     if (rc == HIPC_OK)
-        return fault_success_ok(s, call, nth, err);
+        return fault_success_ok(s, call, err);
     int want = fault_expected_code(err);
     if (want == 0 || rc == want)
         return 1;
-    return s->accept != NULL && s->accept(call, nth, err, rc);
+    return s->accept != NULL && s->accept(call, err, rc);
 }
 
 /* The driver injects one planned failure at a time into otherwise clean
@@ -204,7 +203,7 @@ static void fault_case(const struct fault_scenario *s,
     int rc = s->run(ctx, &sys_errno);
     int fired = hipc_fault_fired();
     const char *why = NULL;
-    if (fired && !fault_code_ok(s, call, nth, err, rc))
+    if (fired && !fault_code_ok(s, call, err, rc))
         why = "wrong code";
     else if (fired && rc != HIPC_OK && rc == fault_expected_code(err) &&
              sys_errno != -1 && sys_errno != err)
