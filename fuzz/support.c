@@ -43,10 +43,20 @@ static int isolate_as_user(void)
     return write_file("/proc/self/gid_map", map);
 }
 
+/* Set once, before any input runs; never changed afterwards. */
+static int isolated;
+
+int hipc_fuzz_isolated(void)
+{
+    return isolated;
+}
+
 void hipc_fuzz_isolate(void)
 {
-    if (unshare(CLONE_NEWIPC) == 0 || isolate_as_user() == 0)
+    if (unshare(CLONE_NEWIPC) == 0 || isolate_as_user() == 0) {
+        isolated = 1;
         return;
+    }
     const char *allow = getenv(HIPC_FUZZ_ALLOW_HOST_ENV);
     if (allow != NULL && strcmp(allow, "1") == 0) {
         fprintf(stderr, "hipc fuzz: no private IPC namespace; running in the "
@@ -57,6 +67,24 @@ void hipc_fuzz_isolate(void)
                     "to run on the machine's own (set %s=1 to allow)\n",
             HIPC_FUZZ_ALLOW_HOST_ENV);
     exit(HIPC_FUZZ_SKIP_STATUS);
+}
+
+static int write_ulong(const char *path, unsigned long v)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%lu", v);
+    return write_file(path, text);
+}
+
+int hipc_fuzz_limit_shm(unsigned long shmmax, unsigned long shmall,
+                        unsigned long shmmni)
+{
+    if (!isolated)
+        return -1;
+    int rc = write_ulong("/proc/sys/kernel/shmmax", shmmax);
+    rc |= write_ulong("/proc/sys/kernel/shmall", shmall);
+    rc |= write_ulong("/proc/sys/kernel/shmmni", shmmni);
+    return rc;
 }
 
 int hipc_fuzz_fd_count(void)
@@ -82,6 +110,18 @@ int hipc_fuzz_shm_count(void)
     if (shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&info) < 0)
         return -1;
     return info.used_ids;
+}
+
+void hipc_fuzz_trace(const char *op, int slot, long rc)
+{
+    static int on = -1;
+    if (on < 0) {
+        const char *v = getenv("HIPC_FUZZ_TRACE");
+        on = v != NULL && strcmp(v, "1") == 0;
+    }
+    if (on)
+        fprintf(stderr, "  %-12s slot %d -> %ld (%s)\n", op, slot, rc,
+                hipc_err_name((int)rc));
 }
 
 void hipc_fuzz_fail(const char *file, int line, const char *what)

@@ -24,6 +24,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
  * from LLVMFuzzerInitialize of every target that makes syscalls. */
 void hipc_fuzz_isolate(void);
 
+/* Non-zero once hipc_fuzz_isolate() has made a private IPC namespace. */
+int hipc_fuzz_isolated(void);
+
+/* In a private IPC namespace only: lowers the namespace's System V limits
+ * (largest segment in bytes, all segments in pages, number of segments) so
+ * no input can make the kernel hand out much memory, and so the limit paths
+ * are reached. Returns 0 when all three were set. */
+int hipc_fuzz_limit_shm(unsigned long shmmax, unsigned long shmall,
+                        unsigned long shmmni);
+
 /* Open descriptors of this process, and segments in its IPC namespace. */
 int hipc_fuzz_fd_count(void);
 int hipc_fuzz_shm_count(void);
@@ -34,6 +44,10 @@ int hipc_fuzz_shm_count(void);
     ((cond) ? (void)0 : hipc_fuzz_fail(__FILE__, __LINE__, #cond))
 #define HIPC_FUZZ_CHECK_CODE(rc)                                               \
     hipc_fuzz_check_code((rc), __FILE__, __LINE__, #rc)
+
+/* With HIPC_FUZZ_TRACE=1 in the environment, prints each step a sequence
+ * target takes (for reading what a crashing input does); otherwise silent. */
+void hipc_fuzz_trace(const char *op, int slot, long rc);
 
 void hipc_fuzz_fail(const char *file, int line, const char *what);
 

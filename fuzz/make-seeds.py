@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Writes the hand-made seed inputs of the fuzz targets into fuzz/corpus/.
+
+Run it after changing a target's input format; the files it writes are
+checked in. Regression inputs (regress-*) are never touched here."""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def put(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+# ---- fuzz_frame: selector byte (0 = default maximum), then a stream -------
+def frame(payload, version=1, reserved=0, magic=b"hf", length=None):
+    n = len(payload) if length is None else length
+    return magic + bytes([version, reserved]) + struct.pack("<I", n) + payload
+
+
+put("fuzz_frame", "two-frames.bin", b"\x00" + frame(b"hello") + frame(b""))
+put("fuzz_frame", "truncated-payload.bin", b"\x00" + frame(b"abc", length=9))
+put("fuzz_frame", "truncated-header.bin", b"\x00" + frame(b"")[:5])
+put("fuzz_frame", "bad-magic.bin", b"\x00" + frame(b"x", magic=b"hg"))
+put("fuzz_frame", "bad-version.bin", b"\x00" + frame(b"x", version=2))
+put("fuzz_frame", "bad-reserved.bin", b"\x00" + frame(b"x", reserved=1))
+put("fuzz_frame", "over-max.bin", b"\x02" + frame(b"123456789"))
+put("fuzz_frame", "max-too-big.bin", b"\x06" + frame(b"x"))
+put("fuzz_frame", "custom-max.bin",
+    b"\x07" + struct.pack("<I", 3) + frame(b"abc") + frame(b"abcd"))
+put("fuzz_frame", "huge-length.bin", b"\x00" + frame(b"", length=0xffffffff))
+
+# ---- fuzz_shm_header: flags, segment size (u64), header bytes -------------
+FINGERPRINT = (8 << 24) | (1 << 16) | 64
+
+
+def header(magic=0x43504948, version=1, fp=FINGERPRINT, tag=7, requested=100,
+           offset=64, start=12345, pid=42, r0=0, r1=0, r2=0):
+    h = struct.pack("<IIIIQQQiIQI", magic, version, fp, tag, requested,
+                    offset, start, pid, r0, r1, r2)
+    s = 2166136261
+    for b in h[4:60]:
+        s = ((s ^ b) * 16777619) & 0xffffffff
+    return h + struct.pack("<I", s)
+
+
+def shmh(flags, seg, h):
+    return bytes([flags]) + struct.pack("<Q", seg) + h
+
+
+put("fuzz_shm_header", "valid.bin", shmh(0, 164, header()))
+put("fuzz_shm_header", "valid-fixup.bin", shmh(1, 4096, header(requested=4032)))
+put("fuzz_shm_header", "zero-magic.bin", shmh(0, 4096, bytes(64)))
+put("fuzz_shm_header", "swapped-magic.bin", shmh(1, 4096, header(magic=0x48495043)))
+put("fuzz_shm_header", "foreign.bin", shmh(0, 4096, b"GARBAGE!" * 8))
+put("fuzz_shm_header", "version-2.bin", shmh(1, 4096, header(version=2)))
+put("fuzz_shm_header", "other-abi.bin", shmh(1, 4096, header(fp=(4 << 24) | (1 << 16) | 64)))
+put("fuzz_shm_header", "requested-too-big.bin", shmh(1, 164, header(requested=101)))
+put("fuzz_shm_header", "short-segment.bin", shmh(1, 60, header()))
+put("fuzz_shm_header", "short-buffer.bin", shmh(1, 4096, header()[:40]))
+put("fuzz_shm_header", "reserved-set.bin", shmh(1, 4096, header(r1=1)))
+put("fuzz_shm_header", "bad-pid.bin", shmh(1, 4096, header(pid=0)))
+
+# ---- fuzz_shm_seq: opcode byte + operands (see fuzz_shm_seq.c) ------------
+def create(slot, key, size, flags=0, mode=0, tag=0, fresh=False):
+    return bytes([1 if fresh else 0, slot, key]) + struct.pack(
+        "<HBHI", size, flags, mode, tag)
+
+
+def open_key(slot, key, flags=0):
+    return bytes([2, slot, key, 0, flags])
+
+
+def open_id(slot, of_slot, flags=0):
+    return bytes([3, slot, of_slot, 0, flags])
+
+
+def attach(slot, flags=0):
+    return bytes([4, slot, flags])
+
+
+def simple(op, slot):
+    return bytes([{"detach": 5, "remove": 6, "close": 7, "stat": 8}[op], slot])
+
+
+def write(slot, off, data, header=False):
+    return bytes([12 if header else 11, slot]) + struct.pack("<HB", off, len(data)) + data
+
+
+put("fuzz_shm_seq", "share-and-remove.bin",
+    create(0, 1, 100, tag=9) + open_key(1, 1) + write(0, 5, b"ABCDEFGH")
+    + write(1, 0, b"xyz") + simple("stat", 0) + simple("remove", 0)
+    + simple("detach", 1) + attach(1) + open_id(2, 0) + simple("close", 0))
+put("fuzz_shm_seq", "raw-views.bin",
+    create(0, 2, 300, flags=0x02) + open_key(1, 2, flags=0x02)
+    + open_key(2, 2, flags=0x03) + write(0, 10, b"raw!") + simple("stat", 2))
+put("fuzz_shm_seq", "header-scribble.bin",
+    create(0, 3, 64) + open_key(1, 3, flags=0x02) + write(1, 8, b"\xff\xff", header=True)
+    + open_key(2, 3) + open_id(3, 0, flags=0x20))
+put("fuzz_shm_seq", "remove-on-attach.bin",
+    create(0, 4, 4096, flags=0x04) + open_id(1, 0) + simple("detach", 0)
+    + attach(0) + bytes([9, 0]) + bytes([10, 0x80]))
+put("fuzz_shm_seq", "no-attach-then-attach.bin",
+    create(0, 5, 12000, flags=0x20 | 0x10, mode=0o640) + attach(0, 0x01)
+    + open_key(1, 5, flags=0x20) + attach(1) + write(1, 11999, b"end"))
+put("fuzz_shm_seq", "fresh-and-limits.bin",
+    create(0, 6, 1000, fresh=True) + create(1, 6, 1000, fresh=True)
+    + create(2, 0, 0xf005) + create(3, 7, 0xf000) + bytes([13]))
+put("fuzz_shm_seq", "bad-arguments.bin",
+    create(0, 1, 0) + create(0, 1, 10, flags=0x40) + create(0, 1, 10, mode=0o777)
+    + create(0, 1, 10, mode=0o1600) + attach(0) + simple("close", 0)
+    + simple("stat", 1) + bytes([9, 0xc0, 0xff, 0xff, 0xff, 0xff]))
+put("fuzz_shm_seq", "closed-handle.bin",
+    create(0, 1, 10) + simple("close", 0) + simple("close", 0) + attach(0)
+    + simple("remove", 0) + simple("stat", 0) + simple("detach", 0))
