@@ -50,6 +50,9 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2,
 
 enum { ST_OPEN = 1, ST_RESERVED, ST_PEEKED, ST_CLOSED };
 
+/* A private flag bit: the handle owns ch->shm and closes it. */
+#define OWN_SHM 0x80000000u
+
 struct chan_meta {
     _Atomic uint32_t magic;
     uint32_t version;
@@ -608,6 +611,13 @@ static int identify(hipc_chan *ch)
     return hipc__proc_start_time(ch->pid_, &ch->start_, &ch->sys_errno);
 }
 
+static int check_role(int role)
+{
+    return role == HIPC_CHAN_PRODUCER || role == HIPC_CHAN_CONSUMER
+               ? HIPC_OK
+               : HIPC_E_BAD_FLAGS;
+}
+
 /* Fills the handle (except ch->shm) and takes the role's slot. */
 static int attach_core(hipc_chan *ch, void *mem, size_t size, int role,
                        const hipc_chan_config *cfg)
@@ -617,8 +627,8 @@ static int attach_core(hipc_chan *ch, void *mem, size_t size, int role,
     int rc = check_common_cfg(cfg);
     if (rc != HIPC_OK)
         return rc;
-    if (role != HIPC_CHAN_PRODUCER && role != HIPC_CHAN_CONSUMER)
-        return HIPC_E_BAD_FLAGS;
+    if ((rc = check_role(role)) != HIPC_OK)
+        return rc;
     if (((uintptr_t)mem & 7u) != 0)
         return HIPC_E_BAD_ADDR;
     if (size < HIPC_CHAN_HEADER_SIZE)
@@ -691,7 +701,110 @@ int hipc_chan_close(hipc_chan *ch)
     ch->state_ = ST_CLOSED;
     ch->hdr_ = NULL;
     ch->ring_ = NULL;
-    return HIPC_OK;
+    if ((ch->flags_ & OWN_SHM) != 0) {
+        rc = hipc_shm_close(&ch->shm);
+        ch->sys_errno = ch->shm.sys_errno;
+    }
+    return rc;
+}
+
+/* ---- channels in hipc segments ----------------------------------------- */
+
+/* Attaches the channel inside the open segment ch->shm, or closes the
+ * segment again (removing it when we created it) so that nothing leaks. */
+static int adopt_segment(hipc_chan *ch, int role, const hipc_chan_config *cfg,
+                         int created)
+{
+    int rc = ch->shm.tag == HIPC_CHAN_SHM_TAG ? HIPC_OK : HIPC_E_FOREIGN;
+    if (rc == HIPC_OK && created)
+        rc = hipc_chan_init_mem(ch->shm.data, ch->shm.size, cfg);
+    if (rc == HIPC_OK)
+        rc = attach_core(ch, ch->shm.data, ch->shm.size, role, cfg);
+    if (rc == HIPC_OK) {
+        ch->flags_ |= OWN_SHM;
+        return HIPC_OK;
+    }
+    int err = ch->sys_errno;
+    if (created)
+        (void)hipc_shm_remove(&ch->shm);
+    (void)hipc_shm_close(&ch->shm);
+    memset(ch, 0, sizeof *ch);
+    ch->sys_errno = err;
+    return rc;
+}
+
+int hipc_chan_create(hipc_chan *ch, key_t key, int role,
+                     const hipc_chan_config *cfg)
+{
+    if (ch == NULL || cfg == NULL)
+        return HIPC_E_NULL;
+    memset(ch, 0, sizeof *ch);
+    size_t need = 0;
+    int rc = check_create_cfg(cfg, &need);
+    if (rc == HIPC_OK)
+        rc = check_role(role);
+    if (rc != HIPC_OK)
+        return rc;
+    /* Prefaulted, so that a shortage of memory is an error code now and
+     * not a SIGBUS in the middle of a message; asking for a group- or
+     * world-writable mode is taken as meaning it. */
+    hipc_shm_config sc = {
+        .size = need,
+        .flags = HIPC_SHM_PREFAULT |
+                 ((cfg->mode & 0022u) != 0 ? HIPC_SHM_SHARED_WRITE : 0u),
+        .mode = cfg->mode,
+        .tag = HIPC_CHAN_SHM_TAG,
+    };
+    rc = hipc_shm_create(&ch->shm, key, &sc);
+    if (rc != HIPC_OK) {
+        ch->sys_errno = ch->shm.sys_errno;
+        return rc;
+    }
+    return adopt_segment(ch, role, cfg, 1);
+}
+
+static int open_common(hipc_chan *ch, int role, const hipc_chan_config *cfg,
+                       int by_id, key_t key, int id)
+{
+    if (ch == NULL)
+        return HIPC_E_NULL;
+    memset(ch, 0, sizeof *ch);
+    int rc = check_role(role);
+    if (rc == HIPC_OK && cfg != NULL)
+        rc = check_common_cfg(cfg);
+    if (rc != HIPC_OK)
+        return rc;
+    rc = by_id ? hipc_shm_open_id(&ch->shm, id, HIPC_CHAN_HEADER_SIZE, 0)
+               : hipc_shm_open(&ch->shm, key, HIPC_CHAN_HEADER_SIZE, 0);
+    if (rc != HIPC_OK) {
+        ch->sys_errno = ch->shm.sys_errno;
+        return rc;
+    }
+    return adopt_segment(ch, role, cfg, 0);
+}
+
+int hipc_chan_open(hipc_chan *ch, key_t key, int role,
+                   const hipc_chan_config *cfg)
+{
+    return open_common(ch, role, cfg, 0, key, 0);
+}
+
+int hipc_chan_open_id(hipc_chan *ch, int id, int role,
+                      const hipc_chan_config *cfg)
+{
+    return open_common(ch, role, cfg, 1, 0, id);
+}
+
+int hipc_chan_remove(hipc_chan *ch)
+{
+    int rc = check_handle(ch, 0, 0);
+    if (rc != HIPC_OK)
+        return rc;
+    if ((ch->flags_ & OWN_SHM) == 0)
+        return HIPC_E_BAD_STATE;
+    rc = hipc_shm_remove(&ch->shm);
+    ch->sys_errno = ch->shm.sys_errno;
+    return rc;
 }
 
 int hipc_chan_set_spin(hipc_chan *ch, int64_t spin_ns)

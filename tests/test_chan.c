@@ -643,6 +643,137 @@ static void a_killed_consumer_makes_a_full_ring_peer_gone(void **state)
     region_free(&r);
 }
 
+/* ---- channels in hipc segments ---------------------------------------- */
+
+#define KEY ((key_t)0x48430001)
+
+static void a_created_channel_is_opened_by_key_and_carries_messages(void **state)
+{
+    (void)state;
+    int before = hipc_test_shm_count();
+    hipc_chan p, c;
+    hipc_chan_config cfg = {.capacity = 4096, .max_msg = 1000};
+    assert_int_equal(hipc_chan_create(&p, KEY, HIPC_CHAN_PRODUCER, &cfg),
+                     HIPC_OK);
+    assert_int_equal(p.shm.tag, HIPC_CHAN_SHM_TAG);
+    assert_int_equal(hipc_test_shm_count(), before + 1);
+    assert_int_equal(hipc_chan_open(&c, KEY, HIPC_CHAN_CONSUMER, NULL), HIPC_OK);
+    assert_int_equal(c.capacity, 4096);
+    assert_int_equal(c.max_msg, 1000);
+    unsigned char out[1000], in[1000];
+    fill(out, sizeof out, 8);
+    assert_int_equal(hipc_chan_send(&p, out, sizeof out, 0), HIPC_OK);
+    assert_int_equal(hipc_chan_send(&p, out, 1001, 0), HIPC_E_MSG_TOO_BIG);
+    assert_int_equal(hipc_chan_recv(&c, in, sizeof in, 0), (int)sizeof in);
+    assert_memory_equal(in, out, sizeof out);
+    assert_int_equal(hipc_chan_remove(&c), HIPC_OK);
+    assert_int_equal(hipc_chan_close(&c), HIPC_OK);
+    assert_int_equal(hipc_chan_recv(&c, in, sizeof in, 0), HIPC_E_STALE_HANDLE);
+    assert_int_equal(hipc_chan_close(&p), HIPC_OK);
+    assert_int_equal(hipc_test_shm_count(), before);
+}
+
+static void a_refused_create_leaves_no_segment(void **state)
+{
+    (void)state;
+    int before = hipc_test_shm_count();
+    hipc_chan ch, other;
+    hipc_chan_config cfg = {.capacity = 100};
+    assert_int_equal(hipc_chan_create(&ch, KEY, HIPC_CHAN_PRODUCER, NULL),
+                     HIPC_E_NULL);
+    assert_int_equal(hipc_chan_create(&ch, KEY, HIPC_CHAN_PRODUCER, &cfg),
+                     HIPC_E_BAD_SIZE);
+    cfg.capacity = 4096;
+    assert_int_equal(hipc_chan_create(&ch, KEY, 0, &cfg), HIPC_E_BAD_FLAGS);
+    cfg.mode = 01000;
+    assert_int_equal(hipc_chan_create(&ch, KEY, HIPC_CHAN_PRODUCER, &cfg),
+                     HIPC_E_BAD_MODE);
+    assert_int_equal(hipc_test_shm_count(), before);
+    cfg.mode = 0;
+    assert_int_equal(hipc_chan_create(&ch, KEY, HIPC_CHAN_PRODUCER, &cfg),
+                     HIPC_OK);
+    assert_int_equal(hipc_chan_create(&other, KEY, HIPC_CHAN_CONSUMER, &cfg),
+                     HIPC_E_EXISTS);
+    assert_int_equal(hipc_chan_open(&other, KEY, HIPC_CHAN_PRODUCER, NULL),
+                     HIPC_E_EXISTS);
+    assert_int_equal(hipc_test_shm_count(), before + 1);
+    assert_int_equal(hipc_chan_remove(&ch), HIPC_OK);
+    assert_int_equal(hipc_chan_close(&ch), HIPC_OK);
+    assert_int_equal(hipc_test_shm_count(), before);
+}
+
+static void another_programs_segment_is_foreign(void **state)
+{
+    (void)state;
+    hipc_shm shm;
+    hipc_shm_config sc = {.size = 4096 + HIPC_CHAN_HEADER_SIZE, .tag = 7};
+    assert_int_equal(hipc_shm_create(&shm, KEY, &sc), HIPC_OK);
+    hipc_chan ch;
+    assert_int_equal(hipc_chan_open(&ch, KEY, HIPC_CHAN_CONSUMER, NULL),
+                     HIPC_E_FOREIGN);
+    assert_int_equal(hipc_chan_open(&ch, KEY + 1, HIPC_CHAN_CONSUMER, NULL),
+                     HIPC_E_NOT_FOUND);
+    assert_int_equal(hipc_chan_open_id(&ch, -1, HIPC_CHAN_CONSUMER, NULL),
+                     HIPC_E_BAD_ID);
+    assert_int_equal(hipc_shm_remove(&shm), HIPC_OK);
+    assert_int_equal(hipc_shm_close(&shm), HIPC_OK);
+    /* A channel on plain memory has no segment to remove. */
+    struct region r = region_new(CAP, 0);
+    assert_int_equal(hipc_chan_attach_mem(&ch, r.mem, r.size,
+                                          HIPC_CHAN_CONSUMER, &anon), HIPC_OK);
+    assert_int_equal(hipc_chan_remove(&ch), HIPC_E_BAD_STATE);
+    assert_int_equal(hipc_chan_close(&ch), HIPC_OK);
+    region_free(&r);
+}
+
+static int child_opens_and_dies(int id, int tell)
+{
+    hipc_chan p;
+    if (hipc_chan_open_id(&p, id, HIPC_CHAN_PRODUCER, NULL) != HIPC_OK)
+        return 10;
+    if (hipc_chan_send(&p, "before", 6, 0) != HIPC_OK)
+        return 11;
+    void *room = NULL;
+    if (hipc_chan_reserve(&p, 500, &room, 0) != HIPC_OK)
+        return 12;
+    memset(room, 'z', 250);
+    char b = 1;
+    if (write(tell, &b, 1) != 1)
+        return 13;
+    for (;;)
+        pause();
+}
+
+static void a_child_killed_mid_message_over_a_segment_is_peer_gone(void **state)
+{
+    (void)state;
+    hipc_chan c;
+    hipc_chan_config cfg = {.capacity = 4096};
+    assert_int_equal(hipc_chan_create(&c, HIPC_SHM_KEY_PRIVATE,
+                                      HIPC_CHAN_CONSUMER, &cfg), HIPC_OK);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        _exit(child_opens_and_dies(c.shm.id, fds[1]));
+    }
+    close(fds[1]);
+    char b = 0;
+    assert_int_equal(read(fds[0], &b, 1), 1);
+    close(fds[0]);
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    assert_int_equal(hipc_test_wait_child(pid, 30), 128 + SIGKILL);
+    char buf[600];
+    assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 10000000000), 6);
+    assert_memory_equal(buf, "before", 6);
+    assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 10000000000),
+                     HIPC_E_PEER_GONE);
+    assert_int_equal(hipc_chan_remove(&c), HIPC_OK);
+    assert_int_equal(hipc_chan_close(&c), HIPC_OK);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(mem_size_accepts_only_powers_of_two_in_bounds),
     cmocka_unit_test(init_rejects_bad_arguments_before_writing),
@@ -663,6 +794,10 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_child_streams_messages_through_blocking_waits),
     cmocka_unit_test(a_producer_killed_mid_message_is_gone_and_replaceable),
     cmocka_unit_test(a_killed_consumer_makes_a_full_ring_peer_gone),
+    cmocka_unit_test(a_created_channel_is_opened_by_key_and_carries_messages),
+    cmocka_unit_test(a_refused_create_leaves_no_segment),
+    cmocka_unit_test(another_programs_segment_is_foreign),
+    cmocka_unit_test(a_child_killed_mid_message_over_a_segment_is_peer_gone),
 };
 
 HIPC_TEST_MAIN(tests)
