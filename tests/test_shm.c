@@ -144,6 +144,58 @@ static void zeroed_and_garbage_handles_are_bad(void **state)
     assert_int_equal(hipc_shm_close(NULL), HIPC_E_NULL);
 }
 
+/* A real handle with one private field scribbled over, as a stray write
+ * would leave it: each is caught before the kernel is asked. */
+static void scribbled_handles_are_bad(void **state)
+{
+    (void)state;
+    hipc_shm shm, bad;
+    hipc_shm_info info;
+    hipc_shm_config cfg = cfg_of(10, 0);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    bad = shm;
+    bad.state_ = 7;
+    assert_int_equal(hipc_shm_stat(&bad, &info), HIPC_E_BAD_HANDLE);
+    bad = shm;
+    bad.state_ |= 0x8000u;
+    assert_int_equal(hipc_shm_stat(&bad, &info), HIPC_E_BAD_HANDLE);
+    bad = shm;
+    bad.flags_ = 0x80u;
+    assert_int_equal(hipc_shm_stat(&bad, &info), HIPC_E_BAD_HANDLE);
+    bad = shm;
+    bad.base_ = NULL; /* attached, but no mapping */
+    assert_int_equal(hipc_shm_detach(&bad), HIPC_E_BAD_HANDLE);
+    bad = shm;
+    bad.id = -3;
+    assert_int_equal(hipc_shm_remove(&bad), HIPC_E_BAD_HANDLE);
+    bad = shm;
+    bad.magic_ ^= 1u;
+    assert_int_equal(hipc_shm_close(&bad), HIPC_E_BAD_HANDLE);
+    assert_int_equal(hipc_shm_stat(&shm, NULL), HIPC_E_NULL);
+    assert_int_equal(hipc_shm_remove(&shm), HIPC_OK);
+    assert_int_equal(hipc_shm_close(&shm), HIPC_OK);
+}
+
+/* An id that now names another segment (the kernel recycles ids) must not
+ * be attached as if it were ours. Simulated by a handle whose creator or
+ * size no longer match what IPC_STAT reports. */
+static void an_id_that_names_another_segment_is_removed(void **state)
+{
+    (void)state;
+    hipc_shm shm, other;
+    hipc_shm_config cfg = cfg_of(10, HIPC_SHM_NO_ATTACH);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    other = shm;
+    other.cpid_ = shm.cpid_ + 1;
+    assert_int_equal(hipc_shm_attach(&other, 0), HIPC_E_REMOVED);
+    other = shm;
+    other.seg_size = shm.seg_size + 1;
+    assert_int_equal(hipc_shm_attach(&other, 0), HIPC_E_REMOVED);
+    assert_int_equal(hipc_shm_attach(&shm, 0), HIPC_OK);
+    assert_int_equal(hipc_shm_remove(&shm), HIPC_OK);
+    assert_int_equal(hipc_shm_close(&shm), HIPC_OK);
+}
+
 static void a_plain_segment_with_junk_is_foreign(void **state)
 {
     (void)state;
@@ -367,6 +419,14 @@ static void raw_create_has_no_header(void **state)
     assert_int_equal(hipc_shm_open_id(&h, shm.id, 0, HIPC_SHM_RAW), HIPC_OK);
     assert_int_equal(h.size, 100);
     assert_int_equal(hipc_shm_close(&h), HIPC_OK);
+    assert_int_equal(hipc_shm_open_id(&h, shm.id, 100,
+                                      HIPC_SHM_RAW | HIPC_SHM_NO_ATTACH),
+                     HIPC_OK);
+    assert_null(h.data);
+    assert_int_equal(h.seg_size, 100);
+    assert_int_equal(hipc_shm_attach(&h, HIPC_SHM_RDONLY), HIPC_OK);
+    assert_ptr_equal(h.data, h.base_);
+    assert_int_equal(hipc_shm_close(&h), HIPC_OK);
     assert_int_equal(hipc_shm_remove(&shm), HIPC_OK);
     assert_int_equal(hipc_shm_close(&shm), HIPC_OK);
 }
@@ -377,6 +437,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(two_processes_share_data_both_ways),
     cmocka_unit_test(detach_twice_is_bad_state_and_attach_again_works),
     cmocka_unit_test(zeroed_and_garbage_handles_are_bad),
+    cmocka_unit_test(scribbled_handles_are_bad),
+    cmocka_unit_test(an_id_that_names_another_segment_is_removed),
     cmocka_unit_test(a_plain_segment_with_junk_is_foreign),
     cmocka_unit_test(a_segment_removed_by_ipcrm_is_removed),
     cmocka_unit_test(a_fresh_handle_meets_ipcrm_on_attach),

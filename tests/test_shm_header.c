@@ -121,6 +121,64 @@ static void every_flipped_header_bit_is_detected(void **state)
     }
 }
 
+/* The checksum as the layout defines it: FNV-1a over bytes 4..59. */
+static void reseal(unsigned char *h)
+{
+    uint32_t sum = 2166136261u;
+    for (size_t i = 4; i < 60; i++) {
+        sum ^= h[i];
+        sum *= 16777619u;
+    }
+    memcpy(h + 60, &sum, sizeof sum);
+}
+
+/* A forger who gets the checksum right still cannot pass bad fields. */
+static void well_sealed_but_inconsistent_headers_are_corrupt(void **state)
+{
+    (void)state;
+    struct victim v;
+    victim_make(&v, 100);
+    unsigned char good[HIPC_SHM_HEADER_SIZE];
+    memcpy(good, v.bytes, sizeof good);
+    size_t seg = v.shm.seg_size;
+    victim_drop(&v);
+    static const struct {
+        size_t at;
+        uint64_t value;
+        size_t width;
+    } bad[] = {
+        {16, 0, 8},                 /* requested 0 */
+        {16, 101, 8},               /* requested beyond the segment */
+        {16, UINT64_MAX, 8},        /* requested absurd */
+        {24, 0, 8},                 /* payload inside the header */
+        {24, 4096, 8},              /* payload elsewhere */
+        {40, 0, 4},                 /* creator pid 0 */
+        {40, 0x80000000u, 4},       /* creator pid negative */
+        {44, 1, 4},                 /* reserved words */
+        {48, 1, 8},
+        {56, 1, 4},
+    };
+    assert_int_equal(hipc_shm_header_check(good, sizeof good, seg, NULL),
+                     HIPC_OK);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        unsigned char h[HIPC_SHM_HEADER_SIZE];
+        memcpy(h, good, sizeof h);
+        if (bad[i].width == 8)
+            memcpy(h + bad[i].at, &bad[i].value, 8);
+        else {
+            uint32_t w = (uint32_t)bad[i].value;
+            memcpy(h + bad[i].at, &w, 4);
+        }
+        reseal(h);
+        assert_int_equal(hipc_shm_header_check(h, sizeof h, seg, NULL),
+                         HIPC_E_CORRUPT);
+    }
+    /* Resealing alone changes nothing. */
+    reseal(good);
+    assert_int_equal(hipc_shm_header_check(good, sizeof good, seg, NULL),
+                     HIPC_OK);
+}
+
 static void a_corrupt_header_is_corrupt_on_open(void **state)
 {
     (void)state;
@@ -232,6 +290,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(header_decodes_what_the_creator_wrote),
     cmocka_unit_test(header_check_is_pure_and_alignment_free),
     cmocka_unit_test(every_flipped_header_bit_is_detected),
+    cmocka_unit_test(well_sealed_but_inconsistent_headers_are_corrupt),
     cmocka_unit_test(a_corrupt_header_is_corrupt_on_open),
     cmocka_unit_test(another_layout_version_is_version),
     cmocka_unit_test(another_abi_is_layout),

@@ -1,6 +1,9 @@
 /* Permission tests: a forked child drops to an unprivileged uid and meets
  * the kernel's EACCES/EPERM for real (as root it would be let through). */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -127,10 +130,40 @@ static void a_shared_write_segment_takes_writes_from_others(void **state)
     drop(&shm);
 }
 
+static char locked_file[64];
+
+static int locked_path_body(const hipc_shm *shm)
+{
+    (void)shm;
+    key_t key;
+    int err = 0;
+    int rc = hipc_shm_key_from_path(locked_file, 1, &key, &err);
+    return rc == HIPC_E_PERM && err == EACCES ? 0 : 1;
+}
+
+/* A path behind a directory the caller may not search is a permission
+ * problem, not a missing path. */
+static void a_path_behind_a_locked_directory_is_perm(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/hipc-perm-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    snprintf(locked_file, sizeof locked_file, "%s/f", dir);
+    int fd = open(locked_file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    key_t key;
+    assert_int_equal(hipc_shm_key_from_path(locked_file, 1, &key, NULL), HIPC_OK);
+    in_unprivileged_child(locked_path_body, NULL);
+    assert_int_equal(unlink(locked_file), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(an_owner_only_segment_refuses_other_users),
     cmocka_unit_test(a_world_readable_segment_is_read_only_for_others),
     cmocka_unit_test(a_shared_write_segment_takes_writes_from_others),
+    cmocka_unit_test(a_path_behind_a_locked_directory_is_perm),
 };
 
 HIPC_TEST_MAIN(tests)

@@ -398,6 +398,28 @@ static void create_fresh_moves_past_strangers_keys(void **state)
     assert_int_equal(shmctl(stranger, IPC_RMID, NULL), 0);
 }
 
+/* The walk never lands on IPC_PRIVATE, which would be a new private
+ * segment rather than the key asked for. */
+static void create_fresh_never_picks_the_private_key(void **state)
+{
+    (void)state;
+    key_t seed = (key_t)(uint32_t)(0u - 0x9e3779b9u);
+    int stranger = shmget(seed, 1, IPC_CREAT | IPC_EXCL | 0600);
+    assert_true(stranger >= 0);
+    hipc_shm shm;
+    hipc_shm_config cfg = cfg_of(16, HIPC_SHM_RAW, 0);
+    assert_int_equal(hipc_shm_create_fresh(&shm, seed, &cfg), HIPC_OK);
+    assert_int_equal(shm.key, (key_t)0x9e3779b9u);
+    hipc_shm_info info;
+    assert_int_equal(hipc_shm_stat(&shm, &info), HIPC_OK);
+    assert_int_equal(info.key, (key_t)0x9e3779b9u);
+    assert_int_equal(hipc_shm_remove(&shm), HIPC_OK);
+    assert_int_equal(hipc_shm_close(&shm), HIPC_OK);
+    assert_int_equal(shmctl(stranger, IPC_RMID, NULL), 0);
+    assert_int_equal(hipc_shm_create_fresh(NULL, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_E_NULL);
+}
+
 static void create_fresh_gives_up_after_bounded_retries(void **state)
 {
     (void)state;
@@ -431,6 +453,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(missing_keys_and_ids_are_not_found),
     cmocka_unit_test(a_taken_key_is_exists),
     cmocka_unit_test(create_fresh_moves_past_strangers_keys),
+    cmocka_unit_test(create_fresh_never_picks_the_private_key),
     cmocka_unit_test(create_fresh_gives_up_after_bounded_retries),
 };
 
