@@ -254,6 +254,13 @@ int hipc_inspect_parser_finish(hipc_inspect_parser *p)
     return HIPC_OK;
 }
 
+/* The number of entries stored, as a non-negative int return value. */
+static int stored_count(size_t total, size_t cap)
+{
+    size_t n = total < cap ? total : cap;
+    return n > (size_t)INT_MAX ? HIPC_E_OVERFLOW : (int)n;
+}
+
 struct collect {
     hipc_seg_entry *out;
     size_t cap, total;
@@ -282,7 +289,7 @@ int hipc_inspect_parse(const char *buf, size_t len, hipc_seg_entry *out,
     *total = c.total;
     if (rc != HIPC_OK)
         return rc;
-    return (int)(c.total < cap ? c.total : cap);
+    return stored_count(c.total, cap);
 }
 
 /* ---- Orphans ------------------------------------------------------------- */
@@ -349,7 +356,11 @@ static enum hipc_seg_orphan orphan_of(const hipc_seg_entry *e,
 {
     if (e->nattch != 0)
         return HIPC_ORPHAN_NO;
-    if (e->kind == HIPC_SEG_HIPC)
+    /* hipc writes its header in the process that called shmget, so the
+     * header's pid equals the kernel's cpid. When they differ, the creator
+     * lives in another pid namespace (its pid means nothing here) or the
+     * header lies: trust only the kernel's view then. */
+    if (e->kind == HIPC_SEG_HIPC && e->creator_pid == e->cpid)
         return verdict(hipc__proc_alive(e->creator_pid, e->creator_start, NULL));
     return foreign_orphan(e, c);
 }
@@ -471,7 +482,7 @@ int hipc_inspect_list(hipc_seg_entry *out, size_t cap, size_t *total,
     *total = c.total;
     if (rc != HIPC_OK)
         return rc;
-    return (int)(c.total < cap ? c.total : cap);
+    return stored_count(c.total, cap);
 }
 
 struct find_ctx {

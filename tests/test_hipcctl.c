@@ -390,7 +390,7 @@ static void gc_removes_a_dead_creators_segment_and_dry_run_does_not(void **state
     RUN("gc", "--dry-run");
     assert_int_equal(R.code, 0);
     assert_non_null(strstr(R.out, line));
-    assert_non_null(strstr(R.out, "gc: 1 orphan would remove"));
+    assert_non_null(strstr(R.out, "gc: 1 orphan found (dry run: nothing removed)"));
     assert_int_equal(hipc_test_shm_count(), 2);
     RUN("gc");
     assert_int_equal(R.code, 0);

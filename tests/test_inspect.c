@@ -619,6 +619,39 @@ static void orphans_are_found_after_the_creator_is_killed(void **state)
     assert_int_equal(shmctl(mine, IPC_RMID, NULL), 0);
 }
 
+/* A hipc header copied into a segment we created names a (dead) creator
+ * that is not the kernel's cpid: the kernel's live cpid wins. */
+static void header_naming_another_creator_is_judged_by_the_kernel(void **state)
+{
+    (void)state;
+    int ids[2] = {-1, -1};
+    int hold = -1;
+    pid_t pid = spawn_creator(ids, &hold);
+    struct shmid_ds ds;
+    assert_int_equal(shmctl(ids[0], IPC_STAT, &ds), 0);
+    int copy = shmget(IPC_PRIVATE, ds.shm_segsz, IPC_CREAT | 0600);
+    assert_true(copy >= 0);
+    void *from = shmat(ids[0], NULL, SHM_RDONLY), *to = shmat(copy, NULL, 0);
+    assert_true(from != (void *)-1 && to != (void *)-1);
+    memcpy(to, from, HIPC_SHM_HEADER_SIZE);
+    assert_int_equal(shmdt(from), 0);
+    assert_int_equal(shmdt(to), 0);
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    assert_int_equal(hipc_test_wait_child(pid, 10), 128 + SIGKILL);
+    close(hold);
+    hipc_seg_entry e;
+    assert_int_equal(find(copy, &e, 0), HIPC_OK);
+    assert_int_equal(e.kind, HIPC_SEG_HIPC);
+    assert_int_equal(e.creator_pid, pid);
+    assert_int_equal(e.cpid, getpid());
+    assert_int_equal(e.orphan, HIPC_ORPHAN_NO);
+    assert_int_equal(find(ids[0], &e, 0), HIPC_OK);
+    assert_int_equal(e.orphan, HIPC_ORPHAN_YES);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(hipc_inspect_remove_id(ids[i], NULL), HIPC_OK);
+    assert_int_equal(hipc_inspect_remove_id(copy, NULL), HIPC_OK);
+}
+
 static void remove_by_id_and_by_key(void **state)
 {
     (void)state;
@@ -693,6 +726,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(peeking_attaches_and_no_peek_does_not),
     cmocka_unit_test(list_reports_the_total_when_the_array_is_small),
     cmocka_unit_test(orphans_are_found_after_the_creator_is_killed),
+    cmocka_unit_test(header_naming_another_creator_is_judged_by_the_kernel),
     cmocka_unit_test(remove_by_id_and_by_key),
     cmocka_unit_test(remove_respects_ownership_not_access),
 };

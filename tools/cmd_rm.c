@@ -74,6 +74,8 @@ int hipcctl_cmd_gc(int argc, char **argv)
     free(e);
     if (rc < 0)
         return hipcctl_fail("gc", rc, err);
-    printf("gc: %d orphan%s %s\n", rc, rc == 1 ? "" : "s", verb);
+    printf("gc: %d orphan%s %s\n", rc, rc == 1 ? "" : "s",
+           (flags & HIPC_INSPECT_DRY_RUN) ? "found (dry run: nothing removed)"
+                                          : "removed");
     return HIPCCTL_EXIT_OK;
 }

@@ -116,7 +116,7 @@ int hipc_inspect_parse(const char *buf, size_t len, hipc_seg_entry *out,
 
 /* ---- The live table --------------------------------------------------- */
 
-/* Flags for list, find and gc. */
+/* Flags. list and find take HIPC_INSPECT_NO_PEEK only; gc takes both. */
 #define HIPC_INSPECT_NO_PEEK 0x01u /* do not attach to classify segments */
 #define HIPC_INSPECT_DRY_RUN 0x02u /* gc: report orphans, remove nothing */
 #define HIPC_INSPECT_FLAGS_ALL_ 0x03u
@@ -129,9 +129,12 @@ int hipc_inspect_parse(const char *buf, size_t len, hipc_seg_entry *out,
  * reader would) and needs read permission; HIPC_INSPECT_NO_PEEK skips it.
  * Orphans: a segment with no attachment whose creator has gone. For hipc
  * segments the header's creator pid and start time identify the creator,
- * so a reused pid does not count as alive. For other segments the kernel's
- * creator pid is used, and a process that started after the segment was
- * last changed (its ctime) is not taken for its creator. */
+ * so a reused pid does not count as alive. For other segments (and hipc
+ * segments whose header pid is not the kernel's cpid) the kernel's creator
+ * pid is used, and a process that started clearly after the segment was
+ * last changed (its ctime) is taken for a reused pid, not the creator. A
+ * creator outside this pid namespace (cpid 0) gives HIPC_ORPHAN_UNKNOWN,
+ * which gc never removes. */
 int hipc_inspect_list(hipc_seg_entry *out, size_t cap, size_t *total,
                       unsigned flags, int *sys_errno);
 
