@@ -85,6 +85,7 @@ static const int *fault_errnos(enum hipc_sys_call call)
     static const int madvise[] = {EAGAIN, EINVAL, ENOMEM, EFAULT, EIO, 0};
     static const int dup2[] = {EBADF, EBUSY, EINTR, EMFILE, 0};
     static const int fdopen[] = {EINVAL, ENOMEM, EMFILE, 0};
+    static const int clock[] = {EINVAL, 0};
     static const int none[] = {0};
     switch (call) {
     case HIPC_SYS_SHMGET: return shmget;
@@ -111,6 +112,7 @@ static const int *fault_errnos(enum hipc_sys_call call)
     case HIPC_SYS_MADVISE: return madvise;
     case HIPC_SYS_DUP2: return dup2;
     case HIPC_SYS_FDOPEN: return fdopen;
+    case HIPC_SYS_CLOCK: return clock;
     default: return none;
     }
 }
@@ -290,12 +292,15 @@ static unsigned long fault_drive(const struct fault_scenario *s,
         for (unsigned long n = 1; n <= counts[k]; n++)
             for (const int *e = fault_errnos((enum hipc_sys_call)k); *e; e++)
                 fault_run_case(s, (enum hipc_sys_call)k, n, *e, &t);
-    unsigned long calls = 0;
-    for (int k = 0; k < HIPC_SYS_COUNT_; k++)
-        calls += counts[k];
-    printf("fault driver: %-32s %4lu syscalls, %5lu injected cases, "
-           "%lu unreached, %lu failed\n", s->name, calls, t.injected,
-           t.unreached, t.failed);
+    char kinds[256] = "";
+    size_t used = 0;
+    for (int k = 0; k < HIPC_SYS_COUNT_ && used < sizeof kinds; k++)
+        if (counts[k] != 0)
+            used += (size_t)snprintf(kinds + used, sizeof kinds - used,
+                                     " %s:%lu", fault_call_names[k], counts[k]);
+    printf("fault driver: %-44s %5lu injected cases, %lu unreached, "
+           "%lu failed;%s\n", s->name, t.injected, t.unreached, t.failed,
+           kinds);
     *total += t.injected;
     return t.failed;
 }

@@ -1,0 +1,149 @@
+/* Fault injection over the message channel (lib/chan.c): attaching both
+ * ends (each claims its end with its pid and start time from /proc),
+ * exchanging messages, and a receive that sleeps on the futex until its
+ * timeout. */
+#include <string.h>
+
+#include "hipc/chan.h"
+#include "hipc/error.h"
+#include "support.h"
+
+#ifdef HIPC_FAULT_INJECTION
+#include "fault/driver.h"
+
+#define CAP 256u
+
+struct chan_ctx {
+    hipc_chan p, c;
+    _Alignas(64) unsigned char mem[CAP + HIPC_CHAN_HEADER_SIZE];
+};
+
+#define STEP(h, call)                                                          \
+    do {                                                                       \
+        int rc_ = (call);                                                      \
+        if (rc_ < 0) {                                                         \
+            *sys_errno = (h).sys_errno;                                        \
+            return rc_;                                                        \
+        }                                                                      \
+    } while (0)
+
+static void chan_release(void *p)
+{
+    struct chan_ctx *x = p;
+    (void)hipc_chan_close(&x->p);
+    (void)hipc_chan_close(&x->c);
+}
+
+static int both_ends(struct chan_ctx *x, int *sys_errno)
+{
+    hipc_chan_config cfg = {.capacity = CAP, .spin_ns = 1000};
+    size_t size = 0;
+    int rc = hipc_chan_mem_size(CAP, &size);
+    if (rc != HIPC_OK || size > sizeof x->mem)
+        return rc != HIPC_OK ? rc : HIPC_E_TOO_BIG;
+    rc = hipc_chan_init_mem(x->mem, size, &cfg);
+    if (rc != HIPC_OK)
+        return rc;
+    STEP(x->p, hipc_chan_attach_mem(&x->p, x->mem, size, HIPC_CHAN_PRODUCER,
+                                    &cfg));
+    STEP(x->c, hipc_chan_attach_mem(&x->c, x->mem, size, HIPC_CHAN_CONSUMER,
+                                    &cfg));
+    return HIPC_OK;
+}
+
+static int exchange(void *p, int *sys_errno)
+{
+    struct chan_ctx *x = p;
+    char buf[64];
+    const void *view = NULL;
+    void *slot = NULL;
+    int rc = both_ends(x, sys_errno);
+    if (rc != HIPC_OK)
+        return rc;
+    STEP(x->p, hipc_chan_send(&x->p, "hello", 6, 0));
+    STEP(x->c, hipc_chan_recv(&x->c, buf, sizeof buf, 0));
+    if (memcmp(buf, "hello", 6) != 0)
+        return HIPC_E_CORRUPT;
+    STEP(x->p, hipc_chan_reserve(&x->p, 8, &slot, 0));
+    memcpy(slot, "reserved", 8);
+    STEP(x->p, hipc_chan_commit(&x->p, 8));
+    STEP(x->c, hipc_chan_peek(&x->c, &view, 0));
+    if (memcmp(view, "reserved", 8) != 0)
+        return HIPC_E_CORRUPT;
+    STEP(x->c, hipc_chan_release(&x->c));
+    /* Empty now: a try says so at once. */
+    rc = hipc_chan_recv(&x->c, buf, sizeof buf, 0);
+    if (rc != HIPC_E_AGAIN) {
+        *sys_errno = x->c.sys_errno;
+        return rc < 0 ? rc : HIPC_E_CORRUPT;
+    }
+    STEP(x->c, hipc_chan_close(&x->c));
+    STEP(x->p, hipc_chan_close(&x->p));
+    return HIPC_OK;
+}
+
+/* A receive on an empty channel spins for 1 us, then sleeps on the futex
+ * until its 2 ms are up. */
+static int sleep_until_timeout(void *p, int *sys_errno)
+{
+    struct chan_ctx *x = p;
+    char buf[16];
+    int rc = both_ends(x, sys_errno);
+    if (rc != HIPC_OK)
+        return rc;
+    rc = hipc_chan_recv(&x->c, buf, sizeof buf, 2000000);
+    if (rc != HIPC_E_TIMEDOUT) {
+        *sys_errno = x->c.sys_errno;
+        return rc < 0 ? rc : HIPC_E_CORRUPT;
+    }
+    STEP(x->c, hipc_chan_close(&x->c));
+    STEP(x->p, hipc_chan_close(&x->p));
+    return HIPC_OK;
+}
+
+/* Asking whether the peer still runs reads /proc/PID/stat. A failure to
+ * open it with ENOENT means the peer is gone, which a try on an empty
+ * channel reports as such. A futex wait that times out, or finds the word
+ * changed, only ends one sleep: the loop looks again. */
+static int chan_accepts(enum hipc_sys_call call, int err, int rc)
+{
+    if (call == HIPC_SYS_OPEN && err == ENOENT)
+        return rc == HIPC_E_PEER_GONE || rc == HIPC_E_NOT_FOUND ||
+               rc == HIPC_OK;
+    if (call == HIPC_SYS_FUTEX)
+        return rc == HIPC_OK && err == ETIMEDOUT;
+    return 0;
+}
+
+static void chan_scenarios_survive_every_syscall_failure(void **state)
+{
+    (void)state;
+    static const struct fault_scenario scenarios[] = {
+        {"chan: attach both ends, send, recv, peek", exchange, chan_release,
+         chan_accepts},
+        {"chan: recv sleeps on the futex to timeout", sleep_until_timeout,
+         chan_release, chan_accepts},
+    };
+    unsigned long total = 0, failed = 0;
+    for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
+        failed += fault_drive(&scenarios[i], &total);
+    assert_int_equal(failed, 0);
+    assert_true(total > 0);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(chan_scenarios_survive_every_syscall_failure),
+};
+#else
+static void fault_driver_needs_the_fault_build(void **state)
+{
+    (void)state;
+    skip();
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(fault_driver_needs_the_fault_build),
+};
+#endif
+
+HIPC_TEST_MAIN(tests)
