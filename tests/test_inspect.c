@@ -703,6 +703,113 @@ static void remove_respects_ownership_not_access(void **state)
     assert_int_equal(left, -1);
 }
 
+/* Without read permission a segment is listed, only not classified. */
+static void unreadable_segment_is_listed_with_the_reason(void **state)
+{
+    (void)state;
+    int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+    assert_true(id >= 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        hipc_seg_entry e;
+        if (hipc_test_drop_privileges() != 0)
+            _exit(10);
+        if (hipc_inspect_find_id(id, &e, 0, NULL) != HIPC_OK)
+            _exit(11);
+        _exit(e.kind == HIPC_SEG_UNREADABLE && e.kind_code == HIPC_E_PERM &&
+                      e.orphan == HIPC_ORPHAN_NO
+                  ? 0
+                  : 12);
+    }
+    int rc = hipc_test_wait_child(pid, 10);
+    assert_int_equal(shmctl(id, IPC_RMID, NULL), 0);
+    assert_int_equal(rc, 0);
+}
+
+#ifdef HIPC_FAULT_INJECTION
+#include "fault.h"
+
+static void table_read_failures_keep_code_and_errno(void **state)
+{
+    (void)state;
+    static const struct {
+        enum hipc_sys_call call;
+        int err, code;
+    } cases[] = {
+        {HIPC_SYS_OPEN, ENOENT, HIPC_E_UNSUPPORTED},
+        {HIPC_SYS_OPEN, EMFILE, HIPC_E_LIMIT},
+        {HIPC_SYS_OPEN, EACCES, HIPC_E_PERM},
+        {HIPC_SYS_READ, EIO, HIPC_E_SYS},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hipc_seg_entry e;
+        size_t total = 0;
+        int err = 0;
+        hipc_fault_reset();
+        hipc_fault_fail_nth(cases[i].call, 1, cases[i].err);
+        assert_int_equal(hipc_inspect_list(&e, 1, &total, 0, &err), cases[i].code);
+        assert_int_equal(err, cases[i].err);
+        hipc_fault_reset();
+        hipc_fault_fail_nth(cases[i].call, 1, cases[i].err);
+        assert_int_equal(hipc_inspect_find_id(0, &e, 0, &err), cases[i].code);
+        assert_int_equal(err, cases[i].err);
+    }
+    hipc_fault_reset();
+}
+
+static void failed_peek_marks_the_segment_unreadable(void **state)
+{
+    (void)state;
+    int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+    assert_true(id >= 0);
+    hipc_seg_entry e;
+    hipc_fault_reset();
+    hipc_fault_fail_nth(HIPC_SYS_SHMAT, 1, EACCES);
+    assert_int_equal(find(id, &e, 0), HIPC_OK);
+    assert_int_equal(e.kind, HIPC_SEG_UNREADABLE);
+    assert_int_equal(e.kind_code, HIPC_E_PERM);
+    hipc_fault_reset();
+    hipc_fault_fail_nth(HIPC_SYS_SHMCTL, 1, EIDRM);
+    assert_int_equal(find(id, &e, 0), HIPC_OK);
+    assert_int_equal(e.kind_code, HIPC_E_REMOVED);
+    /* Without clocks the reused-pid rule is skipped, nothing else. */
+    hipc_fault_reset();
+    hipc_fault_fail_nth(HIPC_SYS_CLOCK, 1, EINVAL);
+    assert_int_equal(find(id, &e, 0), HIPC_OK);
+    assert_int_equal(e.orphan, HIPC_ORPHAN_NO);
+    hipc_fault_reset();
+    assert_int_equal(shmctl(id, IPC_RMID, NULL), 0);
+}
+
+/* gc's third shmctl on the one orphan is IPC_RMID (after the peek's and
+ * the re-check's IPC_STAT): its failure is reported, the segment kept. */
+static void gc_reports_a_removal_it_was_refused(void **state)
+{
+    (void)state;
+    int ids[2] = {-1, -1};
+    int hold = -1;
+    pid_t pid = spawn_creator(ids, &hold);
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    assert_int_equal(hipc_test_wait_child(pid, 10), 128 + SIGKILL);
+    close(hold);
+    assert_int_equal(hipc_inspect_remove_id(ids[1], NULL), HIPC_OK);
+    hipc_seg_entry out[2];
+    size_t found = 0;
+    int err = 0;
+    hipc_fault_reset();
+    hipc_fault_fail_nth(HIPC_SYS_SHMCTL, 3, EPERM);
+    assert_int_equal(hipc_inspect_gc(out, 2, &found, 0, &err), HIPC_E_PERM);
+    assert_int_equal(err, EPERM);
+    assert_int_equal(found, 1);
+    hipc_fault_reset();
+    hipc_seg_entry e;
+    assert_int_equal(find(ids[0], &e, 0), HIPC_OK);
+    assert_int_equal(hipc_inspect_gc(out, 2, &found, 0, &err), 1);
+    assert_int_equal(find(ids[0], &e, 0), HIPC_E_NOT_FOUND);
+}
+#endif
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(real_table_parses_every_field),
     cmocka_unit_test(old_kernel_table_without_rss_and_swap_parses),
@@ -729,6 +836,12 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(header_naming_another_creator_is_judged_by_the_kernel),
     cmocka_unit_test(remove_by_id_and_by_key),
     cmocka_unit_test(remove_respects_ownership_not_access),
+    cmocka_unit_test(unreadable_segment_is_listed_with_the_reason),
+#ifdef HIPC_FAULT_INJECTION
+    cmocka_unit_test(table_read_failures_keep_code_and_errno),
+    cmocka_unit_test(failed_peek_marks_the_segment_unreadable),
+    cmocka_unit_test(gc_reports_a_removal_it_was_refused),
+#endif
 };
 
 HIPC_TEST_MAIN(tests)
