@@ -12,8 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-min_lines=${HIPC_COV_LINES:-95}
-min_branches=${HIPC_COV_BRANCHES:-89}
+min_lines=${HIPC_COV_LINES:-97}
+min_branches=${HIPC_COV_BRANCHES:-93}
 build=build/coverage
 
 cmake --preset coverage >/dev/null
