@@ -11,6 +11,14 @@
  * written before the segment can be opened by hipc and verified by every
  * hipc_shm_open(). The payload follows the header; `data` points at it.
  * HIPC_SHM_RAW opens or creates segments without a header.
+ *
+ * Header layout version 1 (64 bytes, native byte order, fixed-width
+ * fields): magic "HIPC" (u32 @0, stored last), version (u32 @4),
+ * fingerprint (u32 @8: pointer width << 24 | endianness << 16 | header
+ * size; endianness 1 little, 2 big), tag (u32 @12), requested (u64 @16),
+ * payload offset (u64 @24, = 64), creator start time (u64 @32), creator
+ * pid (i32 @40), reserved zeros (@44..59), checksum (u32 @60: FNV-1a of
+ * bytes 4..59).
  */
 #ifndef HIPC_SHM_H
 #define HIPC_SHM_H
@@ -38,11 +46,16 @@ extern "C" {
 #define HIPC_SHM_RAW 0x02u               /* no hipc header */
 #define HIPC_SHM_REMOVE_ON_ATTACH 0x04u  /* IPC_RMID once attached: the
                                             segment vanishes with the last
-                                            detach, even after crashes */
+                                            detach, even after crashes.
+                                            Nobody can open or attach it
+                                            afterwards (HIPC_E_REMOVED):
+                                            share it across fork */
 #define HIPC_SHM_SHARED_WRITE 0x08u      /* allow group/world-writable mode */
 #define HIPC_SHM_PREFAULT 0x10u          /* populate pages now: memory
                                             shortage becomes an error code,
-                                            not a SIGBUS later */
+                                            not a SIGBUS later (Linux 5.14+
+                                            MADV_POPULATE_*; older kernels
+                                            get the MADV_WILLNEED hint) */
 #define HIPC_SHM_NO_ATTACH 0x20u         /* create/open without attaching */
 #define HIPC_SHM_FLAGS_ALL_ 0x3fu
 
@@ -125,7 +138,9 @@ int hipc_shm_get_limits(hipc_shm_limits *out, int *sys_errno);
  *                                                        (sys_errno 0)
  * The kernel may still refuse: HIPC_E_LIMIT with sys_errno ENOSPC (SHMMNI
  * segments exist, or SHMALL pages are in use), HIPC_E_NOMEM.
- * A taken key is HIPC_E_EXISTS (sys_errno EEXIST).
+ * A taken key is HIPC_E_EXISTS (sys_errno EEXIST). The header records the
+ * creator's start time from /proc/self/stat; when that cannot be read the
+ * create fails with its code (HIPC_E_NOT_FOUND without /proc).
  *
  * On success: requested = cfg->size, size = payload bytes at `data`,
  * seg_size = header + size (what IPC_STAT reports), rounded = seg_size
