@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -154,6 +155,25 @@ static void process_calls_report_and_succeed(void **state)
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 7);
 }
 
+/* An unprivileged user allowed no more processes cannot fork (root is
+ * exempt from RLIMIT_NPROC, so the child drops its privileges first). */
+static void fork_passes_the_kernels_errno_up(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit none = {0, 0};
+        if (hipc_test_drop_privileges() != 0 ||
+            setrlimit(RLIMIT_NPROC, &none) != 0)
+            _exit(2);
+        pid_t again = hipc_sys_fork();
+        if (again == 0)
+            _exit(0);
+        _exit(again == -EAGAIN ? 0 : 1);
+    }
+    assert_int_equal(hipc_test_wait_child(pid, 30), 0);
+}
+
 static void signal_calls_report_and_succeed(void **state)
 {
     (void)state;
@@ -169,6 +189,12 @@ static void signal_calls_report_and_succeed(void **state)
     assert_true(sigismember(&pending, SIGUSR1));
     assert_int_equal(hipc_sys_sigtimedwait(&set, &zero), SIGUSR1);
     assert_int_equal(hipc_sys_sigmask(SIG_SETMASK, &old, NULL), 0);
+    /* The kernel cannot write the set into a read-only page. */
+    sigset_t *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+                        -1, 0);
+    assert_true(ro != MAP_FAILED);
+    assert_int_equal(hipc_sys_sigpending(ro), -EFAULT);
+    munmap(ro, 4096);
 }
 
 static void time_futex_and_memory_calls_report_and_succeed(void **state)
@@ -183,6 +209,11 @@ static void time_futex_and_memory_calls_report_and_succeed(void **state)
     assert_int_equal(hipc_sys_futex_wait(&word, 2, NULL), -EAGAIN);
     assert_int_equal(hipc_sys_futex_wait(&word, 1, &tiny), -ETIMEDOUT);
     assert_int_equal(hipc_sys_futex_wake(&word, 1), 0);
+    /* A futex word must be 4-byte aligned. */
+    unsigned pair[2] = {0, 0};
+    assert_int_equal(
+        hipc_sys_futex_wake((const unsigned *)((const char *)pair + 1), 1),
+        -EINVAL);
     size_t page = hipc_sys_page_size();
     assert_true(page >= 4096 && (page & (page - 1)) == 0);
     char *map = mmap(NULL, page, PROT_READ | PROT_WRITE,
@@ -418,6 +449,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup(poll_passes_the_kernels_errno_up, plain_plan),
     cmocka_unit_test_setup(descriptor_calls_succeed_on_a_pipe, plain_plan),
     cmocka_unit_test_setup(process_calls_report_and_succeed, plain_plan),
+    cmocka_unit_test_setup(fork_passes_the_kernels_errno_up, plain_plan),
     cmocka_unit_test_setup(signal_calls_report_and_succeed, plain_plan),
     cmocka_unit_test_setup(time_futex_and_memory_calls_report_and_succeed, plain_plan),
 #ifdef HIPC_FAULT_INJECTION
