@@ -49,7 +49,8 @@ hipc_fuzz_dict() { # <target> <flag>
 }
 
 # libFuzzer on <target> for <seconds>, new inputs into <corpus dir> (seeded
-# from the checked-in corpus). Extra arguments go to libFuzzer. Non-zero when
+# from the checked-in corpus). Extra arguments (flags, more corpus
+# directories) go to libFuzzer after those two. Non-zero when
 # it found a crash, leak, timeout or out-of-memory.
 hipc_fuzz_run_libfuzzer() { # <target> <seconds> <work dir> [args...]
   local t=$1 secs=$2 work=$3
@@ -58,8 +59,8 @@ hipc_fuzz_run_libfuzzer() { # <target> <seconds> <work dir> [args...]
   # shellcheck disable=SC2046
   "$hipc_fuzz_root/build/fuzz-libfuzzer/fuzz/$t" -max_total_time="$secs" \
     -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="$work/artifacts/" $(hipc_fuzz_dict "$t" -dict=) "$@" \
-    "$work/corpus" "$hipc_fuzz_root/fuzz/corpus/$t" >"$work/libfuzzer.log" 2>&1
+    -artifact_prefix="$work/artifacts/" $(hipc_fuzz_dict "$t" -dict=) \
+    "$work/corpus" "$hipc_fuzz_root/fuzz/corpus/$t" "$@" >"$work/libfuzzer.log" 2>&1
 }
 
 # AFL++ on <target> for <seconds> with the cmplog binary beside it. Its

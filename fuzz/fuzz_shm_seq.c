@@ -2,7 +2,8 @@
  *
  * The input is a small program: each operation is an opcode byte followed
  * by its operands (create, create_fresh, open, open_id, attach, detach,
- * remove, close, stat, stat_id, remove_id, write, header scribble, limits),
+ * remove, close, stat, stat_id, remove_id, write, header scribble, limits,
+ * and the inspect calls list, find_id and gc),
  * run over HANDLES handle slots. Keys stay in a private range of KEYS keys,
  * sizes are bounded, and the namespace's own SysV limits are lowered.
  *
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "hipc/error.h"
+#include "hipc/inspect.h"
 #include "hipc/shm.h"
 #include "support.h"
 
@@ -293,7 +295,10 @@ static void op_write(struct world *w, hipc_fuzz_in *in, int header)
     size_t span = payload_offset(sl) + sl->shm.size;
     size_t lo = header ? off % HIPC_SHM_HEADER_SIZE
                        : payload_offset(sl) + off % sl->shm.size;
-    if (lo + n > span)
+    /* A raw segment can be shorter than a header. */
+    if (lo >= span)
+        return;
+    if (n > span - lo)
         n = span - lo;
     hipc_fuzz_trace(header ? "scribble" : "write", (int)(sl - w->s), (long)n);
     memcpy(seg + lo, bytes, n);
@@ -310,9 +315,67 @@ static void op_limits(void)
         HIPC_FUZZ_CHECK(lim.shmmax == LIMIT_SHMMAX);
 }
 
+/* Each listed segment that an open handle holds shows its size and its
+ * removal mark. */
+static void check_entries(const struct world *w, const hipc_seg_entry *e,
+                          size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < HANDLES; k++)
+            if (w->s[k].open && w->s[k].shm.id == e[i].id) {
+                HIPC_FUZZ_CHECK(e[i].bytes == w->s[k].shm.seg_size);
+                HIPC_FUZZ_CHECK(!is_removed(w, e[i].id) || e[i].dest);
+            }
+}
+
+/* An orphan gc found is removed unless it changed meanwhile: ask the
+ * kernel which, so the removed-segment invariant stays exact. */
+static void track_collected(struct world *w, const hipc_seg_entry *e,
+                            size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        hipc_shm_info info;
+        int rc = hipc_shm_stat_id(e[i].id, &info, NULL);
+        if (rc == HIPC_E_NOT_FOUND || (rc == HIPC_OK && info.removed))
+            track(w->removed, &w->nremoved, e[i].id);
+    }
+}
+
+static void op_inspect(struct world *w, hipc_fuzz_in *in)
+{
+    static hipc_seg_entry e[LIMIT_SHMMNI + 1];
+    uint8_t sel = hipc_fuzz_u8(in);
+    unsigned flags = (sel >> 2) & 0x7u;
+    size_t cap = hipc_fuzz_u8(in) % (LIMIT_SHMMNI + 2);
+    size_t total = 0;
+    int err = 0, rc;
+    unsigned kind = sel & 3u; /* 0 and 3 list, 1 finds, 2 collects */
+    if (kind == 0 || kind == 3) {
+        rc = hipc_inspect_list(e, cap, &total, flags, &err);
+        /* One entry per segment of the namespace, min(total, cap) stored. */
+        if (rc >= 0 && hipc_fuzz_isolated())
+            HIPC_FUZZ_CHECK(total == (size_t)hipc_fuzz_shm_count());
+        if (rc >= 0)
+            HIPC_FUZZ_CHECK((size_t)rc == (total < cap ? total : cap));
+        check_entries(w, e, rc > 0 ? (size_t)rc : 0);
+    } else if (kind == 1) {
+        int id = pick_id(w, in);
+        rc = hipc_inspect_find_id(id, e, flags, &err);
+        HIPC_FUZZ_CHECK(rc != HIPC_OK || e[0].id == id);
+        check_entries(w, e, rc == HIPC_OK ? 1 : 0);
+    } else {
+        rc = hipc_inspect_gc(e, cap, &total, flags, &err);
+        HIPC_FUZZ_CHECK(rc < 0 || (size_t)rc <= total);
+        if (!(flags & HIPC_INSPECT_DRY_RUN))
+            track_collected(w, e, total < cap ? total : cap);
+    }
+    hipc_fuzz_trace("inspect", (int)kind, rc);
+    HIPC_FUZZ_CHECK_CODE(rc);
+}
+
 static void step(struct world *w, hipc_fuzz_in *in)
 {
-    switch (hipc_fuzz_u8(in) % 14u) {
+    switch (hipc_fuzz_u8(in) % 15u) {
     case 0: op_create(w, in, 0); break;
     case 1: op_create(w, in, 1); break;
     case 2: op_open(w, in, 0); break;
@@ -326,7 +389,8 @@ static void step(struct world *w, hipc_fuzz_in *in)
     case 10: op_by_id(w, in, 1); break;
     case 11: op_write(w, in, 0); break;
     case 12: op_write(w, in, 1); break;
-    default: op_limits(); break;
+    case 13: op_limits(); break;
+    default: op_inspect(w, in); break;
     }
 }
 

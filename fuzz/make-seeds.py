@@ -117,3 +117,59 @@ put("fuzz_shm_seq", "bad-arguments.bin",
 put("fuzz_shm_seq", "closed-handle.bin",
     create(0, 1, 10) + simple("close", 0) + simple("close", 0) + attach(0)
     + simple("remove", 0) + simple("stat", 0) + simple("detach", 0))
+
+# ---- fuzz_inspect_parse: chunk pattern, cap, /proc/sysvipc/shm text -------
+HDR16 = ("       key      shmid perms                  size  cpid  lpid nattch"
+         "   uid   gid  cuid  cgid      atime      dtime      ctime"
+         "                   rss                  swap\n")
+HDR14 = HDR16.rsplit("  ctime", 1)[0] + "  ctime\n"
+
+
+def row(key, shmid, perms, size, cpid=100, lpid=0, nattch=0, uid=0, atime=0,
+        ctime=1795564629, rss=None, swap=0):
+    s = "%10d %10d  %4o %21d %5d %5d  %5d %5d %5d %5d %5d %10d %10d %10d" % (
+        key, shmid, perms, size, cpid, lpid, nattch, uid, uid, uid, uid,
+        atime, 0, ctime)
+    if rss is not None:
+        s += " %21d %21d" % (rss, swap)
+    return s + "\n"
+
+
+def table(p, cap, text):
+    return bytes([p, cap]) + text.encode()
+
+
+put("fuzz_inspect_parse", "two-segments.bin", table(3, 4,
+    HDR16 + row(1376274062, 0, 0o644, 100, rss=0)
+    + row(-475521506, 32769, 0o1640, 4096, nattch=2, lpid=7, rss=4096)))
+put("fuzz_inspect_parse", "old-kernel-14-columns.bin", table(1, 1,
+    HDR14 + row(0, 5, 0o2600, 1, uid=1000) + row(2147483647, 6, 0o600, 65536)))
+put("fuzz_inspect_parse", "header-only.bin", table(9, 0, HDR16))
+put("fuzz_inspect_parse", "no-final-newline.bin", table(0, 2,
+    HDR16 + row(1, 1, 0o600, 10, rss=0)[:-1]))
+put("fuzz_inspect_parse", "column-mismatch.bin", table(5, 2,
+    HDR14 + row(1, 1, 0o600, 10, rss=0)))
+put("fuzz_inspect_parse", "bad-header.bin", table(2, 2,
+    HDR16.replace("shmid", "shmjd") + row(1, 1, 0o600, 10, rss=0)))
+put("fuzz_inspect_parse", "extremes.bin", table(63, 3,
+    HDR16 + row(-2147483648, 2147483647, 0o3777, 18446744073709551615,
+                cpid=4194304, nattch=18446744073709551615, uid=4294967294,
+                atime=9223372036854775807, rss=18446744073709551615,
+                swap=18446744073709551615)))
+put("fuzz_inspect_parse", "overflow.bin", table(4, 1,
+    HDR16 + row(1, 2147483648, 0o600, 10, rss=0)))
+put("fuzz_inspect_parse", "long-line.bin", table(200, 1,
+    HDR16 + " " * 600 + row(1, 1, 0o600, 10, rss=0)))
+
+
+def inspect(kind, flags=0, cap=8, extra=b""):
+    return bytes([14, kind | (flags << 2), cap]) + extra
+
+
+put("fuzz_shm_seq", "inspect-list-find-gc.bin",
+    create(0, 1, 100) + create(1, 2, 200, flags=0x02 | 0x20)
+    + create(2, 3, 300, flags=0x20) + open_key(3, 1, flags=0x01)
+    + inspect(0) + inspect(0, cap=1) + inspect(0, flags=1)
+    + inspect(1, extra=bytes([0])) + inspect(1, extra=bytes([2]))
+    + inspect(2, flags=2) + inspect(2) + simple("remove", 0) + inspect(0)
+    + inspect(0, flags=4))
