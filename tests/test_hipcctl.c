@@ -184,6 +184,21 @@ static void failed_operations_exit_one(void **state)
     assert_non_null(strstr(R.err, "HIPC_E_BAD_KEY"));
 }
 
+static void output_that_cannot_be_written_exits_one(void **state)
+{
+    NEED_HIPCCTL();
+    if (access("/dev/full", W_OK) != 0)
+        skip();
+    const char *const ls[] = {"sh", "-c", "'" CTL "' ls >/dev/full", NULL};
+    run_with(ls, NULL, &R);
+    assert_int_equal(R.code, 1);
+    assert_non_null(strstr(R.err, "hipcctl: writing output: "));
+    const char *const demo[] = {"sh", "-c", "'" CTL "' demo >/dev/full", NULL};
+    run_with(demo, NULL, &R);
+    assert_int_equal(R.code, 1);
+    assert_int_equal(hipc_test_shm_count(), 0);
+}
+
 /* ---- --json ---------------------------------------------------------------- */
 
 static int have_python(void)
@@ -417,6 +432,7 @@ static const struct CMUnitTest tests[] = {
     T(usage_errors_exit_two_with_one_line),
     T(missing_segments_exit_three_with_code_and_errno),
     T(failed_operations_exit_one),
+    T(output_that_cannot_be_written_exits_one),
     T(json_output_is_valid_json),
     T(ls_agrees_with_ipcs),
     T(gc_removes_a_dead_creators_segment_and_dry_run_does_not),

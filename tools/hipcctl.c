@@ -175,8 +175,13 @@ int main(int argc, char **argv)
     if (cmd == NULL)
         return hipcctl_usage_error("unknown command '%s'", argv[1]);
     int rc = cmd->run(argc - 1, argv + 1);
-    if (fflush(stdout) != 0 && rc == HIPCCTL_EXIT_OK) {
-        fprintf(stderr, "hipcctl: writing output: %s\n", strerror(errno));
+    /* Output that never arrived is a failure, even if an earlier flush
+     * (the demo flushes before each fork) was the one that noticed. */
+    int flushed = fflush(stdout) == 0;
+    int err = errno;
+    if ((!flushed || ferror(stdout)) && rc == HIPCCTL_EXIT_OK) {
+        fprintf(stderr, "hipcctl: writing output: %s\n",
+                flushed ? "an earlier write failed" : strerror(err));
         return HIPCCTL_EXIT_FAILED;
     }
     return rc;
