@@ -1,6 +1,7 @@
 /* Tests for inspection: the /proc/sysvipc/shm parser on good, hostile and
  * truncated input; listing, classification, orphans and removal live. */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -652,6 +653,51 @@ static void header_naming_another_creator_is_judged_by_the_kernel(void **state)
     assert_int_equal(hipc_inspect_remove_id(copy, NULL), HIPC_OK);
 }
 
+/* Run in a new pid namespace: segments made by its parent have a creator
+ * this process cannot see (cpid 0), so they are never judged orphans. */
+static int judge_from_new_pid_namespace(int raw, int hipc_id)
+{
+    hipc_seg_entry e[2];
+    size_t found = 0;
+    for (int i = 0; i < 2; i++)
+        if (find(i == 0 ? raw : hipc_id, &e[i], 0) != HIPC_OK)
+            return 20 + i;
+    if (e[0].cpid != 0 || e[0].orphan != HIPC_ORPHAN_UNKNOWN)
+        return 22;
+    if (e[1].kind != HIPC_SEG_HIPC || e[1].orphan != HIPC_ORPHAN_UNKNOWN)
+        return 23;
+    return hipc_inspect_gc(e, 2, &found, 0, NULL) == 0 && found == 0 ? 0 : 24;
+}
+
+static void creator_outside_our_pid_namespace_is_unknown(void **state)
+{
+    (void)state;
+    hipc_shm shm;
+    hipc_shm_config cfg = cfg_of(64, 0x5e5eu);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_detach(&shm), HIPC_OK);
+    int raw = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+    assert_true(raw >= 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* The namespace applies to children: fork once more into it. */
+        if (unshare(CLONE_NEWPID) != 0)
+            _exit(77);
+        pid_t inner = fork();
+        if (inner == 0)
+            _exit(judge_from_new_pid_namespace(raw, shm.id));
+        _exit(inner < 0 ? 1 : hipc_test_wait_child(inner, 10));
+    }
+    int rc = hipc_test_wait_child(pid, 20);
+    assert_int_equal(shmctl(raw, IPC_RMID, NULL), 0);
+    assert_int_equal(hipc_shm_remove(&shm), HIPC_OK);
+    assert_int_equal(hipc_shm_close(&shm), HIPC_OK);
+    if (rc == 77)
+        skip(); /* no right to make a pid namespace here */
+    assert_int_equal(rc, 0);
+}
+
 static void remove_by_id_and_by_key(void **state)
 {
     (void)state;
@@ -834,6 +880,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(list_reports_the_total_when_the_array_is_small),
     cmocka_unit_test(orphans_are_found_after_the_creator_is_killed),
     cmocka_unit_test(header_naming_another_creator_is_judged_by_the_kernel),
+    cmocka_unit_test(creator_outside_our_pid_namespace_is_unknown),
     cmocka_unit_test(remove_by_id_and_by_key),
     cmocka_unit_test(remove_respects_ownership_not_access),
     cmocka_unit_test(unreadable_segment_is_listed_with_the_reason),
