@@ -6,13 +6,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Owner name as ipcs shows it: the user name, or the number. */
+/* Owner name as ipcs shows it: the user name, or the number. The last
+ * answer is kept, since a table usually has one or two owners and each
+ * getpwuid() may read the whole user database. */
 static const char *owner_name(uid_t uid, char *buf, size_t cap)
 {
-    const struct passwd *pw = getpwuid(uid);
-    if (pw != NULL && pw->pw_name != NULL)
-        return pw->pw_name;
-    snprintf(buf, cap, "%lu", (unsigned long)uid);
+    static uid_t last_uid;
+    static char last_name[64];
+    static int have_last;
+    if (!have_last || uid != last_uid) {
+        const struct passwd *pw = getpwuid(uid);
+        if (pw != NULL && pw->pw_name != NULL)
+            snprintf(last_name, sizeof last_name, "%s", pw->pw_name);
+        else
+            snprintf(last_name, sizeof last_name, "%lu", (unsigned long)uid);
+        last_uid = uid;
+        have_last = 1;
+    }
+    snprintf(buf, cap, "%s", last_name);
     return buf;
 }
 
@@ -48,7 +59,7 @@ void hipcctl_print_table(FILE *f, const hipc_seg_entry *e, size_t n)
             "shmid", "owner", "perms", "bytes", "nattch", "status", "hipc",
             "orphan");
     for (size_t i = 0; i < n; i++) {
-        char uid[24], tag[24];
+        char uid[64], tag[24];
         if (e[i].kind == HIPC_SEG_HIPC)
             snprintf(tag, sizeof tag, "0x%08" PRIx32, e[i].tag);
         else
@@ -79,7 +90,7 @@ static void json_string(FILE *f, const char *s)
 
 static void json_entry(FILE *f, const hipc_seg_entry *e)
 {
-    char buf[24];
+    char buf[64];
     fprintf(f, "{\"key\": %d, \"key_hex\": \"0x%08" PRIx32 "\", \"id\": %d, "
                "\"owner\": ", (int)e->key, (uint32_t)e->key, e->id);
     json_string(f, owner_name(e->uid, buf, sizeof buf));
@@ -166,7 +177,7 @@ int hipcctl_cmd_ls(int argc, char **argv)
 
 static void print_stat(FILE *f, const hipc_seg_entry *e)
 {
-    char buf[24];
+    char buf[64];
     fprintf(f, "id       %d\nkey      0x%08" PRIx32 " (%d)\n", e->id,
             (uint32_t)e->key, (int)e->key);
     fprintf(f, "owner    %s (uid %lu, gid %lu)\n",
