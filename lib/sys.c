@@ -264,3 +264,39 @@ long hipc_sys_clock_ticks(void)
     /* Linux always reports the tick rate (AT_CLKTCK). */
     return t > 0 ? t : 100; /* GCOVR_EXCL_BR_LINE */
 }
+
+ssize_t hipc_sys_writev(int fd, const struct iovec *iov, int count)
+{
+    FAULT_POINT(WRITE);
+#ifdef HIPC_FAULT_INJECTION
+    /* A planned short write sends only part of the first buffer. */
+    size_t total = 0;
+    for (int i = 0; i < count; i++)
+        total += iov[i].iov_len;
+    if (count > 0 && hipc_fault_len(HIPC_SYS_WRITE, total) < total) {
+        size_t first = hipc_fault_len(HIPC_SYS_WRITE, iov[0].iov_len);
+        ssize_t s = write(fd, iov[0].iov_base, first);
+        return s < 0 ? neg_errno() : s;
+    }
+#endif
+    ssize_t n = writev(fd, iov, count);
+    return n < 0 ? neg_errno() : n;
+}
+
+/* fclose releases the stream and its descriptor even when the final
+ * flush fails; the error is reported for information. */
+int hipc_sys_fclose(FILE *f)
+{
+    FAULT_POINT(CLOSE);
+    return fclose(f) != 0 ? neg_errno() : 0;
+}
+
+int hipc_sys_fflush_all(void)
+{
+    return fflush(NULL) != 0 ? neg_errno() : 0;
+}
+
+void hipc_sys_exit(int status)
+{
+    _exit(status);
+}

@@ -83,4 +83,14 @@ int hipc_sys_clock_gettime(clockid_t clock, struct timespec *ts);
 /* Clock ticks per second, the unit of /proc/PID/stat start times. */
 long hipc_sys_clock_ticks(void);
 
+/* Pipes and streams (pipe module). writev shares WRITE's fault point,
+ * fclose CLOSE's. */
+#include <sys/uio.h>
+ssize_t hipc_sys_writev(int fd, const struct iovec *iov, int count);
+int hipc_sys_fclose(FILE *f);
+/* fflush(NULL): every output stream of the process. */
+int hipc_sys_fflush_all(void);
+/* _exit, for a forked child that must not return into its caller. */
+_Noreturn void hipc_sys_exit(int status);
+
 #endif

@@ -1,0 +1,208 @@
+/* hipc — pipes with validated descriptors, complete I/O and no SIGPIPE.
+ *
+ * A pipe carries bytes one way, in order: what is written to the write end
+ * (write_fd) is read from the read end (read_fd), never the other way round.
+ *
+ * A hipc_pipe is caller-allocated and needs no initialisation before
+ * hipc_pipe_create() or hipc_pipe_adopt(), which overwrite it completely. A
+ * handle holds both ends (create) or one end (adopt, or a pair after
+ * hipc_pipe_close_end()); using an end the handle does not hold is
+ * HIPC_E_WRONG_END. A zeroed or garbage handle is HIPC_E_BAD_HANDLE, a closed
+ * one HIPC_E_STALE_HANDLE. After a failed syscall the kernel's errno is in
+ * `sys_errno`.
+ *
+ * Descriptors are validated once, when adopted; reads and writes make no
+ * fstat, fcntl or sysconf calls.
+ *
+ * Atomicity: a write of at most HIPC_PIPE_ATOMIC_BYTES (PIPE_BUF, 4096 on
+ * Linux) bytes reaches the pipe in one piece, never interleaved with other
+ * writers' data; larger writes may be split and interleaved. The same holds
+ * for a frame whose header plus payload fits in PIPE_BUF.
+ *
+ * SIGPIPE: a write whose reader has gone returns HIPC_E_PEER_GONE and the
+ * process survives. Unless the handle has HIPC_PIPE_SIGPIPE_IGNORED, each
+ * writing call blocks SIGPIPE on the calling thread around its writes
+ * (two rt_sigprocmask calls per API call, not per write) and, if the kernel
+ * raised SIGPIPE for it, consumes exactly that signal before restoring the
+ * mask. The signal disposition is never changed, and a SIGPIPE that was
+ * pending before the call stays pending.
+ *
+ * EINTR is absorbed everywhere: calls without a timeout retry; calls with a
+ * timeout retry against the same absolute deadline (CLOCK_MONOTONIC), so a
+ * signal never extends it.
+ *
+ * Counts: functions that move bytes report how many through `done` (may be
+ * NULL), on success and on failure alike, so a caller that gets
+ * HIPC_E_TIMEDOUT, HIPC_E_EOF or HIPC_E_PEER_GONE knows what went through.
+ */
+#ifndef HIPC_PIPE_H
+#define HIPC_PIPE_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Writes up to this size are atomic. */
+#define HIPC_PIPE_ATOMIC_BYTES PIPE_BUF
+
+/* Flags. Unknown bits, or bits a call does not take, are HIPC_E_BAD_FLAGS. */
+#define HIPC_PIPE_NONBLOCK 0x01u /* create only: O_NONBLOCK on both ends;
+                                    I/O without timeout then returns
+                                    HIPC_E_AGAIN instead of waiting */
+#define HIPC_PIPE_DIRECT 0x02u   /* create only: O_DIRECT, "packet mode":
+                                    each write of up to PIPE_BUF bytes is one
+                                    packet, a read takes one packet and drops
+                                    what does not fit the buffer */
+#define HIPC_PIPE_SIGPIPE_IGNORED 0x04u /* the caller guarantees SIGPIPE is
+                                    ignored or blocked in every thread that
+                                    writes: writes skip the signal mask
+                                    dance. If that is not true, a write to a
+                                    pipe without reader kills the process. */
+#define HIPC_PIPE_FLAGS_ALL_ 0x07u
+
+enum hipc_pipe_end {
+    HIPC_PIPE_READ_END = 1,
+    HIPC_PIPE_WRITE_END = 2
+};
+
+typedef struct hipc_pipe {
+    /* Public, read-only. */
+    int read_fd;   /* -1 when the handle holds no read end */
+    int write_fd;  /* -1 when the handle holds no write end */
+    int sys_errno; /* errno of the last failed syscall on this handle */
+    /* Private: do not touch. */
+    uint32_t magic_;
+    unsigned flags_;
+} hipc_pipe;
+
+/* Creates a pipe with pipe2(O_CLOEXEC [| O_NONBLOCK] [| O_DIRECT]).
+ * Flags: HIPC_PIPE_NONBLOCK, HIPC_PIPE_DIRECT, HIPC_PIPE_SIGPIPE_IGNORED. */
+int hipc_pipe_create(hipc_pipe *p, unsigned flags);
+
+/* Takes ownership of `fd` as the given end, after checking it: a negative or
+ * closed descriptor (or an O_PATH one) is HIPC_E_BAD_FD, one that is not a
+ * pipe or FIFO HIPC_E_NOT_PIPE, one opened without the access the end needs
+ * HIPC_E_WRONG_END. Its O_NONBLOCK state is read now; changing it later is
+ * not supported. On failure the descriptor is left open and untouched.
+ * Flags: HIPC_PIPE_SIGPIPE_IGNORED only. */
+int hipc_pipe_adopt(hipc_pipe *p, int fd, enum hipc_pipe_end end, unsigned flags);
+
+/* The descriptor of one end, or a negative code. The handle keeps it. */
+int hipc_pipe_fd(const hipc_pipe *p, enum hipc_pipe_end end);
+
+/* Closes one end; the handle stays open while it holds the other. */
+int hipc_pipe_close_end(hipc_pipe *p, enum hipc_pipe_end end);
+
+/* Closes every end the handle holds. The handle is closed afterwards even
+ * when close reports an error (Linux releases the descriptor regardless). */
+int hipc_pipe_close(hipc_pipe *p);
+
+/* Writes all `len` bytes, absorbing short writes and EINTR. HIPC_OK,
+ * HIPC_E_PEER_GONE (no reader left), HIPC_E_AGAIN (non-blocking pipe full). */
+int hipc_pipe_write_all(hipc_pipe *p, const void *buf, size_t len, size_t *done);
+
+/* Reads exactly `len` bytes. HIPC_OK; HIPC_E_EOF when the writers closed
+ * before the first byte; HIPC_E_TRUNCATED when they closed after some but
+ * not all bytes (*done says how many); HIPC_E_AGAIN (non-blocking, empty). */
+int hipc_pipe_read_exact(hipc_pipe *p, void *buf, size_t len, size_t *done);
+
+/* Reads what is there, at most `len` (> 0) bytes, waiting for at least one.
+ * Returns the count (capped at INT_MAX), HIPC_E_EOF when every writer has
+ * closed and nothing is left, or another negative code. Never 0. */
+int hipc_pipe_read_some(hipc_pipe *p, void *buf, size_t len);
+
+/* The same with a timeout in milliseconds (>= 0, else HIPC_E_BAD_TIMEOUT):
+ * HIPC_E_TIMEDOUT when the deadline passes first, with *done set. They work
+ * on blocking and non-blocking pipes alike. On a blocking pipe they assume
+ * a single reader (a second reader could take the data between poll and
+ * read); writes are split into PIPE_BUF pieces so none can block. */
+int hipc_pipe_write_all_timed(hipc_pipe *p, const void *buf, size_t len,
+                              int timeout_ms, size_t *done);
+int hipc_pipe_read_exact_timed(hipc_pipe *p, void *buf, size_t len,
+                               int timeout_ms, size_t *done);
+int hipc_pipe_read_some_timed(hipc_pipe *p, void *buf, size_t len, int timeout_ms);
+
+/* Capacity (F_GETPIPE_SZ) in bytes, or a negative code. Either end. */
+int hipc_pipe_capacity(hipc_pipe *p);
+
+/* Asks for a capacity of `bytes` (F_SETPIPE_SZ), checked first against
+ * /proc/sys/fs/pipe-max-size (HIPC_E_TOO_BIG above it, HIPC_E_BAD_SIZE for
+ * 0). Returns what the kernel granted (a power-of-two number of pages, at
+ * least `bytes`). HIPC_E_BAD_STATE when the pipe holds more data than the
+ * new size, HIPC_E_LIMIT when the user's pipe memory limit is reached. */
+int hipc_pipe_set_capacity(hipc_pipe *p, size_t bytes);
+
+/* /proc/sys/fs/pipe-max-size, read through the syscall seam. */
+int hipc_pipe_max_size(size_t *bytes, int *sys_errno);
+
+/* Bytes waiting to be read (FIONREAD), into *bytes. Either end. */
+int hipc_pipe_pending(hipc_pipe *p, size_t *bytes);
+
+/* Frames (see hipc/frame.h) over the pipe. `max_payload` as there.
+ * send: header and payload go out in one writev, so a frame of at most
+ * PIPE_BUF bytes in total is atomic. recv: `cap` must be at least the
+ * effective maximum (HIPC_E_BUF_TOO_SMALL otherwise, before any read);
+ * HIPC_E_EOF when the stream ends cleanly between frames, HIPC_E_TRUNCATED
+ * inside one; after HIPC_E_CORRUPT, HIPC_E_VERSION or HIPC_E_MSG_TOO_BIG
+ * the stream has lost its place and should be closed. */
+int hipc_pipe_send_frame(hipc_pipe *p, const void *payload, size_t len,
+                         size_t max_payload);
+int hipc_pipe_recv_frame(hipc_pipe *p, void *buf, size_t cap,
+                         size_t max_payload, size_t *len);
+
+/* Parent and child.
+ *
+ * hipc_pipe_spawn() creates a pipe, flushes every stdio stream (so the
+ * child cannot repeat output the parent had buffered), and forks. The
+ * child closes the parent's end and calls fn(pipe, stream, arg) with its
+ * own end, then closes it and ends with _exit(fn's return value & 0xff)
+ * — never returning into the caller's code, never running atexit handlers.
+ * The parent closes the child's end and keeps its own in child->pipe (and,
+ * with HIPC_SPAWN_PARENT_STREAM, as child->stream: a FILE* opened with mode
+ * "w" or "r" to match; use one or the other, not both).
+ *
+ * The child inherits the caller's other descriptors as with any fork; the
+ * pipe itself is O_CLOEXEC, so an exec in the child drops it. In a
+ * multi-threaded parent, fn may only call async-signal-safe functions.
+ * When fork fails, both ends are closed again. */
+#define HIPC_SPAWN_CHILD_WRITES 0x01u  /* default: the parent writes */
+#define HIPC_SPAWN_PARENT_STREAM 0x02u /* parent's end as a FILE* too */
+#define HIPC_SPAWN_CHILD_STREAM 0x04u  /* child's end passed as a FILE* */
+#define HIPC_SPAWN_FLAGS_ALL_ 0x07u
+
+/* Exit code a child reports when its own set-up (fdopen) failed. */
+#define HIPC_SPAWN_SETUP_FAILED 127
+
+/* The child's function; `stream` is NULL unless HIPC_SPAWN_CHILD_STREAM. */
+typedef int (*hipc_pipe_child_fn)(hipc_pipe *pipe, FILE *stream, void *arg);
+
+typedef struct hipc_pipe_child {
+    /* Public, read-only. */
+    pid_t pid;
+    hipc_pipe pipe;  /* the parent's end */
+    FILE *stream;    /* the parent's end as a stream, or NULL */
+    int sys_errno;
+    /* Private: do not touch. */
+    uint32_t magic_;
+} hipc_pipe_child;
+
+int hipc_pipe_spawn(hipc_pipe_child *child, unsigned flags,
+                    hipc_pipe_child_fn fn, void *arg);
+
+/* Closes the parent's end (flushing the stream, if any) so the child sees
+ * end of file or a gone reader, then reaps the child. *exit_code gets its
+ * exit status; HIPC_OK when it exited (whatever the status), HIPC_E_CHILD
+ * with *exit_code = 128 + signal when a signal killed it. A flush error is
+ * reported (HIPC_E_PEER_GONE, ...) after the child has been reaped. */
+int hipc_pipe_child_finish(hipc_pipe_child *child, int *exit_code);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,810 @@
+/* hipc — pipes: validated descriptors, complete I/O, no SIGPIPE. */
+#include "hipc/pipe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "hipc/config.h"
+#include "hipc/error.h"
+#include "hipc/frame.h"
+#include "internal.h"
+#include "sys.h"
+
+#define PIPE_MAGIC 0x68506970u /* "hPip" while open */
+#define PIPE_DEAD 0x64506970u  /* "dPip" once closed */
+
+/* Private flag: the descriptors are non-blocking, so a timed write may
+ * hand the kernel more than PIPE_BUF bytes at once. */
+#define NONBLOCKING_ 0x100u
+
+enum op { OP_WRITE, OP_READ_EXACT, OP_READ_SOME };
+
+/* One transfer in progress. */
+struct io {
+    enum op op;
+    int fd;
+    const unsigned char *wbuf;
+    unsigned char *rbuf;
+    size_t len;
+    size_t done;
+    const struct timespec *deadline; /* NULL: wait as long as it takes */
+};
+
+/* The SIGPIPE state a writing call saves and restores. */
+struct sigpipe_guard {
+    sigset_t old;
+    int active;      /* the mask was read (and possibly changed) */
+    int was_pending; /* a SIGPIPE was pending before the write */
+};
+
+static int check(const hipc_pipe *p)
+{
+    if (p == NULL)
+        return HIPC_E_NULL;
+    if (p->magic_ == PIPE_DEAD)
+        return HIPC_E_STALE_HANDLE;
+    if (p->magic_ != PIPE_MAGIC)
+        return HIPC_E_BAD_HANDLE;
+    return HIPC_OK;
+}
+
+/* Records a failed syscall's errno and turns it into a code. */
+static int fail(hipc_pipe *p, long neg)
+{
+    p->sys_errno = (int)-neg;
+    return hipc__from_errno((int)-neg);
+}
+
+static int end_valid(enum hipc_pipe_end end)
+{
+    return end == HIPC_PIPE_READ_END || end == HIPC_PIPE_WRITE_END;
+}
+
+static int fd_of(const hipc_pipe *p, enum hipc_pipe_end end)
+{
+    return end == HIPC_PIPE_READ_END ? p->read_fd : p->write_fd;
+}
+
+/* Checks the handle and that it holds `end`; clears sys_errno. */
+static int begin(hipc_pipe *p, enum hipc_pipe_end end, int *fd)
+{
+    int rc = check(p);
+    if (rc != HIPC_OK)
+        return rc;
+    p->sys_errno = 0;
+    *fd = fd_of(p, end);
+    return *fd < 0 ? HIPC_E_WRONG_END : HIPC_OK;
+}
+
+/* Either end will do (capacity and FIONREAD are properties of the pipe). */
+static int begin_any(hipc_pipe *p, int *fd)
+{
+    int rc = check(p);
+    if (rc != HIPC_OK)
+        return rc;
+    p->sys_errno = 0;
+    *fd = p->read_fd >= 0 ? p->read_fd : p->write_fd;
+    return HIPC_OK;
+}
+
+static void set_done(size_t *done, size_t n)
+{
+    if (done != NULL)
+        *done = n;
+}
+
+int hipc_pipe_create(hipc_pipe *p, unsigned flags)
+{
+    if (p == NULL)
+        return HIPC_E_NULL;
+    if ((flags & ~(unsigned)HIPC_PIPE_FLAGS_ALL_) != 0)
+        return HIPC_E_BAD_FLAGS;
+    *p = (hipc_pipe){.read_fd = -1, .write_fd = -1};
+    int sysflags = O_CLOEXEC;
+    if (flags & HIPC_PIPE_NONBLOCK)
+        sysflags |= O_NONBLOCK;
+    if (flags & HIPC_PIPE_DIRECT)
+        sysflags |= O_DIRECT;
+    int fds[2];
+    int rc = hipc_sys_pipe2(fds, sysflags);
+    if (rc < 0) {
+        p->sys_errno = -rc;
+        return rc == -EINVAL ? HIPC_E_UNSUPPORTED : hipc__from_errno(-rc);
+    }
+    p->read_fd = fds[0];
+    p->write_fd = fds[1];
+    p->flags_ = flags | ((flags & HIPC_PIPE_NONBLOCK) ? NONBLOCKING_ : 0u);
+    p->magic_ = PIPE_MAGIC;
+    return HIPC_OK;
+}
+
+/* The three checks of an adopted descriptor, each with its own code. */
+static int validate_fd(hipc_pipe *p, int fd, enum hipc_pipe_end end, int *fl)
+{
+    int rc = hipc_sys_fcntl(fd, F_GETFD, 0);
+    if (rc < 0)
+        return rc == -EBADF ? (p->sys_errno = EBADF, HIPC_E_BAD_FD) : fail(p, rc);
+    struct stat st;
+    rc = hipc_sys_fstat(fd, &st);
+    if (rc < 0)
+        return fail(p, rc);
+    *fl = hipc_sys_fcntl(fd, F_GETFL, 0);
+    if (*fl < 0)
+        return fail(p, *fl);
+    /* An O_PATH descriptor passes fstat but cannot be read or written. */
+    if (*fl & O_PATH)
+        return HIPC_E_BAD_FD;
+    if (!S_ISFIFO(st.st_mode))
+        return HIPC_E_NOT_PIPE;
+    int acc = *fl & O_ACCMODE;
+    int want = end == HIPC_PIPE_READ_END ? O_RDONLY : O_WRONLY;
+    return acc == want || acc == O_RDWR ? HIPC_OK : HIPC_E_WRONG_END;
+}
+
+int hipc_pipe_adopt(hipc_pipe *p, int fd, enum hipc_pipe_end end, unsigned flags)
+{
+    if (p == NULL)
+        return HIPC_E_NULL;
+    if (!end_valid(end) || (flags & ~(unsigned)HIPC_PIPE_SIGPIPE_IGNORED) != 0)
+        return HIPC_E_BAD_FLAGS;
+    *p = (hipc_pipe){.read_fd = -1, .write_fd = -1};
+    if (fd < 0)
+        return HIPC_E_BAD_FD;
+    int fl = 0;
+    int rc = validate_fd(p, fd, end, &fl);
+    if (rc != HIPC_OK)
+        return rc;
+    if (end == HIPC_PIPE_READ_END)
+        p->read_fd = fd;
+    else
+        p->write_fd = fd;
+    p->flags_ = flags | ((fl & O_NONBLOCK) ? NONBLOCKING_ : 0u);
+    p->magic_ = PIPE_MAGIC;
+    return HIPC_OK;
+}
+
+int hipc_pipe_fd(const hipc_pipe *p, enum hipc_pipe_end end)
+{
+    int rc = check(p);
+    if (rc != HIPC_OK)
+        return rc;
+    if (!end_valid(end))
+        return HIPC_E_BAD_FLAGS;
+    int fd = fd_of(p, end);
+    return fd < 0 ? HIPC_E_WRONG_END : fd;
+}
+
+/* Closes one descriptor slot; a handle with no ends left is closed. */
+static int drop_end(hipc_pipe *p, int *slot)
+{
+    int rc = hipc_sys_close(*slot);
+    *slot = -1;
+    if (p->read_fd < 0 && p->write_fd < 0)
+        p->magic_ = PIPE_DEAD;
+    return rc < 0 ? fail(p, rc) : HIPC_OK;
+}
+
+int hipc_pipe_close_end(hipc_pipe *p, enum hipc_pipe_end end)
+{
+    int rc = check(p);
+    if (rc != HIPC_OK)
+        return rc;
+    if (!end_valid(end))
+        return HIPC_E_BAD_FLAGS;
+    p->sys_errno = 0;
+    int *slot = end == HIPC_PIPE_READ_END ? &p->read_fd : &p->write_fd;
+    return *slot < 0 ? HIPC_E_WRONG_END : drop_end(p, slot);
+}
+
+int hipc_pipe_close(hipc_pipe *p)
+{
+    int rc = check(p);
+    if (rc != HIPC_OK)
+        return rc;
+    p->sys_errno = 0;
+    if (p->read_fd >= 0)
+        rc = drop_end(p, &p->read_fd);
+    if (p->write_fd >= 0) {
+        int rc2 = drop_end(p, &p->write_fd);
+        rc = rc != HIPC_OK ? rc : rc2;
+    }
+    p->magic_ = PIPE_DEAD;
+    return rc;
+}
+
+/* ---- SIGPIPE ------------------------------------------------------------ */
+
+/* Blocks SIGPIPE on this thread before a write. When the caller had it
+ * blocked already, a SIGPIPE may be pending from before; we look, so that
+ * one is never consumed. When it was not blocked, nothing can be pending
+ * for this thread (it would have been delivered), so the common path costs
+ * a single rt_sigprocmask here. */
+static int guard_enter(hipc_pipe *p, struct sigpipe_guard *g)
+{
+    g->active = 0;
+    g->was_pending = 0;
+    if (p->flags_ & HIPC_PIPE_SIGPIPE_IGNORED)
+        return HIPC_OK;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    int rc = hipc_sys_sigmask(SIG_BLOCK, &set, &g->old);
+    if (rc < 0)
+        return fail(p, rc);
+    g->active = 1;
+    if (!sigismember(&g->old, SIGPIPE))
+        return HIPC_OK;
+    sigset_t pending;
+    rc = hipc_sys_sigpending(&pending);
+    if (rc < 0)
+        return fail(p, rc);
+    g->was_pending = sigismember(&pending, SIGPIPE);
+    return HIPC_OK;
+}
+
+/* Consumes the SIGPIPE our write raised (only after EPIPE, so a
+ * successful write pays nothing here) and restores the mask if we
+ * changed it. The signal the kernel sends for EPIPE is directed at this
+ * thread, and sigtimedwait takes thread-directed signals first, so a
+ * process-wide SIGPIPE that arrived meanwhile stays pending. */
+static void guard_leave(struct sigpipe_guard *g, int saw_epipe)
+{
+    if (!g->active)
+        return;
+    if (saw_epipe && !g->was_pending) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGPIPE);
+        const struct timespec zero = {0, 0};
+        while (hipc_sys_sigtimedwait(&set, &zero) == -EINTR)
+            ;
+    }
+    if (!sigismember(&g->old, SIGPIPE))
+        hipc_sys_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+/* ---- Deadlines ---------------------------------------------------------- */
+
+static int deadline_after(hipc_pipe *p, int timeout_ms, struct timespec *dl)
+{
+    int rc = hipc_sys_clock_monotonic(dl);
+    if (rc < 0)
+        return fail(p, rc);
+    dl->tv_sec += timeout_ms / 1000;
+    dl->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (dl->tv_nsec >= 1000000000L) {
+        dl->tv_sec++;
+        dl->tv_nsec -= 1000000000L;
+    }
+    return HIPC_OK;
+}
+
+/* Milliseconds left until the deadline, rounded up so that a poll never
+ * ends before it; 0 once it has passed. */
+static int remaining_ms(hipc_pipe *p, const struct timespec *dl, int *ms)
+{
+    struct timespec now;
+    int rc = hipc_sys_clock_monotonic(&now);
+    if (rc < 0)
+        return fail(p, rc);
+    long long ns = (long long)(dl->tv_sec - now.tv_sec) * 1000000000LL +
+                   (dl->tv_nsec - now.tv_nsec);
+    if (ns <= 0)
+        *ms = 0;
+    else
+        *ms = (int)((ns + 999999LL) / 1000000LL);
+    return HIPC_OK;
+}
+
+/* 1 when the descriptor is ready, 0 when the deadline passed first. An
+ * interrupted poll goes round again against the same deadline. */
+static int wait_ready(hipc_pipe *p, const struct io *io)
+{
+    for (;;) {
+        int ms = 0;
+        int rc = remaining_ms(p, io->deadline, &ms);
+        if (rc != HIPC_OK)
+            return rc;
+        struct pollfd pfd = {.fd = io->fd,
+                             .events = io->op == OP_WRITE ? POLLOUT : POLLIN};
+        rc = hipc_sys_poll(&pfd, 1, ms);
+        if (rc > 0)
+            return 1;
+        if (rc == 0 && ms == 0)
+            return 0;
+        if (rc < 0 && rc != -EINTR)
+            return fail(p, rc);
+    }
+}
+
+/* ---- The transfer loop -------------------------------------------------- */
+
+static ssize_t io_once(const hipc_pipe *p, const struct io *io)
+{
+    size_t want = io->len - io->done;
+    if (io->op != OP_WRITE)
+        return hipc_sys_read(io->fd, io->rbuf + io->done, want);
+    /* After POLLOUT a blocking pipe has room for PIPE_BUF bytes at least;
+     * asking for more could block past the deadline. */
+    if (io->deadline != NULL && !(p->flags_ & NONBLOCKING_) && want > PIPE_BUF)
+        want = PIPE_BUF;
+    return hipc_sys_write(io->fd, io->wbuf + io->done, want);
+}
+
+/* Moves bytes until the transfer is complete, the peer is gone, the
+ * deadline passes or an error occurs. *epipe is set on EPIPE. */
+static int run(hipc_pipe *p, struct io *io, int *epipe)
+{
+    int ready = 0;
+    while (io->done < io->len) {
+        /* A transfer interrupted after poll said "ready" is retried at
+         * once: the descriptor is still ready, so it cannot block. */
+        if (io->deadline != NULL && !ready) {
+            int r = wait_ready(p, io);
+            if (r <= 0)
+                return r == 0 ? HIPC_E_TIMEDOUT : r;
+        }
+        ssize_t n = io_once(p, io);
+        ready = n == -EINTR;
+        if (n > 0) {
+            io->done += (size_t)n;
+            if (io->op == OP_READ_SOME)
+                break;
+            continue;
+        }
+        if (n == 0 && io->op == OP_WRITE)
+            return HIPC_E_SYS; /* a pipe never accepts 0 of n > 0 bytes */
+        if (n == 0)
+            return io->done == 0 ? HIPC_E_EOF : HIPC_E_TRUNCATED;
+        if (n == -EINTR || (n == -EAGAIN && io->deadline != NULL))
+            continue;
+        if (n == -EPIPE && epipe != NULL)
+            *epipe = 1;
+        return fail(p, n);
+    }
+    return HIPC_OK;
+}
+
+static int run_write(hipc_pipe *p, struct io *io)
+{
+    struct sigpipe_guard g;
+    int rc = guard_enter(p, &g);
+    if (rc != HIPC_OK)
+        return rc;
+    int epipe = 0;
+    rc = run(p, io, &epipe);
+    guard_leave(&g, epipe);
+    return rc;
+}
+
+/* Validates, arms the deadline (timeout_ms < 0: none) and runs. */
+static int transfer(hipc_pipe *p, struct io *io, int timeout_ms, size_t *done)
+{
+    set_done(done, 0);
+    enum hipc_pipe_end end =
+        io->op == OP_WRITE ? HIPC_PIPE_WRITE_END : HIPC_PIPE_READ_END;
+    int rc = begin(p, end, &io->fd);
+    if (rc != HIPC_OK)
+        return rc;
+    if (io->wbuf == NULL && io->rbuf == NULL && io->len != 0)
+        return HIPC_E_NULL;
+    struct timespec dl;
+    if (timeout_ms >= 0) {
+        rc = deadline_after(p, timeout_ms, &dl);
+        if (rc != HIPC_OK)
+            return rc;
+        io->deadline = &dl;
+    }
+    int epipe = 0;
+    rc = io->op == OP_WRITE ? run_write(p, io) : run(p, io, &epipe);
+    set_done(done, io->done);
+    return rc;
+}
+
+static int write_op(hipc_pipe *p, const void *buf, size_t len, int timeout_ms,
+                    size_t *done)
+{
+    struct io io = {.op = OP_WRITE, .wbuf = buf, .len = len};
+    return transfer(p, &io, timeout_ms, done);
+}
+
+static int read_op(hipc_pipe *p, enum op op, void *buf, size_t len,
+                   int timeout_ms, size_t *done)
+{
+    struct io io = {.op = op, .rbuf = buf, .len = len};
+    return transfer(p, &io, timeout_ms, done);
+}
+
+/* read_some hands back a count as an int; larger requests are capped. */
+static int read_some_op(hipc_pipe *p, void *buf, size_t len, int timeout_ms)
+{
+    if (len == 0)
+        return check(p) != HIPC_OK ? check(p) : HIPC_E_BAD_SIZE;
+    size_t got = 0;
+    int rc = read_op(p, OP_READ_SOME, buf, len > INT_MAX ? INT_MAX : len,
+                     timeout_ms, &got);
+    return rc != HIPC_OK ? rc : (int)got;
+}
+
+int hipc_pipe_write_all(hipc_pipe *p, const void *buf, size_t len, size_t *done)
+{
+    return write_op(p, buf, len, -1, done);
+}
+
+int hipc_pipe_read_exact(hipc_pipe *p, void *buf, size_t len, size_t *done)
+{
+    return read_op(p, OP_READ_EXACT, buf, len, -1, done);
+}
+
+int hipc_pipe_read_some(hipc_pipe *p, void *buf, size_t len)
+{
+    return read_some_op(p, buf, len, -1);
+}
+
+int hipc_pipe_write_all_timed(hipc_pipe *p, const void *buf, size_t len,
+                              int timeout_ms, size_t *done)
+{
+    set_done(done, 0);
+    if (timeout_ms < 0)
+        return check(p) != HIPC_OK ? check(p) : HIPC_E_BAD_TIMEOUT;
+    return write_op(p, buf, len, timeout_ms, done);
+}
+
+int hipc_pipe_read_exact_timed(hipc_pipe *p, void *buf, size_t len,
+                               int timeout_ms, size_t *done)
+{
+    set_done(done, 0);
+    if (timeout_ms < 0)
+        return check(p) != HIPC_OK ? check(p) : HIPC_E_BAD_TIMEOUT;
+    return read_op(p, OP_READ_EXACT, buf, len, timeout_ms, done);
+}
+
+int hipc_pipe_read_some_timed(hipc_pipe *p, void *buf, size_t len, int timeout_ms)
+{
+    if (timeout_ms < 0)
+        return check(p) != HIPC_OK ? check(p) : HIPC_E_BAD_TIMEOUT;
+    return read_some_op(p, buf, len, timeout_ms);
+}
+
+/* ---- Capacity ----------------------------------------------------------- */
+
+/* Pure: a decimal number followed by an optional newline. */
+static int parse_size(const char *s, size_t len, size_t *out)
+{
+    size_t v = 0, i = 0;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        size_t d = (size_t)(s[i] - '0');
+        if (v > (SIZE_MAX - d) / 10u)
+            return HIPC_E_CORRUPT;
+        v = v * 10u + d;
+    }
+    if (i == 0 || (i < len && !(s[i] == '\n' && i + 1 == len)))
+        return HIPC_E_CORRUPT;
+    *out = v;
+    return HIPC_OK;
+}
+
+int hipc_pipe_max_size(size_t *bytes, int *sys_errno)
+{
+    hipc__set_errno(sys_errno, 0);
+    if (bytes == NULL)
+        return HIPC_E_NULL;
+    int fd = hipc_sys_open("/proc/sys/fs/pipe-max-size", O_RDONLY);
+    if (fd < 0) {
+        hipc__set_errno(sys_errno, -fd);
+        return hipc__from_errno(-fd);
+    }
+    char buf[32];
+    ssize_t n;
+    while ((n = hipc_sys_read(fd, buf, sizeof buf)) == -EINTR)
+        ;
+    hipc_sys_close(fd);
+    if (n < 0) {
+        hipc__set_errno(sys_errno, (int)-n);
+        return hipc__from_errno((int)-n);
+    }
+    /* A full buffer means the value is longer than any size_t. */
+    if ((size_t)n == sizeof buf)
+        return HIPC_E_CORRUPT;
+    return parse_size(buf, (size_t)n, bytes);
+}
+
+int hipc_pipe_capacity(hipc_pipe *p)
+{
+    int fd = -1;
+    int rc = begin_any(p, &fd);
+    if (rc != HIPC_OK)
+        return rc;
+    rc = hipc_sys_fcntl(fd, F_GETPIPE_SZ, 0);
+    return rc < 0 ? fail(p, rc) : rc;
+}
+
+int hipc_pipe_set_capacity(hipc_pipe *p, size_t bytes)
+{
+    int fd = -1;
+    int rc = begin_any(p, &fd);
+    if (rc != HIPC_OK)
+        return rc;
+    if (bytes == 0)
+        return HIPC_E_BAD_SIZE;
+    size_t max = 0;
+    rc = hipc_pipe_max_size(&max, &p->sys_errno);
+    if (rc != HIPC_OK)
+        return rc;
+    if (bytes > max || bytes > INT_MAX)
+        return HIPC_E_TOO_BIG;
+    rc = hipc_sys_fcntl(fd, F_SETPIPE_SZ, (int)bytes);
+    if (rc >= 0)
+        return rc;
+    /* EBUSY: more data waiting than the new size holds. EPERM: the
+     * user's pipe memory (fs/pipe-user-pages-*) is used up. */
+    if (rc == -EBUSY || rc == -EPERM) {
+        p->sys_errno = -rc;
+        return rc == -EBUSY ? HIPC_E_BAD_STATE : HIPC_E_LIMIT;
+    }
+    return fail(p, rc);
+}
+
+int hipc_pipe_pending(hipc_pipe *p, size_t *bytes)
+{
+    int fd = -1;
+    int rc = begin_any(p, &fd);
+    if (rc != HIPC_OK)
+        return rc;
+    if (bytes == NULL)
+        return HIPC_E_NULL;
+    int n = 0;
+    rc = hipc_sys_ioctl_int(fd, FIONREAD, &n);
+    if (rc < 0)
+        return fail(p, rc);
+    *bytes = n < 0 ? 0u : (size_t)n;
+    return HIPC_OK;
+}
+
+/* ---- Frames ------------------------------------------------------------- */
+
+/* Finishes a frame after a writev that moved `n` of its bytes. */
+static int send_rest(hipc_pipe *p, const unsigned char *hdr, const void *payload,
+                     size_t len, size_t n, int *epipe)
+{
+    struct io io = {.op = OP_WRITE, .fd = p->write_fd, .wbuf = hdr,
+                    .len = HIPC_FRAME_HEADER_BYTES, .done = n};
+    if (n < HIPC_FRAME_HEADER_BYTES) {
+        int rc = run(p, &io, epipe);
+        if (rc != HIPC_OK)
+            return rc;
+        n = HIPC_FRAME_HEADER_BYTES;
+    }
+    io = (struct io){.op = OP_WRITE, .fd = p->write_fd, .wbuf = payload,
+                     .len = len, .done = n - HIPC_FRAME_HEADER_BYTES};
+    return run(p, &io, epipe);
+}
+
+int hipc_pipe_send_frame(hipc_pipe *p, const void *payload, size_t len,
+                         size_t max_payload)
+{
+    int fd = -1;
+    int rc = begin(p, HIPC_PIPE_WRITE_END, &fd);
+    if (rc != HIPC_OK)
+        return rc;
+    if (payload == NULL && len != 0)
+        return HIPC_E_NULL;
+    unsigned char hdr[HIPC_FRAME_HEADER_BYTES];
+    rc = hipc_frame_encode_header(hdr, len, max_payload);
+    if (rc != HIPC_OK)
+        return rc;
+    struct sigpipe_guard g;
+    rc = guard_enter(p, &g);
+    if (rc != HIPC_OK)
+        return rc;
+    /* One writev: a frame of at most PIPE_BUF bytes lands in one piece. */
+    struct iovec iov[2] = {{.iov_base = hdr, .iov_len = sizeof hdr},
+                           {.iov_base = (void *)(uintptr_t)payload, .iov_len = len}};
+    ssize_t n;
+    while ((n = hipc_sys_writev(fd, iov, len != 0 ? 2 : 1)) == -EINTR)
+        ;
+    int epipe = n == -EPIPE;
+    if (n < 0)
+        rc = fail(p, n);
+    else
+        rc = send_rest(p, hdr, payload, len, (size_t)n, &epipe);
+    guard_leave(&g, epipe);
+    return rc;
+}
+
+int hipc_pipe_recv_frame(hipc_pipe *p, void *buf, size_t cap,
+                         size_t max_payload, size_t *len)
+{
+    int fd = -1;
+    int rc = begin(p, HIPC_PIPE_READ_END, &fd);
+    if (rc != HIPC_OK)
+        return rc;
+    if (buf == NULL || len == NULL)
+        return HIPC_E_NULL;
+    *len = 0;
+    if (max_payload > HIPC_MAX_MSG_BYTES)
+        return HIPC_E_TOO_BIG;
+    if (cap < (max_payload != 0 ? max_payload : HIPC_MAX_MSG_BYTES))
+        return HIPC_E_BUF_TOO_SMALL;
+    unsigned char hdr[HIPC_FRAME_HEADER_BYTES];
+    struct io io = {.op = OP_READ_EXACT, .fd = fd, .rbuf = hdr, .len = sizeof hdr};
+    rc = run(p, &io, NULL);
+    if (rc != HIPC_OK)
+        return rc;
+    size_t n = 0;
+    rc = hipc_frame_decode_header(hdr, sizeof hdr, max_payload, &n);
+    if (rc != HIPC_OK)
+        return rc;
+    io = (struct io){.op = OP_READ_EXACT, .fd = fd, .rbuf = buf, .len = n};
+    rc = run(p, &io, NULL);
+    /* The header promised a payload: its absence is a truncated frame. */
+    if (rc == HIPC_E_EOF)
+        rc = HIPC_E_TRUNCATED;
+    if (rc == HIPC_OK)
+        *len = n;
+    return rc;
+}
+
+/* ---- Parent and child --------------------------------------------------- */
+
+#define CHILD_MAGIC 0x68436864u /* "hChd" while the child is unreaped */
+#define CHILD_DEAD 0x64436864u
+
+/* The end each side keeps. */
+static enum hipc_pipe_end own_end(unsigned flags, int in_child)
+{
+    int writes = (flags & HIPC_SPAWN_CHILD_WRITES) ? in_child : !in_child;
+    return writes ? HIPC_PIPE_WRITE_END : HIPC_PIPE_READ_END;
+}
+
+/* Forgets a descriptor that a stream now owns (fclose closes it). */
+static void hand_to_stream(hipc_pipe *p)
+{
+    p->read_fd = -1;
+    p->write_fd = -1;
+    p->magic_ = PIPE_DEAD;
+}
+
+/* Runs in the child and never returns: the child must not fall back
+ * into the caller's code after fork. */
+static _Noreturn void run_child(hipc_pipe *p, unsigned flags,
+                                hipc_pipe_child_fn fn, void *arg)
+{
+    enum hipc_pipe_end mine = own_end(flags, 1);
+    hipc_pipe_close_end(p, mine == HIPC_PIPE_READ_END ? HIPC_PIPE_WRITE_END
+                                                      : HIPC_PIPE_READ_END);
+    FILE *stream = NULL;
+    if ((flags & HIPC_SPAWN_CHILD_STREAM) &&
+        hipc_sys_fdopen(fd_of(p, mine), mine == HIPC_PIPE_READ_END ? "r" : "w",
+                        &stream) < 0)
+        hipc_sys_exit(HIPC_SPAWN_SETUP_FAILED);
+    int code = fn(p, stream, arg);
+    if (stream != NULL) {
+        hand_to_stream(p);
+        hipc_sys_fclose(stream);
+    } else if (check(p) == HIPC_OK) {
+        hipc_pipe_close(p);
+    }
+    /* What fn printed is flushed here; the parent flushed its own buffers
+     * before the fork, so nothing is printed twice. */
+    hipc_sys_fflush_all();
+    hipc_sys_exit(code & 0xff);
+}
+
+/* Undoes a spawn whose parent side failed after the fork. */
+static void abandon_child(hipc_pipe_child *c)
+{
+    hipc_pipe_close(&c->pipe);
+    hipc_sys_kill(c->pid, SIGKILL);
+    int status = 0;
+    while (hipc_sys_waitpid(c->pid, &status, 0) == -EINTR)
+        ;
+}
+
+static int spawn_fail(hipc_pipe_child *c, int neg)
+{
+    c->sys_errno = -neg;
+    return neg == -EAGAIN ? HIPC_E_LIMIT : hipc__from_errno(-neg);
+}
+
+int hipc_pipe_spawn(hipc_pipe_child *child, unsigned flags,
+                    hipc_pipe_child_fn fn, void *arg)
+{
+    if (child == NULL || fn == NULL)
+        return HIPC_E_NULL;
+    if ((flags & ~(unsigned)HIPC_SPAWN_FLAGS_ALL_) != 0)
+        return HIPC_E_BAD_FLAGS;
+    *child = (hipc_pipe_child){.pid = -1};
+    int rc = hipc_pipe_create(&child->pipe, 0);
+    if (rc != HIPC_OK) {
+        child->sys_errno = child->pipe.sys_errno;
+        return rc;
+    }
+    /* Buffered output would otherwise be inherited and printed twice. */
+    hipc_sys_fflush_all();
+    pid_t pid = hipc_sys_fork();
+    if (pid < 0) {
+        hipc_pipe_close(&child->pipe);
+        return spawn_fail(child, pid);
+    }
+    if (pid == 0)
+        run_child(&child->pipe, flags, fn, arg);
+    child->pid = pid;
+    enum hipc_pipe_end mine = own_end(flags, 0);
+    hipc_pipe_close_end(&child->pipe, mine == HIPC_PIPE_READ_END
+                                          ? HIPC_PIPE_WRITE_END
+                                          : HIPC_PIPE_READ_END);
+    if (flags & HIPC_SPAWN_PARENT_STREAM) {
+        rc = hipc_sys_fdopen(fd_of(&child->pipe, mine),
+                             mine == HIPC_PIPE_READ_END ? "r" : "w",
+                             &child->stream);
+        if (rc < 0) {
+            abandon_child(child);
+            return spawn_fail(child, rc);
+        }
+    }
+    child->magic_ = CHILD_MAGIC;
+    return HIPC_OK;
+}
+
+/* Closes the parent's end; the stream's final flush may meet a gone
+ * reader, so it runs under the SIGPIPE guard. */
+static int close_parent_end(hipc_pipe_child *c)
+{
+    if (c->stream == NULL)
+        return check(&c->pipe) == HIPC_OK ? hipc_pipe_close(&c->pipe) : HIPC_OK;
+    struct sigpipe_guard g;
+    int rc = guard_enter(&c->pipe, &g);
+    if (rc != HIPC_OK)
+        return rc;
+    FILE *stream = c->stream;
+    c->stream = NULL;
+    hand_to_stream(&c->pipe);
+    rc = hipc_sys_fclose(stream);
+    guard_leave(&g, rc == -EPIPE);
+    if (rc < 0) {
+        c->sys_errno = -rc;
+        return hipc__from_errno(-rc);
+    }
+    return HIPC_OK;
+}
+
+static int reap(hipc_pipe_child *c, int *code)
+{
+    int status = 0;
+    pid_t r;
+    while ((r = hipc_sys_waitpid(c->pid, &status, 0)) == -EINTR)
+        ;
+    if (r < 0) {
+        c->sys_errno = -r;
+        return r == -ECHILD ? HIPC_E_CHILD : hipc__from_errno(-r);
+    }
+    if (WIFEXITED(status)) {
+        *code = WEXITSTATUS(status);
+        return HIPC_OK;
+    }
+    *code = 128 + WTERMSIG(status);
+    return HIPC_E_CHILD;
+}
+
+int hipc_pipe_child_finish(hipc_pipe_child *child, int *exit_code)
+{
+    if (child == NULL)
+        return HIPC_E_NULL;
+    if (child->magic_ == CHILD_DEAD)
+        return HIPC_E_STALE_HANDLE;
+    if (child->magic_ != CHILD_MAGIC)
+        return HIPC_E_BAD_HANDLE;
+    child->sys_errno = 0;
+    int code = -1;
+    int close_rc = close_parent_end(child);
+    int rc = reap(child, &code);
+    child->magic_ = CHILD_DEAD;
+    if (exit_code != NULL)
+        *exit_code = code;
+    return rc != HIPC_OK ? rc : close_rc;
+}

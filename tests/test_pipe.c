@@ -1,0 +1,776 @@
+/* Tests for pipe handles: creation, adoption, complete I/O, timeouts,
+ * capacity and frames. Signals and fork live in test_pipe_signal.c and
+ * test_pipe_spawn.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fault.h"
+#include "hipc/error.h"
+#include "hipc/frame.h"
+#include "hipc/pipe.h"
+#include "support.h"
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Every test runs between these: no descriptor may outlive it, and a
+ * test-build fault plan never carries over. */
+static int fds_before;
+
+static int setup(void **state)
+{
+    (void)state;
+#ifdef HIPC_FAULT_INJECTION
+    hipc_fault_reset();
+#endif
+    /* Writes to pipes without readers must never kill the suite. */
+    fds_before = hipc_test_fd_count();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+#ifdef HIPC_FAULT_INJECTION
+    hipc_fault_reset();
+#endif
+    assert_int_equal(hipc_test_fd_count(), fds_before);
+    return 0;
+}
+
+static void fill(unsigned char *buf, size_t len, unsigned seed)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (unsigned char)(i * 131u + seed);
+}
+
+/* ---- Creation and ends --------------------------------------------------- */
+
+static void bytes_written_to_write_fd_come_out_of_read_fd(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    char out[8] = {0};
+    size_t done = 0;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_write_all(&p, "abc", 3, &done), HIPC_OK);
+    assert_int_equal(done, 3);
+    assert_int_equal(read(p.read_fd, out, sizeof out), 3);
+    assert_string_equal(out, "abc");
+    /* The other way round does not work: read_fd is read-only. */
+    assert_int_equal(write(p.read_fd, "x", 1), -1);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+static void created_ends_are_close_on_exec_and_blocking_by_default(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_true(fcntl(p.read_fd, F_GETFD) & FD_CLOEXEC);
+    assert_true(fcntl(p.write_fd, F_GETFD) & FD_CLOEXEC);
+    assert_false(fcntl(p.read_fd, F_GETFL) & O_NONBLOCK);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+static void nonblock_and_direct_flags_reach_the_kernel(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    assert_int_equal(hipc_pipe_create(&p, HIPC_PIPE_NONBLOCK | HIPC_PIPE_DIRECT),
+                     HIPC_OK);
+    int fl = fcntl(p.write_fd, F_GETFL);
+    assert_true(fl & O_NONBLOCK);
+    assert_true(fl & O_DIRECT);
+    assert_true(fcntl(p.read_fd, F_GETFD) & FD_CLOEXEC);
+    /* Packet mode: two writes stay two reads. */
+    assert_int_equal(hipc_pipe_write_all(&p, "ab", 2, NULL), HIPC_OK);
+    assert_int_equal(hipc_pipe_write_all(&p, "cde", 3, NULL), HIPC_OK);
+    char buf[16];
+    assert_int_equal(hipc_pipe_read_some(&p, buf, sizeof buf), 2);
+    assert_int_equal(hipc_pipe_read_some(&p, buf, sizeof buf), 3);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+static void create_rejects_null_and_unknown_flags(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    assert_int_equal(hipc_pipe_create(NULL, 0), HIPC_E_NULL);
+    assert_int_equal(hipc_pipe_create(&p, 0x80u), HIPC_E_BAD_FLAGS);
+    assert_int_equal(hipc_pipe_create(&p, HIPC_PIPE_FLAGS_ALL_ + 1u),
+                     HIPC_E_BAD_FLAGS);
+}
+
+static void wrong_end_use_is_wrong_end(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    char c;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_close_end(&p, HIPC_PIPE_WRITE_END), HIPC_OK);
+    assert_int_equal(p.write_fd, -1);
+    assert_int_equal(hipc_pipe_write_all(&p, "x", 1, NULL), HIPC_E_WRONG_END);
+    assert_int_equal(hipc_pipe_send_frame(&p, "x", 1, 0), HIPC_E_WRONG_END);
+    assert_int_equal(hipc_pipe_fd(&p, HIPC_PIPE_WRITE_END), HIPC_E_WRONG_END);
+    assert_int_equal(hipc_pipe_close_end(&p, HIPC_PIPE_WRITE_END), HIPC_E_WRONG_END);
+    assert_int_equal(hipc_pipe_fd(&p, HIPC_PIPE_READ_END), p.read_fd);
+    assert_int_equal(hipc_pipe_close_end(&p, HIPC_PIPE_READ_END), HIPC_OK);
+    /* No end left: the handle is closed. */
+    assert_int_equal(hipc_pipe_read_some(&p, &c, 1), HIPC_E_STALE_HANDLE);
+
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_close_end(&p, HIPC_PIPE_READ_END), HIPC_OK);
+    assert_int_equal(hipc_pipe_read_some(&p, &c, 1), HIPC_E_WRONG_END);
+    assert_int_equal(hipc_pipe_read_exact(&p, &c, 1, NULL), HIPC_E_WRONG_END);
+    assert_int_equal(hipc_pipe_read_exact_timed(&p, &c, 1, 0, NULL),
+                     HIPC_E_WRONG_END);
+    size_t len = 0;
+    assert_int_equal(hipc_pipe_recv_frame(&p, &c, 1, 1, &len), HIPC_E_WRONG_END);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+/* Every entry point, called on one handle; each must give `want`. */
+static void assert_all_calls_fail_with(hipc_pipe *p, int want)
+{
+    char buf[4];
+    size_t n = 0;
+    assert_int_equal(hipc_pipe_write_all(p, "x", 1, &n), want);
+    assert_int_equal(hipc_pipe_read_exact(p, buf, 1, &n), want);
+    assert_int_equal(hipc_pipe_read_some(p, buf, 1), want);
+    assert_int_equal(hipc_pipe_write_all_timed(p, "x", 1, 1, &n), want);
+    assert_int_equal(hipc_pipe_read_exact_timed(p, buf, 1, 1, &n), want);
+    assert_int_equal(hipc_pipe_read_some_timed(p, buf, 1, 1), want);
+    assert_int_equal(hipc_pipe_capacity(p), want);
+    assert_int_equal(hipc_pipe_set_capacity(p, 4096), want);
+    assert_int_equal(hipc_pipe_pending(p, &n), want);
+    assert_int_equal(hipc_pipe_send_frame(p, "x", 1, 0), want);
+    assert_int_equal(hipc_pipe_recv_frame(p, buf, sizeof buf, 4, &n), want);
+    assert_int_equal(hipc_pipe_fd(p, HIPC_PIPE_READ_END), want);
+    assert_int_equal(hipc_pipe_close_end(p, HIPC_PIPE_READ_END), want);
+    assert_int_equal(hipc_pipe_close(p), want);
+}
+
+static void zeroed_and_garbage_handles_are_bad_handle(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    memset(&p, 0, sizeof p);
+    assert_all_calls_fail_with(&p, HIPC_E_BAD_HANDLE);
+    memset(&p, 0xa5, sizeof p);
+    assert_all_calls_fail_with(&p, HIPC_E_BAD_HANDLE);
+    assert_all_calls_fail_with(NULL, HIPC_E_NULL);
+}
+
+static void closed_handle_is_stale(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+    assert_int_equal(p.read_fd, -1);
+    assert_int_equal(p.write_fd, -1);
+    assert_all_calls_fail_with(&p, HIPC_E_STALE_HANDLE);
+}
+
+static void out_of_range_end_or_null_buffer_is_rejected(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_fd(&p, (enum hipc_pipe_end)7), HIPC_E_BAD_FLAGS);
+    assert_int_equal(hipc_pipe_close_end(&p, (enum hipc_pipe_end)0),
+                     HIPC_E_BAD_FLAGS);
+    assert_int_equal(hipc_pipe_write_all(&p, NULL, 1, NULL), HIPC_E_NULL);
+    assert_int_equal(hipc_pipe_read_exact(&p, NULL, 1, NULL), HIPC_E_NULL);
+    assert_int_equal(hipc_pipe_read_some(&p, NULL, 1), HIPC_E_NULL);
+    assert_int_equal(hipc_pipe_pending(&p, NULL), HIPC_E_NULL);
+    assert_int_equal(hipc_pipe_send_frame(&p, NULL, 1, 0), HIPC_E_NULL);
+    assert_int_equal(hipc_pipe_max_size(NULL, NULL), HIPC_E_NULL);
+    /* Zero bytes: nothing to do, no syscall needed. */
+    assert_int_equal(hipc_pipe_write_all(&p, NULL, 0, NULL), HIPC_OK);
+    assert_int_equal(hipc_pipe_read_exact(&p, NULL, 0, NULL), HIPC_OK);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+/* ---- Adoption ------------------------------------------------------------ */
+
+static void adopted_ends_work_and_close_with_the_handle(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+    hipc_pipe r, w;
+    assert_int_equal(hipc_pipe_adopt(&r, fds[0], HIPC_PIPE_READ_END, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_adopt(&w, fds[1], HIPC_PIPE_WRITE_END, 0), HIPC_OK);
+    assert_int_equal(r.write_fd, -1);
+    assert_int_equal(w.read_fd, -1);
+    char buf[4] = {0};
+    assert_int_equal(hipc_pipe_write_all(&w, "hey", 3, NULL), HIPC_OK);
+    assert_int_equal(hipc_pipe_read_exact(&r, buf, 3, NULL), HIPC_OK);
+    assert_string_equal(buf, "hey");
+    assert_int_equal(hipc_pipe_write_all(&r, "x", 1, NULL), HIPC_E_WRONG_END);
+    assert_int_equal(hipc_pipe_read_some(&w, buf, 1), HIPC_E_WRONG_END);
+    assert_int_equal(hipc_pipe_close(&r), HIPC_OK);
+    assert_int_equal(hipc_pipe_close(&w), HIPC_OK);
+    assert_int_equal(fcntl(fds[0], F_GETFD), -1);
+}
+
+static void negative_closed_and_o_path_descriptors_are_bad_fd(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    assert_int_equal(hipc_pipe_adopt(&p, -1, HIPC_PIPE_READ_END, 0), HIPC_E_BAD_FD);
+    assert_int_equal(p.sys_errno, 0);
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(hipc_pipe_adopt(&p, fd, HIPC_PIPE_READ_END, 0), HIPC_E_BAD_FD);
+    assert_int_equal(p.sys_errno, EBADF);
+    /* An O_PATH descriptor of a FIFO passes fstat but cannot do I/O. */
+    char path[] = "/tmp/hipc-fifo-XXXXXX";
+    assert_non_null(mkdtemp(path));
+    char fifo[64];
+    snprintf(fifo, sizeof fifo, "%s/f", path);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    fd = open(fifo, O_PATH | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(hipc_pipe_adopt(&p, fd, HIPC_PIPE_READ_END, 0), HIPC_E_BAD_FD);
+    close(fd);
+    /* A FIFO opened read-write is a valid end of either kind. */
+    fd = open(fifo, O_RDWR | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(hipc_pipe_adopt(&p, fd, HIPC_PIPE_WRITE_END, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+    unlink(fifo);
+    rmdir(path);
+}
+
+static void files_and_sockets_are_not_pipe(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(hipc_pipe_adopt(&p, fd, HIPC_PIPE_READ_END, 0), HIPC_E_NOT_PIPE);
+    /* A failed adoption leaves the descriptor open and untouched. */
+    assert_true(fcntl(fd, F_GETFD) >= 0);
+    close(fd);
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    assert_int_equal(hipc_pipe_adopt(&p, sv[0], HIPC_PIPE_WRITE_END, 0),
+                     HIPC_E_NOT_PIPE);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static void descriptor_without_the_needed_access_is_wrong_end(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+    hipc_pipe p;
+    assert_int_equal(hipc_pipe_adopt(&p, fds[0], HIPC_PIPE_WRITE_END, 0),
+                     HIPC_E_WRONG_END);
+    assert_int_equal(hipc_pipe_adopt(&p, fds[1], HIPC_PIPE_READ_END, 0),
+                     HIPC_E_WRONG_END);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+static void adopt_rejects_null_bad_end_and_flags_it_does_not_take(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+    hipc_pipe p;
+    assert_int_equal(hipc_pipe_adopt(NULL, fds[0], HIPC_PIPE_READ_END, 0),
+                     HIPC_E_NULL);
+    assert_int_equal(hipc_pipe_adopt(&p, fds[0], (enum hipc_pipe_end)3, 0),
+                     HIPC_E_BAD_FLAGS);
+    assert_int_equal(hipc_pipe_adopt(&p, fds[0], HIPC_PIPE_READ_END,
+                                     HIPC_PIPE_NONBLOCK),
+                     HIPC_E_BAD_FLAGS);
+    assert_int_equal(hipc_pipe_adopt(&p, fds[0], HIPC_PIPE_READ_END,
+                                     HIPC_PIPE_SIGPIPE_IGNORED),
+                     HIPC_OK);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+    close(fds[1]);
+}
+
+static void adopted_nonblocking_descriptor_reports_again(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe2(fds, O_CLOEXEC | O_NONBLOCK), 0);
+    hipc_pipe p;
+    assert_int_equal(hipc_pipe_adopt(&p, fds[0], HIPC_PIPE_READ_END, 0), HIPC_OK);
+    char c;
+    assert_int_equal(hipc_pipe_read_some(&p, &c, 1), HIPC_E_AGAIN);
+    assert_int_equal(p.sys_errno, EAGAIN);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+    close(fds[1]);
+}
+
+/* ---- Complete I/O -------------------------------------------------------- */
+
+static void read_exact_tells_eof_at_a_boundary_from_a_truncated_read(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    char buf[8];
+    size_t done = 99;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_write_all(&p, "abc", 3, NULL), HIPC_OK);
+    assert_int_equal(hipc_pipe_close_end(&p, HIPC_PIPE_WRITE_END), HIPC_OK);
+    assert_int_equal(hipc_pipe_read_exact(&p, buf, 5, &done), HIPC_E_TRUNCATED);
+    assert_int_equal(done, 3);
+    assert_memory_equal(buf, "abc", 3);
+    assert_int_equal(hipc_pipe_read_exact(&p, buf, 5, &done), HIPC_E_EOF);
+    assert_int_equal(done, 0);
+    assert_int_equal(hipc_pipe_read_some(&p, buf, 5), HIPC_E_EOF);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+static void read_some_returns_what_is_there_without_waiting_for_more(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    char buf[64];
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_write_all(&p, "hello", 5, NULL), HIPC_OK);
+    assert_int_equal(hipc_pipe_read_some(&p, buf, sizeof buf), 5);
+    assert_int_equal(hipc_pipe_read_some(&p, buf, 0), HIPC_E_BAD_SIZE);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+static void nonblocking_pipe_reports_again_when_empty_and_when_full(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    assert_int_equal(hipc_pipe_create(&p, HIPC_PIPE_NONBLOCK), HIPC_OK);
+    char c;
+    size_t done = 99;
+    assert_int_equal(hipc_pipe_read_exact(&p, &c, 1, &done), HIPC_E_AGAIN);
+    assert_int_equal(done, 0);
+    int cap = hipc_pipe_capacity(&p);
+    assert_true(cap > 0);
+    size_t len = (size_t)cap * 2;
+    unsigned char *buf = malloc(len);
+    assert_non_null(buf);
+    fill(buf, len, 1);
+    assert_int_equal(hipc_pipe_write_all(&p, buf, len, &done), HIPC_E_AGAIN);
+    assert_int_equal(done, (size_t)cap);
+    free(buf);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+static void pending_counts_bytes_waiting_from_either_end(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    size_t n = 99;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_pending(&p, &n), HIPC_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(hipc_pipe_write_all(&p, "0123456789", 10, NULL), HIPC_OK);
+    assert_int_equal(hipc_pipe_pending(&p, &n), HIPC_OK);
+    assert_int_equal(n, 10);
+    assert_int_equal(hipc_pipe_close_end(&p, HIPC_PIPE_READ_END), HIPC_OK);
+    assert_int_equal(hipc_pipe_pending(&p, &n), HIPC_OK);
+    assert_int_equal(n, 10);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+/* ---- Deadlines ----------------------------------------------------------- */
+
+static void negative_timeout_is_bad_timeout(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    char c;
+    size_t done = 99;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_read_exact_timed(&p, &c, 1, -1, &done),
+                     HIPC_E_BAD_TIMEOUT);
+    assert_int_equal(done, 0);
+    assert_int_equal(hipc_pipe_read_some_timed(&p, &c, 1, -5), HIPC_E_BAD_TIMEOUT);
+    assert_int_equal(hipc_pipe_write_all_timed(&p, "x", 1, -1, NULL),
+                     HIPC_E_BAD_TIMEOUT);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+static void read_on_an_empty_pipe_times_out_no_earlier_than_the_deadline(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    char buf[8];
+    size_t done = 99;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    long long t0 = now_ms();
+    assert_int_equal(hipc_pipe_read_exact_timed(&p, buf, 4, 60, &done),
+                     HIPC_E_TIMEDOUT);
+    assert_true(now_ms() - t0 >= 60);
+    assert_int_equal(done, 0);
+    t0 = now_ms();
+    assert_int_equal(hipc_pipe_read_some_timed(&p, buf, 4, 30), HIPC_E_TIMEDOUT);
+    assert_true(now_ms() - t0 >= 30);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+static void timed_out_read_reports_the_bytes_already_read(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    char buf[8];
+    size_t done = 0;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_write_all(&p, "abc", 3, NULL), HIPC_OK);
+    assert_int_equal(hipc_pipe_read_exact_timed(&p, buf, 8, 20, &done),
+                     HIPC_E_TIMEDOUT);
+    assert_int_equal(done, 3);
+    assert_memory_equal(buf, "abc", 3);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+static void zero_timeout_takes_what_is_there_and_never_waits(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    char buf[8];
+    size_t done = 0;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_read_some_timed(&p, buf, sizeof buf, 0),
+                     HIPC_E_TIMEDOUT);
+    assert_int_equal(hipc_pipe_write_all_timed(&p, "abcd", 4, 0, &done), HIPC_OK);
+    assert_int_equal(done, 4);
+    assert_int_equal(hipc_pipe_read_some_timed(&p, buf, sizeof buf, 0), 4);
+    assert_int_equal(hipc_pipe_write_all(&p, "ef", 2, NULL), HIPC_OK);
+    assert_int_equal(hipc_pipe_read_exact_timed(&p, buf, 2, 0, &done), HIPC_OK);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+/* Blocking and non-blocking pipes alike: a write into a full pipe stops
+ * at the deadline and says how much went in (exactly the capacity). */
+static void write_into_a_full_pipe_times_out_with_the_bytes_moved(void **state)
+{
+    (void)state;
+    const unsigned modes[] = {0, HIPC_PIPE_NONBLOCK};
+    for (size_t m = 0; m < 2; m++) {
+        hipc_pipe p;
+        assert_int_equal(hipc_pipe_create(&p, modes[m]), HIPC_OK);
+        int cap = hipc_pipe_set_capacity(&p, 4096);
+        assert_int_equal(cap, 4096);
+        unsigned char buf[3 * 4096];
+        fill(buf, sizeof buf, 2);
+        size_t done = 0;
+        long long t0 = now_ms();
+        assert_int_equal(hipc_pipe_write_all_timed(&p, buf, sizeof buf, 40, &done),
+                         HIPC_E_TIMEDOUT);
+        assert_true(now_ms() - t0 >= 40);
+        assert_int_equal(done, 4096);
+        unsigned char got[4096];
+        assert_int_equal(hipc_pipe_read_exact(&p, got, sizeof got, NULL), HIPC_OK);
+        assert_memory_equal(got, buf, sizeof got);
+        assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+    }
+}
+
+/* ---- Capacity ------------------------------------------------------------ */
+
+static void max_size_is_the_value_in_proc(void **state)
+{
+    (void)state;
+    FILE *f = fopen("/proc/sys/fs/pipe-max-size", "re");
+    assert_non_null(f);
+    unsigned long want = 0;
+    assert_int_equal(fscanf(f, "%lu", &want), 1);
+    fclose(f);
+    size_t max = 0;
+    int err = -1;
+    assert_int_equal(hipc_pipe_max_size(&max, &err), HIPC_OK);
+    assert_int_equal(max, want);
+    assert_int_equal(err, 0);
+}
+
+static void capacity_is_granted_rounded_up_and_reported(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_capacity(&p), 16 * 4096);
+    assert_int_equal(hipc_pipe_set_capacity(&p, 4097), 8192);
+    assert_int_equal(hipc_pipe_capacity(&p), 8192);
+    assert_int_equal(hipc_pipe_set_capacity(&p, 1), 4096);
+    size_t max = 0;
+    assert_int_equal(hipc_pipe_max_size(&max, NULL), HIPC_OK);
+    assert_int_equal(hipc_pipe_set_capacity(&p, max), (int)max);
+    assert_int_equal(hipc_pipe_capacity(&p), (int)max);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+static void capacity_beyond_the_system_maximum_or_zero_is_refused(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    size_t max = 0;
+    assert_int_equal(hipc_pipe_max_size(&max, NULL), HIPC_OK);
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    /* Even root, which the kernel would let through, is held to it. */
+    assert_int_equal(hipc_pipe_set_capacity(&p, max + 1), HIPC_E_TOO_BIG);
+    assert_int_equal(hipc_pipe_set_capacity(&p, (size_t)-1), HIPC_E_TOO_BIG);
+    assert_int_equal(hipc_pipe_set_capacity(&p, 0), HIPC_E_BAD_SIZE);
+    assert_int_equal(hipc_pipe_capacity(&p), 16 * 4096);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+static void shrinking_below_the_data_waiting_is_bad_state(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    unsigned char buf[3 * 4096];
+    fill(buf, sizeof buf, 3);
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_write_all(&p, buf, sizeof buf, NULL), HIPC_OK);
+    assert_int_equal(hipc_pipe_set_capacity(&p, 4096), HIPC_E_BAD_STATE);
+    assert_int_equal(p.sys_errno, EBUSY);
+    /* Nothing was lost. */
+    size_t n = 0;
+    assert_int_equal(hipc_pipe_pending(&p, &n), HIPC_OK);
+    assert_int_equal(n, sizeof buf);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+/* ---- Frames over a pipe -------------------------------------------------- */
+
+static void frames_arrive_whole_and_in_order(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    char buf[32];
+    size_t len = 0;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_send_frame(&p, "first", 5, 32), HIPC_OK);
+    assert_int_equal(hipc_pipe_send_frame(&p, NULL, 0, 32), HIPC_OK);
+    assert_int_equal(hipc_pipe_send_frame(&p, "third!", 6, 32), HIPC_OK);
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 32, &len), HIPC_OK);
+    assert_int_equal(len, 5);
+    assert_memory_equal(buf, "first", 5);
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 32, &len), HIPC_OK);
+    assert_int_equal(len, 0);
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 32, &len), HIPC_OK);
+    assert_int_equal(len, 6);
+    assert_memory_equal(buf, "third!", 6);
+    assert_int_equal(hipc_pipe_close_end(&p, HIPC_PIPE_WRITE_END), HIPC_OK);
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 32, &len), HIPC_E_EOF);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+static void frame_limits_are_checked_before_any_io(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    char buf[16];
+    size_t len = 0, n = 99;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_send_frame(&p, "12345", 5, 4), HIPC_E_MSG_TOO_BIG);
+    assert_int_equal(hipc_pipe_send_frame(&p, "1", 1, (size_t)HIPC_MAX_MSG_BYTES + 1),
+                     HIPC_E_TOO_BIG);
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, 8, 16, &len),
+                     HIPC_E_BUF_TOO_SMALL);
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 0, &len),
+                     HIPC_E_BUF_TOO_SMALL);
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf,
+                                          (size_t)HIPC_MAX_MSG_BYTES + 1, &len),
+                     HIPC_E_TOO_BIG);
+    assert_int_equal(hipc_pipe_recv_frame(&p, NULL, 16, 16, &len), HIPC_E_NULL);
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, 16, 16, NULL), HIPC_E_NULL);
+    assert_int_equal(hipc_pipe_pending(&p, &n), HIPC_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+/* Writes raw bytes, closes the write end, and expects `want`. */
+static void expect_recv(const void *raw, size_t rawlen, size_t max, int want)
+{
+    hipc_pipe p;
+    char buf[64];
+    size_t len = 99;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_write_all(&p, raw, rawlen, NULL), HIPC_OK);
+    assert_int_equal(hipc_pipe_close_end(&p, HIPC_PIPE_WRITE_END), HIPC_OK);
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, max, &len), want);
+    if (want != HIPC_OK)
+        assert_int_equal(len, 0);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+static void bad_frames_on_the_wire_get_their_own_codes(void **state)
+{
+    (void)state;
+    const unsigned char half_header[] = {'h', 'f', 1};
+    const unsigned char short_payload[] = {'h', 'f', 1, 0, 5, 0, 0, 0, 'a', 'b'};
+    const unsigned char no_payload[] = {'h', 'f', 1, 0, 5, 0, 0, 0};
+    const unsigned char garbage[] = "GET / HTTP/1.0\r\n";
+    const unsigned char future[] = {'h', 'f', 9, 0, 1, 0, 0, 0, 'x'};
+    const unsigned char huge[] = {'h', 'f', 1, 0, 0, 0, 0, 0x40, 'x'};
+    const unsigned char ok[] = {'h', 'f', 1, 0, 2, 0, 0, 0, 'o', 'k'};
+    expect_recv(half_header, sizeof half_header, 64, HIPC_E_TRUNCATED);
+    expect_recv(short_payload, sizeof short_payload, 64, HIPC_E_TRUNCATED);
+    expect_recv(no_payload, sizeof no_payload, 64, HIPC_E_TRUNCATED);
+    expect_recv(garbage, sizeof garbage - 1, 64, HIPC_E_CORRUPT);
+    expect_recv(future, sizeof future, 64, HIPC_E_VERSION);
+    expect_recv(huge, sizeof huge, 64, HIPC_E_MSG_TOO_BIG);
+    expect_recv(ok, sizeof ok, 64, HIPC_OK);
+}
+
+static void frame_up_to_pipe_buf_goes_out_in_one_write(void **state)
+{
+    (void)state;
+    /* In packet mode every write is one packet, so one packet of exactly
+     * header + payload proves header and payload left in one writev. */
+    hipc_pipe p;
+    unsigned char payload[HIPC_PIPE_ATOMIC_BYTES - HIPC_FRAME_HEADER_BYTES];
+    fill(payload, sizeof payload, 4);
+    assert_int_equal(hipc_pipe_create(&p, HIPC_PIPE_DIRECT), HIPC_OK);
+    assert_int_equal(hipc_pipe_send_frame(&p, payload, sizeof payload, 0), HIPC_OK);
+    unsigned char raw[2 * HIPC_PIPE_ATOMIC_BYTES];
+    assert_int_equal(hipc_pipe_read_some(&p, raw, sizeof raw),
+                     HIPC_PIPE_ATOMIC_BYTES);
+    assert_memory_equal(raw + HIPC_FRAME_HEADER_BYTES, payload, sizeof payload);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+/* ---- Syscall failures (fault-injection build only) ---------------------- */
+
+#ifdef HIPC_FAULT_INJECTION
+static void failing_syscalls_map_to_their_codes(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    hipc_fault_fail_nth(HIPC_SYS_PIPE2, 1, EMFILE);
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_E_LIMIT);
+    assert_int_equal(p.sys_errno, EMFILE);
+    hipc_fault_fail_nth(HIPC_SYS_PIPE2, 1, EINVAL);
+    assert_int_equal(hipc_pipe_create(&p, HIPC_PIPE_DIRECT), HIPC_E_UNSUPPORTED);
+    hipc_fault_reset();
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    hipc_fault_fail_nth(HIPC_SYS_FCNTL, 1, EPERM);
+    assert_int_equal(hipc_pipe_set_capacity(&p, 8192), HIPC_E_LIMIT);
+    hipc_fault_fail_nth(HIPC_SYS_IOCTL, 1, EIO);
+    size_t n = 0;
+    assert_int_equal(hipc_pipe_pending(&p, &n), HIPC_E_SYS);
+    assert_int_equal(p.sys_errno, EIO);
+    hipc_fault_fail_nth(HIPC_SYS_SIGMASK, 1, EINVAL);
+    assert_int_equal(hipc_pipe_write_all(&p, "x", 1, NULL), HIPC_E_SYS);
+    assert_int_equal(hipc_pipe_pending(&p, &n), HIPC_OK);
+    assert_int_equal(n, 0); /* nothing was written without the guard */
+    hipc_fault_reset();
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+static void io_validates_nothing_again_after_adoption(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+    hipc_pipe r, w;
+    assert_int_equal(hipc_pipe_adopt(&r, fds[0], HIPC_PIPE_READ_END, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_adopt(&w, fds[1], HIPC_PIPE_WRITE_END,
+                                     HIPC_PIPE_SIGPIPE_IGNORED),
+                     HIPC_OK);
+    hipc_fault_fail_nth(HIPC_SYS_COUNT_, 1000, EIO); /* counts calls */
+    char buf[4];
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(hipc_pipe_write_all(&w, "abc", 3, NULL), HIPC_OK);
+        assert_int_equal(hipc_pipe_read_exact(&r, buf, 3, NULL), HIPC_OK);
+    }
+    assert_int_equal(hipc_fault_calls(HIPC_SYS_FCNTL), 0);
+    assert_int_equal(hipc_fault_calls(HIPC_SYS_FSTAT), 0);
+    assert_int_equal(hipc_fault_calls(HIPC_SYS_WRITE), 10);
+    assert_int_equal(hipc_fault_calls(HIPC_SYS_READ), 10);
+    hipc_fault_reset();
+    assert_int_equal(hipc_pipe_close(&r), HIPC_OK);
+    assert_int_equal(hipc_pipe_close(&w), HIPC_OK);
+}
+
+static void short_transfers_and_eintr_are_absorbed(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    unsigned char out[1000], in[1000];
+    fill(out, sizeof out, 5);
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    hipc_fault_short_io(7);
+    hipc_fault_eintr_first(1);
+    size_t done = 0;
+    assert_int_equal(hipc_pipe_write_all(&p, out, sizeof out, &done), HIPC_OK);
+    assert_int_equal(done, sizeof out);
+    assert_int_equal(hipc_pipe_read_exact(&p, in, sizeof in, &done), HIPC_OK);
+    assert_memory_equal(in, out, sizeof out);
+    assert_int_equal(hipc_pipe_send_frame(&p, out, 100, 0), HIPC_OK);
+    size_t len = 0;
+    assert_int_equal(hipc_pipe_recv_frame(&p, in, sizeof in, sizeof in, &len), HIPC_OK);
+    assert_int_equal(len, 100);
+    assert_memory_equal(in, out, 100);
+    assert_int_equal(hipc_pipe_write_all_timed(&p, out, 50, 1000, &done), HIPC_OK);
+    assert_int_equal(hipc_pipe_read_exact_timed(&p, in, 50, 1000, &done), HIPC_OK);
+    assert_memory_equal(in, out, 50);
+    hipc_fault_reset();
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+#endif
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+static const struct CMUnitTest tests[] = {
+    T(bytes_written_to_write_fd_come_out_of_read_fd),
+    T(created_ends_are_close_on_exec_and_blocking_by_default),
+    T(nonblock_and_direct_flags_reach_the_kernel),
+    T(create_rejects_null_and_unknown_flags),
+    T(wrong_end_use_is_wrong_end),
+    T(zeroed_and_garbage_handles_are_bad_handle),
+    T(closed_handle_is_stale),
+    T(out_of_range_end_or_null_buffer_is_rejected),
+    T(adopted_ends_work_and_close_with_the_handle),
+    T(negative_closed_and_o_path_descriptors_are_bad_fd),
+    T(files_and_sockets_are_not_pipe),
+    T(descriptor_without_the_needed_access_is_wrong_end),
+    T(adopt_rejects_null_bad_end_and_flags_it_does_not_take),
+    T(adopted_nonblocking_descriptor_reports_again),
+    T(read_exact_tells_eof_at_a_boundary_from_a_truncated_read),
+    T(read_some_returns_what_is_there_without_waiting_for_more),
+    T(nonblocking_pipe_reports_again_when_empty_and_when_full),
+    T(pending_counts_bytes_waiting_from_either_end),
+    T(negative_timeout_is_bad_timeout),
+    T(read_on_an_empty_pipe_times_out_no_earlier_than_the_deadline),
+    T(timed_out_read_reports_the_bytes_already_read),
+    T(zero_timeout_takes_what_is_there_and_never_waits),
+    T(write_into_a_full_pipe_times_out_with_the_bytes_moved),
+    T(max_size_is_the_value_in_proc),
+    T(capacity_is_granted_rounded_up_and_reported),
+    T(capacity_beyond_the_system_maximum_or_zero_is_refused),
+    T(shrinking_below_the_data_waiting_is_bad_state),
+    T(frames_arrive_whole_and_in_order),
+    T(frame_limits_are_checked_before_any_io),
+    T(bad_frames_on_the_wire_get_their_own_codes),
+    T(frame_up_to_pipe_buf_goes_out_in_one_write),
+#ifdef HIPC_FAULT_INJECTION
+    T(failing_syscalls_map_to_their_codes),
+    T(io_validates_nothing_again_after_adoption),
+    T(short_transfers_and_eintr_are_absorbed),
+#endif
+};
+
+HIPC_TEST_MAIN(tests)

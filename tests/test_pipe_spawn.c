@@ -1,0 +1,354 @@
+/* Tests for parent and child over a pipe: hipc_pipe_spawn() and
+ * hipc_pipe_child_finish(), two processes every time. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fault.h"
+#include "hipc/error.h"
+#include "hipc/pipe.h"
+#include "support.h"
+
+static int fds_before;
+
+static int setup(void **state)
+{
+    (void)state;
+#ifdef HIPC_FAULT_INJECTION
+    hipc_fault_reset();
+#endif
+    fds_before = hipc_test_fd_count();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+#ifdef HIPC_FAULT_INJECTION
+    hipc_fault_reset();
+#endif
+    assert_int_equal(hipc_test_fd_count(), fds_before);
+    return 0;
+}
+
+#define HELLO "Hello, world.\n"
+
+/* Child: reads the five greetings through its stream; exit code = count. */
+static int read_greetings(hipc_pipe *p, FILE *in, void *arg)
+{
+    (void)p;
+    (void)arg;
+    char line[64];
+    int n = 0;
+    while (fgets(line, sizeof line, in) != NULL) {
+        if (strcmp(line, HELLO) != 0)
+            return 100;
+        n++;
+    }
+    return n;
+}
+
+static void parent_writes_five_lines_and_the_child_reads_them(void **state)
+{
+    (void)state;
+    hipc_pipe_child c;
+    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM |
+                                             HIPC_SPAWN_CHILD_STREAM,
+                                     read_greetings, NULL),
+                     HIPC_OK);
+    assert_true(c.pid > 0);
+    assert_non_null(c.stream);
+    for (int i = 0; i < 5; i++) {
+        assert_true(fputs(HELLO, c.stream) >= 0);
+        assert_int_equal(fflush(c.stream), 0);
+    }
+    int code = -1;
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(code, 5);
+}
+
+static int write_hello(hipc_pipe *p, FILE *out, void *arg)
+{
+    (void)arg;
+    if (out != NULL)
+        return 9;
+    return hipc_pipe_write_all(p, "from child", 10, NULL) == HIPC_OK ? 0 : 1;
+}
+
+static void child_writes_and_the_parent_reads_until_eof(void **state)
+{
+    (void)state;
+    hipc_pipe_child c;
+    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_CHILD_WRITES, write_hello, NULL),
+                     HIPC_OK);
+    assert_null(c.stream);
+    assert_int_equal(c.pipe.write_fd, -1);
+    char buf[16] = {0};
+    assert_int_equal(hipc_pipe_read_exact(&c.pipe, buf, 10, NULL), HIPC_OK);
+    assert_string_equal(buf, "from child");
+    /* The child closed its end when it returned: end of file. */
+    assert_int_equal(hipc_pipe_read_some(&c.pipe, buf, sizeof buf), HIPC_E_EOF);
+    int code = -1;
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(code, 0);
+}
+
+struct fd_probe {
+    int fds_at_spawn;
+};
+
+/* Descriptors of this process that refer to the same pipe as `fd`. */
+static int ends_of_pipe(int fd)
+{
+    struct stat want;
+    if (fstat(fd, &want) != 0)
+        return -1;
+    DIR *d = opendir("/proc/self/fd");
+    if (d == NULL)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        struct stat st;
+        if (e->d_name[0] != '.' && fstat(atoi(e->d_name), &st) == 0 &&
+            st.st_dev == want.st_dev && st.st_ino == want.st_ino)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Child: its own end, and no other descriptor of the pipe, is open. (The
+ * total count is not compared: valgrind opens descriptors of its own in
+ * a forked child.) */
+static int count_descriptors(hipc_pipe *p, FILE *out, void *arg)
+{
+    (void)out;
+    (void)arg;
+    if (p->read_fd < 0 || p->write_fd != -1)
+        return 2;
+    return ends_of_pipe(p->read_fd) == 1 ? 0 : 1;
+}
+
+static void only_its_own_end_is_left_open_on_either_side(void **state)
+{
+    (void)state;
+    struct fd_probe probe = {.fds_at_spawn = hipc_test_fd_count()};
+    hipc_pipe_child c;
+    assert_int_equal(hipc_pipe_spawn(&c, 0, count_descriptors, &probe), HIPC_OK);
+    assert_int_equal(hipc_test_fd_count(), probe.fds_at_spawn + 1);
+    assert_int_equal(c.pipe.read_fd, -1);
+    assert_true(c.pipe.write_fd >= 0);
+    assert_int_equal(ends_of_pipe(c.pipe.write_fd), 1);
+    int code = -1;
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(code, 0);
+    assert_int_equal(hipc_test_fd_count(), probe.fds_at_spawn);
+}
+
+static int return_arg(hipc_pipe *p, FILE *s, void *arg)
+{
+    (void)p;
+    (void)s;
+    return *(const int *)arg;
+}
+
+static int die_by_signal(hipc_pipe *p, FILE *s, void *arg)
+{
+    (void)p;
+    (void)s;
+    (void)arg;
+    raise(SIGKILL);
+    return 0;
+}
+
+static void exit_code_and_death_by_signal_are_reported(void **state)
+{
+    (void)state;
+    hipc_pipe_child c;
+    int want = 42, code = -1;
+    assert_int_equal(hipc_pipe_spawn(&c, 0, return_arg, &want), HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(code, 42);
+    want = 300; /* only the low 8 bits survive, as with exit() */
+    assert_int_equal(hipc_pipe_spawn(&c, 0, return_arg, &want), HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(code, 300 & 0xff);
+    assert_int_equal(hipc_pipe_spawn(&c, 0, die_by_signal, NULL), HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_E_CHILD);
+    assert_int_equal(code, 128 + SIGKILL);
+}
+
+static int write_three_and_leave(hipc_pipe *p, FILE *s, void *arg)
+{
+    (void)s;
+    (void)arg;
+    return hipc_pipe_write_all(p, "abc", 3, NULL) == HIPC_OK ? 0 : 1;
+}
+
+static void reader_whose_writer_is_gone_gets_truncated_then_eof(void **state)
+{
+    (void)state;
+    hipc_pipe_child c;
+    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_CHILD_WRITES,
+                                     write_three_and_leave, NULL),
+                     HIPC_OK);
+    char buf[10];
+    size_t done = 0;
+    assert_int_equal(hipc_pipe_read_exact(&c.pipe, buf, sizeof buf, &done),
+                     HIPC_E_TRUNCATED);
+    assert_int_equal(done, 3);
+    assert_int_equal(hipc_pipe_read_exact(&c.pipe, buf, sizeof buf, &done), HIPC_E_EOF);
+    assert_int_equal(done, 0);
+    assert_int_equal(hipc_pipe_child_finish(&c, NULL), HIPC_OK);
+}
+
+static int leave_at_once(hipc_pipe *p, FILE *s, void *arg)
+{
+    (void)p;
+    (void)s;
+    (void)arg;
+    return 0;
+}
+
+static void writer_whose_reader_is_gone_gets_peer_gone_and_lives(void **state)
+{
+    (void)state;
+    hipc_pipe_child c;
+    assert_int_equal(hipc_pipe_spawn(&c, 0, leave_at_once, NULL), HIPC_OK);
+    /* More than the pipe holds: the write blocks until the child is gone. */
+    size_t len = 1u << 20;
+    unsigned char *buf = calloc(1, len);
+    assert_non_null(buf);
+    size_t done = len;
+    assert_int_equal(hipc_pipe_write_all(&c.pipe, buf, len, &done), HIPC_E_PEER_GONE);
+    assert_true(done < len);
+    assert_int_equal(c.pipe.sys_errno, EPIPE);
+    free(buf);
+    int code = -1;
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(code, 0);
+}
+
+static void stream_flush_to_a_gone_child_is_peer_gone_not_death(void **state)
+{
+    (void)state;
+    hipc_pipe_child c;
+    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM, leave_at_once, NULL),
+                     HIPC_OK);
+    /* Wait for the child's exit without reaping it: its end is closed. */
+    siginfo_t info;
+    assert_int_equal(waitid(P_PID, (id_t)c.pid, &info, WEXITED | WNOWAIT), 0);
+    assert_true(fputs("buffered, not yet written", c.stream) >= 0);
+    int code = -1;
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_E_PEER_GONE);
+    assert_int_equal(code, 0);
+    assert_int_equal(c.sys_errno, EPIPE);
+    sigset_t pending;
+    assert_int_equal(sigpending(&pending), 0);
+    assert_false(sigismember(&pending, SIGPIPE));
+}
+
+static void spawn_and_finish_reject_bad_arguments_and_handles(void **state)
+{
+    (void)state;
+    hipc_pipe_child c;
+    int code = 0;
+    assert_int_equal(hipc_pipe_spawn(NULL, 0, leave_at_once, NULL), HIPC_E_NULL);
+    assert_int_equal(hipc_pipe_spawn(&c, 0, NULL, NULL), HIPC_E_NULL);
+    assert_int_equal(hipc_pipe_spawn(&c, 0x80u, leave_at_once, NULL), HIPC_E_BAD_FLAGS);
+    assert_int_equal(hipc_pipe_child_finish(NULL, &code), HIPC_E_NULL);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_E_BAD_HANDLE);
+    memset(&c, 0x5a, sizeof c);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_E_BAD_HANDLE);
+    assert_int_equal(hipc_pipe_spawn(&c, 0, leave_at_once, NULL), HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_E_STALE_HANDLE);
+}
+
+static void reaped_elsewhere_child_is_reported_as_child(void **state)
+{
+    (void)state;
+    hipc_pipe_child c;
+    int code = 0, status = 0;
+    assert_int_equal(hipc_pipe_spawn(&c, 0, leave_at_once, NULL), HIPC_OK);
+    assert_int_equal(waitpid(c.pid, &status, 0), c.pid);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_E_CHILD);
+    assert_int_equal(c.sys_errno, ECHILD);
+}
+
+/* A real fork failure: an unprivileged process with RLIMIT_NPROC 0. */
+static void failed_fork_closes_both_ends(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rlimit none = {0, 0};
+        if (hipc_test_drop_privileges() != 0 || setrlimit(RLIMIT_NPROC, &none) != 0)
+            _exit(10);
+        int fds = hipc_test_fd_count();
+        hipc_pipe_child c;
+        if (hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM, leave_at_once, NULL) !=
+            HIPC_E_LIMIT)
+            _exit(11);
+        if (c.sys_errno != EAGAIN)
+            _exit(12);
+        _exit(hipc_test_fd_count() == fds ? 0 : 13);
+    }
+    assert_int_equal(hipc_test_wait_child(pid, 30), 0);
+}
+
+#ifdef HIPC_FAULT_INJECTION
+static void failed_parent_stream_kills_reaps_and_closes(void **state)
+{
+    (void)state;
+    hipc_pipe_child c;
+    hipc_fault_fail_nth(HIPC_SYS_FDOPEN, 1, ENOMEM);
+    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM, leave_at_once, NULL),
+                     HIPC_E_NOMEM);
+    assert_int_equal(c.sys_errno, ENOMEM);
+    hipc_fault_reset();
+    /* Reaped: no child of ours is left. */
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+}
+
+static void failing_pipe_creation_reports_its_code(void **state)
+{
+    (void)state;
+    hipc_pipe_child c;
+    hipc_fault_fail_nth(HIPC_SYS_PIPE2, 1, ENFILE);
+    assert_int_equal(hipc_pipe_spawn(&c, 0, leave_at_once, NULL), HIPC_E_LIMIT);
+    assert_int_equal(c.sys_errno, ENFILE);
+}
+#endif
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+static const struct CMUnitTest tests[] = {
+    T(parent_writes_five_lines_and_the_child_reads_them),
+    T(child_writes_and_the_parent_reads_until_eof),
+    T(only_its_own_end_is_left_open_on_either_side),
+    T(exit_code_and_death_by_signal_are_reported),
+    T(reader_whose_writer_is_gone_gets_truncated_then_eof),
+    T(writer_whose_reader_is_gone_gets_peer_gone_and_lives),
+    T(stream_flush_to_a_gone_child_is_peer_gone_not_death),
+    T(spawn_and_finish_reject_bad_arguments_and_handles),
+    T(reaped_elsewhere_child_is_reported_as_child),
+    T(failed_fork_closes_both_ends),
+#ifdef HIPC_FAULT_INJECTION
+    T(failed_parent_stream_kills_reaps_and_closes),
+    T(failing_pipe_creation_reports_its_code),
+#endif
+};
+
+HIPC_TEST_MAIN(tests)
