@@ -339,7 +339,7 @@ static ssize_t io_once(const hipc_pipe *p, const struct io *io)
  * deadline passes or an error occurs. *epipe is set on EPIPE. */
 static int run(hipc_pipe *p, struct io *io, int *epipe)
 {
-    int ready = 0;
+    int ready = 0, confirmed = 0;
     while (io->done < io->len) {
         /* A transfer interrupted after poll said "ready" is retried at
          * once: the descriptor is still ready, so it cannot block. */
@@ -350,6 +350,7 @@ static int run(hipc_pipe *p, struct io *io, int *epipe)
         }
         ssize_t n = io_once(p, io);
         ready = n == -EINTR;
+        confirmed = n == -EAGAIN && confirmed;
         if (n > 0) {
             io->done += (size_t)n;
             if (io->op == OP_READ_SOME)
@@ -362,6 +363,14 @@ static int run(hipc_pipe *p, struct io *io, int *epipe)
             return io->done == 0 ? HIPC_E_EOF : HIPC_E_TRUNCATED;
         if (n == -EINTR || (n == -EAGAIN && io->deadline != NULL))
             continue;
+        /* Without a deadline, EAGAIN is reported only when a second
+         * attempt agrees: a single retry is as cheap as asking poll, and
+         * unlike poll it is exact (a pipe whose slots are all in use still
+         * takes a small write into its last page). */
+        if (n == -EAGAIN && !confirmed) {
+            confirmed = 1;
+            continue;
+        }
         if (n == -EPIPE && epipe != NULL)
             *epipe = 1;
         return fail(p, n);

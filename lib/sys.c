@@ -267,14 +267,15 @@ long hipc_sys_clock_ticks(void)
 
 ssize_t hipc_sys_writev(int fd, const struct iovec *iov, int count)
 {
-    FAULT_POINT(WRITE);
+    FAULT_POINT_FD(WRITE, fd);
 #ifdef HIPC_FAULT_INJECTION
-    /* A planned short write sends only part of the first buffer. */
+    /* A planned short writev moves a prefix of the first buffer. */
     size_t total = 0;
     for (int i = 0; i < count; i++)
         total += iov[i].iov_len;
-    if (count > 0 && hipc_fault_len(HIPC_SYS_WRITE, total) < total) {
-        size_t first = hipc_fault_len(HIPC_SYS_WRITE, iov[0].iov_len);
+    size_t allowed = hipc_fault_len_fd(HIPC_SYS_WRITE, fd, total);
+    if (count > 0 && allowed < total) {
+        size_t first = allowed < iov[0].iov_len ? allowed : iov[0].iov_len;
         ssize_t s = write(fd, iov[0].iov_base, first);
         return s < 0 ? neg_errno() : s;
     }

@@ -49,6 +49,18 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Under HIPC_FAULT_MODE=short the fault build shortens pipe reads and
+ * large writes to a few bytes, as the kernel could; assertions about how
+ * much one read returns hold only without it. */
+static int transfers_may_be_short(void)
+{
+#ifdef HIPC_FAULT_INJECTION
+    return strstr(hipc_fault_mode(), "short") != NULL;
+#else
+    return 0;
+#endif
+}
+
 static void fill(unsigned char *buf, size_t len, unsigned seed)
 {
     for (size_t i = 0; i < len; i++)
@@ -95,6 +107,10 @@ static void nonblock_and_direct_flags_reach_the_kernel(void **state)
     assert_true(fl & O_DIRECT);
     assert_true(fcntl(p.read_fd, F_GETFD) & FD_CLOEXEC);
     /* Packet mode: two writes stay two reads. */
+    if (transfers_may_be_short()) {
+        assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+        return;
+    }
     assert_int_equal(hipc_pipe_write_all(&p, "ab", 2, NULL), HIPC_OK);
     assert_int_equal(hipc_pipe_write_all(&p, "cde", 3, NULL), HIPC_OK);
     char buf[16];
@@ -350,7 +366,12 @@ static void read_some_returns_what_is_there_without_waiting_for_more(void **stat
     char buf[64];
     assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
     assert_int_equal(hipc_pipe_write_all(&p, "hello", 5, NULL), HIPC_OK);
-    assert_int_equal(hipc_pipe_read_some(&p, buf, sizeof buf), 5);
+    int n = hipc_pipe_read_some(&p, buf, sizeof buf);
+    if (transfers_may_be_short())
+        assert_true(n >= 1 && n <= 5);
+    else
+        assert_int_equal(n, 5);
+    assert_memory_equal(buf, "hello", (size_t)n);
     assert_int_equal(hipc_pipe_read_some(&p, buf, 0), HIPC_E_BAD_SIZE);
     assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
 }
@@ -364,8 +385,8 @@ static void nonblocking_pipe_reports_again_when_empty_and_when_full(void **state
     size_t done = 99;
     assert_int_equal(hipc_pipe_read_exact(&p, &c, 1, &done), HIPC_E_AGAIN);
     assert_int_equal(done, 0);
-    int cap = hipc_pipe_capacity(&p);
-    assert_true(cap > 0);
+    int cap = hipc_pipe_set_capacity(&p, 4096);
+    assert_int_equal(cap, 4096);
     size_t len = (size_t)cap * 2;
     unsigned char *buf = malloc(len);
     assert_non_null(buf);
@@ -455,7 +476,11 @@ static void zero_timeout_takes_what_is_there_and_never_waits(void **state)
                      HIPC_E_TIMEDOUT);
     assert_int_equal(hipc_pipe_write_all_timed(&p, "abcd", 4, 0, &done), HIPC_OK);
     assert_int_equal(done, 4);
-    assert_int_equal(hipc_pipe_read_some_timed(&p, buf, sizeof buf, 0), 4);
+    int n = hipc_pipe_read_some_timed(&p, buf, sizeof buf, 0);
+    assert_true(n >= 1 && n <= 4);
+    if (!transfers_may_be_short())
+        assert_int_equal(n, 4);
+    assert_int_equal(hipc_pipe_read_exact(&p, buf + n, 4 - (size_t)n, NULL), HIPC_OK);
     assert_int_equal(hipc_pipe_write_all(&p, "ef", 2, NULL), HIPC_OK);
     assert_int_equal(hipc_pipe_read_exact_timed(&p, buf, 2, 0, &done), HIPC_OK);
     assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
@@ -479,10 +504,14 @@ static void write_into_a_full_pipe_times_out_with_the_bytes_moved(void **state)
         assert_int_equal(hipc_pipe_write_all_timed(&p, buf, sizeof buf, 40, &done),
                          HIPC_E_TIMEDOUT);
         assert_true(now_ms() - t0 >= 40);
-        assert_int_equal(done, 4096);
+        /* One-byte writes (fault build) may not fill it by the deadline. */
+        if (transfers_may_be_short())
+            assert_true(done >= 1 && done <= 4096);
+        else
+            assert_int_equal(done, 4096);
         unsigned char got[4096];
-        assert_int_equal(hipc_pipe_read_exact(&p, got, sizeof got, NULL), HIPC_OK);
-        assert_memory_equal(got, buf, sizeof got);
+        assert_int_equal(hipc_pipe_read_exact(&p, got, done, NULL), HIPC_OK);
+        assert_memory_equal(got, buf, done);
         assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
     }
 }
@@ -643,6 +672,8 @@ static void frame_up_to_pipe_buf_goes_out_in_one_write(void **state)
     hipc_pipe p;
     unsigned char payload[HIPC_PIPE_ATOMIC_BYTES - HIPC_FRAME_HEADER_BYTES];
     fill(payload, sizeof payload, 4);
+    if (transfers_may_be_short())
+        skip();
     assert_int_equal(hipc_pipe_create(&p, HIPC_PIPE_DIRECT), HIPC_OK);
     assert_int_equal(hipc_pipe_send_frame(&p, payload, sizeof payload, 0), HIPC_OK);
     unsigned char raw[2 * HIPC_PIPE_ATOMIC_BYTES];
@@ -698,8 +729,8 @@ static void io_validates_nothing_again_after_adoption(void **state)
     }
     assert_int_equal(hipc_fault_calls(HIPC_SYS_FCNTL), 0);
     assert_int_equal(hipc_fault_calls(HIPC_SYS_FSTAT), 0);
-    assert_int_equal(hipc_fault_calls(HIPC_SYS_WRITE), 10);
-    assert_int_equal(hipc_fault_calls(HIPC_SYS_READ), 10);
+    assert_true(hipc_fault_calls(HIPC_SYS_WRITE) >= 10);
+    assert_true(hipc_fault_calls(HIPC_SYS_READ) >= 10);
     hipc_fault_reset();
     assert_int_equal(hipc_pipe_close(&r), HIPC_OK);
     assert_int_equal(hipc_pipe_close(&w), HIPC_OK);

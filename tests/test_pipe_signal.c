@@ -397,7 +397,7 @@ static void write_all_absorbs_eintr_and_short_writes_from_a_real_handler(void **
     open_sig_pipes(&s);
     hipc_pipe p;
     assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
-    size_t len = 1u << 20;
+    size_t len = 256u * 1024u;
     unsigned char *buf = malloc(len);
     assert_non_null(buf);
     for (size_t i = 0; i < len; i++)
