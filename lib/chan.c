@@ -40,6 +40,8 @@
 #define OWNER_PID 0x3fffffffu
 /* How often a waiter that hears nothing asks whether its peer still lives. */
 #define SLICE_NS ((int64_t)50 * 1000 * 1000)
+/* How long a waiting producer holds out for a quarter of the ring. */
+#define HYST_NS ((int64_t)20 * 1000)
 /* Polls between two clock reads while spinning (a clock read is ~25 ns). */
 #define SPIN_BATCH 32
 
@@ -69,7 +71,9 @@ struct chan_slot {
 };
 
 struct chan_wait {
-    _Atomic uint32_t sleeping; /* the waiter announces its sleep here */
+    _Atomic uint32_t sleeping; /* the waiter announces its sleep here: the
+                                  free bytes it waits for (producer), 1
+                                  (consumer), 0 while awake */
     _Atomic uint32_t seq;      /* futex word: bumped by every wake */
 };
 
@@ -98,6 +102,7 @@ struct rec_pos {
     uint32_t off; /* ring offset of the record header */
     uint32_t len; /* payload bytes */
     uint32_t rec; /* record bytes: header + payload rounded up to 8 */
+    uint32_t want; /* producer: free bytes to wait for (>= rec) */
 };
 
 static struct chan_hdr *hdr(const hipc_chan *ch)
@@ -320,14 +325,29 @@ static const unsigned *futex_word(struct chan_wait *w)
     return (const unsigned *)(uintptr_t)&w->seq;
 }
 
-/* Wakes the peer if, and only if, it announced that it sleeps on `w`. */
-static void wake_peer(hipc_chan *ch, struct chan_wait *w)
+/* Free bytes as the consumer sees them, with a fresh look at the tail:
+ * only asked when the producer sleeps. */
+static uint32_t consumer_free(const hipc_chan *ch)
+{
+    uint32_t tail = atomic_load_explicit(&hdr(ch)->tail, memory_order_relaxed);
+    uint32_t used = tail - ch->pos_;
+    uint32_t cap = ch->mask_ + 1u;
+    return used > cap ? 0 : cap - used;
+}
+
+/* Wakes the peer if, and only if, it announced that it sleeps on `w`; a
+ * producer only once as much room is free as it asked for (unless
+ * `force`), so that a full ring does not cost a wake-up per message. */
+static void wake_peer(hipc_chan *ch, struct chan_wait *w, int force)
 {
     /* Seq_cst fence: orders our index store before the flag load. The
      * sleeper does the mirror image (flag store, fence, index load), so at
      * least one of us sees the other's store and no wake-up is lost. */
     atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&w->sleeping, memory_order_relaxed) == 0)
+    uint32_t want = atomic_load_explicit(&w->sleeping, memory_order_relaxed);
+    if (want == 0)
+        return;
+    if (!force && ch->role == HIPC_CHAN_CONSUMER && consumer_free(ch) < want)
         return;
     /* Exchange: one wake per sleep, not one per message while it wakes. */
     if (atomic_exchange_explicit(&w->sleeping, 0, memory_order_relaxed) == 0)
@@ -347,10 +367,10 @@ static void publish(hipc_chan *ch)
      * happen before the peer sees the new position. */
     if (ch->role == HIPC_CHAN_PRODUCER) {
         atomic_store_explicit(&h->tail, ch->pos_, memory_order_release);
-        wake_peer(ch, &h->cons_wait);
+        wake_peer(ch, &h->cons_wait, 0);
     } else {
         atomic_store_explicit(&h->head, ch->pos_, memory_order_release);
-        wake_peer(ch, &h->prod_wait);
+        wake_peer(ch, &h->prod_wait, 0);
     }
 }
 
@@ -399,6 +419,11 @@ static void write_rec_hdr(hipc_chan *ch, uint32_t off, uint32_t len,
  * ring first when the record would not fit there. */
 static int prod_room(hipc_chan *ch, struct rec_pos *r)
 {
+    if (r->want > r->rec) {
+        int rc = ensure_free(ch, r->want);
+        if (rc != HIPC_OK)
+            return rc;
+    }
     uint32_t off = ch->pos_ & ch->mask_;
     uint32_t contig = ch->mask_ + 1u - off;
     if (contig < r->rec) {
@@ -475,6 +500,7 @@ static int spin(hipc_chan *ch, struct rec_pos *r, int64_t now, int64_t deadline)
 {
     int64_t spin_end = sat_add(now, ch->spin_ns);
     int64_t next_check = sat_add(now, SLICE_NS);
+    int64_t hyst_end = sat_add(now, HYST_NS);
     if (spin_end > deadline)
         spin_end = deadline;
     for (;;) {
@@ -491,6 +517,8 @@ static int spin(hipc_chan *ch, struct rec_pos *r, int64_t now, int64_t deadline)
             return timed_out(ch, r);
         if (now >= spin_end)
             return HIPC_E_AGAIN;
+        if (now >= hyst_end)
+            r->want = r->rec;
         if (now >= next_check) {
             if ((rc = check_peer(ch, 1)) != HIPC_OK)
                 return rc == HIPC_E_PEER_GONE ? timed_out(ch, r) : rc;
@@ -509,7 +537,8 @@ static int sleep_once(hipc_chan *ch, struct rec_pos *r, int64_t ns)
     /* Acquire: read the counter before the index we look at below, so a
      * wake between the two changes it and the futex does not sleep. */
     uint32_t seq = atomic_load_explicit(&w->seq, memory_order_acquire);
-    atomic_store_explicit(&w->sleeping, 1, memory_order_relaxed);
+    uint32_t want = ch->role == HIPC_CHAN_PRODUCER ? r->want : 1u;
+    atomic_store_explicit(&w->sleeping, want, memory_order_relaxed);
     atomic_thread_fence(memory_order_seq_cst); /* pairs with wake_peer() */
     int rc = attempt(ch, r);
     if (rc == HIPC_E_AGAIN && (rc = check_peer(ch, 0)) == HIPC_OK) {
@@ -534,7 +563,15 @@ static int wait_slow(hipc_chan *ch, struct rec_pos *r, int64_t timeout_ns)
         return rc;
     int64_t deadline =
         timeout_ns == HIPC_CHAN_FOREVER ? INT64_MAX : sat_add(now, timeout_ns);
+    /* Hysteresis: a producer that has to wait first polls for a quarter of
+     * the ring (or its record, if larger) and then writes a burst, because
+     * resuming at each freed message moves the head's line per message.
+     * Only for HYST_NS, and never while asleep, so a consumer that stops
+     * half-way cannot stall a producer whose record already fits. */
+    uint32_t quarter = (ch->mask_ + 1u) / 4u;
+    r->want = r->rec > quarter ? r->rec : quarter;
     rc = spin(ch, r, now, deadline);
+    r->want = r->rec;
     int64_t last_check = now;
     while (rc == HIPC_E_AGAIN) {
         if ((rc = now_ns(ch, &now)) != HIPC_OK)
@@ -689,7 +726,7 @@ static void leave(hipc_chan *ch)
                                             memory_order_release,
                                             memory_order_relaxed);
     wake_peer(ch, ch->role == HIPC_CHAN_PRODUCER ? &h->cons_wait
-                                                 : &h->prod_wait);
+                                                 : &h->prod_wait, 1);
 }
 
 int hipc_chan_close(hipc_chan *ch)
@@ -831,7 +868,8 @@ int hipc_chan_reserve(hipc_chan *ch, size_t len, void **out, int64_t timeout_ns)
         return rc;
     if (len > ch->max_msg)
         return HIPC_E_MSG_TOO_BIG;
-    struct rec_pos r = {0, (uint32_t)len, rec_size((uint32_t)len)};
+    uint32_t rec = rec_size((uint32_t)len);
+    struct rec_pos r = {0, (uint32_t)len, rec, rec};
     if ((rc = wait_ready(ch, &r, timeout_ns)) != HIPC_OK)
         return rc;
     *out = ch->ring_ + r.off + REC_HDR;
@@ -877,7 +915,7 @@ int hipc_chan_peek(hipc_chan *ch, const void **out, int64_t timeout_ns)
         return HIPC_E_NULL;
     if ((rc = check_timeout(timeout_ns)) != HIPC_OK)
         return rc;
-    struct rec_pos r = {0, 0, 0};
+    struct rec_pos r = {0, 0, 0, 0};
     if ((rc = wait_ready(ch, &r, timeout_ns)) != HIPC_OK)
         return rc;
     *out = ch->ring_ + r.off + REC_HDR;
