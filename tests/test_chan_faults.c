@@ -1,0 +1,239 @@
+/* The channel (lib/chan.c) where its other tests do not go: argument
+ * checks of every message call, a peer caught while claiming its end, a
+ * liveness check that fails in the middle of a wait, and a wake-up that
+ * fails after the message is already out. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hipc/chan.h"
+#include "hipc/error.h"
+#include "support.h"
+#ifdef HIPC_FAULT_INJECTION
+#include "fault.h"
+#endif
+
+#define CAP 256u
+#define LINE 128u
+/* The owner word of the consumer's slot: slot[1] of the second line,
+ * three 32-bit words per slot (see struct chan_hdr in lib/chan.c). */
+#define OFF_CONS_OWNER (LINE + 12u)
+#define OWNER_CLAIMING 0x80000000u
+#define OFF_TAIL (2u * LINE)
+
+static _Alignas(64) unsigned char mem[HIPC_CHAN_HEADER_SIZE + CAP];
+
+static void fresh(const hipc_chan_config *cfg)
+{
+    memset(mem, 0, sizeof mem);
+    assert_int_equal(hipc_chan_init_mem(mem, sizeof mem, cfg), HIPC_OK);
+}
+
+static void every_message_call_checks_its_arguments(void **state)
+{
+    (void)state;
+    hipc_chan_config cfg = {.capacity = CAP};
+    hipc_chan p, c;
+    void *slot = NULL;
+    const void *view = NULL;
+    char buf[8];
+    fresh(&cfg);
+    assert_int_equal(hipc_chan_attach_mem(&p, mem + 1, sizeof mem - 1,
+                                          HIPC_CHAN_PRODUCER, &cfg),
+                     HIPC_E_BAD_ADDR);
+    assert_int_equal(hipc_chan_attach_mem(&p, mem, sizeof mem,
+                                          HIPC_CHAN_PRODUCER, &cfg), HIPC_OK);
+    assert_int_equal(hipc_chan_attach_mem(&c, mem, sizeof mem,
+                                          HIPC_CHAN_CONSUMER, &cfg), HIPC_OK);
+    assert_int_equal(hipc_chan_reserve(&p, 8, NULL, 0), HIPC_E_NULL);
+    assert_int_equal(hipc_chan_reserve(&p, 8, &slot, -2), HIPC_E_BAD_TIMEOUT);
+    assert_int_equal(hipc_chan_send(&p, NULL, 1, 0), HIPC_E_NULL);
+    assert_int_equal(hipc_chan_commit(&p, 0), HIPC_E_BAD_STATE);
+    assert_int_equal(hipc_chan_reserve(&p, 8, &slot, 0), HIPC_OK);
+    assert_int_equal(hipc_chan_commit(&p, 9), HIPC_E_BAD_SIZE);
+    assert_int_equal(hipc_chan_commit(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_chan_peek(&c, NULL, 0), HIPC_E_NULL);
+    assert_int_equal(hipc_chan_peek(&c, &view, -2), HIPC_E_BAD_TIMEOUT);
+    assert_int_equal(hipc_chan_recv(&c, NULL, 1, 0), HIPC_E_NULL);
+    assert_int_equal(hipc_chan_release(&c), HIPC_E_BAD_STATE);
+    assert_int_equal(hipc_chan_recv(&p, buf, sizeof buf, 0), HIPC_E_WRONG_END);
+    /* An empty message arrives as such, into no buffer at all. */
+    assert_int_equal(hipc_chan_recv(&c, NULL, 0, 0), 0);
+    assert_int_equal(hipc_chan_set_spin(&c, -1), HIPC_E_BAD_TIMEOUT);
+    assert_int_equal(hipc_chan_set_spin(NULL, 1), HIPC_E_NULL);
+    assert_int_equal(hipc_chan_close(&c), HIPC_OK);
+    assert_int_equal(hipc_chan_close(&p), HIPC_OK);
+    assert_int_equal(hipc_chan_remove(&p), HIPC_E_STALE_HANDLE);
+}
+
+static void put_owner(uint32_t w)
+{
+    memcpy(mem + OFF_CONS_OWNER, &w, sizeof w);
+}
+
+/* Opening checks its arguments before it looks for any segment. */
+static void open_checks_its_arguments_first(void **state)
+{
+    (void)state;
+    hipc_chan c;
+    hipc_chan_config bad = {.flags = 0x80u};
+    assert_int_equal(hipc_chan_open(NULL, 0x1234, HIPC_CHAN_PRODUCER, NULL),
+                     HIPC_E_NULL);
+    assert_int_equal(hipc_chan_open(&c, 0x1234, 7, NULL), HIPC_E_BAD_FLAGS);
+    assert_int_equal(hipc_chan_open_id(&c, 0, HIPC_CHAN_CONSUMER, &bad),
+                     HIPC_E_BAD_FLAGS);
+    assert_int_equal(hipc_test_shm_count(), 0);
+}
+
+/* Positions that no honest peer publishes are found right after claiming
+ * the end, and the end is given back as it was found. */
+static void corrupt_positions_give_the_claimed_end_back(void **state)
+{
+    (void)state;
+    hipc_chan_config cfg = {.capacity = CAP};
+    hipc_chan c;
+    uint32_t odd = 3, owner = 1;
+    fresh(&cfg);
+    memcpy(mem + OFF_TAIL, &odd, sizeof odd);
+    assert_int_equal(hipc_chan_attach_mem(&c, mem, sizeof mem,
+                                          HIPC_CHAN_CONSUMER, &cfg),
+                     HIPC_E_CORRUPT);
+    memcpy(&owner, mem + OFF_CONS_OWNER, sizeof owner);
+    assert_int_equal(owner, 0);
+}
+
+/* A slot caught half-claimed has no start time yet: its pid alone says
+ * whether the claimer lives. */
+static void a_half_claimed_end_is_judged_by_its_pid(void **state)
+{
+    (void)state;
+    hipc_chan_config cfg = {.capacity = CAP};
+    hipc_chan c;
+    fresh(&cfg);
+    put_owner(OWNER_CLAIMING | (uint32_t)getpid());
+    assert_int_equal(hipc_chan_attach_mem(&c, mem, sizeof mem,
+                                          HIPC_CHAN_CONSUMER, &cfg),
+                     HIPC_E_EXISTS);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(0);
+    assert_int_equal(hipc_test_wait_child(pid, 30), 0);
+    put_owner(OWNER_CLAIMING | (uint32_t)pid);
+    assert_int_equal(hipc_chan_attach_mem(&c, mem, sizeof mem,
+                                          HIPC_CHAN_CONSUMER, &cfg), HIPC_OK);
+    assert_int_equal(hipc_chan_close(&c), HIPC_OK);
+}
+
+/* True once `pid` is blocked in the futex syscall (/proc/PID/syscall
+ * starts with the number of the call a task is blocked in). */
+static int sleeping_in_futex(pid_t pid)
+{
+    char path[64], text[32] = "";
+    snprintf(path, sizeof path, "/proc/%ld/syscall", (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    long nr = -1;
+    return n > 0 && sscanf(text, "%ld", &nr) == 1 && nr == SYS_futex;
+}
+
+/* A consumer in a child sleeps on the futex; the producer's send must
+ * wake it. In the fault build that wake-up fails: the message is out all
+ * the same, the send succeeds and the errno is kept on the handle, and
+ * the consumer finds the message at the end of its slice. */
+static void a_failed_wake_up_still_delivers(void **state)
+{
+    (void)state;
+    hipc_chan_config cfg = {.capacity = CAP, .spin_ns = 1000};
+    unsigned char *shared = mmap(NULL, sizeof mem, PROT_READ | PROT_WRITE,
+                                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(shared != MAP_FAILED);
+    assert_int_equal(hipc_chan_init_mem(shared, sizeof mem, &cfg), HIPC_OK);
+    hipc_chan p;
+    assert_int_equal(hipc_chan_attach_mem(&p, shared, sizeof mem,
+                                          HIPC_CHAN_PRODUCER, &cfg), HIPC_OK);
+    pid_t pid = fork();
+    if (pid == 0) {
+        hipc_chan c;
+        char buf[8];
+        if (hipc_chan_attach_mem(&c, shared, sizeof mem, HIPC_CHAN_CONSUMER,
+                                 &cfg) != HIPC_OK)
+            _exit(2);
+        int n = hipc_chan_recv(&c, buf, sizeof buf, HIPC_CHAN_FOREVER);
+        _exit(n == 5 && memcmp(buf, "wake!", 5) == 0 ? 0 : 1);
+    }
+    /* Waiting for the child to block: bounded polling of its state. */
+    struct timespec ms = {0, 1000000};
+    for (int i = 0; i < 10000 && !sleeping_in_futex(pid); i++)
+        nanosleep(&ms, NULL);
+#ifdef HIPC_FAULT_INJECTION
+    hipc_fault_reset();
+    hipc_fault_fail_nth(HIPC_SYS_FUTEX, 1, EFAULT);
+#endif
+    assert_int_equal(hipc_chan_send(&p, "wake!", 5, 0), HIPC_OK);
+#ifdef HIPC_FAULT_INJECTION
+    if (hipc_fault_fired())
+        assert_int_equal(p.sys_errno, EFAULT);
+    hipc_fault_reset();
+#endif
+    assert_int_equal(hipc_test_wait_child(pid, 30), 0);
+    assert_int_equal(hipc_chan_close(&p), HIPC_OK);
+    munmap(shared, sizeof mem);
+}
+
+#ifdef HIPC_FAULT_INJECTION
+/* Fails the first /proc lookup (the peer's liveness check) with EMFILE
+ * and runs one receive on an empty channel whose producer is alive. */
+static int recv_with_failing_check(int64_t spin_ns, int64_t timeout_ns)
+{
+    hipc_chan_config cfg = {.capacity = CAP, .spin_ns = spin_ns};
+    hipc_chan p, c;
+    char buf[8];
+    fresh(&cfg);
+    assert_int_equal(hipc_chan_attach_mem(&p, mem, sizeof mem,
+                                          HIPC_CHAN_PRODUCER, &cfg), HIPC_OK);
+    assert_int_equal(hipc_chan_attach_mem(&c, mem, sizeof mem,
+                                          HIPC_CHAN_CONSUMER, &cfg), HIPC_OK);
+    hipc_fault_reset();
+    hipc_fault_set_mode("none");
+    hipc_fault_fail_nth(HIPC_SYS_OPEN, 1, EMFILE);
+    int rc = hipc_chan_recv(&c, buf, sizeof buf, timeout_ns);
+    assert_true(hipc_fault_fired());
+    assert_int_equal(c.sys_errno, EMFILE);
+    hipc_fault_reset();
+    assert_int_equal(hipc_chan_close(&c), HIPC_OK);
+    assert_int_equal(hipc_chan_close(&p), HIPC_OK);
+    return rc;
+}
+
+/* Where the wait asks after its peer: at the timeout, after a slice of
+ * sleeping, after a slice of spinning. Each failure is reported as it is. */
+static void a_failing_liveness_check_ends_the_wait_with_its_code(void **state)
+{
+    (void)state;
+    assert_int_equal(recv_with_failing_check(1000, 1000000), HIPC_E_LIMIT);
+    assert_int_equal(recv_with_failing_check(1000, 400000000), HIPC_E_LIMIT);
+    assert_int_equal(recv_with_failing_check(HIPC_CHAN_SPIN_ALWAYS, 400000000),
+                     HIPC_E_LIMIT);
+}
+#endif
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(every_message_call_checks_its_arguments),
+    cmocka_unit_test(open_checks_its_arguments_first),
+    cmocka_unit_test(corrupt_positions_give_the_claimed_end_back),
+    cmocka_unit_test(a_half_claimed_end_is_judged_by_its_pid),
+    cmocka_unit_test(a_failed_wake_up_still_delivers),
+#ifdef HIPC_FAULT_INJECTION
+    cmocka_unit_test(a_failing_liveness_check_ends_the_wait_with_its_code),
+#endif
+};
+
+HIPC_TEST_MAIN(tests)
