@@ -199,7 +199,8 @@ int hipcctl_cmd_demo(int argc, char **argv)
     if (argc > 1)
         return hipcctl_usage_error("demo takes no arguments");
     int rc = hipcctl_demo_shm();
-    /* Further parts of the demo are called here, in order; the pipe
-     * helper adds: if (rc == HIPCCTL_EXIT_OK) rc = hipcctl_demo_pipe(); */
+    if (rc == HIPCCTL_EXIT_OK)
+        rc = hipcctl_demo_pipe();
+    /* Further parts of the demo are called here, in order. */
     return rc;
 }

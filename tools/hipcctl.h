@@ -57,5 +57,6 @@ int hipcctl_cmd_demo(int argc, char **argv);
  * returns an exit code. Hook: the pipe helper adds tools/demo_pipe.c with
  * hipcctl_demo_pipe() and one call line in cmd_demo.c. */
 int hipcctl_demo_shm(void);
+int hipcctl_demo_pipe(void);
 
 #endif

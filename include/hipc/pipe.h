@@ -165,7 +165,11 @@ int hipc_pipe_recv_frame(hipc_pipe *p, void *buf, size_t cap,
  * — never returning into the caller's code, never running atexit handlers.
  * The parent closes the child's end and keeps its own in child->pipe (and,
  * with HIPC_SPAWN_PARENT_STREAM, as child->stream: a FILE* opened with mode
- * "w" or "r" to match; use one or the other, not both).
+ * "w" or "r" to match; use one or the other, not both). Writes through
+ * the stream are plain stdio writes outside hipc's SIGPIPE guard: if the
+ * child may stop reading early, ignore or block SIGPIPE, or write through
+ * child->pipe instead. The final flush in hipc_pipe_child_finish() is
+ * guarded.
  *
  * The child inherits the caller's other descriptors as with any fork; the
  * pipe itself is O_CLOEXEC, so an exec in the child drops it. In a
