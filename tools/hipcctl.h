@@ -50,8 +50,7 @@ int hipcctl_cmd_stat(int argc, char **argv);
 int hipcctl_cmd_rm(int argc, char **argv);
 int hipcctl_cmd_gc(int argc, char **argv);
 int hipcctl_cmd_demo(int argc, char **argv);
-/* Hook: the channel helper adds tools/cmd_bench.c with hipcctl_cmd_bench()
- * and one line in the command table in hipcctl.c. */
+int hipcctl_cmd_bench(int argc, char **argv); /* tools/cmd_bench.c */
 
 /* Parts of `hipcctl demo`, run in order by hipcctl_cmd_demo(). Each
  * returns an exit code. Hook: the pipe helper adds tools/demo_pipe.c with
