@@ -288,8 +288,10 @@ ssize_t hipc_sys_writev(int fd, const struct iovec *iov, int count)
  * flush fails; the error is reported for information. */
 int hipc_sys_fclose(FILE *f)
 {
-    FAULT_POINT(CLOSE);
-    return fclose(f) != 0 ? neg_errno() : 0;
+    /* An injected failure releases the stream too, as fclose always does. */
+    int fault = hipc_fault_errno(HIPC_SYS_CLOSE);
+    int r = fclose(f) != 0 ? neg_errno() : 0;
+    return fault != 0 ? -fault : r;
 }
 
 int hipc_sys_fflush_all(void)

@@ -3,6 +3,7 @@
  * test_pipe_spawn.c. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "fault.h"
+#include "internal.h"
 #include "hipc/error.h"
 #include "hipc/frame.h"
 #include "hipc/pipe.h"
@@ -533,6 +535,21 @@ static void max_size_is_the_value_in_proc(void **state)
     assert_int_equal(err, 0);
 }
 
+static void proc_values_parse_strictly(void **state)
+{
+    (void)state;
+    size_t v = 0;
+    assert_int_equal(hipc__pipe_parse_size("1048576\n", 8, &v), HIPC_OK);
+    assert_int_equal(v, 1048576);
+    assert_int_equal(hipc__pipe_parse_size("4096", 4, &v), HIPC_OK);
+    assert_int_equal(v, 4096);
+    const char *bad[] = {"", "\n", "12a", "12\n\n", " 12", "-1",
+                         "999999999999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(hipc__pipe_parse_size(bad[i], strlen(bad[i]), &v),
+                         HIPC_E_CORRUPT);
+}
+
 static void capacity_is_granted_rounded_up_and_reported(void **state)
 {
     (void)state;
@@ -711,6 +728,131 @@ static void failing_syscalls_map_to_their_codes(void **state)
     assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
 }
 
+static void adoption_reports_each_failing_check(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+    hipc_pipe p;
+    const enum hipc_sys_call calls[] = {HIPC_SYS_FCNTL, HIPC_SYS_FSTAT,
+                                        HIPC_SYS_FCNTL};
+    const unsigned long nth[] = {1, 1, 2};
+    for (size_t i = 0; i < 3; i++) {
+        hipc_fault_fail_nth(calls[i], nth[i], EIO);
+        assert_int_equal(hipc_pipe_adopt(&p, fds[0], HIPC_PIPE_READ_END, 0),
+                         HIPC_E_SYS);
+        assert_int_equal(p.sys_errno, EIO);
+    }
+    hipc_fault_reset();
+    close(fds[0]);
+    close(fds[1]);
+}
+
+static void failing_sigpending_stops_the_write_before_it_starts(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    assert_int_equal(pthread_sigmask(SIG_BLOCK, &set, &old), 0);
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    hipc_fault_fail_nth(HIPC_SYS_SIGPENDING, 1, EFAULT);
+    assert_int_equal(hipc_pipe_write_all(&p, "x", 1, NULL), HIPC_E_BAD_ADDR);
+    hipc_fault_reset();
+    size_t n = 99;
+    assert_int_equal(hipc_pipe_pending(&p, &n), HIPC_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+    assert_int_equal(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+}
+
+static void failing_poll_ends_a_timed_read(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    char c;
+    size_t done = 99;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    hipc_fault_fail_nth(HIPC_SYS_POLL, 1, ENOMEM);
+    assert_int_equal(hipc_pipe_read_exact_timed(&p, &c, 1, 1000, &done),
+                     HIPC_E_NOMEM);
+    assert_int_equal(done, 0);
+    assert_int_equal(p.sys_errno, ENOMEM);
+    hipc_fault_reset();
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+static void unreadable_max_size_is_reported(void **state)
+{
+    (void)state;
+    size_t max = 0;
+    int err = 0;
+    hipc_fault_fail_nth(HIPC_SYS_OPEN, 1, ENOENT);
+    assert_int_equal(hipc_pipe_max_size(&max, &err), HIPC_E_NOT_FOUND);
+    assert_int_equal(err, ENOENT);
+    hipc_fault_fail_nth(HIPC_SYS_READ, 1, EIO);
+    assert_int_equal(hipc_pipe_max_size(&max, &err), HIPC_E_SYS);
+    assert_int_equal(err, EIO);
+    hipc_pipe p;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    hipc_fault_fail_nth(HIPC_SYS_OPEN, 1, EMFILE);
+    assert_int_equal(hipc_pipe_set_capacity(&p, 8192), HIPC_E_LIMIT);
+    assert_int_equal(p.sys_errno, EMFILE);
+    hipc_fault_fail_nth(HIPC_SYS_FCNTL, 1, EIO);
+    assert_int_equal(hipc_pipe_set_capacity(&p, 8192), HIPC_E_SYS);
+    hipc_fault_fail_nth(HIPC_SYS_FCNTL, 1, EIO);
+    assert_int_equal(hipc_pipe_capacity(&p), HIPC_E_SYS);
+    hipc_fault_reset();
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+static void failing_mask_stops_a_frame_before_it_starts(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    hipc_fault_fail_nth(HIPC_SYS_SIGMASK, 1, EINVAL);
+    assert_int_equal(hipc_pipe_send_frame(&p, "x", 1, 0), HIPC_E_SYS);
+    hipc_fault_reset();
+    size_t n = 99;
+    assert_int_equal(hipc_pipe_pending(&p, &n), HIPC_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+/* A frame larger than PIPE_BUF may be split anywhere, even inside its
+ * header; the rest still goes out in order. */
+static void frame_split_inside_its_header_still_arrives_whole(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    static unsigned char out[5000], in[5000];
+    fill(out, sizeof out, 6);
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    hipc_fault_short_io(3);
+    assert_int_equal(hipc_pipe_send_frame(&p, out, sizeof out, sizeof out), HIPC_OK);
+    size_t len = 0;
+    assert_int_equal(hipc_pipe_recv_frame(&p, in, sizeof in, sizeof in, &len), HIPC_OK);
+    assert_int_equal(len, sizeof out);
+    assert_memory_equal(in, out, sizeof out);
+    hipc_fault_reset();
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+static void failing_close_still_releases_both_ends(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    hipc_fault_fail_nth(HIPC_SYS_CLOSE, 1, EIO);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_E_SYS);
+    assert_int_equal(p.sys_errno, EIO);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_E_STALE_HANDLE);
+    hipc_fault_reset();
+    /* teardown checks that no descriptor is left */
+}
+
 static void io_validates_nothing_again_after_adoption(void **state)
 {
     (void)state;
@@ -790,6 +932,7 @@ static const struct CMUnitTest tests[] = {
     T(zero_timeout_takes_what_is_there_and_never_waits),
     T(write_into_a_full_pipe_times_out_with_the_bytes_moved),
     T(max_size_is_the_value_in_proc),
+    T(proc_values_parse_strictly),
     T(capacity_is_granted_rounded_up_and_reported),
     T(capacity_beyond_the_system_maximum_or_zero_is_refused),
     T(shrinking_below_the_data_waiting_is_bad_state),
@@ -799,6 +942,13 @@ static const struct CMUnitTest tests[] = {
     T(frame_up_to_pipe_buf_goes_out_in_one_write),
 #ifdef HIPC_FAULT_INJECTION
     T(failing_syscalls_map_to_their_codes),
+    T(adoption_reports_each_failing_check),
+    T(failing_sigpending_stops_the_write_before_it_starts),
+    T(failing_poll_ends_a_timed_read),
+    T(unreadable_max_size_is_reported),
+    T(failing_mask_stops_a_frame_before_it_starts),
+    T(frame_split_inside_its_header_still_arrives_whole),
+    T(failing_close_still_releases_both_ends),
     T(io_validates_nothing_again_after_adoption),
     T(short_transfers_and_eintr_are_absorbed),
 #endif

@@ -322,6 +322,34 @@ static void failed_parent_stream_kills_reaps_and_closes(void **state)
     assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
 }
 
+static void failing_guard_leaves_the_child_to_a_second_finish(void **state)
+{
+    (void)state;
+    hipc_pipe_child c;
+    int code = -1;
+    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM, leave_at_once, NULL),
+                     HIPC_OK);
+    hipc_fault_fail_nth(HIPC_SYS_SIGMASK, 1, EINVAL);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_E_SYS);
+    hipc_fault_reset();
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(code, 0);
+}
+
+static void failing_stream_close_is_reported_after_the_reap(void **state)
+{
+    (void)state;
+    hipc_pipe_child c;
+    int code = -1;
+    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM, leave_at_once, NULL),
+                     HIPC_OK);
+    hipc_fault_fail_nth(HIPC_SYS_CLOSE, 1, EIO);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_E_SYS);
+    assert_int_equal(c.sys_errno, EIO);
+    assert_int_equal(code, 0);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_E_STALE_HANDLE);
+}
+
 static void failing_pipe_creation_reports_its_code(void **state)
 {
     (void)state;
@@ -348,6 +376,8 @@ static const struct CMUnitTest tests[] = {
 #ifdef HIPC_FAULT_INJECTION
     T(failed_parent_stream_kills_reaps_and_closes),
     T(failing_pipe_creation_reports_its_code),
+    T(failing_guard_leaves_the_child_to_a_second_finish),
+    T(failing_stream_close_is_reported_after_the_reap),
 #endif
 };
 

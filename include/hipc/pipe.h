@@ -203,7 +203,9 @@ int hipc_pipe_spawn(hipc_pipe_child *child, unsigned flags,
  * end of file or a gone reader, then reaps the child. *exit_code gets its
  * exit status; HIPC_OK when it exited (whatever the status), HIPC_E_CHILD
  * with *exit_code = 128 + signal when a signal killed it. A flush error is
- * reported (HIPC_E_PEER_GONE, ...) after the child has been reaped. */
+ * reported (HIPC_E_PEER_GONE, ...) after the child has been reaped. If
+ * the end cannot be closed safely (blocking SIGPIPE failed) nothing is
+ * done and the handle stays valid for another try. */
 int hipc_pipe_child_finish(hipc_pipe_child *child, int *exit_code);
 
 #ifdef __cplusplus
