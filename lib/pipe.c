@@ -329,17 +329,20 @@ static ssize_t io_once(const hipc_pipe *p, const struct io *io)
  * deadline passes or an error occurs. *epipe is set on EPIPE. */
 static int run(hipc_pipe *p, struct io *io, int *epipe)
 {
-    int ready = 0, confirmed = 0;
+    /* A non-blocking descriptor cannot block, so a timed transfer tries
+     * it first and polls only after EAGAIN; a blocking one polls first. */
+    int nonblocking = (p->flags_ & NONBLOCKING_) != 0;
+    int ready = nonblocking, confirmed = 0;
     while (io->done < io->len) {
-        /* A transfer interrupted after poll said "ready" is retried at
-         * once: the descriptor is still ready, so it cannot block. */
         if (io->deadline != NULL && !ready) {
             int r = wait_ready(p, io);
             if (r <= 0)
                 return r == 0 ? HIPC_E_TIMEDOUT : r;
         }
         ssize_t n = io_once(p, io);
-        ready = n == -EINTR;
+        /* A transfer interrupted after poll said "ready" is retried at
+         * once: the descriptor is still ready, so it cannot block. */
+        ready = n == -EINTR || (n > 0 && nonblocking);
         confirmed = n == -EAGAIN && confirmed;
         if (n > 0) {
             io->done += (size_t)n;

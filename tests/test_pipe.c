@@ -437,19 +437,22 @@ static void negative_timeout_is_bad_timeout(void **state)
 static void read_on_an_empty_pipe_times_out_no_earlier_than_the_deadline(void **state)
 {
     (void)state;
-    hipc_pipe p;
-    char buf[8];
-    size_t done = 99;
-    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
-    long long t0 = now_ms();
-    assert_int_equal(hipc_pipe_read_exact_timed(&p, buf, 4, 60, &done),
-                     HIPC_E_TIMEDOUT);
-    assert_true(now_ms() - t0 >= 60);
-    assert_int_equal(done, 0);
-    t0 = now_ms();
-    assert_int_equal(hipc_pipe_read_some_timed(&p, buf, 4, 30), HIPC_E_TIMEDOUT);
-    assert_true(now_ms() - t0 >= 30);
-    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+    const unsigned modes[] = {0, HIPC_PIPE_NONBLOCK};
+    for (size_t m = 0; m < 2; m++) {
+        hipc_pipe p;
+        char buf[8];
+        size_t done = 99;
+        assert_int_equal(hipc_pipe_create(&p, modes[m]), HIPC_OK);
+        long long t0 = now_ms();
+        assert_int_equal(hipc_pipe_read_exact_timed(&p, buf, 4, 60, &done),
+                         HIPC_E_TIMEDOUT);
+        assert_true(now_ms() - t0 >= 60);
+        assert_int_equal(done, 0);
+        t0 = now_ms();
+        assert_int_equal(hipc_pipe_read_some_timed(&p, buf, 4, 30), HIPC_E_TIMEDOUT);
+        assert_true(now_ms() - t0 >= 30);
+        assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+    }
 }
 
 static void timed_out_read_reports_the_bytes_already_read(void **state)

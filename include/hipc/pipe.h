@@ -27,6 +27,15 @@
  * mask. The signal disposition is never changed, and a SIGPIPE that was
  * pending before the call stays pending.
  *
+ * Cost, measured on the project's 2-core VMs (64-byte write + raw read in
+ * one thread, median of 15 interleaved rounds against raw write+read):
+ * the mask costs about 0.6-0.8 us per writing call (ratio 1.6-1.8), with
+ * HIPC_PIPE_SIGPIPE_IGNORED the overhead is 4-12%. A timed call on a
+ * blocking pipe adds a poll per transfer (ratio about 2); on a pipe made
+ * with HIPC_PIPE_NONBLOCK it tries the transfer first and polls only
+ * after EAGAIN (ratio about 1.08). Writers that care should ignore
+ * SIGPIPE once and pass HIPC_PIPE_SIGPIPE_IGNORED.
+ *
  * EINTR is absorbed everywhere: calls without a timeout retry; calls with a
  * timeout retry against the same absolute deadline (CLOCK_MONOTONIC), so a
  * signal never extends it.
@@ -119,7 +128,8 @@ int hipc_pipe_read_some(hipc_pipe *p, void *buf, size_t len);
 
 /* The same with a timeout in milliseconds (>= 0, else HIPC_E_BAD_TIMEOUT):
  * HIPC_E_TIMEDOUT when the deadline passes first, with *done set. They work
- * on blocking and non-blocking pipes alike. On a blocking pipe they assume
+ * on blocking and non-blocking pipes alike (on a non-blocking one they
+ * try first and poll only when it would block). On a blocking pipe they assume
  * a single reader (a second reader could take the data between poll and
  * read); writes are split into PIPE_BUF pieces so none can block. */
 int hipc_pipe_write_all_timed(hipc_pipe *p, const void *buf, size_t len,
