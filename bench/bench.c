@@ -39,7 +39,10 @@ struct opts {
     int64_t round_ns;
     int json;
     int pin;
+    int64_t spin_ns; /* throughput ends' spin; 0: the library default */
 };
+
+static int64_t tput_spin; /* the child reads it after fork */
 
 /* State shared with the child: a stop flag and the ping-pong line, each
  * on its own 128-byte line. */
@@ -288,8 +291,9 @@ static int child_chan_send(void *arg, int ready_fd)
 {
     struct tput *t = arg;
     hipc_chan p;
+    hipc_chan_config cfg = {.spin_ns = tput_spin};
     if (hipc_chan_attach_mem(&p, t->c.shm.data, t->c.shm.size,
-                             HIPC_CHAN_PRODUCER, NULL) != HIPC_OK)
+                             HIPC_CHAN_PRODUCER, &cfg) != HIPC_OK)
         return 10;
     say_ready(ready_fd);
     while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
@@ -445,7 +449,7 @@ static int tput_setup(struct tput *t, size_t size)
 {
     memset(t, 0, sizeof *t);
     t->size = size;
-    hipc_chan_config cfg = {.capacity = ring_for(size)};
+    hipc_chan_config cfg = {.capacity = ring_for(size), .spin_ns = tput_spin};
     int rc = hipc_chan_create(&t->c, HIPC_SHM_KEY_PRIVATE, HIPC_CHAN_CONSUMER,
                               &cfg);
     if (rc != HIPC_OK) {
@@ -981,15 +985,17 @@ static void print_json(const struct opts *o, const struct tput_result *t,
 static int usage(const char *prog, FILE *f)
 {
     fprintf(f, "usage: %s [--quick] [--json] [--rounds N] [--round-ms MS] "
-               "[--no-pin]\n"
+               "[--no-pin] [--spin-ns NS]\n"
                "  default: 9 rounds of 60 ms per kind (about 30 s); --quick: "
-               "3 rounds of 15 ms\n", prog);
+               "3 rounds of 15 ms\n"
+               "  --spin-ns: busy-poll time of the throughput channels' ends "
+               "(-1: never sleep)\n", prog);
     return f == stderr ? 2 : 0;
 }
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-    *o = (struct opts){9, 60 * 1000 * 1000, 0, 1};
+    *o = (struct opts){9, 60 * 1000 * 1000, 0, 1, 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--quick") == 0) {
@@ -1008,6 +1014,10 @@ static int parse(int argc, char **argv, struct opts *o)
             if (ms < 1 || ms > 10000)
                 return -1;
             o->round_ns = (int64_t)ms * 1000 * 1000;
+        } else if (strcmp(a, "--spin-ns") == 0 && i + 1 < argc) {
+            o->spin_ns = atoll(argv[++i]);
+            if (o->spin_ns < 0)
+                o->spin_ns = HIPC_CHAN_SPIN_ALWAYS;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             return 1;
         } else {
@@ -1059,6 +1069,7 @@ int hipc_bench_main(int argc, char **argv)
         return 1;
     }
     pick_cpus(o.pin);
+    tput_spin = o.spin_ns;
     int rc = run_all(&o);
     free(samples);
     munmap(sh, sizeof *sh);

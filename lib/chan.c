@@ -729,7 +729,10 @@ int hipc_chan_attach_mem(hipc_chan *ch, void *mem, size_t size, int role,
  * learns at once instead of at the end of its slice. */
 static void leave(hipc_chan *ch)
 {
-    if ((ch->flags_ & HIPC_CHAN_ANONYMOUS) != 0)
+    /* A copy of the handle inherited over fork must not sign the parent
+     * out: only the process that claimed the end leaves it. */
+    if ((ch->flags_ & HIPC_CHAN_ANONYMOUS) != 0 ||
+        hipc_sys_getpid() != ch->pid_)
         return;
     struct chan_hdr *h = hdr(ch);
     uint32_t mine = (uint32_t)ch->pid_ & OWNER_PID;

@@ -643,6 +643,34 @@ static void a_killed_consumer_makes_a_full_ring_peer_gone(void **state)
     region_free(&r);
 }
 
+static void a_forked_copy_of_a_handle_closes_without_signing_out(void **state)
+{
+    (void)state;
+    struct region r = region_new(CAP, 0);
+    hipc_chan p, c, p2;
+    assert_int_equal(hipc_chan_attach_mem(&p, r.mem, r.size,
+                                          HIPC_CHAN_PRODUCER, NULL), HIPC_OK);
+    assert_int_equal(hipc_chan_attach_mem(&c, r.mem, r.size,
+                                          HIPC_CHAN_CONSUMER, NULL), HIPC_OK);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(hipc_chan_close(&p) == HIPC_OK ? 0 : 1);
+    assert_int_equal(hipc_test_wait_child(pid, 30), 0);
+    char buf[8];
+    /* The producer is still this process: no departure, no vacancy. */
+    assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), HIPC_E_AGAIN);
+    assert_int_equal(hipc_chan_attach_mem(&p2, r.mem, r.size,
+                                          HIPC_CHAN_PRODUCER, NULL),
+                     HIPC_E_EXISTS);
+    assert_int_equal(hipc_chan_send(&p, "ok", 2, 0), HIPC_OK);
+    assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), 2);
+    assert_int_equal(hipc_chan_close(&p), HIPC_OK);
+    assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), HIPC_E_PEER_GONE);
+    assert_int_equal(hipc_chan_close(&c), HIPC_OK);
+    region_free(&r);
+}
+
 /* ---- channels in hipc segments ---------------------------------------- */
 
 #define KEY ((key_t)0x48430001)
@@ -794,6 +822,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_child_streams_messages_through_blocking_waits),
     cmocka_unit_test(a_producer_killed_mid_message_is_gone_and_replaceable),
     cmocka_unit_test(a_killed_consumer_makes_a_full_ring_peer_gone),
+    cmocka_unit_test(a_forked_copy_of_a_handle_closes_without_signing_out),
     cmocka_unit_test(a_created_channel_is_opened_by_key_and_carries_messages),
     cmocka_unit_test(a_refused_create_leaves_no_segment),
     cmocka_unit_test(another_programs_segment_is_foreign),

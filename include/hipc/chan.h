@@ -15,7 +15,10 @@
  * announced that it sleeps, so a busy channel makes no syscalls at all.
  *
  * A handle belongs to the process (and, for send/recv, the thread) that
- * attached it: one producer, one consumer. Payload bytes handed out by
+ * attached it: one producer, one consumer. Each end is claimed with the
+ * process's pid and start time, so both ends must see each other's pids
+ * (one pid namespace); a copy of a handle inherited over fork closes
+ * without giving up the parent's claim. Payload bytes handed out by
  * hipc_chan_peek() live in shared memory and can still be changed by a
  * hostile producer: treat them as untrusted input, like bytes from a pipe.
  */
