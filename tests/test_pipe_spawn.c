@@ -257,6 +257,29 @@ static void stream_flush_to_a_gone_child_is_peer_gone_not_death(void **state)
     assert_false(sigismember(&pending, SIGPIPE));
 }
 
+/* Output the parent had buffered but not flushed must not come out twice
+ * (the child would flush its inherited copy when it ends). */
+static void buffered_output_is_not_repeated_by_the_child(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+    FILE *f = fdopen(fds[1], "w");
+    assert_non_null(f);
+    assert_int_equal(setvbuf(f, NULL, _IOFBF, 256), 0);
+    assert_true(fputs("once", f) >= 0);
+    hipc_pipe_child c;
+    assert_int_equal(hipc_pipe_spawn(&c, 0, leave_at_once, NULL), HIPC_OK);
+    int code = -1;
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(code, 0);
+    assert_int_equal(fclose(f), 0);
+    char buf[16] = {0};
+    assert_int_equal(read(fds[0], buf, sizeof buf - 1), 4);
+    assert_string_equal(buf, "once");
+    close(fds[0]);
+}
+
 static void spawn_and_finish_reject_bad_arguments_and_handles(void **state)
 {
     (void)state;
@@ -370,6 +393,7 @@ static const struct CMUnitTest tests[] = {
     T(reader_whose_writer_is_gone_gets_truncated_then_eof),
     T(writer_whose_reader_is_gone_gets_peer_gone_and_lives),
     T(stream_flush_to_a_gone_child_is_peer_gone_not_death),
+    T(buffered_output_is_not_repeated_by_the_child),
     T(spawn_and_finish_reject_bad_arguments_and_handles),
     T(reaped_elsewhere_child_is_reported_as_child),
     T(failed_fork_closes_both_ends),
