@@ -34,10 +34,12 @@ static const struct col {
     {"key", COL_KEY, 0, 0},
     {"shmid", COL_DEC, 0, INT_MAX},
     {"perms", COL_OCT, 0, 03777},
-    {"size", COL_DEC, 1, SIZE_MAX},
+    /* size and nattch are the kernel's widths, not ours: a 32-bit program
+     * on a 64-bit kernel is shown 64-bit values. */
+    {"size", COL_DEC, 1, UINT64_MAX},
     {"cpid", COL_DEC, 0, PID_LIMIT},
     {"lpid", COL_DEC, 0, PID_LIMIT},
-    {"nattch", COL_DEC, 0, ULONG_MAX},
+    {"nattch", COL_DEC, 0, UINT64_MAX},
     {"uid", COL_DEC, 0, ID_LIMIT},
     {"gid", COL_DEC, 0, ID_LIMIT},
     {"cuid", COL_DEC, 0, ID_LIMIT},
