@@ -48,4 +48,24 @@ int hipc_test_run_group(const char *name, const struct CMUnitTest *tests,
                                    sizeof(tests) / sizeof((tests)[0]));        \
     }
 
+/* Skips the running test and says why (cmocka's skip() takes no reason). */
+#define hipc_test_skip(why)                                                    \
+    do {                                                                       \
+        print_message("[  SKIPPED ] %s\n", (why));                            \
+        skip();                                                                \
+    } while (0)
+
+/* Non-zero when this process reads its own /proc/PID/stat differently from
+ * how other processes read it. qemu-user fakes the file for the emulated
+ * process itself (the program's name where the kernel shows qemu's, no
+ * state letter, and a start time of its own per thread), so a pid plus
+ * start-time identity that one process or thread records and another
+ * checks cannot match there; tests of liveness across processes or threads
+ * skip on this condition. */
+int hipc_test_own_stat_is_faked(void);
+#define HIPC_TEST_FAKED_STAT_REASON                                            \
+    "this process's /proc/self/stat is emulated (qemu-user): its start time "  \
+    "differs from what peers read, so liveness across processes and "        \
+    "threads cannot be tested"
+
 #endif
