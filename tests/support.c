@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -185,4 +186,52 @@ int hipc_test_own_stat_is_faked(void)
                   : 1);
     }
     return hipc_test_wait_child(pid, 30) != 0;
+}
+
+/* The syscall number /proc says `pid` is blocked in, once its state is
+ * 'S'; -1 when that does not happen within about five seconds. */
+static long blocked_syscall(pid_t pid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%ld/syscall", (long)pid);
+    for (int i = 0; i < 5000; i++) {
+        struct stat_view v;
+        if (read_stat_view(pid, &v) == 0 && v.state == 'S') {
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+            if (fd >= 0)
+                close(fd);
+            long nr = -1;
+            if (n > 0) {
+                buf[n] = '\0';
+                if (sscanf(buf, "%ld", &nr) == 1)
+                    return nr;
+            }
+        }
+        /* Bounded polling of a child's state, not synchronisation. */
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    return -1;
+}
+
+int hipc_test_syscall_numbers_are_foreign(void)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+        char c;
+        close(fds[1]);
+        _exit(read(fds[0], &c, 1) == 1 ? 0 : 1);
+    }
+    close(fds[0]);
+    long nr = pid > 0 ? blocked_syscall(pid) : SYS_read;
+    if (write(fds[1], "x", 1) != 1)
+        nr = -1;
+    close(fds[1]);
+    if (pid > 0)
+        hipc_test_wait_child(pid, 30);
+    return nr != SYS_read;
 }

@@ -68,4 +68,12 @@ int hipc_test_own_stat_is_faked(void);
     "differs from what peers read, so liveness across processes and "        \
     "threads cannot be tested"
 
+/* Non-zero when /proc/PID/syscall shows other syscall numbers than this
+ * program uses: under qemu-user the kernel sees qemu's host syscalls, so a
+ * test cannot tell from /proc which call of ours a process is blocked in. */
+int hipc_test_syscall_numbers_are_foreign(void);
+#define HIPC_TEST_FOREIGN_SYSCALL_REASON                                       \
+    "/proc/PID/syscall shows the emulator's host syscall numbers "             \
+    "(qemu-user), so a blocked call of this program cannot be recognised"
+
 #endif

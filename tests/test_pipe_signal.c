@@ -357,6 +357,8 @@ static void close_sig_pipes(struct sig_pipes *s)
 static void read_exact_absorbs_eintr_from_a_real_handler(void **state)
 {
     (void)state;
+    if (hipc_test_syscall_numbers_are_foreign())
+        hipc_test_skip(HIPC_TEST_FOREIGN_SYSCALL_REASON);
     int fds = hipc_test_fd_count();
     struct sigaction old;
     struct sig_pipes s;
@@ -390,6 +392,8 @@ static void read_exact_absorbs_eintr_from_a_real_handler(void **state)
 static void write_all_absorbs_eintr_and_short_writes_from_a_real_handler(void **state)
 {
     (void)state;
+    if (hipc_test_syscall_numbers_are_foreign())
+        hipc_test_skip(HIPC_TEST_FOREIGN_SYSCALL_REASON);
     int fds = hipc_test_fd_count();
     struct sigaction old;
     struct sig_pipes s;
@@ -444,6 +448,8 @@ static void write_all_absorbs_eintr_and_short_writes_from_a_real_handler(void **
 static void signals_do_not_extend_a_deadline(void **state)
 {
     (void)state;
+    if (hipc_test_syscall_numbers_are_foreign())
+        hipc_test_skip(HIPC_TEST_FOREIGN_SYSCALL_REASON);
     int fds = hipc_test_fd_count();
     struct sigaction old;
     struct sig_pipes s;
