@@ -18,7 +18,9 @@
  *       eintr   EINTR first (blocking read/write, poll, blocking waitpid,
  *               futex wait, sigtimedwait with a non-zero timeout)
  *       eagain  EAGAIN first (read/write on an O_NONBLOCK pipe or socket,
- *               futex wait)
+ *               futex wait): what a competing reader or writer that got
+ *               there first between poll and read causes, or a futex word
+ *               that changed and changed back
  *       short   transfers of 1 byte (short=N: of N bytes) where the
  *               kernel could shorten them: reads of pipes, sockets and
  *               terminals (not of regular or /proc files), writes except

@@ -758,8 +758,15 @@ int hipc_pipe_spawn(hipc_pipe_child *child, unsigned flags,
 static int close_parent_end(hipc_pipe_child *c, int *closed)
 {
     *closed = 1;
-    if (c->stream == NULL)
-        return check(&c->pipe) == HIPC_OK ? hipc_pipe_close(&c->pipe) : HIPC_OK;
+    if (c->stream == NULL) {
+        if (check(&c->pipe) != HIPC_OK)
+            return HIPC_OK;
+        /* The child handle reports the errno, as on the stream path. */
+        int rc = hipc_pipe_close(&c->pipe);
+        if (rc != HIPC_OK)
+            c->sys_errno = c->pipe.sys_errno;
+        return rc;
+    }
     struct sigpipe_guard g;
     int rc = guard_enter(&c->pipe, &g);
     if (rc != HIPC_OK) {

@@ -284,6 +284,21 @@ static void every_fault_point_fails_with_the_planned_errno(void **state)
     hipc_fault_reset();
 }
 
+/* An injected ECHILD reaps the child first, as the kernel only says so
+ * once there is no child left to wait for. */
+static void an_injected_echild_leaves_no_child_behind(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(0);
+    hipc_fault_fail_nth(HIPC_SYS_WAITPID, 1, ECHILD);
+    assert_int_equal(hipc_sys_waitpid(pid, NULL, 0), -ECHILD);
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+    assert_int_equal(errno, ECHILD);
+    hipc_fault_reset();
+}
+
 static void only_the_nth_call_of_its_kind_fails_and_only_once(void **state)
 {
     (void)state;
@@ -454,6 +469,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup(time_futex_and_memory_calls_report_and_succeed, plain_plan),
 #ifdef HIPC_FAULT_INJECTION
     cmocka_unit_test_setup(every_fault_point_fails_with_the_planned_errno, plain_plan),
+    cmocka_unit_test_setup(an_injected_echild_leaves_no_child_behind, plain_plan),
     cmocka_unit_test_setup(only_the_nth_call_of_its_kind_fails_and_only_once, plain_plan),
     cmocka_unit_test_setup(the_nth_call_of_any_kind_can_fail, plain_plan),
     cmocka_unit_test_setup(a_forked_child_never_fires_its_parents_plan, plain_plan),
