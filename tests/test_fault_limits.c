@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "hipc/error.h"
 #include "hipc/inspect.h"
+#include "hipc/pipe.h"
 #include "hipc/shm.h"
 #include "proc.h"
 #include "support.h"
@@ -178,11 +180,117 @@ static void nofile_at_the_edge_is_limit_with_emfile(void **state)
     run_child(nofile_body);
 }
 
+static unsigned long read_ulong(const char *path)
+{
+    char text[32] = "";
+    unsigned long v = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    return n > 0 && sscanf(text, "%lu", &v) == 1 ? v : 0;
+}
+
+static int child_does_nothing(hipc_pipe *pipe, FILE *stream, void *arg)
+{
+    (void)pipe;
+    (void)stream;
+    (void)arg;
+    return 0;
+}
+
+static void nofile_pipe_body(void)
+{
+    hipc_pipe p;
+    hipc_pipe_child c;
+    int lowest = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    CHECK(lowest >= 0);
+    close(lowest);
+    int open0 = hipc_test_fd_count();
+    /* A pipe needs two descriptors: with one free it cannot be made. */
+    leave_free(lowest, 1);
+    CHECK(hipc_pipe_create(&p, 0) == HIPC_E_LIMIT && p.sys_errno == EMFILE);
+    CHECK(hipc_pipe_spawn(&c, 0, child_does_nothing, NULL) == HIPC_E_LIMIT);
+    CHECK(c.sys_errno == EMFILE);
+    CHECK(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD);
+    leave_free(lowest, 2);
+    CHECK(hipc_pipe_create(&p, 0) == HIPC_OK && hipc_pipe_close(&p) == HIPC_OK);
+    int code = -1;
+    CHECK(hipc_pipe_spawn(&c, 0, child_does_nothing, NULL) == HIPC_OK);
+    CHECK(hipc_pipe_child_finish(&c, &code) == HIPC_OK && code == 0);
+    leave_free(lowest, 3);
+    CHECK(hipc_test_fd_count() == open0);
+}
+
+static void nofile_at_the_edge_refuses_pipes_and_spawns(void **state)
+{
+    (void)state;
+    run_child(nofile_pipe_body);
+}
+
+/* pipe-max-size is the largest capacity an unprivileged process may ask
+ * for; hipc refuses more before asking the kernel, even as root (whom
+ * the kernel would let exceed it). */
+static void pipe_max_size_exceeded_is_too_big(void **state)
+{
+    (void)state;
+    size_t max = 0;
+    hipc_pipe p;
+    assert_int_equal(hipc_pipe_max_size(&max, NULL), HIPC_OK);
+    assert_int_equal(max, read_ulong("/proc/sys/fs/pipe-max-size"));
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_set_capacity(&p, max + 1), HIPC_E_TOO_BIG);
+    assert_int_equal(p.sys_errno, 0);
+    assert_true(hipc_pipe_set_capacity(&p, max) >= (int)max);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+/* An unprivileged user whose pipes hold more than pipe-user-pages-soft
+ * pages may not grow another: the kernel's EPERM is HIPC_E_LIMIT, and
+ * room made again lets the next one grow. */
+static void user_pipe_pages_body(void)
+{
+    enum { MANY = 200 };
+    static hipc_pipe pipes[MANY];
+    unsigned long soft = read_ulong("/proc/sys/fs/pipe-user-pages-soft");
+    size_t max = 0;
+    if (soft == 0 || hipc_pipe_max_size(&max, NULL) != HIPC_OK ||
+        (soft * 4096ul) / max + 8 > MANY)
+        _exit(77);
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur < 2 * MANY + 32)
+        _exit(77);
+    CHECK(hipc_test_drop_privileges() == 0);
+    int n = 0, rc = HIPC_OK;
+    for (; n < MANY; n++) {
+        CHECK(hipc_pipe_create(&pipes[n], 0) == HIPC_OK);
+        rc = hipc_pipe_set_capacity(&pipes[n], max);
+        if (rc < 0)
+            break;
+    }
+    CHECK(n < MANY && rc == HIPC_E_LIMIT && pipes[n].sys_errno == EPERM);
+    for (int i = 0; i <= n; i++)
+        CHECK(hipc_pipe_close(&pipes[i]) == HIPC_OK);
+    CHECK(hipc_pipe_create(&pipes[0], 0) == HIPC_OK);
+    CHECK(hipc_pipe_set_capacity(&pipes[0], max) >= (int)max);
+    CHECK(hipc_pipe_close(&pipes[0]) == HIPC_OK);
+}
+
+static void user_pipe_pages_exhausted_is_limit(void **state)
+{
+    (void)state;
+    run_child(user_pipe_pages_body);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(shmmni_reached_is_limit_with_enospc),
     cmocka_unit_test(shmall_reached_is_limit),
     cmocka_unit_test(shmmax_exceeded_is_limit),
     cmocka_unit_test(nofile_at_the_edge_is_limit_with_emfile),
+    cmocka_unit_test(nofile_at_the_edge_refuses_pipes_and_spawns),
+    cmocka_unit_test(pipe_max_size_exceeded_is_too_big),
+    cmocka_unit_test(user_pipe_pages_exhausted_is_limit),
 };
 
 HIPC_TEST_MAIN(tests)
