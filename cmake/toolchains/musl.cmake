@@ -24,4 +24,6 @@ if(NOT EXISTS ${HIPC_MUSL_KERNEL_HEADERS}/asm)
   file(CREATE_LINK /usr/include/asm-generic ${HIPC_MUSL_KERNEL_HEADERS}/asm-generic SYMBOLIC)
   file(CREATE_LINK /usr/include/${_hipc_gnu_triplet}/asm ${HIPC_MUSL_KERNEL_HEADERS}/asm SYMBOLIC)
 endif()
-set(CMAKE_C_FLAGS_INIT "-idirafter ${HIPC_MUSL_KERNEL_HEADERS}")
+# A standard include directory, so it survives a CMAKE_C_FLAGS set on the
+# command line. musl has no linux/ or asm/ of its own for it to shadow.
+set(CMAKE_C_STANDARD_INCLUDE_DIRECTORIES ${HIPC_MUSL_KERNEL_HEADERS})
