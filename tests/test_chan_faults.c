@@ -225,6 +225,30 @@ static void a_failing_liveness_check_ends_the_wait_with_its_code(void **state)
     assert_int_equal(recv_with_failing_check(HIPC_CHAN_SPIN_ALWAYS, 400000000),
                      HIPC_E_LIMIT);
 }
+
+/* A receive that spins through a whole slice asks after its producer,
+ * finds it alive and spins on until the timeout. */
+static void a_long_spin_checks_its_live_peer_and_times_out(void **state)
+{
+    (void)state;
+    hipc_chan_config cfg = {.capacity = CAP, .spin_ns = HIPC_CHAN_SPIN_ALWAYS};
+    hipc_chan p, c;
+    char buf[8];
+    fresh(&cfg);
+    assert_int_equal(hipc_chan_attach_mem(&p, mem, sizeof mem,
+                                          HIPC_CHAN_PRODUCER, &cfg), HIPC_OK);
+    assert_int_equal(hipc_chan_attach_mem(&c, mem, sizeof mem,
+                                          HIPC_CHAN_CONSUMER, &cfg), HIPC_OK);
+    hipc_fault_reset();
+    hipc_fault_set_mode("none");
+    assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 120000000),
+                     HIPC_E_TIMEDOUT);
+    /* Each liveness check opens /proc/PID/stat once. */
+    assert_true(hipc_fault_calls(HIPC_SYS_OPEN) >= 2);
+    hipc_fault_reset();
+    assert_int_equal(hipc_chan_close(&c), HIPC_OK);
+    assert_int_equal(hipc_chan_close(&p), HIPC_OK);
+}
 #endif
 
 static const struct CMUnitTest tests[] = {
@@ -235,6 +259,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_failed_wake_up_still_delivers),
 #ifdef HIPC_FAULT_INJECTION
     cmocka_unit_test(a_failing_liveness_check_ends_the_wait_with_its_code),
+    cmocka_unit_test(a_long_spin_checks_its_live_peer_and_times_out),
 #endif
 };
 

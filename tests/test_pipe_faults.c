@@ -1,0 +1,67 @@
+/* Pipes (lib/pipe.c) where their own tests do not go: a frame whose header
+ * only partly leaves in the first writev and whose next write fails, and
+ * finishing a child whose pipe the caller already closed. */
+#include <errno.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "hipc/error.h"
+#include "hipc/pipe.h"
+#include "support.h"
+#ifdef HIPC_FAULT_INJECTION
+#include "fault.h"
+#endif
+
+static int child_returns_five(hipc_pipe *pipe, FILE *stream, void *arg)
+{
+    (void)pipe;
+    (void)stream;
+    (void)arg;
+    return 5;
+}
+
+/* The caller may close the parent's end itself; finishing then only reaps. */
+static void finish_after_the_caller_closed_the_pipe_only_reaps(void **state)
+{
+    (void)state;
+    hipc_pipe_child c;
+    int code = -1;
+    assert_int_equal(hipc_pipe_spawn(&c, 0, child_returns_five, NULL), HIPC_OK);
+    assert_int_equal(hipc_pipe_close(&c.pipe), HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(code, 5);
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+}
+
+#ifdef HIPC_FAULT_INJECTION
+/* The first writev of a frame larger than PIPE_BUF moves one byte (a
+ * short write the kernel may make), and the write that should finish the
+ * header fails: the failure comes back with its errno. */
+static void a_frame_whose_header_is_cut_short_reports_the_next_failure(void **state)
+{
+    (void)state;
+    static char payload[PIPE_BUF + 100];
+    hipc_pipe p;
+    assert_int_equal(hipc_pipe_create(&p, HIPC_PIPE_SIGPIPE_IGNORED), HIPC_OK);
+    hipc_fault_reset();
+    hipc_fault_set_mode("none");
+    hipc_fault_short_io(1);
+    hipc_fault_fail_nth(HIPC_SYS_WRITE, 2, EIO);
+    assert_int_equal(hipc_pipe_send_frame(&p, payload, sizeof payload,
+                                          sizeof payload),
+                     HIPC_E_SYS);
+    assert_true(hipc_fault_fired());
+    assert_int_equal(p.sys_errno, EIO);
+    hipc_fault_reset();
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+#endif
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(finish_after_the_caller_closed_the_pipe_only_reaps),
+#ifdef HIPC_FAULT_INJECTION
+    cmocka_unit_test(a_frame_whose_header_is_cut_short_reports_the_next_failure),
+#endif
+};
+
+HIPC_TEST_MAIN(tests)
