@@ -11,10 +11,14 @@
  *   4 cons_wait consumer's "I sleep" flag + futex word (rarely written)
  *   5 prod_wait producer's "I sleep" flag + futex word (rarely written)
  * Positions are free-running 32-bit byte counters; capacity <= 2^31 keeps
- * (tail - head) unambiguous. Records are 8-byte aligned: {len, kind} and
- * the payload. A record never wraps: when it does not fit before the end,
- * the producer fills the rest with a pad record, so zero-copy readers and
- * writers always get one contiguous span.
+ * (tail - head) unambiguous. Records are 8-byte aligned: {seq, len} and
+ * the payload, where seq is the record's position | 1 and is stored last.
+ * The consumer polls the seq word of the next record rather than the tail,
+ * so a message costs one cache line transfer for small payloads (the tail
+ * is read only when nothing is there, to tell "empty" from "corrupt"). A
+ * record never wraps: when it does not fit before the end, the producer
+ * fills the rest with a pad record (PAD_BIT in its length word), so
+ * zero-copy readers and writers always get one contiguous span.
  */
 #include "hipc/chan.h"
 
@@ -33,8 +37,7 @@
 #define HANDLE_MAGIC 0x4348414eu /* marks an attached handle */
 #define ENDIAN_MARK 0x01020304u
 #define REC_HDR 8u
-#define REC_MSG 0x2147534du /* "MSG!" */
-#define REC_PAD 0x21444150u /* "PAD!" */
+#define PAD_BIT 0x80000000u /* in a record's length word: a pad */
 #define OWNER_CLAIMING 0x80000000u
 #define OWNER_CLOSED 0x40000000u
 #define OWNER_PID 0x3fffffffu
@@ -207,7 +210,9 @@ int hipc_chan_init_mem(void *mem, size_t size, const hipc_chan_config *cfg)
     if (size < need)
         return HIPC_E_BAD_SIZE;
     struct chan_hdr *h = mem;
-    memset(h, 0, sizeof *h);
+    /* The whole ring too: a stale seq word from an earlier channel in the
+     * same memory must not look like a published record. */
+    memset(h, 0, need);
     h->meta.version = HIPC_CHAN_LAYOUT_VERSION;
     h->meta.endian = ENDIAN_MARK;
     h->meta.header_size = HIPC_CHAN_HEADER_SIZE;
@@ -335,6 +340,8 @@ static uint32_t consumer_free(const hipc_chan *ch)
     uint32_t tail = atomic_load_explicit(&hdr(ch)->tail, memory_order_relaxed);
     uint32_t used = tail - ch->pos_;
     uint32_t cap = ch->mask_ + 1u;
+    if (ch->pos_ - tail <= cap)
+        return cap; /* we are ahead of the tail we see (see seq_ready) */
     return used > cap ? 0 : cap - used;
 }
 
@@ -402,28 +409,44 @@ static int ensure_free(hipc_chan *ch, uint32_t need)
     return cap - used >= need ? HIPC_OK : HIPC_E_AGAIN;
 }
 
-/* Consumer: at least one record header published? */
-static int ensure_avail(hipc_chan *ch)
+/* Consumer: is a record published at our position? The fast answer is
+ * its seq word; only when that does not match does the tail say whether
+ * the ring is empty or the producer wrote nonsense. */
+static int seq_ready(hipc_chan *ch, uint32_t off)
 {
-    if (ch->peer_ != ch->pos_)
+    uint32_t want = ch->pos_ | 1u;
+    /* Acquire: the producer stores the seq word last, with release, so
+     * the length and payload it wrote before are visible after this. */
+    if (atomic_load_explicit(ring_word(ch, off), memory_order_acquire) == want)
         return HIPC_OK;
-    /* Acquire: the producer's record writes happen before our reads. */
+    /* Acquire: a tail covering the record makes its seq word visible. */
     uint32_t tail = atomic_load_explicit(&hdr(ch)->tail, memory_order_acquire);
-    uint32_t avail = tail - ch->pos_;
-    if (avail > ch->mask_ + 1u || (tail & 7u) != 0)
+    uint32_t cap = ch->mask_ + 1u, avail = tail - ch->pos_;
+    if ((tail & 7u) != 0)
         return HIPC_E_CORRUPT;
-    ch->peer_ = tail;
-    return avail != 0 ? HIPC_OK : HIPC_E_AGAIN;
+    /* We may be ahead of the tail we see: the producer stores a record's
+     * seq word before the tail that covers it, so we can have read that
+     * record already. Never by more than one record, which fits the ring. */
+    if (avail == 0 || ch->pos_ - tail <= cap)
+        return HIPC_E_AGAIN;
+    if (avail > cap)
+        return HIPC_E_CORRUPT;
+    return atomic_load_explicit(ring_word(ch, off), memory_order_acquire) == want
+               ? HIPC_OK
+               : HIPC_E_CORRUPT;
 }
 
 /* ---- one attempt, no waiting ------------------------------------------ */
 
-static void write_rec_hdr(hipc_chan *ch, uint32_t off, uint32_t len,
-                          uint32_t kind)
+/* Writes a record header at the producer's position. Relaxed length:
+ * the seq word's release store publishes it, and the payload before it. */
+static void write_rec_hdr(hipc_chan *ch, uint32_t len_word)
 {
-    /* Relaxed: the release store of the tail publishes them. */
-    atomic_store_explicit(ring_word(ch, off), len, memory_order_relaxed);
-    atomic_store_explicit(ring_word(ch, off + 4u), kind, memory_order_relaxed);
+    uint32_t off = ch->pos_ & ch->mask_;
+    atomic_store_explicit(ring_word(ch, off + 4u), len_word,
+                          memory_order_relaxed);
+    atomic_store_explicit(ring_word(ch, off), ch->pos_ | 1u,
+                          memory_order_release);
 }
 
 /* Producer: room for a record of r->rec bytes, padding past the end of the
@@ -441,7 +464,7 @@ static int prod_room(hipc_chan *ch, struct rec_pos *r)
         int rc = ensure_free(ch, contig);
         if (rc != HIPC_OK)
             return rc;
-        write_rec_hdr(ch, off, contig, REC_PAD);
+        write_rec_hdr(ch, PAD_BIT | contig);
         ch->pos_ += contig;
         publish(ch); /* the consumer must skip the pad to free the start */
         off = 0;
@@ -455,28 +478,23 @@ static int prod_room(hipc_chan *ch, struct rec_pos *r)
 static int cons_next(hipc_chan *ch, struct rec_pos *r)
 {
     for (int skipped = 0; skipped < 2; skipped++) {
-        int rc = ensure_avail(ch);
-        if (rc != HIPC_OK)
-            return rc;
-        uint32_t avail = ch->peer_ - ch->pos_;
         uint32_t off = ch->pos_ & ch->mask_;
         uint32_t contig = ch->mask_ + 1u - off;
-        uint32_t len = atomic_load_explicit(ring_word(ch, off),
+        int rc = seq_ready(ch, off);
+        if (rc != HIPC_OK)
+            return rc;
+        uint32_t len = atomic_load_explicit(ring_word(ch, off + 4u),
                                             memory_order_relaxed);
-        uint32_t kind = atomic_load_explicit(ring_word(ch, off + 4u),
-                                             memory_order_relaxed);
-        if (kind == REC_PAD) {
+        if ((len & PAD_BIT) != 0) {
             /* A pad runs to the end of the ring and is never at offset 0. */
-            if (len != contig || off == 0 || avail < contig)
+            if ((len & ~PAD_BIT) != contig || off == 0)
                 return HIPC_E_CORRUPT;
             ch->pos_ += contig;
             publish(ch);
             continue;
         }
-        if (kind != REC_MSG || len > ch->max_msg)
-            return HIPC_E_CORRUPT;
         uint32_t rec = rec_size(len);
-        if (rec > contig || rec > avail)
+        if (len > ch->max_msg || rec > contig)
             return HIPC_E_CORRUPT;
         r->off = off;
         r->len = len;
@@ -643,15 +661,44 @@ static int check_timeout(int64_t timeout_ns)
                : HIPC_E_BAD_TIMEOUT;
 }
 
-/* Positions as published, checked against each other. */
-static int read_positions(struct chan_hdr *h, uint32_t cap, uint32_t *head,
-                          uint32_t *tail)
+/* A producer killed between a record's seq word and the tail store left
+ * a record that the tail does not cover (the consumer may have read it
+ * already); its successor resumes after it. Only the last record or pad
+ * can be uncovered, so two steps bound the walk. */
+static uint32_t recover_tail(const hipc_chan *ch, uint32_t tail)
 {
+    for (int i = 0; i < 2; i++) {
+        uint32_t off = tail & ch->mask_, contig = ch->mask_ + 1u - off;
+        if (atomic_load_explicit(ring_word(ch, off), memory_order_acquire) !=
+            (tail | 1u))
+            break;
+        uint32_t len = atomic_load_explicit(ring_word(ch, off + 4u),
+                                            memory_order_relaxed);
+        uint32_t step = (len & PAD_BIT) != 0 ? contig : rec_size(len);
+        if ((len & PAD_BIT) != 0 ? (len & ~PAD_BIT) != contig
+                                 : len > ch->max_msg || step > contig)
+            break;
+        tail += step;
+    }
+    return tail;
+}
+
+/* Positions as published (the producer's recovered), checked against
+ * each other. */
+static int read_positions(hipc_chan *ch, uint32_t *head, uint32_t *tail)
+{
+    struct chan_hdr *h = hdr(ch);
     *head = atomic_load_explicit(&h->head, memory_order_acquire);
     *tail = atomic_load_explicit(&h->tail, memory_order_acquire);
-    if (((*head | *tail) & 7u) != 0 || *tail - *head > cap)
+    if (((*head | *tail) & 7u) != 0)
         return HIPC_E_CORRUPT;
-    return HIPC_OK;
+    if (ch->role == HIPC_CHAN_PRODUCER) {
+        uint32_t found = recover_tail(ch, *tail);
+        if (found != *tail && found - *head <= ch->mask_ + 1u)
+            atomic_store_explicit(&h->tail, found, memory_order_release);
+        *tail = found;
+    }
+    return *tail - *head > ch->mask_ + 1u ? HIPC_E_CORRUPT : HIPC_OK;
 }
 
 static int identify(hipc_chan *ch)
@@ -691,6 +738,10 @@ static int attach_core(hipc_chan *ch, void *mem, size_t size, int role,
     ch->role = role;
     ch->flags_ = cfg->flags;
     ch->hdr_ = h;
+    ch->ring_ = (unsigned char *)mem + HIPC_CHAN_HEADER_SIZE;
+    ch->capacity = cap;
+    ch->max_msg = max_msg;
+    ch->mask_ = cap - 1u;
     if ((rc = identify(ch)) != HIPC_OK)
         return rc;
     int anon = (ch->flags_ & HIPC_CHAN_ANONYMOUS) != 0;
@@ -698,19 +749,15 @@ static int attach_core(hipc_chan *ch, void *mem, size_t size, int role,
         return rc;
     /* Read after the claim: a previous holder of this end is gone now, so
      * the position it published is final. */
-    if ((rc = read_positions(h, cap, &head, &tail)) != HIPC_OK) {
+    if ((rc = read_positions(ch, &head, &tail)) != HIPC_OK) {
         if (!anon) /* give the slot back as we found it */
             atomic_store_explicit(&own_slot(ch)->owner, prev,
                                   memory_order_release);
         return rc;
     }
-    ch->capacity = cap;
-    ch->max_msg = max_msg;
-    ch->mask_ = cap - 1u;
     ch->spin_ns = cfg->spin_ns != 0 ? cfg->spin_ns : HIPC_CHAN_SPIN_DEFAULT;
     ch->pos_ = role == HIPC_CHAN_PRODUCER ? tail : head;
     ch->peer_ = role == HIPC_CHAN_PRODUCER ? head : tail;
-    ch->ring_ = (unsigned char *)mem + HIPC_CHAN_HEADER_SIZE;
     ch->state_ = ST_OPEN;
     ch->magic_ = HANDLE_MAGIC;
     return HIPC_OK;
@@ -902,7 +949,7 @@ int hipc_chan_commit(hipc_chan *ch, size_t len)
         return rc;
     if (len > ch->pending_)
         return HIPC_E_BAD_SIZE;
-    write_rec_hdr(ch, ch->pos_ & ch->mask_, (uint32_t)len, REC_MSG);
+    write_rec_hdr(ch, (uint32_t)len);
     ch->pos_ += rec_size((uint32_t)len);
     ch->state_ = ST_OPEN;
     publish(ch);

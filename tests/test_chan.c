@@ -377,26 +377,13 @@ static void corrupt_positions_are_corrupt_for_the_reader(void **state)
     region_free(&r);
 }
 
-/* The kind word an honest producer writes for messages and for pads,
- * read back from a ring rather than copied from the library's source. */
-static void honest_kinds(uint32_t *msg, uint32_t *pad)
-{
-    struct region r = region_new(CAP, 0);
-    hipc_chan p, c;
-    pair(&r, &p, &c);
-    round_trip(&p, &c, CAP - 24, 1); /* positions now at CAP - 16 */
-    unsigned char buf[24] = {0};
-    assert_int_equal(hipc_chan_send(&p, buf, 16, 0), HIPC_OK);
-    *pad = get32(&r, HIPC_CHAN_HEADER_SIZE + CAP - 16 + 4);
-    *msg = get32(&r, HIPC_CHAN_HEADER_SIZE + 4);
-    assert_int_equal(get32(&r, HIPC_CHAN_HEADER_SIZE + CAP - 16), 16);
-    assert_int_not_equal(*msg, *pad);
-    region_free(&r);
-}
+/* A record header is {seq, len}: seq is the record's position | 1, and
+ * PAD_BIT in len marks a pad (see lib/chan.c). */
+#define PAD_BIT 0x80000000u
 
-/* Puts a record {len, kind} at ring offset `at`, moves both positions
+/* Puts a record {seq, len} at ring offset `at`, moves both positions
  * there and publishes `tail`; the consumer must answer `want`. */
-static void expect_recv(uint32_t at, uint32_t len, uint32_t kind,
+static void expect_recv(uint32_t at, uint32_t seq, uint32_t len,
                         uint32_t tail, int want)
 {
     struct region r = region_new(CAP, 64);
@@ -404,8 +391,8 @@ static void expect_recv(uint32_t at, uint32_t len, uint32_t kind,
     put32(&r, OFF_TAIL, at);
     hipc_chan p, c;
     pair(&r, &p, &c);
-    put32(&r, HIPC_CHAN_HEADER_SIZE + at, len);
-    put32(&r, HIPC_CHAN_HEADER_SIZE + at + 4, kind);
+    put32(&r, HIPC_CHAN_HEADER_SIZE + at, seq);
+    put32(&r, HIPC_CHAN_HEADER_SIZE + at + 4, len);
     put32(&r, OFF_TAIL, tail);
     unsigned char buf[CAP];
     assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), want);
@@ -418,19 +405,25 @@ static void expect_recv(uint32_t at, uint32_t len, uint32_t kind,
 static void corrupt_record_lengths_and_kinds_are_corrupt(void **state)
 {
     (void)state;
-    uint32_t msg = 0, pad = 0;
-    honest_kinds(&msg, &pad);
-    expect_recv(0, 16, msg, 24, 16);          /* the honest baseline */
-    expect_recv(0, 65, msg, 80, HIPC_E_CORRUPT); /* above max_msg */
-    expect_recv(0, 0xffffffffu, msg, 80, HIPC_E_CORRUPT);
-    expect_recv(0, 24, msg, 24, HIPC_E_CORRUPT); /* longer than published */
-    expect_recv(0, 16, 0x12345678u, 24, HIPC_E_CORRUPT); /* unknown kind */
+    const uint32_t end = CAP - 24; /* a record here has 24 bytes of room */
+    expect_recv(0, 1, 16, 24, 16);                /* the honest baseline */
+    expect_recv(0, 1, 65, 80, HIPC_E_CORRUPT);    /* above max_msg */
+    expect_recv(0, 1, 0x7fffffffu, 80, HIPC_E_CORRUPT);
+    expect_recv(0, 1, 0xffffffffu, 80, HIPC_E_CORRUPT);
+    /* The tail says published, the record says otherwise. */
+    expect_recv(0, 0, 16, 24, HIPC_E_CORRUPT);
+    expect_recv(0, 9, 16, 24, HIPC_E_CORRUPT);
+    /* Unpublished, or left from the previous lap: not there yet. */
+    expect_recv(0, 0, 16, 0, HIPC_E_AGAIN);
+    expect_recv(end, (end - CAP) | 1u, 16, end, HIPC_E_AGAIN);
+    /* A tail that is misaligned or beyond the ring. */
+    expect_recv(0, 0, 16, 4, HIPC_E_CORRUPT);
+    expect_recv(0, 0, 16, CAP + 8, HIPC_E_CORRUPT);
     /* A record that would run past the end of the ring. */
-    expect_recv(CAP - 24, 24, msg, CAP + 8, HIPC_E_CORRUPT);
-    /* Pads: wrong length, at offset 0, not fully published. */
-    expect_recv(CAP - 16, 8, pad, CAP, HIPC_E_CORRUPT);
-    expect_recv(0, CAP, pad, CAP, HIPC_E_CORRUPT);
-    expect_recv(CAP - 16, 16, pad, CAP - 8, HIPC_E_CORRUPT);
+    expect_recv(end, end | 1u, 24, end + 32, HIPC_E_CORRUPT);
+    /* Pads: wrong length, at offset 0. */
+    expect_recv(CAP - 16, (CAP - 16) | 1u, PAD_BIT | 8u, CAP, HIPC_E_CORRUPT);
+    expect_recv(0, 1, PAD_BIT | CAP, CAP, HIPC_E_CORRUPT);
     /* An honest pad followed by a pad at offset 0: bounded, corrupt. */
     {
         struct region r = region_new(CAP, 64);
@@ -438,15 +431,37 @@ static void corrupt_record_lengths_and_kinds_are_corrupt(void **state)
         put32(&r, OFF_TAIL, CAP - 16);
         hipc_chan p, c;
         pair(&r, &p, &c);
-        put32(&r, HIPC_CHAN_HEADER_SIZE + CAP - 16, 16);
-        put32(&r, HIPC_CHAN_HEADER_SIZE + CAP - 12, pad);
-        put32(&r, HIPC_CHAN_HEADER_SIZE, CAP);
-        put32(&r, HIPC_CHAN_HEADER_SIZE + 4, pad);
+        put32(&r, HIPC_CHAN_HEADER_SIZE + CAP - 16, (CAP - 16) | 1u);
+        put32(&r, HIPC_CHAN_HEADER_SIZE + CAP - 12, PAD_BIT | 16u);
+        put32(&r, HIPC_CHAN_HEADER_SIZE, CAP | 1u);
+        put32(&r, HIPC_CHAN_HEADER_SIZE + 4, PAD_BIT | CAP);
         put32(&r, OFF_TAIL, CAP - 16 + CAP);
         unsigned char buf[8];
         assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), HIPC_E_CORRUPT);
         region_free(&r);
     }
+}
+
+/* A producer killed between a record's seq word and the tail: the record
+ * is visible, and the next producer resumes after it, not over it. */
+static void a_new_producer_resumes_after_a_record_the_tail_missed(void **state)
+{
+    (void)state;
+    struct region r = region_new(CAP, 0);
+    hipc_chan p, c;
+    pair(&r, &p, &c);
+    assert_int_equal(hipc_chan_send(&p, "first", 5, 0), HIPC_OK);
+    assert_int_equal(hipc_chan_close(&p), HIPC_OK);
+    put32(&r, OFF_TAIL, 0); /* as if the tail store never happened */
+    char buf[8];
+    assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), 5);
+    assert_int_equal(hipc_chan_attach_mem(&p, r.mem, r.size,
+                                          HIPC_CHAN_PRODUCER, &anon), HIPC_OK);
+    assert_int_equal(get32(&r, OFF_TAIL), 16);
+    assert_int_equal(hipc_chan_send(&p, "second", 6, 0), HIPC_OK);
+    assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), 6);
+    assert_memory_equal(buf, "second", 6);
+    region_free(&r);
 }
 
 static void an_end_is_held_by_one_process_and_can_be_taken_over(void **state)
@@ -821,6 +836,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(corrupt_header_fields_give_exact_codes),
     cmocka_unit_test(corrupt_positions_are_corrupt_for_the_reader),
     cmocka_unit_test(corrupt_record_lengths_and_kinds_are_corrupt),
+    cmocka_unit_test(a_new_producer_resumes_after_a_record_the_tail_missed),
     cmocka_unit_test(an_end_is_held_by_one_process_and_can_be_taken_over),
     cmocka_unit_test(a_closed_producer_is_peer_gone_once_drained),
     cmocka_unit_test(a_child_streams_messages_through_blocking_waits),
