@@ -107,6 +107,70 @@ static void corrupt_positions_give_the_claimed_end_back(void **state)
     assert_int_equal(owner, 0);
 }
 
+#define OFF_HEADER_SIZE 12u
+#define OFF_PROD_OWNER LINE
+
+/* A handle copied and then changed is refused, whatever the change. */
+static void handles_that_contradict_themselves_are_bad(void **state)
+{
+    (void)state;
+    hipc_chan_config cfg = {.capacity = CAP, .flags = HIPC_CHAN_ANONYMOUS};
+    hipc_chan p, bad;
+    fresh(&cfg);
+    assert_int_equal(hipc_chan_attach_mem(&p, mem, sizeof mem,
+                                          HIPC_CHAN_PRODUCER, &cfg), HIPC_OK);
+    bad = p;
+    bad.hdr_ = NULL;
+    assert_int_equal(hipc_chan_send(&bad, "x", 1, 0), HIPC_E_BAD_HANDLE);
+    bad = p;
+    bad.state_ = 99;
+    assert_int_equal(hipc_chan_send(&bad, "x", 1, 0), HIPC_E_BAD_HANDLE);
+    bad = p;
+    bad.state_ = 0;
+    assert_int_equal(hipc_chan_send(&bad, "x", 1, 0), HIPC_E_BAD_HANDLE);
+    assert_int_equal(hipc_chan_create(&bad, 0, HIPC_CHAN_PRODUCER, NULL),
+                     HIPC_E_NULL);
+    assert_int_equal(hipc_chan_close(&p), HIPC_OK);
+}
+
+/* A header made for another header size is another layout. */
+static void another_header_size_is_another_layout(void **state)
+{
+    (void)state;
+    hipc_chan_config cfg = {.capacity = CAP};
+    hipc_chan c;
+    uint32_t other = HIPC_CHAN_HEADER_SIZE * 2;
+    fresh(&cfg);
+    memcpy(mem + OFF_HEADER_SIZE, &other, sizeof other);
+    assert_int_equal(hipc_chan_attach_mem(&c, mem, sizeof mem,
+                                          HIPC_CHAN_CONSUMER, &cfg),
+                     HIPC_E_LAYOUT);
+}
+
+/* A producer that sent and closed: a try still gets what it sent, and
+ * only then hears that the peer is gone. An owner word without a pid is
+ * no producer at all. */
+static void what_a_closed_peer_sent_is_still_received(void **state)
+{
+    (void)state;
+    hipc_chan_config cfg = {.capacity = CAP};
+    hipc_chan p, c;
+    char buf[8];
+    fresh(&cfg);
+    assert_int_equal(hipc_chan_attach_mem(&p, mem, sizeof mem,
+                                          HIPC_CHAN_PRODUCER, &cfg), HIPC_OK);
+    assert_int_equal(hipc_chan_attach_mem(&c, mem, sizeof mem,
+                                          HIPC_CHAN_CONSUMER, &cfg), HIPC_OK);
+    assert_int_equal(hipc_chan_send(&p, "last", 4, 0), HIPC_OK);
+    assert_int_equal(hipc_chan_close(&p), HIPC_OK);
+    assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), 4);
+    assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), HIPC_E_PEER_GONE);
+    uint32_t no_pid = OWNER_CLAIMING;
+    memcpy(mem + OFF_PROD_OWNER, &no_pid, sizeof no_pid);
+    assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), HIPC_E_PEER_GONE);
+    assert_int_equal(hipc_chan_close(&c), HIPC_OK);
+}
+
 /* A slot caught half-claimed has no start time yet: its pid alone says
  * whether the claimer lives. */
 static void a_half_claimed_end_is_judged_by_its_pid(void **state)
@@ -215,6 +279,35 @@ static int recv_with_failing_check(int64_t spin_ns, int64_t timeout_ns)
     return rc;
 }
 
+/* Claiming an end asks /proc whether its holder lives; when /proc cannot
+ * answer, the attach fails with that answer instead of guessing. */
+static void a_holder_that_cannot_be_looked_up_keeps_its_end(void **state)
+{
+    (void)state;
+    hipc_chan_config cfg = {.capacity = CAP};
+    hipc_chan p, again;
+    fresh(&cfg);
+    assert_int_equal(hipc_chan_attach_mem(&p, mem, sizeof mem,
+                                          HIPC_CHAN_PRODUCER, &cfg), HIPC_OK);
+    hipc_fault_reset();
+    hipc_fault_set_mode("none");
+    /* Open #1 is our own identity, #2 the holder's liveness. */
+    hipc_fault_fail_nth(HIPC_SYS_OPEN, 2, EMFILE);
+    assert_int_equal(hipc_chan_attach_mem(&again, mem, sizeof mem,
+                                          HIPC_CHAN_PRODUCER, &cfg),
+                     HIPC_E_LIMIT);
+    assert_int_equal(again.sys_errno, EMFILE);
+    assert_int_equal(hipc_chan_close(&p), HIPC_OK);
+    /* The same for a holder caught half-claimed (pid alone). */
+    fresh(&cfg);
+    put_owner(OWNER_CLAIMING | (uint32_t)getpid());
+    hipc_fault_fail_nth(HIPC_SYS_OPEN, 2, ENOMEM);
+    assert_int_equal(hipc_chan_attach_mem(&again, mem, sizeof mem,
+                                          HIPC_CHAN_CONSUMER, &cfg),
+                     HIPC_E_NOMEM);
+    hipc_fault_reset();
+}
+
 /* Where the wait asks after its peer: at the timeout, after a slice of
  * sleeping, after a slice of spinning. Each failure is reported as it is. */
 static void a_failing_liveness_check_ends_the_wait_with_its_code(void **state)
@@ -256,10 +349,14 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(open_checks_its_arguments_first),
     cmocka_unit_test(corrupt_positions_give_the_claimed_end_back),
     cmocka_unit_test(a_half_claimed_end_is_judged_by_its_pid),
+    cmocka_unit_test(handles_that_contradict_themselves_are_bad),
+    cmocka_unit_test(another_header_size_is_another_layout),
+    cmocka_unit_test(what_a_closed_peer_sent_is_still_received),
     cmocka_unit_test(a_failed_wake_up_still_delivers),
 #ifdef HIPC_FAULT_INJECTION
     cmocka_unit_test(a_failing_liveness_check_ends_the_wait_with_its_code),
     cmocka_unit_test(a_long_spin_checks_its_live_peer_and_times_out),
+    cmocka_unit_test(a_holder_that_cannot_be_looked_up_keeps_its_end),
 #endif
 };
 

@@ -14,6 +14,8 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/time.h>
+#include <sys/uio.h>
+#include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -437,6 +439,31 @@ static void reset_returns_to_the_modes_of_the_environment(void **state)
     printf("fault modes in force: %s\n", want);
 }
 
+/* writev under short mode: nothing to write stays nothing, and a short
+ * first piece that fails reports the kernel's errno. */
+static void a_short_writev_reports_its_failure(void **state)
+{
+    (void)state;
+    int fds[2];
+    static char big[PIPE_BUF + 1];
+    struct iovec iov = {big, sizeof big};
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    assert_int_equal(hipc_sys_pipe2(fds, O_CLOEXEC), 0);
+    hipc_fault_short_io(1);
+    assert_int_equal(hipc_sys_writev(fds[1], NULL, 0), 0);
+    assert_int_equal(hipc_sys_writev(fds[1], &iov, 1), 1);
+    assert_int_equal(hipc_sys_close(fds[0]), 0);
+    assert_int_equal(pthread_sigmask(SIG_BLOCK, &set, &old), 0);
+    assert_int_equal(hipc_sys_writev(fds[1], &iov, 1), -EPIPE);
+    struct timespec zero = {0, 0};
+    assert_int_equal(sigtimedwait(&set, NULL, &zero), SIGPIPE);
+    assert_int_equal(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+    assert_int_equal(hipc_sys_close(fds[1]), 0);
+    hipc_fault_reset();
+}
+
 static void modes_parse_from_words_and_print_back(void **state)
 {
     (void)state;
@@ -476,6 +503,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup(eintr_first_interrupts_only_blocking_calls_and_alternates, plain_plan),
     cmocka_unit_test_setup(eagain_first_hits_only_non_blocking_transfers, plain_plan),
     cmocka_unit_test_setup(short_io_shortens_all_but_atomic_pipe_writes, plain_plan),
+    cmocka_unit_test_setup(a_short_writev_reports_its_failure, plain_plan),
     cmocka_unit_test_setup(modes_parse_from_words_and_print_back, plain_plan),
     cmocka_unit_test(reset_returns_to_the_modes_of_the_environment),
 #endif

@@ -59,6 +59,11 @@ static void lists_of_a_namespace_without_segments_are_empty(void **state)
     size_t total = 7;
     assert_int_equal(hipc_inspect_list(&e, 1, &total, 0, NULL), 0);
     assert_int_equal(total, 0);
+    /* gc may be asked only to count: no array, no room. */
+    size_t found = 7;
+    assert_int_equal(hipc_inspect_gc(NULL, 0, &found, 0, NULL), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(hipc_inspect_gc(NULL, 1, &found, 0, NULL), HIPC_E_NULL);
 }
 
 static const struct CMUnitTest tests[] = {

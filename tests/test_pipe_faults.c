@@ -33,6 +33,32 @@ static void finish_after_the_caller_closed_the_pipe_only_reaps(void **state)
     assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
 }
 
+/* A handle that is not one is reported as such even when the other
+ * arguments are wrong too: the handle is checked first. */
+static void a_bad_handle_outranks_a_bad_size_or_timeout(void **state)
+{
+    (void)state;
+    hipc_pipe bad;
+    char buf[4];
+    size_t done = 9;
+    memset(&bad, 0, sizeof bad);
+    assert_int_equal(hipc_pipe_read_some(&bad, buf, 0), HIPC_E_BAD_HANDLE);
+    assert_int_equal(hipc_pipe_write_all_timed(&bad, buf, 1, -1, &done),
+                     HIPC_E_BAD_HANDLE);
+    assert_int_equal(done, 0);
+    assert_int_equal(hipc_pipe_read_exact_timed(NULL, buf, 1, -1, NULL),
+                     HIPC_E_NULL);
+    assert_int_equal(hipc_pipe_read_some_timed(&bad, buf, 1, -1),
+                     HIPC_E_BAD_HANDLE);
+    hipc_pipe p;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_read_some(&p, buf, 0), HIPC_E_BAD_SIZE);
+    assert_int_equal(hipc_pipe_read_some_timed(&p, buf, 1, -1),
+                     HIPC_E_BAD_TIMEOUT);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+    assert_int_equal(hipc_pipe_read_some(&p, buf, 0), HIPC_E_STALE_HANDLE);
+}
+
 #ifdef HIPC_FAULT_INJECTION
 /* The first writev of a frame larger than PIPE_BUF moves one byte (a
  * short write the kernel may make), and the write that should finish the
@@ -59,6 +85,7 @@ static void a_frame_whose_header_is_cut_short_reports_the_next_failure(void **st
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(finish_after_the_caller_closed_the_pipe_only_reaps),
+    cmocka_unit_test(a_bad_handle_outranks_a_bad_size_or_timeout),
 #ifdef HIPC_FAULT_INJECTION
     cmocka_unit_test(a_frame_whose_header_is_cut_short_reports_the_next_failure),
 #endif
