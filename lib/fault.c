@@ -33,6 +33,11 @@ struct fault_plan {
     atomic_int eintr_first;
     atomic_int eagain_first;
     atomic_size_t short_max;
+    int short_files;
+    enum hipc_sys_call hook_call;
+    unsigned long hook_nth;
+    void (*hook_fn)(void *);
+    void *hook_arg;
 };
 
 static struct fault_plan plan = {.fail_call = HIPC_SYS_COUNT_};
@@ -57,6 +62,8 @@ static void zero_counters(void)
 
 void hipc_fault_reset(void)
 {
+    plan.hook_fn = NULL;
+    plan.short_files = 0;
     plan.fail_nth = 0;
     plan.fail_call = HIPC_SYS_COUNT_;
     plan.fail_err = 0;
@@ -75,6 +82,22 @@ void hipc_fault_fail_nth(enum hipc_sys_call call, unsigned long nth, int err)
     plan.owner = getpid();
     atomic_store(&plan.fired, 0);
     zero_counters();
+}
+
+void hipc_fault_hook_nth(enum hipc_sys_call call, unsigned long nth,
+                         void (*fn)(void *), void *arg)
+{
+    plan.hook_call = call;
+    plan.hook_nth = nth;
+    plan.hook_arg = arg;
+    plan.hook_fn = fn;
+    plan.owner = getpid();
+    zero_counters();
+}
+
+void hipc_fault_short_files(int on)
+{
+    plan.short_files = on != 0;
 }
 
 void hipc_fault_eintr_first(int on)
@@ -151,10 +174,22 @@ static int transparent(unsigned can)
     return first_try_pending ? err : 0;
 }
 
+/* The hook runs once, in the process that set it, then is disarmed. */
+static void run_hook(enum hipc_sys_call call, unsigned long n)
+{
+    void (*fn)(void *) = plan.hook_fn;
+    if (fn == NULL || call != plan.hook_call || n != plan.hook_nth ||
+        getpid() != plan.owner)
+        return;
+    plan.hook_fn = NULL;
+    fn(plan.hook_arg);
+}
+
 int hipc_fault_errno_if(enum hipc_sys_call call, unsigned can)
 {
     unsigned long n = atomic_fetch_add(&plan.calls[call], 1) + 1;
     unsigned long any = atomic_fetch_add(&plan.calls[HIPC_SYS_COUNT_], 1) + 1;
+    run_hook(call, n);
     int err = planned_failure(call, n, any);
     return err != 0 ? err : transparent(can);
 }
@@ -214,7 +249,7 @@ size_t hipc_fault_len_fd(enum hipc_sys_call call, int fd, size_t len)
     struct stat st;
     if (max == 0 || len <= max || fstat(fd, &st) != 0)
         return len;
-    if (call == HIPC_SYS_READ && S_ISREG(st.st_mode))
+    if (call == HIPC_SYS_READ && S_ISREG(st.st_mode) && !plan.short_files)
         return len;
     if (call == HIPC_SYS_WRITE && len <= PIPE_BUF && S_ISFIFO(st.st_mode))
         return len;

@@ -72,6 +72,15 @@ void hipc_fault_fail_nth(enum hipc_sys_call call, unsigned long nth, int err);
 void hipc_fault_eintr_first(int on);
 void hipc_fault_eagain_first(int on);
 void hipc_fault_short_io(size_t max_bytes);
+/* Runs fn(arg) once, right before the nth call of kind `call` goes to
+ * the kernel: what another process could do at that moment (attach a
+ * segment, remove it...), for races no test could time. */
+void hipc_fault_hook_nth(enum hipc_sys_call call, unsigned long nth,
+                         void (*fn)(void *), void *arg);
+/* Short reads of regular files too (not a transparent mode): a reader
+ * with a tiny buffer, to which a sysctl file answers the first read and
+ * then end of file. */
+void hipc_fault_short_files(int on);
 unsigned long hipc_fault_calls(enum hipc_sys_call call);
 int hipc_fault_fired(void);
 /* The transparent modes now in force, as a HIPC_FAULT_MODE string. */

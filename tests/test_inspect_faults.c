@@ -5,6 +5,12 @@
 #include <sys/ipc.h>
 #include <sys/shm.h>
 
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "hipc/error.h"
 #include "hipc/inspect.h"
 #include "support.h"
@@ -25,6 +31,85 @@ static enum hipc_seg_orphan verdict_with_open_failing(unsigned long nth)
     hipc_fault_reset();
     assert_int_equal(n, 1);
     return e.orphan;
+}
+
+/* A segment whose creator has exited, made by a child with plain libc. */
+static int make_orphan(void)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+        _exit(write(fds[1], &id, sizeof id) == (ssize_t)sizeof id ? 0 : 1);
+    }
+    int id = -1;
+    if (read(fds[0], &id, sizeof id) != (ssize_t)sizeof id)
+        id = -1;
+    close(fds[0]);
+    close(fds[1]);
+    waitpid(pid, NULL, 0);
+    return id;
+}
+
+static void *attached;
+
+/* Another process attaches the orphan between gc's verdict and its
+ * removal. */
+static void someone_attaches(void *arg)
+{
+    attached = shmat(*(int *)arg, NULL, SHM_RDONLY);
+}
+
+struct takeover {
+    int id, taken;
+};
+
+/* The orphan is removed and a new segment takes its very id (chosen with
+ * shm_next_id in this private namespace), made by a live process. */
+static void someone_takes_the_id(void *arg)
+{
+    struct takeover *t = arg;
+    char text[32];
+    shmctl(t->id, IPC_RMID, NULL);
+    int fd = open("/proc/sys/kernel/shm_next_id", O_WRONLY | O_CLOEXEC);
+    int n = snprintf(text, sizeof text, "%d", t->id);
+    if (fd >= 0 && write(fd, text, (size_t)n) == n)
+        t->taken = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+    if (fd >= 0)
+        close(fd);
+}
+
+/* gc looks at the segment again right before removing it: one that was
+ * attached or replaced meanwhile is left alone, and that is no error. */
+static void gc_leaves_a_segment_that_changed_since_its_verdict(void **state)
+{
+    (void)state;
+    hipc_seg_entry e;
+    size_t found = 0;
+    int id = make_orphan();
+    assert_true(id >= 0);
+    hipc_fault_reset();
+    hipc_fault_set_mode("none");
+    /* With NO_PEEK, the first IPC_STAT is the one right before removal. */
+    hipc_fault_hook_nth(HIPC_SYS_SHMCTL, 1, someone_attaches, &id);
+    assert_int_equal(hipc_inspect_gc(&e, 1, &found, HIPC_INSPECT_NO_PEEK, NULL),
+                     0);
+    assert_int_equal(found, 1);
+    assert_true(attached != (void *)-1 && attached != NULL);
+    assert_int_equal(shmdt(attached), 0);
+    struct takeover t = {id, -1};
+    hipc_fault_hook_nth(HIPC_SYS_SHMCTL, 1, someone_takes_the_id, &t);
+    assert_int_equal(hipc_inspect_gc(&e, 1, &found, HIPC_INSPECT_NO_PEEK, NULL),
+                     0);
+    hipc_fault_reset();
+    /* Where the id could be chosen, the live creator's segment stayed. */
+    if (t.taken == id)
+        assert_int_equal(shmctl(id, IPC_RMID, NULL), 0);
+    else if (t.taken >= 0)
+        shmctl(t.taken, IPC_RMID, NULL);
+    assert_int_equal(hipc_test_shm_count(), 0);
 }
 
 static void a_creator_that_cannot_be_looked_up_is_unknown(void **state)
@@ -70,6 +155,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(lists_of_a_namespace_without_segments_are_empty),
 #ifdef HIPC_FAULT_INJECTION
     cmocka_unit_test(a_creator_that_cannot_be_looked_up_is_unknown),
+    cmocka_unit_test(gc_leaves_a_segment_that_changed_since_its_verdict),
 #endif
 };
 

@@ -59,6 +59,23 @@ static void a_bad_handle_outranks_a_bad_size_or_timeout(void **state)
     assert_int_equal(hipc_pipe_read_some(&p, buf, 0), HIPC_E_STALE_HANDLE);
 }
 
+/* A deadline 999 ms away carries into the next second (for any clock
+ * reading past its first millisecond); data already there arrives. */
+static void a_deadline_that_carries_into_the_next_second_works(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    char buf[4];
+    size_t done = 0;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_write_all_timed(&p, "abc", 3, 999, &done),
+                     HIPC_OK);
+    assert_int_equal(hipc_pipe_read_exact_timed(&p, buf, 3, 999, &done),
+                     HIPC_OK);
+    assert_int_equal(done, 3);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
 #ifdef HIPC_FAULT_INJECTION
 /* The first writev of a frame larger than PIPE_BUF moves one byte (a
  * short write the kernel may make), and the write that should finish the
@@ -86,6 +103,7 @@ static void a_frame_whose_header_is_cut_short_reports_the_next_failure(void **st
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(finish_after_the_caller_closed_the_pipe_only_reaps),
     cmocka_unit_test(a_bad_handle_outranks_a_bad_size_or_timeout),
+    cmocka_unit_test(a_deadline_that_carries_into_the_next_second_works),
 #ifdef HIPC_FAULT_INJECTION
     cmocka_unit_test(a_frame_whose_header_is_cut_short_reports_the_next_failure),
 #endif

@@ -41,6 +41,32 @@ static void a_fresh_create_needs_its_config(void **state)
 }
 
 #ifdef HIPC_FAULT_INJECTION
+/* A reader that takes a sysctl file one byte at a time gets the first
+ * digit and then end of file: the value is known to be cut (no newline)
+ * and each limit counts as unknown, never as "1". */
+static void limits_read_in_pieces_count_as_unknown(void **state)
+{
+    (void)state;
+    hipc_shm_limits lim;
+    hipc_fault_reset();
+    hipc_fault_short_io(1);
+    hipc_fault_short_files(1);
+    assert_int_equal(hipc_shm_get_limits(&lim, NULL), HIPC_OK);
+    hipc_fault_reset();
+    assert_true(lim.shmmax == UINT64_MAX && lim.shmall == UINT64_MAX &&
+                lim.shmmni == UINT64_MAX);
+    /* A create still works: the kernel enforces the limits itself. */
+    hipc_shm h;
+    hipc_shm_config cfg = {.size = 64};
+    hipc_fault_short_io(1);
+    hipc_fault_short_files(1);
+    int rc = hipc_shm_create(&h, HIPC_SHM_KEY_PRIVATE, &cfg);
+    hipc_fault_reset();
+    assert_int_equal(rc, HIPC_OK);
+    assert_int_equal(hipc_shm_remove(&h), HIPC_OK);
+    assert_int_equal(hipc_shm_close(&h), HIPC_OK);
+}
+
 /* EPERM from stat (a path a security module hides) is a permission
  * problem, like EACCES. */
 static void a_path_refused_with_eperm_is_perm(void **state)
@@ -61,6 +87,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_fresh_create_needs_its_config),
 #ifdef HIPC_FAULT_INJECTION
     cmocka_unit_test(a_path_refused_with_eperm_is_perm),
+    cmocka_unit_test(limits_read_in_pieces_count_as_unknown),
 #endif
 };
 
