@@ -325,6 +325,32 @@ static ssize_t io_once(const hipc_pipe *p, const struct io *io)
     return hipc_sys_write(io->fd, io->wbuf + io->done, want);
 }
 
+/* What run() does after a transfer that moved nothing. */
+#define RETRY_ 1
+
+/* RETRY_ to go round again, or the code the transfer ends with. */
+static int stop_or_retry(hipc_pipe *p, const struct io *io, ssize_t n,
+                         int *confirmed, int *epipe)
+{
+    /* Only a read returns 0 (end of file): write(2) on a pipe never
+     * accepts 0 of n > 0 bytes. */
+    if (n == 0)
+        return io->done == 0 ? HIPC_E_EOF : HIPC_E_TRUNCATED;
+    if (n == -EINTR || (n == -EAGAIN && io->deadline != NULL))
+        return RETRY_;
+    /* Without a deadline, EAGAIN is reported only when a second attempt
+     * agrees: a single retry is as cheap as asking poll, and unlike poll
+     * it is exact (a pipe whose slots are all in use still takes a small
+     * write into its last page). */
+    if (n == -EAGAIN && !*confirmed) {
+        *confirmed = 1;
+        return RETRY_;
+    }
+    if (n == -EPIPE && epipe != NULL)
+        *epipe = 1;
+    return fail(p, n);
+}
+
 /* Moves bytes until the transfer is complete, the peer is gone, the
  * deadline passes or an error occurs. *epipe is set on EPIPE. */
 static int run(hipc_pipe *p, struct io *io, int *epipe)
@@ -343,30 +369,16 @@ static int run(hipc_pipe *p, struct io *io, int *epipe)
         /* A transfer interrupted after poll said "ready" is retried at
          * once: the descriptor is still ready, so it cannot block. */
         ready = n == -EINTR || (n > 0 && nonblocking);
-        confirmed = n == -EAGAIN && confirmed;
-        if (n > 0) {
-            io->done += (size_t)n;
-            if (io->op == OP_READ_SOME)
-                break;
+        if (n <= 0) {
+            int rc = stop_or_retry(p, io, n, &confirmed, epipe);
+            if (rc != RETRY_)
+                return rc;
             continue;
         }
-        /* Only a read returns 0 (end of file): write(2) on a pipe never
-         * accepts 0 of n > 0 bytes. */
-        if (n == 0)
-            return io->done == 0 ? HIPC_E_EOF : HIPC_E_TRUNCATED;
-        if (n == -EINTR || (n == -EAGAIN && io->deadline != NULL))
-            continue;
-        /* Without a deadline, EAGAIN is reported only when a second
-         * attempt agrees: a single retry is as cheap as asking poll, and
-         * unlike poll it is exact (a pipe whose slots are all in use still
-         * takes a small write into its last page). */
-        if (n == -EAGAIN && !confirmed) {
-            confirmed = 1;
-            continue;
-        }
-        if (n == -EPIPE && epipe != NULL)
-            *epipe = 1;
-        return fail(p, n);
+        io->done += (size_t)n;
+        confirmed = 0;
+        if (io->op == OP_READ_SOME)
+            break;
     }
     return HIPC_OK;
 }
