@@ -246,6 +246,13 @@ static int guard_enter(hipc_pipe *p, struct sigpipe_guard *g)
     return HIPC_OK;
 }
 
+/* Non-zero when SIGPIPE is pending, or when that cannot be found out. */
+static int sigpipe_pending(void)
+{
+    sigset_t pending;
+    return hipc_sys_sigpending(&pending) < 0 || sigismember(&pending, SIGPIPE);
+}
+
 /* Consumes the SIGPIPE our write raised (only after EPIPE, so a
  * successful write pays nothing here) and restores the mask if we
  * changed it. The signal the kernel sends for EPIPE is directed at this
@@ -255,15 +262,22 @@ static void guard_leave(struct sigpipe_guard *g, int saw_epipe)
 {
     if (!g->active)
         return;
+    int consumed = 1;
     if (saw_epipe && !g->was_pending) {
         sigset_t set;
         sigemptyset(&set);
         sigaddset(&set, SIGPIPE);
         const struct timespec zero = {0, 0};
-        while (hipc_sys_sigtimedwait(&set, &zero) == -EINTR)
+        int r;
+        while ((r = hipc_sys_sigtimedwait(&set, &zero)) == -EINTR)
             ;
+        /* The kernel raises SIGPIPE with every EPIPE, so anything but
+         * SIGPIPE here is unexpected (fault injection makes it happen).
+         * Unblocking a SIGPIPE that is still pending would kill the
+         * caller: then it stays blocked instead. */
+        consumed = r == SIGPIPE || (r == -EAGAIN && !sigpipe_pending());
     }
-    if (!sigismember(&g->old, SIGPIPE))
+    if (consumed && !sigismember(&g->old, SIGPIPE))
         hipc_sys_sigmask(SIG_SETMASK, &g->old, NULL);
 }
 
