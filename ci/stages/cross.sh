@@ -10,6 +10,9 @@
 # HIPC_E_LAYOUT and the other way round, while x86_64 and aarch64 (same
 # width and endianness) must read each other's segments.
 #
+# Last, a firmware-style consumer: find_package(hipc) in an armhf staging
+# sysroot, run under qemu; and the same build must refuse an x86_64 package.
+#
 # The stage runs in a private IPC namespace, so nothing it creates can
 # outlive it or meet another process's segments.
 set -euo pipefail
@@ -79,6 +82,33 @@ share armhf aarch64 HIPC_E_LAYOUT
 share host aarch64 HIPC_OK
 share aarch64 host HIPC_OK
 share armhf armhf HIPC_OK
+
+echo "-- find_package consumer in an armhf sysroot"
+# A firmware build finds hipc installed in its staging sysroot through
+# CMAKE_FIND_ROOT_PATH, and runs the result on the target (here qemu).
+rm -rf build/cross-prefix-armhf build/cross-prefix-host
+quiet cmake --install build/cross-armhf --prefix build/cross-prefix-armhf
+quiet cmake -S tests/consumers/find_package -B build/cross-consumer-armhf \
+  -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchains/armhf.cmake" \
+  -DCMAKE_FIND_ROOT_PATH="$root/build/cross-prefix-armhf"
+quiet cmake --build build/cross-consumer-armhf
+${run[armhf]} build/cross-consumer-armhf/app
+# The same build must refuse a 64-bit hipc (the package's version file
+# compares pointer widths) instead of linking the wrong library.
+quiet cmake -S . -B build/cross-host-lib -DCMAKE_BUILD_TYPE=Release \
+  -DHIPC_BUILD_TESTS=OFF -DHIPC_BUILD_TOOLS=OFF -DHIPC_BUILD_FUZZ=OFF \
+  -DHIPC_BUILD_BENCH=OFF -DCMAKE_INSTALL_PREFIX="$root/build/cross-prefix-host"
+quiet cmake --build build/cross-host-lib -j "$jobs"
+quiet cmake --install build/cross-host-lib
+if cmake -S tests/consumers/find_package -B build/cross-consumer-wrong \
+     -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchains/armhf.cmake" \
+     -DCMAKE_FIND_ROOT_PATH="$root/build/cross-prefix-host" \
+     >build/cross-wrong.log 2>&1; then
+  fail "an armhf build accepted an x86_64 hipc package"
+fi
+grep -q "considered but not accepted" build/cross-wrong.log ||
+  { cat build/cross-wrong.log; fail "the x86_64 package was not even found"; }
+echo "cross: the armhf build refused the 64-bit package"
 
 left=$(($(wc -l </proc/sysvipc/shm) - 1))
 [ "$left" -eq 0 ] || fail "$left segment(s) left behind"
