@@ -151,9 +151,11 @@ static int now_ns(hipc_chan *ch, int64_t *out)
 {
     struct timespec ts;
     int rc = hipc_sys_clock_monotonic(&ts);
-    if (rc < 0) {
-        ch->sys_errno = -rc;
-        return HIPC_E_SYS;
+    /* CLOCK_MONOTONIC cannot fail (see lib/sys.c): coverage marks this
+     * defensive path, and the callers' checks of now_ns, as never run. */
+    if (rc < 0) {              /* GCOVR_EXCL_BR_LINE */
+        ch->sys_errno = -rc;   /* GCOVR_EXCL_LINE */
+        return HIPC_E_SYS;     /* GCOVR_EXCL_LINE */
     }
     *out = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     return HIPC_OK;
@@ -170,8 +172,8 @@ int hipc_chan_mem_size(size_t capacity, size_t *size)
         return HIPC_E_BAD_SIZE;
     /* Cannot overflow: the capacity is at most 2^31 and the header small,
      * but a size_t of 32 bits makes it worth saying so in code. */
-    if (capacity > SIZE_MAX - HIPC_CHAN_HEADER_SIZE)
-        return HIPC_E_OVERFLOW;
+    if (capacity > SIZE_MAX - HIPC_CHAN_HEADER_SIZE) /* GCOVR_EXCL_BR_LINE */
+        return HIPC_E_OVERFLOW;                      /* GCOVR_EXCL_LINE */
     *size = HIPC_CHAN_HEADER_SIZE + capacity;
     return HIPC_OK;
 }
@@ -278,9 +280,11 @@ static int owner_alive(struct chan_slot *s, uint32_t w, int *err)
             (uint64_t)atomic_load_explicit(&s->start_hi, memory_order_relaxed)
                 << 32;
     /* Acquire: if the owner changed while we read the start, someone
-     * just attached and is certainly alive. */
-    if (atomic_load_explicit(&s->owner, memory_order_acquire) != w)
-        return 1;
+     * just attached and is certainly alive. (Only a claim landing within
+     * these few instructions gets here: no test can time it, so coverage
+     * marks it.) */
+    if (atomic_load_explicit(&s->owner, memory_order_acquire) != w) /* GCOVR_EXCL_BR_LINE */
+        return 1; /* GCOVR_EXCL_LINE */
     return hipc__proc_alive(pid, start, err);
 }
 
@@ -292,11 +296,11 @@ static int claim(hipc_chan *ch, struct chan_slot *s, uint32_t *prev)
         return alive < 0 ? alive : HIPC_E_EXISTS;
     uint32_t mine = (uint32_t)ch->pid_ & OWNER_PID;
     /* Relaxed CAS: the start time is published by the release below. */
-    if (!atomic_compare_exchange_strong_explicit(&s->owner, &w,
+    if (!atomic_compare_exchange_strong_explicit(&s->owner, &w, /* GCOVR_EXCL_BR_LINE */
                                                  OWNER_CLAIMING | mine,
                                                  memory_order_relaxed,
                                                  memory_order_relaxed))
-        return HIPC_E_EXISTS; /* another process won the race */
+        return HIPC_E_EXISTS; /* another process won the race */ /* GCOVR_EXCL_LINE: untimeable race */
     atomic_store_explicit(&s->start_lo, (uint32_t)ch->start_,
                           memory_order_relaxed);
     atomic_store_explicit(&s->start_hi, (uint32_t)(ch->start_ >> 32),
@@ -368,8 +372,10 @@ static void wake_peer(hipc_chan *ch, struct chan_wait *w, int force)
     if (!force && ch->role == HIPC_CHAN_CONSUMER && consumer_free(ch) < want)
         return;
     /* Exchange: one wake per sleep, not one per message while it wakes. */
-    if (atomic_exchange_explicit(&w->sleeping, 0, memory_order_relaxed) == 0)
-        return;
+    /* (Lost only to a concurrent waker within a few instructions: an
+     * untimeable race, marked for coverage.) */
+    if (atomic_exchange_explicit(&w->sleeping, 0, memory_order_relaxed) == 0) /* GCOVR_EXCL_BR_LINE */
+        return; /* GCOVR_EXCL_LINE */
     /* Relaxed: the futex syscall is a full barrier, and the sleeper reads
      * the data through the index, not through this counter. */
     atomic_fetch_add_explicit(&w->seq, 1, memory_order_relaxed);
@@ -501,7 +507,9 @@ static int cons_next(hipc_chan *ch, struct rec_pos *r)
         r->rec = rec;
         return HIPC_OK;
     }
-    return HIPC_E_CORRUPT;
+    /* Never reached: after one pad the position is at offset 0, where a
+     * second pad is refused inside the loop. Kept as a bound. */
+    return HIPC_E_CORRUPT; /* GCOVR_EXCL_LINE */
 }
 
 static int attempt(hipc_chan *ch, struct rec_pos *r)
@@ -540,8 +548,8 @@ static int spin(hipc_chan *ch, struct rec_pos *r, int64_t now, int64_t deadline)
             cpu_relax();
         }
         int rc = now_ns(ch, &now);
-        if (rc != HIPC_OK)
-            return rc;
+        if (rc != HIPC_OK) /* GCOVR_EXCL_BR_LINE: now_ns cannot fail */
+            return rc;     /* GCOVR_EXCL_LINE */
         if (now >= deadline)
             return timed_out(ch, r);
         if (now >= spin_end)
@@ -590,8 +598,8 @@ static int wait_slow(hipc_chan *ch, struct rec_pos *r, int64_t timeout_ns)
 {
     int64_t now = 0;
     int rc = now_ns(ch, &now);
-    if (rc != HIPC_OK)
-        return rc;
+    if (rc != HIPC_OK) /* GCOVR_EXCL_BR_LINE: now_ns cannot fail */
+        return rc;     /* GCOVR_EXCL_LINE */
     int64_t deadline =
         timeout_ns == HIPC_CHAN_FOREVER ? INT64_MAX : sat_add(now, timeout_ns);
     /* Hysteresis: a producer that has to wait first polls for a quarter of
@@ -605,8 +613,8 @@ static int wait_slow(hipc_chan *ch, struct rec_pos *r, int64_t timeout_ns)
     r->want = r->rec;
     int64_t last_check = now, slice = FIRST_SLICE_NS;
     while (rc == HIPC_E_AGAIN) {
-        if ((rc = now_ns(ch, &now)) != HIPC_OK)
-            return rc;
+        if ((rc = now_ns(ch, &now)) != HIPC_OK) /* GCOVR_EXCL_BR_LINE */
+            return rc; /* GCOVR_EXCL_LINE: now_ns cannot fail */
         if (now >= deadline)
             return timed_out(ch, r);
         if (now - last_check >= SLICE_NS) {
