@@ -986,7 +986,7 @@ static int usage(const char *prog, FILE *f)
 {
     fprintf(f, "usage: %s [--quick] [--json] [--rounds N] [--round-ms MS] "
                "[--no-pin] [--spin-ns NS]\n"
-               "  default: 9 rounds of 60 ms per kind (about 30 s); --quick: "
+               "  default: 15 rounds of 50 ms per kind (about 30 s); --quick: "
                "3 rounds of 15 ms\n"
                "  --spin-ns: busy-poll time of the throughput channels' ends "
                "(-1: never sleep)\n", prog);
@@ -995,7 +995,7 @@ static int usage(const char *prog, FILE *f)
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-    *o = (struct opts){9, 60 * 1000 * 1000, 0, 1, 0};
+    *o = (struct opts){15, 50 * 1000 * 1000, 0, 1, 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--quick") == 0) {

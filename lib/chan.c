@@ -133,6 +133,28 @@ static _Atomic uint32_t *ring_word(const hipc_chan *ch, uint32_t off)
     return (_Atomic uint32_t *)(void *)(ch->ring_ + off);
 }
 
+/* Copies in pieces of COPY_PIECE bytes. glibc switches memcpy to
+ * `rep movsb` above 2112 bytes; on the AMD EPYC machines hipc was measured
+ * on, a 4 KiB memcpy ran at about half the speed of glibc's vector loop
+ * (same run, GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold raised).
+ * Pieces keep the vector loop, and cost one call per KiB where
+ * `rep movsb` is the faster one. */
+#define COPY_PIECE 1024u
+
+static void copy_pieces(void *dst, const void *src, size_t len)
+{
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    while (len > COPY_PIECE) {
+        memcpy(d, s, COPY_PIECE);
+        d += COPY_PIECE;
+        s += COPY_PIECE;
+        len -= COPY_PIECE;
+    }
+    if (len != 0)
+        memcpy(d, s, len);
+}
+
 static void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -973,8 +995,7 @@ int hipc_chan_send(hipc_chan *ch, const void *msg, size_t len,
     int rc = hipc_chan_reserve(ch, len, &room, timeout_ns);
     if (rc != HIPC_OK)
         return rc;
-    if (len != 0)
-        memcpy(room, msg, len);
+    copy_pieces(room, msg, len);
     return hipc_chan_commit(ch, len);
 }
 
@@ -1019,8 +1040,7 @@ int hipc_chan_recv(hipc_chan *ch, void *buf, size_t cap, int64_t timeout_ns)
         ch->state_ = ST_OPEN; /* the message stays for a bigger buffer */
         return HIPC_E_BUF_TOO_SMALL;
     }
-    if (len != 0)
-        memcpy(buf, msg, (size_t)len);
+    copy_pieces(buf, msg, (size_t)len);
     int rc = hipc_chan_release(ch);
     return rc != HIPC_OK ? rc : len;
 }
