@@ -130,7 +130,25 @@ static void handles_that_contradict_themselves_are_bad(void **state)
     assert_int_equal(hipc_chan_send(&bad, "x", 1, 0), HIPC_E_BAD_HANDLE);
     assert_int_equal(hipc_chan_create(&bad, 0, HIPC_CHAN_PRODUCER, NULL),
                      HIPC_E_NULL);
+    assert_int_equal(hipc_chan_create(NULL, 0, HIPC_CHAN_PRODUCER, &cfg),
+                     HIPC_E_NULL);
     assert_int_equal(hipc_chan_close(&p), HIPC_OK);
+}
+
+/* A group-writable mode is taken as asking for a shared-write segment. */
+static void a_group_writable_channel_is_shared_write(void **state)
+{
+    (void)state;
+    hipc_chan_config cfg = {.capacity = 4096, .mode = 0660};
+    hipc_chan p;
+    assert_int_equal(hipc_chan_create(&p, HIPC_SHM_KEY_PRIVATE,
+                                      HIPC_CHAN_PRODUCER, &cfg), HIPC_OK);
+    hipc_shm_info info;
+    assert_int_equal(hipc_shm_stat(&p.shm, &info), HIPC_OK);
+    assert_int_equal(info.mode, 0660);
+    assert_int_equal(hipc_chan_remove(&p), HIPC_OK);
+    assert_int_equal(hipc_chan_close(&p), HIPC_OK);
+    assert_int_equal(hipc_test_shm_count(), 0);
 }
 
 /* A header made for another header size is another layout. */
@@ -351,6 +369,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_half_claimed_end_is_judged_by_its_pid),
     cmocka_unit_test(handles_that_contradict_themselves_are_bad),
     cmocka_unit_test(another_header_size_is_another_layout),
+    cmocka_unit_test(a_group_writable_channel_is_shared_write),
     cmocka_unit_test(what_a_closed_peer_sent_is_still_received),
     cmocka_unit_test(a_failed_wake_up_still_delivers),
 #ifdef HIPC_FAULT_INJECTION

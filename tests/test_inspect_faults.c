@@ -13,26 +13,8 @@
 
 #include "hipc/error.h"
 #include "hipc/inspect.h"
+#include "inspect_priv.h"
 #include "support.h"
-#ifdef HIPC_FAULT_INJECTION
-#include "fault.h"
-
-/* Lists the one segment with the nth /proc open failing (1: the table,
- * 2: the creator's start time, 3: whether it still runs). */
-static enum hipc_seg_orphan verdict_with_open_failing(unsigned long nth)
-{
-    hipc_seg_entry e;
-    size_t total = 0;
-    hipc_fault_reset();
-    hipc_fault_set_mode("none");
-    hipc_fault_fail_nth(HIPC_SYS_OPEN, nth, EMFILE);
-    int n = hipc_inspect_list(&e, 1, &total, HIPC_INSPECT_NO_PEEK, NULL);
-    assert_true(hipc_fault_fired());
-    hipc_fault_reset();
-    assert_int_equal(n, 1);
-    return e.orphan;
-}
-
 /* A segment whose creator has exited, made by a child with plain libc. */
 static int make_orphan(void)
 {
@@ -51,6 +33,25 @@ static int make_orphan(void)
     close(fds[1]);
     waitpid(pid, NULL, 0);
     return id;
+}
+
+#ifdef HIPC_FAULT_INJECTION
+#include "fault.h"
+
+/* Lists the one segment with the nth /proc open failing (1: the table,
+ * 2: the creator's start time, 3: whether it still runs). */
+static enum hipc_seg_orphan verdict_with_open_failing(unsigned long nth)
+{
+    hipc_seg_entry e;
+    size_t total = 0;
+    hipc_fault_reset();
+    hipc_fault_set_mode("none");
+    hipc_fault_fail_nth(HIPC_SYS_OPEN, nth, EMFILE);
+    int n = hipc_inspect_list(&e, 1, &total, HIPC_INSPECT_NO_PEEK, NULL);
+    assert_true(hipc_fault_fired());
+    hipc_fault_reset();
+    assert_int_equal(n, 1);
+    return e.orphan;
 }
 
 static void *attached;
@@ -83,6 +84,26 @@ static void someone_takes_the_id(void *arg)
 
 /* gc looks at the segment again right before removing it: one that was
  * attached or replaced meanwhile is left alone, and that is no error. */
+/* Without clocks the pid-reuse judgement is skipped, not guessed: a live
+ * creator still counts as alive. */
+static void without_clocks_a_live_creator_still_counts(void **state)
+{
+    (void)state;
+    hipc_seg_entry e;
+    size_t total = 0;
+    int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+    assert_true(id >= 0);
+    hipc_fault_reset();
+    hipc_fault_set_mode("none");
+    hipc_fault_fail_nth(HIPC_SYS_CLOCK, 1, EINVAL);
+    assert_int_equal(hipc_inspect_list(&e, 1, &total, HIPC_INSPECT_NO_PEEK,
+                                       NULL), 1);
+    assert_true(hipc_fault_fired());
+    hipc_fault_reset();
+    assert_int_equal(e.orphan, HIPC_ORPHAN_NO);
+    assert_int_equal(shmctl(id, IPC_RMID, NULL), 0);
+}
+
 static void gc_leaves_a_segment_that_changed_since_its_verdict(void **state)
 {
     (void)state;
@@ -151,11 +172,47 @@ static void lists_of_a_namespace_without_segments_are_empty(void **state)
     assert_int_equal(hipc_inspect_gc(NULL, 1, &found, 0, NULL), HIPC_E_NULL);
 }
 
+/* The pid-reuse judgement claims nothing from clocks that make no sense. */
+static void nonsense_clocks_never_prove_a_pid_reused(void **state)
+{
+    (void)state;
+    assert_int_equal(hipc__inspect_started_after(1000, 0, 2000, 100, 0), 0);
+    assert_int_equal(hipc__inspect_started_after(1000, 100, 2000, -1, 0), 0);
+    assert_int_equal(hipc__inspect_started_after(1000, 100, 50, 100, 0), 0);
+    /* Sane clocks: started 10 s after boot, boot at 1900: 1910 > 1000. */
+    assert_int_equal(hipc__inspect_started_after(1000, 100, 2000, 100, 1000), 1);
+}
+
+/* An unprivileged gc may not even look at root's orphans: each removal
+ * fails, and the first failure is the one reported, with its errno. */
+static void gc_reports_the_first_of_several_failures(void **state)
+{
+    (void)state;
+    int a = make_orphan(), b = make_orphan();
+    assert_true(a >= 0 && b >= 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        hipc_seg_entry e[2];
+        size_t found = 0;
+        int err = 0;
+        if (hipc_test_drop_privileges() != 0)
+            _exit(2);
+        int rc = hipc_inspect_gc(e, 2, &found, HIPC_INSPECT_NO_PEEK, &err);
+        _exit(rc == HIPC_E_PERM && found == 2 && err == EACCES ? 0 : 1);
+    }
+    assert_int_equal(hipc_test_wait_child(pid, 30), 0);
+    assert_int_equal(shmctl(a, IPC_RMID, NULL), 0);
+    assert_int_equal(shmctl(b, IPC_RMID, NULL), 0);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(lists_of_a_namespace_without_segments_are_empty),
+    cmocka_unit_test(nonsense_clocks_never_prove_a_pid_reused),
+    cmocka_unit_test(gc_reports_the_first_of_several_failures),
 #ifdef HIPC_FAULT_INJECTION
     cmocka_unit_test(a_creator_that_cannot_be_looked_up_is_unknown),
     cmocka_unit_test(gc_leaves_a_segment_that_changed_since_its_verdict),
+    cmocka_unit_test(without_clocks_a_live_creator_still_counts),
 #endif
 };
 
