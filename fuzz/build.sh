@@ -31,7 +31,12 @@ for src in "$root"/fuzz/fuzz_*.c; do
   cp "$work/fuzz/$t" "$OUT/"
   if [ -d "$root/fuzz/corpus/$t" ]; then
     rm -f "$OUT/${t}_seed_corpus.zip"
-    (cd "$root/fuzz/corpus/$t" && zip -q -j "$OUT/${t}_seed_corpus.zip" ./*)
+    # OSS-Fuzz images have zip; elsewhere Python's zipfile does the same.
+    if command -v zip >/dev/null; then
+      (cd "$root/fuzz/corpus/$t" && zip -q -j "$OUT/${t}_seed_corpus.zip" ./*)
+    else
+      (cd "$root/fuzz/corpus/$t" && python3 -m zipfile -c "$OUT/${t}_seed_corpus.zip" ./*)
+    fi
   fi
   [ -f "$root/fuzz/$t.dict" ] && cp "$root/fuzz/$t.dict" "$OUT/"
 done

@@ -45,6 +45,13 @@ struct world {
     struct slot s[HANDLES];
     int made[MAX_TRACKED]; /* ids created by this input */
     int nmade;
+    /* What the creator asked for, per made id, to check what openers see.
+     * `dirty` marks a segment whose header bytes the input overwrote. */
+    struct made_info {
+        size_t size;
+        uint32_t tag;
+        int raw, dirty;
+    } info[MAX_TRACKED];
     int removed[MAX_TRACKED]; /* ids known to be marked for removal */
     int nremoved;
 };
@@ -69,6 +76,14 @@ static void track(int *ids, int *n, int id)
             return;
     if (*n < MAX_TRACKED)
         ids[(*n)++] = id;
+}
+
+static struct made_info *made_info(struct world *w, int id)
+{
+    for (int i = 0; i < w->nmade; i++)
+        if (w->made[i] == id)
+            return &w->info[i];
+    return NULL;
 }
 
 static int is_removed(const struct world *w, int id)
@@ -167,6 +182,10 @@ static void op_create(struct world *w, hipc_fuzz_in *in, int fresh)
                    : hipc_shm_create(&sl->shm, key, &cfg);
     if (rc == HIPC_OK) {
         track(w->made, &w->nmade, sl->shm.id);
+        struct made_info *mi = made_info(w, sl->shm.id);
+        if (mi != NULL)
+            *mi = (struct made_info){cfg.size, cfg.tag,
+                                     (cfg.flags & HIPC_SHM_RAW) != 0, 0};
         HIPC_FUZZ_CHECK(sl->shm.size == cfg.size);
         HIPC_FUZZ_CHECK(fresh || sl->shm.key == key);
     }
@@ -187,6 +206,10 @@ static void op_open(struct world *w, hipc_fuzz_in *in, int by_id)
     if (rc == HIPC_OK) {
         HIPC_FUZZ_CHECK(!is_removed(w, sl->shm.id));
         HIPC_FUZZ_CHECK(expected == 0 || sl->shm.size >= expected);
+        /* An intact hipc segment tells every opener what its creator set. */
+        const struct made_info *mi = made_info(w, sl->shm.id);
+        if (mi != NULL && !mi->raw && !mi->dirty && !(flags & HIPC_SHM_RAW))
+            HIPC_FUZZ_CHECK(sl->shm.size == mi->size && sl->shm.tag == mi->tag);
     }
     opened(w, sl, rc, flags);
 }
@@ -301,6 +324,9 @@ static void op_write(struct world *w, hipc_fuzz_in *in, int header)
     if (n > span - lo)
         n = span - lo;
     hipc_fuzz_trace(header ? "scribble" : "write", (int)(sl - w->s), (long)n);
+    struct made_info *mi = made_info(w, sl->shm.id);
+    if (mi != NULL && lo < HIPC_SHM_HEADER_SIZE)
+        mi->dirty = 1;
     memcpy(seg + lo, bytes, n);
     check_seen(w, sl, lo, bytes, n);
 }
