@@ -173,3 +173,89 @@ put("fuzz_shm_seq", "inspect-list-find-gc.bin",
     + inspect(1, extra=bytes([0])) + inspect(1, extra=bytes([2]))
     + inspect(2, flags=2) + inspect(2) + simple("remove", 0) + inspect(0)
     + inspect(0, flags=4))
+
+# ---- fuzz_pipe_seq: opcode byte + operands (see fuzz_pipe_seq.c) ----------
+def p_create(slot, flags=0):
+    return bytes([0, slot, flags])
+
+
+def p_raw(nb=0):
+    return bytes([1, nb])
+
+
+def p_adopt(slot, src, end, flags=0):
+    return bytes([2, slot, src, end, flags])
+
+
+def p_write(slot, n, kind=0, timeout=1):
+    return bytes([3, slot, kind]) + struct.pack("<H", n) + bytes([timeout])
+
+
+def p_read(slot, n, kind=0, timeout=1):
+    return bytes([4, slot, kind]) + struct.pack("<H", n) + bytes([timeout])
+
+
+def p_send(slot, n, maxsel=3):
+    return bytes([5, slot, maxsel]) + struct.pack("<H", n)
+
+
+def p_recv(slot, maxsel=3, capsel=0xff):
+    return bytes([6, slot, maxsel, capsel])
+
+
+def p_close(slot, end=None):
+    return bytes([7, slot, 0 if end is None else 0x80 + end])
+
+
+def p_cap(slot, size=None):
+    return bytes([8, slot, 0]) if size is None else bytes([8, slot, 1]) + struct.pack("<H", size)
+
+
+def p_pending(slot):
+    return bytes([9, slot])
+
+
+def p_raw_io(idx, n, close=False):
+    return bytes([10, idx, 0xc0 if close else 0]) + struct.pack("<H", n)
+
+
+def p_misc(slot, sel):
+    return bytes([11, slot, sel])
+
+
+put("fuzz_pipe_seq", "write-read-in-order.bin",
+    p_create(0) + p_write(0, 100) + p_write(0, 3000) + p_pending(0)
+    + p_read(0, 50) + p_read(0, 1000, kind=1) + p_read(0, 4000, kind=2, timeout=3)
+    + p_read(0, 10, kind=3, timeout=2) + p_cap(0) + p_misc(0, 1) + p_misc(0, 0x80))
+put("fuzz_pipe_seq", "eof-truncated-peer-gone.bin",
+    p_create(0) + p_write(0, 10) + p_close(0, 2) + p_read(0, 20) + p_read(0, 5)
+    + p_create(1) + p_close(1, 1) + p_write(1, 10) + p_send(1, 5))
+put("fuzz_pipe_seq", "frames.bin",
+    p_create(0) + p_send(0, 0) + p_send(0, 100) + p_send(0, 300, maxsel=1)
+    + p_recv(0) + p_recv(0) + p_recv(0, maxsel=4) + p_recv(0, capsel=0)
+    + p_write(0, 8) + p_recv(0))
+put("fuzz_pipe_seq", "adopt-raw-ends.bin",
+    p_raw(0) + p_adopt(0, 0, 1) + p_adopt(1, 1, 2, flags=4) + p_write(1, 500)
+    + p_read(0, 500) + p_raw(1) + p_adopt(2, 0, 1) + p_adopt(3, 0, 1)
+    + p_raw_io(1, 77) + p_read(2, 33, kind=1) + p_raw_io(1, 0, close=True)
+    + p_read(2, 100, kind=0) + p_raw(0) + p_raw_io(1, 100) + p_raw_io(0, 60))
+put("fuzz_pipe_seq", "adopt-bad-descriptors.bin",
+    p_adopt(0, 0xc0, 1) + p_adopt(0, 0xc1, 2) + p_adopt(0, 0xc2, 1)
+    + p_adopt(0, 0xc3, 1) + p_adopt(0, 0xc4, 1) + p_adopt(0, 5, 1)
+    + p_adopt(0, 0, 3) + p_adopt(0, 0, 1, flags=1))
+put("fuzz_pipe_seq", "nonblock-full.bin",
+    p_create(0, flags=1) + p_write(0, 8192) * 9 + p_pending(0)
+    + p_read(0, 8192) * 10 + p_read(0, 1, kind=1))
+put("fuzz_pipe_seq", "capacity.bin",
+    p_create(0) + p_cap(0, 4096) + p_write(0, 1000) + p_cap(0, 1)
+    + p_cap(0, 0xf000) + p_cap(0, 0xf001) + p_cap(0, 0xf002) + p_cap(0, 40000)
+    + p_cap(0) + p_read(0, 1000))
+put("fuzz_pipe_seq", "direct-packets.bin",
+    p_create(0, flags=2) + p_write(0, 5000) + p_read(0, 100, kind=2)
+    + p_read(0, 100, kind=3, timeout=0) + p_send(0, 10) + p_recv(0))
+put("fuzz_pipe_seq", "sigpipe-ignored.bin",
+    p_create(0, flags=4) + p_close(0, 1) + p_write(0, 100) + p_send(0, 3)
+    + p_write(0, 10, kind=1, timeout=0))
+put("fuzz_pipe_seq", "closed-and-garbage.bin",
+    p_write(3, 1) + p_create(0) + p_close(0) + p_close(0) + p_read(0, 1)
+    + p_cap(0) + p_pending(0) + p_misc(0, 1) + p_create(0, flags=8))
