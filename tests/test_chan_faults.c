@@ -151,6 +151,28 @@ static void a_group_writable_channel_is_shared_write(void **state)
     assert_int_equal(hipc_test_shm_count(), 0);
 }
 
+/* Messages above 1 KiB are copied in pieces, both ways, byte for byte. */
+static void a_large_message_arrives_whole(void **state)
+{
+    (void)state;
+    hipc_chan_config cfg = {.capacity = 4096, .flags = HIPC_CHAN_ANONYMOUS};
+    static _Alignas(64) unsigned char big[HIPC_CHAN_HEADER_SIZE + 4096];
+    static unsigned char out[2500], in[2500];
+    hipc_chan p, c;
+    for (size_t i = 0; i < sizeof out; i++)
+        out[i] = (unsigned char)(i * 7u);
+    assert_int_equal(hipc_chan_init_mem(big, sizeof big, &cfg), HIPC_OK);
+    assert_int_equal(hipc_chan_attach_mem(&p, big, sizeof big,
+                                          HIPC_CHAN_PRODUCER, &cfg), HIPC_OK);
+    assert_int_equal(hipc_chan_attach_mem(&c, big, sizeof big,
+                                          HIPC_CHAN_CONSUMER, &cfg), HIPC_OK);
+    assert_int_equal(hipc_chan_send(&p, out, sizeof out, 0), HIPC_OK);
+    assert_int_equal(hipc_chan_recv(&c, in, sizeof in, 0), (int)sizeof in);
+    assert_memory_equal(in, out, sizeof out);
+    assert_int_equal(hipc_chan_close(&c), HIPC_OK);
+    assert_int_equal(hipc_chan_close(&p), HIPC_OK);
+}
+
 /* A header made for another header size is another layout. */
 static void another_header_size_is_another_layout(void **state)
 {
@@ -370,6 +392,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(handles_that_contradict_themselves_are_bad),
     cmocka_unit_test(another_header_size_is_another_layout),
     cmocka_unit_test(a_group_writable_channel_is_shared_write),
+    cmocka_unit_test(a_large_message_arrives_whole),
     cmocka_unit_test(what_a_closed_peer_sent_is_still_received),
     cmocka_unit_test(a_failed_wake_up_still_delivers),
 #ifdef HIPC_FAULT_INJECTION
