@@ -378,9 +378,10 @@ static uint32_t consumer_free(const hipc_chan *ch)
  * No fence between our index store and the flag load on the hot path: a
  * seq_cst fence there makes every message wait until its payload lines
  * have left the store buffer, which costs more than the rest of a send.
- * Without it, the Dekker pair (we: store index, load flag; sleeper: store
- * flag, fence, load index) can miss in one narrow race: our load sees no
- * flag while the sleeper's load still sees the old index. The sleeper
+ * Without it, the Dekker pair (we: store a seq word or position, load the
+ * flag; sleeper: store the flag, fence, load what we stored) can miss in
+ * one narrow race: our load sees no flag while the sleeper still sees the
+ * old value. The sleeper
  * therefore makes its first sleep short (FIRST_SLICE_NS) and looks again;
  * our store is visible by then, so such a wake-up is late, never lost.
  * Closing (`force`) does fence: it is rare and must be prompt. */
