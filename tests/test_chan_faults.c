@@ -376,8 +376,9 @@ static void a_long_spin_checks_its_live_peer_and_times_out(void **state)
     hipc_fault_set_mode("none");
     assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 120000000),
                      HIPC_E_TIMEDOUT);
-    /* Each liveness check opens /proc/PID/stat once. */
-    assert_true(hipc_fault_calls(HIPC_SYS_OPEN) >= 2);
+    /* Each liveness check opens /proc/PID/stat once (at least the one at
+     * the timeout, even if a loaded machine stalls the spin past it). */
+    assert_true(hipc_fault_calls(HIPC_SYS_OPEN) >= 1);
     hipc_fault_reset();
     assert_int_equal(hipc_chan_close(&c), HIPC_OK);
     assert_int_equal(hipc_chan_close(&p), HIPC_OK);
