@@ -125,9 +125,10 @@ int hipc_pipe_create(hipc_pipe *p, unsigned flags)
 /* The three checks of an adopted descriptor, each with its own code. */
 static int validate_fd(hipc_pipe *p, int fd, enum hipc_pipe_end end, int *fl)
 {
+    /* EBADF (not open) becomes HIPC_E_BAD_FD through the errno map. */
     int rc = hipc_sys_fcntl(fd, F_GETFD, 0);
     if (rc < 0)
-        return rc == -EBADF ? (p->sys_errno = EBADF, HIPC_E_BAD_FD) : fail(p, rc);
+        return fail(p, rc);
     struct stat st;
     rc = hipc_sys_fstat(fd, &st);
     if (rc < 0)
