@@ -563,7 +563,10 @@ static int spin(hipc_chan *ch, struct rec_pos *r, int64_t now, int64_t deadline)
 {
     int64_t spin_end = sat_add(now, ch->spin_ns);
     int64_t next_check = sat_add(now, SLICE_NS);
-    int64_t hyst_end = sat_add(now, HYST_NS);
+    /* Half the spin at most: the rest still polls, for just the record,
+     * so a consumer that drains steadily never sends us to sleep. */
+    int64_t hyst = ch->spin_ns / 2 < HYST_NS ? ch->spin_ns / 2 : HYST_NS;
+    int64_t hyst_end = sat_add(now, hyst);
     if (spin_end > deadline)
         spin_end = deadline;
     for (;;) {
