@@ -729,13 +729,18 @@ static int read_positions(hipc_chan *ch, uint32_t *head, uint32_t *tail)
     *tail = atomic_load_explicit(&h->tail, memory_order_acquire);
     if (((*head | *tail) & 7u) != 0)
         return HIPC_E_CORRUPT;
+    uint32_t cap = ch->mask_ + 1u;
     if (ch->role == HIPC_CHAN_PRODUCER) {
         uint32_t found = recover_tail(ch, *tail);
-        if (found != *tail && found - *head <= ch->mask_ + 1u)
+        if (found != *tail && found - *head <= cap)
             atomic_store_explicit(&h->tail, found, memory_order_release);
         *tail = found;
+        return *tail - *head > cap ? HIPC_E_CORRUPT : HIPC_OK;
     }
-    return *tail - *head > ch->mask_ + 1u ? HIPC_E_CORRUPT : HIPC_OK;
+    /* The head may be ahead of the tail: a consumer can read a record
+     * whose tail store came late, or never (see recover_tail). */
+    return *tail - *head <= cap || *head - *tail <= cap ? HIPC_OK
+                                                       : HIPC_E_CORRUPT;
 }
 
 static int identify(hipc_chan *ch)

@@ -344,7 +344,10 @@ static void corrupt_header_fields_give_exact_codes(void **state)
     expect_attach(&r, OFF_MAX_MSG, CAP - 7, HIPC_E_CORRUPT);
     expect_attach(&r, OFF_TAIL, CAP + 8, HIPC_E_CORRUPT);
     expect_attach(&r, OFF_TAIL, 4, HIPC_E_CORRUPT);
-    expect_attach(&r, OFF_HEAD, 8, HIPC_E_CORRUPT);
+    expect_attach(&r, OFF_HEAD, 4, HIPC_E_CORRUPT);
+    expect_attach(&r, OFF_HEAD, CAP * 2, HIPC_E_CORRUPT);
+    /* Ahead of the tail by a record whose tail store never came: fine. */
+    expect_attach(&r, OFF_HEAD, 16, HIPC_OK);
     expect_attach(&r, OFF_HEAD, 0, HIPC_OK);
     region_free(&r);
 }
@@ -455,6 +458,11 @@ static void a_new_producer_resumes_after_a_record_the_tail_missed(void **state)
     put32(&r, OFF_TAIL, 0); /* as if the tail store never happened */
     char buf[8];
     assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), 5);
+    /* A consumer taking over now finds its head ahead of the tail. */
+    assert_int_equal(hipc_chan_close(&c), HIPC_OK);
+    assert_int_equal(hipc_chan_attach_mem(&c, r.mem, r.size,
+                                          HIPC_CHAN_CONSUMER, &anon), HIPC_OK);
+    assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), HIPC_E_AGAIN);
     assert_int_equal(hipc_chan_attach_mem(&p, r.mem, r.size,
                                           HIPC_CHAN_PRODUCER, &anon), HIPC_OK);
     assert_int_equal(get32(&r, OFF_TAIL), 16);
