@@ -175,10 +175,11 @@ static int spawn_with_streams(void *p, int *sys_errno)
 static int pipe_accepts(enum hipc_sys_call call, int err, int rc)
 {
     /* Restoring the signal mask after a write cannot fail with a valid
-     * mask; the library does not look. An EPIPE is what the reader-gone
-     * scenario waits for. */
+     * mask; the library does not look. Consuming the SIGPIPE only tidies
+     * up after a write whose outcome is already known. An EPIPE is what
+     * the reader-gone scenario waits for. */
     if (rc == HIPC_OK)
-        return call == HIPC_SYS_SIGMASK ||
+        return call == HIPC_SYS_SIGMASK || call == HIPC_SYS_SIGTIMEDWAIT ||
                (call == HIPC_SYS_WRITE && err == EPIPE);
     if (call == HIPC_SYS_FCNTL && err == EPERM)
         return rc == HIPC_E_LIMIT;

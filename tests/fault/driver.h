@@ -81,10 +81,10 @@ static const int *fault_errnos(enum hipc_sys_call call)
     static const int waitpid[] = {ECHILD, EINTR, 0};
     static const int kill[] = {EINVAL, EPERM, ESRCH, 0};
     static const int sigmask[] = {EINVAL, 0};
-    /* The library only polls (zero timeout) for a SIGPIPE it knows is
-     * pending: EAGAIN and EINVAL cannot come back then, and injecting them
-     * would leave the signal to kill the test. */
-    static const int sigtimedwait[] = {EINTR, 0};
+    /* The library polls (zero timeout) for the SIGPIPE its EPIPE raised;
+     * a failure then leaves the signal pending, and the library must keep
+     * it blocked rather than let it kill the caller. */
+    static const int sigtimedwait[] = {EAGAIN, EINTR, EINVAL, 0};
     static const int sigpending[] = {EFAULT, 0};
     static const int futex[] = {EAGAIN, EINTR, ETIMEDOUT, EINVAL, EFAULT, 0};
     static const int madvise[] = {EAGAIN, EINVAL, ENOMEM, EFAULT, EIO, 0};
