@@ -3,14 +3,14 @@
 # unchanged under transparent faults that a correct library must absorb —
 # EINTR on every first try of an interruptible call with 1-byte transfers,
 # then EAGAIN on every first try of a non-blocking transfer. The fault
-# drivers (tests/test_fault_*.c) fail every syscall of each scenario in
+# drivers (every test built on tests/fault/driver.h) fail every syscall of each scenario in
 # turn; their count of injected cases is summed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 build=build/fault
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log" "$log.drv"' EXIT
 
 cmake --preset fault >/dev/null
 cmake --build --preset fault -j2 >/dev/null
@@ -21,9 +21,10 @@ for mode in none eintr,short eagain,short; do
     exit 1
   }
   grep -E '(tests passed|Total Test time)' "$log" | sed 's/^/   /'
-  [ "$mode" = none ] && grep -h 'fault driver:' "$log" | sed 's/^[0-9]*: //' | sort >"$log.drv"
+  if [ "$mode" = none ]; then
+    grep -h 'fault driver:' "$log" | sed 's/^[0-9]*: //' | sort >"$log.drv"
+  fi
 done
 cat "$log.drv"
 awk '{for (i = 1; i < NF; i++) if ($(i+1) == "injected") n += $i} END {
   print "fault: " n " injected-fault cases run, every one checked"}' "$log.drv"
-rm -f "$log.drv"
