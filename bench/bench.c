@@ -912,7 +912,7 @@ static void print_table(const struct opts *o, const struct tput_result *t,
     print_pio(o, p);
     printf("\ntargets (same run):\n");
     for (int i = 0; i < NTARGETS; i++)
-        printf("  %-34s %8.3f  want %s %.2f  %s\n", tg[i].name, tg[i].ratio,
+        printf("  %-34s %8.4f  want %s %.2f  %s\n", tg[i].name, tg[i].ratio,
                tg[i].higher_is_better ? ">=" : "<=", tg[i].want,
                met(&tg[i]) ? "met" : "MISSED");
 }
