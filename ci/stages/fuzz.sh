@@ -31,6 +31,10 @@ for t in $(hipc_fuzz_targets); do
   printf '%-22s %12s %8s %12s %8s\n' "$t" "${lf_rate:-?}" "${lf_cov:-?}" \
     "$(hipc_fuzz_afl_stat "$work/$t/afl" execs_per_sec)" \
     "$(hipc_fuzz_afl_stat "$work/$t/afl" edges_found)"
+  hangs=$(find "$work/$t/afl" -path '*/hangs/id:*' -type f 2>/dev/null | wc -l)
+  # A 2 s hang on a loaded machine is a warning; libFuzzer's 10 s timeout
+  # above is the one that fails the stage.
+  [ "$hangs" -eq 0 ] || echo "fuzz: warning: AFL++ saw $hangs hang(s) on $t" >&2
   if [ "$lf" -ne 0 ]; then
     echo "fuzz: libFuzzer failed on $t (exit $lf):" >&2
     tail -n 40 "$work/$t/libfuzzer.log" >&2
