@@ -9,10 +9,16 @@
 # never run are marked in the source with GCOVR_EXCL_LINE or
 # GCOVR_EXCL_BR_LINE next to a comment saying why; this script lists every
 # such mark so none goes unnoticed.
+#
+# Measured when the gate was set (01:02 UTC, 25 Nov): 100.0% of lines
+# (2315/2315) and 98.3% of branches (1735/1765). The branch gate keeps a
+# little room below that; the branches not taken are combinations that
+# only a hostile /proc, a race of a few instructions or a libc failure
+# could produce (see the report of the fault helper).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-min_lines=${HIPC_COV_LINES:-99.5}
+min_lines=${HIPC_COV_LINES:-100}
 min_branches=${HIPC_COV_BRANCHES:-97}
 build=build/coverage
 
