@@ -69,14 +69,14 @@ hipc_fuzz_run_libfuzzer() { # <target> <seconds> <work dir> [args...]
 hipc_fuzz_run_afl() { # <target> <seconds> <work dir> [afl-fuzz args...]
   local t=$1 secs=$2 work=$3
   shift 3
-  rm -rf "$work/afl"
+  rm -rf "$work/afl" "$work/afl-failures.log"
   mkdir -p "$work"
   # afl-fuzz runs as init of its own PID and IPC namespaces: its coverage
   # segments and any forkserver it leaves behind (the cmplog one can linger,
   # stopped) vanish with it.
   # shellcheck disable=SC2046
   AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 \
-    AFL_NO_AFFINITY=1 \
+    AFL_NO_AFFINITY=1 HIPC_FUZZ_FAIL_LOG="$work/afl-failures.log" \
     unshare --pid --ipc --fork --kill-child afl-fuzz -V "$secs" -t 2000 -i "$hipc_fuzz_root/fuzz/corpus/$t" \
     -o "$work/afl" $(hipc_fuzz_dict "$t" "-x ") \
     -c "$hipc_fuzz_root/build/fuzz-cmplog/fuzz/$t" "$@" \

@@ -5,6 +5,7 @@
 #include "support.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -124,9 +125,20 @@ void hipc_fuzz_trace(const char *op, int slot, long rc)
                 hipc_err_name((int)rc));
 }
 
+/* AFL++ hides a child's stderr: with HIPC_FUZZ_FAIL_LOG set, the reason
+ * for an abort is appended to that file as well. */
 void hipc_fuzz_fail(const char *file, int line, const char *what)
 {
-    fprintf(stderr, "%s:%d: fuzz invariant failed: %s\n", file, line, what);
+    int err = errno;
+    fprintf(stderr, "%s:%d: fuzz invariant failed: %s (errno %d)\n", file,
+            line, what, err);
+    const char *log = getenv("HIPC_FUZZ_FAIL_LOG");
+    FILE *f = log != NULL ? fopen(log, "ae") : NULL;
+    if (f != NULL) {
+        fprintf(f, "%s:%d: fuzz invariant failed: %s (errno %d)\n", file,
+                line, what, err);
+        fclose(f);
+    }
     abort();
 }
 

@@ -44,6 +44,7 @@ for t in $(hipc_fuzz_targets); do
     echo "fuzz: AFL++ failed on $t (exit $afl, $crashes crash(es)):" >&2
     tail -n 20 "$work/$t/afl.log" >&2
     find "$work/$t/afl" -path '*/crashes/id:*' -type f >&2
+    [ -f "$work/$t/afl-failures.log" ] && sort "$work/$t/afl-failures.log" | uniq -c >&2
     failed=1
   fi
 done
