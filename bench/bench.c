@@ -460,8 +460,13 @@ static int tput_setup(struct tput *t, size_t size)
     (void)hipc_chan_remove(&t->c);
     t->src = malloc(size);
     t->dst = malloc(cfg.capacity);
-    if (t->src == NULL || t->dst == NULL)
+    if (t->src == NULL || t->dst == NULL) {
+        /* Whichever allocation succeeded goes, and so does the channel. */
+        free(t->src);
+        free(t->dst);
+        (void)hipc_chan_close(&t->c);
         return -1;
+    }
     memset(t->src, 0x5a, size);
     memset(t->dst, 0, cfg.capacity);
     return 0;

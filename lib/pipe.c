@@ -428,6 +428,8 @@ static int transfer(hipc_pipe *p, struct io *io, int timeout_ms, size_t *done)
     }
     int epipe = 0;
     rc = io->op == OP_WRITE ? run_write(p, io) : run(p, io, &epipe);
+    /* `dl` dies with this frame: leave no pointer to it in the caller's io. */
+    io->deadline = NULL;
     set_done(done, io->done);
     return rc;
 }

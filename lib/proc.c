@@ -62,8 +62,9 @@ int hipc__proc_parse_stat(const char *buf, size_t len, char *state,
  * command name and every field at its widest. */
 static int read_stat(pid_t pid, char *buf, size_t cap, size_t *len, int *err)
 {
+    /* 32 bytes hold "/proc/" + any long + "/stat": it never truncates. */
     char path[32];
-    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    (void)snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
     int fd = hipc_sys_open(path, O_RDONLY);
     if (fd < 0) {
         hipc__set_errno(err, -fd);
