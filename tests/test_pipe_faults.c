@@ -33,6 +33,43 @@ static void finish_after_the_caller_closed_the_pipe_only_reaps(void **state)
     assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
 }
 
+static int child_closes_its_end(hipc_pipe *pipe, FILE *stream, void *arg)
+{
+    (void)stream;
+    (void)arg;
+    return hipc_pipe_close(pipe) == HIPC_OK ? 6 : 1;
+}
+
+static int child_writes_hi(hipc_pipe *pipe, FILE *stream, void *arg)
+{
+    (void)stream;
+    (void)arg;
+    size_t done = 0;
+    return hipc_pipe_write_all(pipe, "hi", 2, &done) == HIPC_OK ? 0 : 1;
+}
+
+/* A child may close its own end before returning; the parent may read the
+ * child's output as a stream. */
+static void children_close_early_and_parents_read_streams(void **state)
+{
+    (void)state;
+    hipc_pipe_child c;
+    int code = -1;
+    char buf[4] = "";
+    assert_int_equal(hipc_pipe_spawn(&c, 0, child_closes_its_end, NULL),
+                     HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(code, 6);
+    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_CHILD_WRITES |
+                                             HIPC_SPAWN_PARENT_STREAM,
+                                     child_writes_hi, NULL),
+                     HIPC_OK);
+    assert_int_equal(fread(buf, 1, 2, c.stream), 2);
+    assert_memory_equal(buf, "hi", 2);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(code, 0);
+}
+
 /* A handle that is not one is reported as such even when the other
  * arguments are wrong too: the handle is checked first. */
 static void a_bad_handle_outranks_a_bad_size_or_timeout(void **state)
@@ -103,6 +140,7 @@ static void a_frame_whose_header_is_cut_short_reports_the_next_failure(void **st
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(finish_after_the_caller_closed_the_pipe_only_reaps),
     cmocka_unit_test(a_bad_handle_outranks_a_bad_size_or_timeout),
+    cmocka_unit_test(children_close_early_and_parents_read_streams),
     cmocka_unit_test(a_deadline_that_carries_into_the_next_second_works),
 #ifdef HIPC_FAULT_INJECTION
     cmocka_unit_test(a_frame_whose_header_is_cut_short_reports_the_next_failure),
