@@ -432,7 +432,7 @@ static void cleanup(struct world *w, int segments, int fds)
         HIPC_FUZZ_CHECK(rc == HIPC_OK || rc == HIPC_E_NOT_FOUND);
     }
     HIPC_FUZZ_CHECK(hipc_fuzz_shm_count() == segments);
-    HIPC_FUZZ_CHECK(hipc_fuzz_fd_count() == fds);
+    hipc_fuzz_check_fds(fds);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -102,6 +102,27 @@ int hipc_fuzz_fd_count(void)
     return n - 1; /* the directory stream's own descriptor */
 }
 
+void hipc_fuzz_check_fds(int expected)
+{
+    int now = hipc_fuzz_fd_count();
+    if (now == expected)
+        return;
+    char what[512];
+    int used = snprintf(what, sizeof what, "%d descriptors open, %d expected:",
+                        now, expected);
+    for (int fd = 0; fd < 64 && used > 0 && (size_t)used < sizeof what; fd++) {
+        char link[32], target[64];
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        if (n < 0)
+            continue;
+        target[n] = '\0';
+        used += snprintf(what + used, sizeof what - (size_t)used, " %d=%s", fd,
+                         target);
+    }
+    hipc_fuzz_fail(__FILE__, __LINE__, what);
+}
+
 /* One syscall instead of parsing /proc/sysvipc/shm: cheap enough to run
  * after every iteration. */
 int hipc_fuzz_shm_count(void)

@@ -38,6 +38,10 @@ int hipc_fuzz_limit_shm(unsigned long shmmax, unsigned long shmall,
 int hipc_fuzz_fd_count(void);
 int hipc_fuzz_shm_count(void);
 
+/* Fails (as HIPC_FUZZ_CHECK does) unless `expected` descriptors are open,
+ * naming every open descriptor and what it refers to in the message. */
+void hipc_fuzz_check_fds(int expected);
+
 /* Aborts with a message when `cond` is false: both engines record an abort
  * as a crash and keep the input. */
 #define HIPC_FUZZ_CHECK(cond)                                                  \
