@@ -3,8 +3,8 @@
 # unchanged under transparent faults that a correct library must absorb —
 # EINTR on every first try of an interruptible call with 1-byte transfers,
 # then EAGAIN on every first try of a non-blocking transfer. The fault
-# drivers (every test built on tests/fault/driver.h) fail every syscall of each scenario in
-# turn; their count of injected cases is summed at the end.
+# drivers (every test built on tests/fault/driver.h) fail every syscall of
+# each scenario in turn; their count of injected cases is summed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
