@@ -51,7 +51,8 @@ run_afl() { # <target> <work> <seed dir>
   local bin=build/fuzz-afl/fuzz/$t cmplog=build/fuzz-cmplog/fuzz/$t
   local dict=()
   [ -f "fuzz/$t.dict" ] && dict=(-x "fuzz/$t.dict")
-  env "${afl_env[@]}" unshare --pid --ipc --fork --kill-child bash -c '
+  env "${afl_env[@]}" HIPC_FUZZ_FAIL_LOG="$work/afl-failures.log" \
+    unshare --pid --ipc --fork --kill-child bash -c '
     t=$1 secs=$2 n=$3 seeds=$4 out=$5 bin=$6 cmplog=$7; shift 7
     afl-fuzz -M main -V "$secs" -t 2000 -i "$seeds" -o "$out" "$@" \
       -c "$cmplog" -- "$bin" >"$out.main.log" 2>&1 &
@@ -106,7 +107,7 @@ for t in "${targets[@]}"; do
     "$t" "$(grep -o 'cov: [0-9]* ft: [0-9]*' "$work/libfuzzer.log" | tail -n1)" \
     "$(hipc_fuzz_afl_stat "$work/afl" edges_found)" "$(ls "$work/merged" | wc -l)" "$crashes"
   if [ "$crashes" -gt 0 ] || [ "$lf" -ne 0 ]; then
-    echo "$t: see $work/crashes and $work/libfuzzer.log" >&2
+    echo "$t: see $work/crashes, $work/libfuzzer.log and $work/afl-failures.log" >&2
     failed=1
   fi
   if [ "$save" -eq 1 ]; then
