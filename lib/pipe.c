@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -644,6 +645,24 @@ int hipc_pipe_send_frame(hipc_pipe *p, const void *payload, size_t len,
     return rc;
 }
 
+/* Once a frame's first byte is consumed the rest must be read as well, or
+ * the stream loses its place. On a non-blocking pipe a frame larger than
+ * PIPE_BUF can arrive in pieces, so EAGAIN is not an answer mid-frame: the
+ * rest is awaited (the writer sent it in one writev; if the writer dies
+ * first, the frame ends as HIPC_E_TRUNCATED). The deadline of INT_MAX ms,
+ * about 24 days, stands for "as long as it takes". */
+static int read_rest(hipc_pipe *p, struct io *io)
+{
+    struct timespec dl;
+    if (p->flags_ & NONBLOCKING_) {
+        deadline_after(INT_MAX, &dl);
+        io->deadline = &dl;
+    }
+    int rc = run(p, io, NULL);
+    io->deadline = NULL;
+    return rc;
+}
+
 int hipc_pipe_recv_frame(hipc_pipe *p, void *buf, size_t cap,
                          size_t max_payload, size_t *len)
 {
@@ -661,6 +680,8 @@ int hipc_pipe_recv_frame(hipc_pipe *p, void *buf, size_t cap,
     unsigned char hdr[HIPC_FRAME_HEADER_BYTES];
     struct io io = {.op = OP_READ_EXACT, .fd = fd, .rbuf = hdr, .len = sizeof hdr};
     rc = run(p, &io, NULL);
+    if (rc == HIPC_E_AGAIN && io.done > 0)
+        rc = read_rest(p, &io);
     if (rc != HIPC_OK)
         return rc;
     size_t n = 0;
@@ -668,7 +689,7 @@ int hipc_pipe_recv_frame(hipc_pipe *p, void *buf, size_t cap,
     if (rc != HIPC_OK)
         return rc;
     io = (struct io){.op = OP_READ_EXACT, .fd = fd, .rbuf = buf, .len = n};
-    rc = run(p, &io, NULL);
+    rc = read_rest(p, &io);
     /* The header promised a payload: its absence is a truncated frame. */
     if (rc == HIPC_E_EOF)
         rc = HIPC_E_TRUNCATED;

@@ -161,7 +161,9 @@ int hipc_pipe_pending(hipc_pipe *p, size_t *bytes);
  * effective maximum (HIPC_E_BUF_TOO_SMALL otherwise, before any read);
  * HIPC_E_EOF when the stream ends cleanly between frames, HIPC_E_TRUNCATED
  * inside one; after HIPC_E_CORRUPT, HIPC_E_VERSION or HIPC_E_MSG_TOO_BIG
- * the stream has lost its place and should be closed. */
+ * the stream has lost its place and should be closed. On a non-blocking
+ * pipe recv returns HIPC_E_AGAIN only before a frame's first byte: once a
+ * frame has begun it waits for the rest, so the stream keeps its place. */
 int hipc_pipe_send_frame(hipc_pipe *p, const void *payload, size_t len,
                          size_t max_payload);
 int hipc_pipe_recv_frame(hipc_pipe *p, void *buf, size_t cap,
