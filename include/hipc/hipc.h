@@ -14,21 +14,11 @@
 
 #include "hipc/config.h"
 #include "hipc/error.h"
-#if __has_include("hipc/shm.h")
 #include "hipc/shm.h"
-#endif
-#if __has_include("hipc/inspect.h")
 #include "hipc/inspect.h"
-#endif
-#if __has_include("hipc/pipe.h")
 #include "hipc/pipe.h"
-#endif
-#if __has_include("hipc/frame.h")
 #include "hipc/frame.h"
-#endif
-#if __has_include("hipc/chan.h")
 #include "hipc/chan.h"
-#endif
 
 #ifdef __cplusplus
 extern "C" {
