@@ -3,6 +3,7 @@
 # (ci/cppcheck.supp) and gcc -fanalyzer (as errors). Any finding fails.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+mkdir -p build
 jobs=$(nproc 2>/dev/null || echo 2)
 out=build/analysis
 fail=0

@@ -12,6 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=build/hardening
+mkdir -p build
 jobs=$(nproc 2>/dev/null || echo 2)
 fail() { echo "hardening: $*" >&2; exit 1; }
 

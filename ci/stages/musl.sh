@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=build/musl
+mkdir -p build
 jobs=$(nproc 2>/dev/null || echo 2)
 toolchain=cmake/toolchains/musl.cmake
 

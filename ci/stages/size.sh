@@ -13,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
+mkdir -p build
 jobs=$(nproc 2>/dev/null || echo 2)
 budget=ci/size-budget.txt
 declare -A tool=([armhf]=cmake/toolchains/armhf.cmake
