@@ -76,4 +76,17 @@ int hipc_test_syscall_numbers_are_foreign(void);
     "/proc/PID/syscall shows the emulator's host syscall numbers "             \
     "(qemu-user), so a blocked call of this program cannot be recognised"
 
+/* The whole program of a test that only means something in the
+ * fault-injection build: elsewhere it reports one skipped test. */
+#define HIPC_TEST_MAIN_FAULT_BUILD_ONLY()                                      \
+    static void fault_driver_needs_the_fault_build(void **state)               \
+    {                                                                          \
+        (void)state;                                                           \
+        skip();                                                                \
+    }                                                                          \
+    static const struct CMUnitTest tests[] = {                                 \
+        cmocka_unit_test(fault_driver_needs_the_fault_build),                  \
+    };                                                                         \
+    HIPC_TEST_MAIN(tests)
+
 #endif

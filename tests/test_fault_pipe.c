@@ -209,26 +209,13 @@ static void pipe_scenarios_survive_every_syscall_failure(void **state)
         {"pipe: spawn with streams both sides", spawn_with_streams,
          pipe_release, pipe_accepts},
     };
-    unsigned long total = 0, failed = 0;
-    for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
-        failed += fault_drive(&scenarios[i], &total);
-    assert_int_equal(failed, 0);
-    assert_true(total > 0);
+    FAULT_DRIVE_ALL(scenarios);
 }
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(pipe_scenarios_survive_every_syscall_failure),
 };
-#else
-static void fault_driver_needs_the_fault_build(void **state)
-{
-    (void)state;
-    skip();
-}
-
-static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(fault_driver_needs_the_fault_build),
-};
-#endif
-
 HIPC_TEST_MAIN(tests)
+#else
+HIPC_TEST_MAIN_FAULT_BUILD_ONLY()
+#endif

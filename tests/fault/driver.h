@@ -313,4 +313,18 @@ static unsigned long fault_drive(const struct fault_scenario *s,
     return t.failed;
 }
 
+/* Drives every scenario of a static array; the test fails when any case
+ * failed or when nothing was injected at all. */
+static void fault_drive_all(const struct fault_scenario *s, size_t count)
+{
+    unsigned long total = 0, failed = 0;
+    for (size_t i = 0; i < count; i++)
+        failed += fault_drive(&s[i], &total);
+    assert_int_equal(failed, 0);
+    assert_true(total > 0);
+}
+
+#define FAULT_DRIVE_ALL(scenarios)                                             \
+    fault_drive_all((scenarios), sizeof(scenarios) / sizeof((scenarios)[0]))
+
 #endif
