@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -645,21 +644,17 @@ int hipc_pipe_send_frame(hipc_pipe *p, const void *payload, size_t len,
     return rc;
 }
 
-/* Once a frame's first byte is consumed the rest must be read as well, or
- * the stream loses its place. On a non-blocking pipe a frame larger than
- * PIPE_BUF can arrive in pieces, so EAGAIN is not an answer mid-frame: the
- * rest is awaited (the writer sent it in one writev; if the writer dies
- * first, the frame ends as HIPC_E_TRUNCATED). The deadline of INT_MAX ms,
- * about 24 days, stands for "as long as it takes". */
-static int read_rest(hipc_pipe *p, struct io *io)
+/* Runs a frame read that may resume an earlier one: on a non-blocking pipe
+ * HIPC_E_AGAIN can come mid-frame, and the bytes already taken must not be
+ * lost, so `base` (bytes of the frame before this part) plus what this part
+ * got is kept in the handle until the frame is complete or has failed. */
+_Static_assert(sizeof(((hipc_pipe *)0)->frame_hdr_) == HIPC_FRAME_HEADER_BYTES,
+               "hipc_pipe keeps exactly one frame header");
+
+static int frame_part(hipc_pipe *p, struct io *io, size_t base)
 {
-    struct timespec dl;
-    if (p->flags_ & NONBLOCKING_) {
-        deadline_after(INT_MAX, &dl);
-        io->deadline = &dl;
-    }
     int rc = run(p, io, NULL);
-    io->deadline = NULL;
+    p->frame_got_ = rc == HIPC_E_AGAIN ? base + io->done : 0;
     return rc;
 }
 
@@ -677,19 +672,19 @@ int hipc_pipe_recv_frame(hipc_pipe *p, void *buf, size_t cap,
         return HIPC_E_TOO_BIG;
     if (cap < (max_payload != 0 ? max_payload : HIPC_MAX_MSG_BYTES))
         return HIPC_E_BUF_TOO_SMALL;
-    unsigned char hdr[HIPC_FRAME_HEADER_BYTES];
-    struct io io = {.op = OP_READ_EXACT, .fd = fd, .rbuf = hdr, .len = sizeof hdr};
-    rc = run(p, &io, NULL);
-    if (rc == HIPC_E_AGAIN && io.done > 0)
-        rc = read_rest(p, &io);
-    if (rc != HIPC_OK)
+    const size_t hlen = sizeof p->frame_hdr_;
+    size_t got = p->frame_got_;
+    struct io io = {.op = OP_READ_EXACT, .fd = fd, .rbuf = p->frame_hdr_,
+                    .len = hlen, .done = got < hlen ? got : hlen};
+    if ((rc = frame_part(p, &io, 0)) != HIPC_OK)
         return rc;
     size_t n = 0;
-    rc = hipc_frame_decode_header(hdr, sizeof hdr, max_payload, &n);
+    rc = hipc_frame_decode_header(p->frame_hdr_, hlen, max_payload, &n);
     if (rc != HIPC_OK)
         return rc;
-    io = (struct io){.op = OP_READ_EXACT, .fd = fd, .rbuf = buf, .len = n};
-    rc = read_rest(p, &io);
+    io = (struct io){.op = OP_READ_EXACT, .fd = fd, .rbuf = buf, .len = n,
+                     .done = got > hlen ? got - hlen : 0};
+    rc = frame_part(p, &io, hlen);
     /* The header promised a payload: its absence is a truncated frame. */
     if (rc == HIPC_E_EOF)
         rc = HIPC_E_TRUNCATED;

@@ -89,6 +89,8 @@ typedef struct hipc_pipe {
     /* Private: do not touch. */
     uint32_t magic_;
     unsigned flags_;
+    size_t frame_got_;  /* bytes of a begun frame already received */
+    unsigned char frame_hdr_[8]; /* that frame's header (HIPC_FRAME_HEADER_BYTES) */
 } hipc_pipe;
 
 /* Creates a pipe with pipe2(O_CLOEXEC [| O_NONBLOCK] [| O_DIRECT]).
@@ -162,8 +164,10 @@ int hipc_pipe_pending(hipc_pipe *p, size_t *bytes);
  * HIPC_E_EOF when the stream ends cleanly between frames, HIPC_E_TRUNCATED
  * inside one; after HIPC_E_CORRUPT, HIPC_E_VERSION or HIPC_E_MSG_TOO_BIG
  * the stream has lost its place and should be closed. On a non-blocking
- * pipe recv returns HIPC_E_AGAIN only before a frame's first byte: once a
- * frame has begun it waits for the rest, so the stream keeps its place. */
+ * pipe recv may return HIPC_E_AGAIN in the middle of a frame; the handle
+ * keeps what arrived (the header inside the handle, payload bytes in
+ * `buf`), so call again with the same `buf` and `max_payload` and the
+ * frame is completed where it stopped: the stream never loses its place. */
 int hipc_pipe_send_frame(hipc_pipe *p, const void *payload, size_t len,
                          size_t max_payload);
 int hipc_pipe_recv_frame(hipc_pipe *p, void *buf, size_t cap,
