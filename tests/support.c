@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include "support.h"
 
+#include "fault.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -234,4 +236,26 @@ int hipc_test_syscall_numbers_are_foreign(void)
     if (pid > 0)
         hipc_test_wait_child(pid, 30);
     return nr != SYS_read;
+}
+
+static int fds_at_setup;
+
+int hipc_test_fd_setup(void **state)
+{
+    (void)state;
+#ifdef HIPC_FAULT_INJECTION
+    hipc_fault_reset();
+#endif
+    fds_at_setup = hipc_test_fd_count();
+    return 0;
+}
+
+int hipc_test_fd_teardown(void **state)
+{
+    (void)state;
+#ifdef HIPC_FAULT_INJECTION
+    hipc_fault_reset();
+#endif
+    assert_int_equal(hipc_test_fd_count(), fds_at_setup);
+    return 0;
 }

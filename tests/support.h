@@ -23,6 +23,12 @@ int hipc_test_fd_count(void);
 /* Segments visible in /proc/sysvipc/shm. */
 int hipc_test_shm_count(void);
 
+/* cmocka setup and teardown for tests that must not leak a descriptor:
+ * the teardown fails the test when the count differs from the setup's.
+ * Both also clear any fault plan, so none carries over between tests. */
+int hipc_test_fd_setup(void **state);
+int hipc_test_fd_teardown(void **state);
+
 /* The unprivileged ids that permission tests drop to. */
 #define HIPC_TEST_UID 65534
 #define HIPC_TEST_GID 65534

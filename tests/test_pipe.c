@@ -26,30 +26,6 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Every test runs between these: no descriptor may outlive it, and a
- * test-build fault plan never carries over. */
-static int fds_before;
-
-static int setup(void **state)
-{
-    (void)state;
-#ifdef HIPC_FAULT_INJECTION
-    hipc_fault_reset();
-#endif
-    /* Writes to pipes without readers must never kill the suite. */
-    fds_before = hipc_test_fd_count();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-#ifdef HIPC_FAULT_INJECTION
-    hipc_fault_reset();
-#endif
-    assert_int_equal(hipc_test_fd_count(), fds_before);
-    return 0;
-}
 
 /* Under HIPC_FAULT_MODE=short the fault build shortens pipe reads and
  * large writes to a few bytes, as the kernel could; assertions about how
@@ -954,7 +930,7 @@ static void short_transfers_and_eintr_are_absorbed(void **state)
 }
 #endif
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, hipc_test_fd_setup, hipc_test_fd_teardown)
 
 static const struct CMUnitTest tests[] = {
     T(bytes_written_to_write_fd_come_out_of_read_fd),

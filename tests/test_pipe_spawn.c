@@ -17,27 +17,6 @@
 #include "hipc/pipe.h"
 #include "support.h"
 
-static int fds_before;
-
-static int setup(void **state)
-{
-    (void)state;
-#ifdef HIPC_FAULT_INJECTION
-    hipc_fault_reset();
-#endif
-    fds_before = hipc_test_fd_count();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-#ifdef HIPC_FAULT_INJECTION
-    hipc_fault_reset();
-#endif
-    assert_int_equal(hipc_test_fd_count(), fds_before);
-    return 0;
-}
 
 #define HELLO "Hello, world.\n"
 
@@ -383,7 +362,7 @@ static void failing_pipe_creation_reports_its_code(void **state)
 }
 #endif
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, hipc_test_fd_setup, hipc_test_fd_teardown)
 
 static const struct CMUnitTest tests[] = {
     T(parent_writes_five_lines_and_the_child_reads_them),
