@@ -40,7 +40,10 @@ struct opts {
     int json;
     int pin;
     int64_t spin_ns; /* throughput ends' spin; 0: the library default */
+    unsigned parts;  /* PART_* bits: which measurements to make */
 };
+
+enum { PART_TPUT = 1, PART_LAT = 2, PART_PIO = 4, PART_ALL = 7 };
 
 static int64_t tput_spin; /* the child reads it after fork */
 
@@ -824,6 +827,7 @@ struct target {
     const char *name;
     double ratio, want;
     int higher_is_better;
+    unsigned part; /* the PART_* that measures it */
 };
 
 #define NTARGETS 8
@@ -834,21 +838,21 @@ static void fill_targets(const struct tput_result *t, const struct lat_result *l
                          const struct pio_result *p, struct target out[NTARGETS])
 {
     out[0] = (struct target){"chan 64 B msg rate / raw pipe", t[0].chan_vs_pipe,
-                             10.0, 1};
+                             10.0, 1, PART_TPUT};
     out[1] = (struct target){"chan 4 KiB copy / memcpy", t[1].copy_vs_memcpy,
-                             0.4, 1};
+                             0.4, 1, PART_TPUT};
     out[2] = (struct target){"chan 4 KiB zero-copy / memcpy",
-                             t[1].zc_vs_memcpy, 0.8, 1};
+                             t[1].zc_vs_memcpy, 0.8, 1, PART_TPUT};
     out[3] = (struct target){"busy-poll RTT / cache-line RTT", l->busy_vs_line,
-                             3.0, 0};
+                             3.0, 0, PART_LAT};
     out[4] = (struct target){"blocking RTT / raw pipe RTT", l->block_vs_pipe,
-                             1.0, 0};
+                             1.0, 0, PART_LAT};
     out[5] = (struct target){"hipc pipe 64 B / raw loop", p[0].hipc_vs_raw,
-                             0.97, 1};
+                             0.97, 1, PART_PIO};
     out[6] = (struct target){"hipc pipe 64 B sigpipe-ign / raw", p[0].ign_vs_raw,
-                             0.97, 1};
+                             0.97, 1, PART_PIO};
     out[7] = (struct target){"hipc pipe 4 KiB / raw loop", p[1].hipc_vs_raw,
-                             0.97, 1};
+                             0.97, 1, PART_PIO};
 }
 
 static int met(const struct target *t)
@@ -882,6 +886,9 @@ static void print_pio(const struct opts *o, const struct pio_result *p)
     }
 }
 
+static void print_tput(const struct opts *o, const struct tput_result *t);
+static void print_lat(const struct opts *o, const struct lat_result *l);
+
 static void print_table(const struct opts *o, const struct tput_result *t,
                         const struct lat_result *l, const struct pio_result *p,
                         const struct target *tg)
@@ -891,6 +898,27 @@ static void print_table(const struct opts *o, const struct tput_result *t,
            " figures are medians over rounds,\nratios the median of "
            "per-round ratios.\n\n", n, (double)o->round_ns / 1e6,
            cpu_parent, cpu_child);
+    if (o->parts & PART_TPUT)
+        print_tput(o, t);
+    if (o->parts & PART_LAT)
+        print_lat(o, l);
+    if (o->parts & PART_PIO)
+        print_pio(o, p);
+    printf("\ntargets (same run):\n");
+    for (int i = 0; i < NTARGETS; i++) {
+        if (!(o->parts & tg[i].part)) {
+            printf("  %-34s  not run\n", tg[i].name);
+            continue;
+        }
+        printf("  %-34s %8.4f  want %s %.2f  %s\n", tg[i].name, tg[i].ratio,
+               tg[i].higher_is_better ? ">=" : "<=", tg[i].want,
+               met(&tg[i]) ? "met" : "MISSED");
+    }
+}
+
+static void print_tput(const struct opts *o, const struct tput_result *t)
+{
+    int n = o->rounds;
     printf("throughput      %12s %12s %12s %12s   %9s %9s %9s\n", "chan copy",
            "chan 0-copy", "raw pipe", "memcpy", "chan/pipe", "copy/mcpy",
            "0cp/mcpy");
@@ -907,6 +935,11 @@ static void print_table(const struct opts *o, const struct tput_result *t,
         printf("   (ring %zu KiB)\n", r->capacity >> 10);
         print_placement(r->cl_before, r->cl_after, n);
     }
+}
+
+static void print_lat(const struct opts *o, const struct lat_result *l)
+{
+    int n = o->rounds;
     printf("\nround trip, %d B     median ns    p99 ns\n", LAT_BYTES);
     for (int k = 0; k < L_KINDS; k++)
         printf("  %-16s %12.0f %9.0f\n", l_names[k], median(l->med[k], n),
@@ -914,12 +947,6 @@ static void print_table(const struct opts *o, const struct tput_result *t,
     printf("  busy/cache-line %.2f   blocking/pipe %.2f   default/pipe %.2f\n",
            l->busy_vs_line, l->block_vs_pipe, l->default_vs_pipe);
     print_placement(l->cl_before, l->cl_after, n);
-    print_pio(o, p);
-    printf("\ntargets (same run):\n");
-    for (int i = 0; i < NTARGETS; i++)
-        printf("  %-34s %8.4f  want %s %.2f  %s\n", tg[i].name, tg[i].ratio,
-               tg[i].higher_is_better ? ">=" : "<=", tg[i].want,
-               met(&tg[i]) ? "met" : "MISSED");
 }
 
 static void json_array(const char *name, const double *v, int n, int last)
@@ -930,6 +957,9 @@ static void json_array(const char *name, const double *v, int n, int last)
     printf("]%s", last ? "" : ", ");
 }
 
+static void print_json_lat(const struct opts *o, const struct lat_result *l);
+static void print_json_targets(const struct opts *o, const struct target *tg);
+
 static void print_json(const struct opts *o, const struct tput_result *t,
                        const struct lat_result *l, const struct pio_result *p,
                        const struct target *tg)
@@ -938,7 +968,7 @@ static void print_json(const struct opts *o, const struct tput_result *t,
     printf("{\"rounds\": %d, \"round_ms\": %.1f, \"cpus\": [%d, %d],\n",
            n, (double)o->round_ns / 1e6, cpu_parent, cpu_child);
     printf(" \"throughput\": [\n");
-    for (int s = 0; s < NSIZES; s++) {
+    for (int s = 0; s < NSIZES && (o->parts & PART_TPUT); s++) {
         printf("  {\"size\": %zu, \"ring\": %zu, ", t[s].size, t[s].capacity);
         for (int k = 0; k < T_KINDS; k++) {
             char name[64];
@@ -952,7 +982,29 @@ static void print_json(const struct opts *o, const struct tput_result *t,
                t[s].copy_vs_memcpy, t[s].zc_vs_memcpy,
                s + 1 < NSIZES ? "," : "");
     }
-    printf(" ],\n \"latency\": {\"bytes\": %d, ", LAT_BYTES);
+    printf(" ],\n \"latency\": ");
+    if (o->parts & PART_LAT)
+        print_json_lat(o, l);
+    else
+        printf("null,\n");
+    printf(" \"pipe_io\": [\n");
+    for (int s = 0; s < NPIO && (o->parts & PART_PIO); s++) {
+        printf("  {\"size\": %zu, ", p[s].size);
+        for (int k = 0; k < P_KINDS; k++) {
+            char name[64];
+            snprintf(name, sizeof name, "%s_msgs_per_s", p_names[k]);
+            json_array(name, p[s].rate[k], n, 0);
+        }
+        printf("\"hipc_vs_raw\": %.4g, \"sigpipe_ignored_vs_raw\": %.4g}%s\n",
+               p[s].hipc_vs_raw, p[s].ign_vs_raw, s + 1 < NPIO ? "," : "");
+    }
+    print_json_targets(o, tg);
+}
+
+static void print_json_lat(const struct opts *o, const struct lat_result *l)
+{
+    int n = o->rounds;
+    printf("{\"bytes\": %d, ", LAT_BYTES);
     for (int k = 0; k < L_KINDS; k++) {
         char name[64];
         snprintf(name, sizeof name, "%s_median_ns", l_names[k]);
@@ -965,23 +1017,19 @@ static void print_json(const struct opts *o, const struct tput_result *t,
     printf("\"busy_vs_cache_line\": %.4g, \"blocking_vs_pipe\": %.4g, "
            "\"default_vs_pipe\": %.4g},\n", l->busy_vs_line, l->block_vs_pipe,
            l->default_vs_pipe);
-    printf(" \"pipe_io\": [\n");
-    for (int s = 0; s < NPIO; s++) {
-        printf("  {\"size\": %zu, ", p[s].size);
-        for (int k = 0; k < P_KINDS; k++) {
-            char name[64];
-            snprintf(name, sizeof name, "%s_msgs_per_s", p_names[k]);
-            json_array(name, p[s].rate[k], n, 0);
-        }
-        printf("\"hipc_vs_raw\": %.4g, \"sigpipe_ignored_vs_raw\": %.4g}%s\n",
-               p[s].hipc_vs_raw, p[s].ign_vs_raw, s + 1 < NPIO ? "," : "");
-    }
+}
+
+static void print_json_targets(const struct opts *o, const struct target *tg)
+{
     printf(" ],\n \"targets\": [\n");
     for (int i = 0; i < NTARGETS; i++)
         printf("  {\"name\": \"%s\", \"ratio\": %.4g, \"want\": %.3g, "
                "\"higher_is_better\": %s, \"met\": %s}%s\n", tg[i].name,
                tg[i].ratio, tg[i].want, tg[i].higher_is_better ? "true" : "false",
-               met(&tg[i]) ? "true" : "false", i + 1 < NTARGETS ? "," : "");
+               !(o->parts & tg[i].part) ? "null"
+               : met(&tg[i])            ? "true"
+                                        : "false",
+               i + 1 < NTARGETS ? "," : "");
     printf(" ]}\n");
 }
 
@@ -991,6 +1039,7 @@ static int usage(const char *prog, FILE *f)
 {
     fprintf(f, "usage: %s [--quick] [--json] [--rounds N] [--round-ms MS] "
                "[--no-pin] [--spin-ns NS]\n"
+               "       [--only throughput|latency|pipe]\n"
                "  default: 15 rounds of 50 ms per kind (about 30 s); --quick: "
                "3 rounds of 15 ms\n"
                "  --spin-ns: busy-poll time of the throughput channels' ends "
@@ -1000,7 +1049,7 @@ static int usage(const char *prog, FILE *f)
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-    *o = (struct opts){15, 50 * 1000 * 1000, 0, 1, 0};
+    *o = (struct opts){15, 50 * 1000 * 1000, 0, 1, 0, PART_ALL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--quick") == 0) {
@@ -1023,6 +1072,14 @@ static int parse(int argc, char **argv, struct opts *o)
             o->spin_ns = atoll(argv[++i]);
             if (o->spin_ns < 0)
                 o->spin_ns = HIPC_CHAN_SPIN_ALWAYS;
+        } else if (strcmp(a, "--only") == 0 && i + 1 < argc) {
+            const char *w = argv[++i];
+            o->parts = strcmp(w, "throughput") == 0 ? PART_TPUT
+                       : strcmp(w, "latency") == 0  ? PART_LAT
+                       : strcmp(w, "pipe") == 0     ? PART_PIO
+                                                    : 0;
+            if (o->parts == 0)
+                return -1;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             return 1;
         } else {
@@ -1037,16 +1094,16 @@ static int run_all(const struct opts *o)
     static struct tput_result t[NSIZES];
     static struct lat_result l;
     static struct pio_result p[NPIO];
-    for (int s = 0; s < NSIZES; s++)
+    for (int s = 0; s < NSIZES && (o->parts & PART_TPUT); s++)
         if (bench_tput(sizes[s], o, &t[s]) != 0) {
             fprintf(stderr, "bench: throughput at %zu B failed\n", sizes[s]);
             return 1;
         }
-    if (bench_lat(o, &l) != 0) {
+    if ((o->parts & PART_LAT) && bench_lat(o, &l) != 0) {
         fprintf(stderr, "bench: latency failed\n");
         return 1;
     }
-    for (int s = 0; s < NPIO; s++)
+    for (int s = 0; s < NPIO && (o->parts & PART_PIO); s++)
         if (bench_pio(pio_sizes[s], o, &p[s]) != 0) {
             fprintf(stderr, "bench: pipe I/O at %zu B failed\n", pio_sizes[s]);
             return 1;
