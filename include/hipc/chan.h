@@ -90,7 +90,7 @@ typedef struct hipc_chan {
     unsigned flags_;
     uint32_t mask_;
     uint32_t pos_;      /* own position (tail or head), authoritative */
-    uint32_t peer_;     /* producer: last validated head */
+    uint32_t peer_;     /* the peer's last validated position */
     uint32_t pending_;  /* bytes of the reserved or peeked record */
     pid_t pid_;
     uint64_t start_;
