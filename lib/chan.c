@@ -1023,7 +1023,7 @@ static int check_len_timeout(const hipc_chan *ch, size_t len,
     return rc == HIPC_OK && len > ch->max_msg ? HIPC_E_MSG_TOO_BIG : rc;
 }
 
-__attribute__((noinline)) static int reserve_wait(hipc_chan *ch, size_t len,
+HIPC_NOINLINE static int reserve_wait(hipc_chan *ch, size_t len,
                                                   void **out,
                                                   int64_t timeout_ns)
 {
@@ -1070,7 +1070,7 @@ int hipc_chan_commit(hipc_chan *ch, size_t len)
     return HIPC_OK;
 }
 
-__attribute__((noinline)) static int send_wait(hipc_chan *ch, const void *msg,
+HIPC_NOINLINE static int send_wait(hipc_chan *ch, const void *msg,
                                                size_t len, int64_t timeout_ns)
 {
     void *room = NULL;
@@ -1101,7 +1101,7 @@ int hipc_chan_send(hipc_chan *ch, const void *msg, size_t len,
     return HIPC_OK;
 }
 
-__attribute__((noinline)) static int peek_wait(hipc_chan *ch, const void **out,
+HIPC_NOINLINE static int peek_wait(hipc_chan *ch, const void **out,
                                                int64_t timeout_ns)
 {
     struct rec_pos r = {0, 0, 0, 0};
@@ -1143,7 +1143,7 @@ int hipc_chan_release(hipc_chan *ch)
     return HIPC_OK;
 }
 
-__attribute__((noinline)) static int recv_wait(hipc_chan *ch, void *buf,
+HIPC_NOINLINE static int recv_wait(hipc_chan *ch, void *buf,
                                                size_t cap, int64_t timeout_ns)
 {
     const void *msg = NULL;

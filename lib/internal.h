@@ -4,6 +4,14 @@
 
 #include <stddef.h>
 
+/* Keeps a slow path out of its caller, so that the caller's fast path does
+ * not pay for the slow path's stack frame (and stack-protector canary). */
+#if defined(__GNUC__) || defined(__clang__)
+#define HIPC_NOINLINE __attribute__((noinline))
+#else
+#define HIPC_NOINLINE
+#endif
+
 /* Maps a positive kernel errno to a hipc error code. */
 int hipc__from_errno(int err);
 
