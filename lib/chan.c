@@ -1143,20 +1143,19 @@ int hipc_chan_release(hipc_chan *ch)
     return HIPC_OK;
 }
 
-HIPC_NOINLINE static int recv_wait(hipc_chan *ch, void *buf,
-                                               size_t cap, int64_t timeout_ns)
+HIPC_NOINLINE static int recv_wait(hipc_chan *ch, void *buf, size_t cap,
+                                   int64_t timeout_ns)
 {
-    const void *msg = NULL;
-    int len = peek_wait(ch, &msg, timeout_ns);
-    if (len < 0)
-        return len;
-    if ((size_t)len > cap) {
-        ch->state_ = ST_OPEN; /* the message stays for a bigger buffer */
-        return HIPC_E_BUF_TOO_SMALL;
-    }
-    copy_msg(buf, msg, (size_t)len);
-    int rc = hipc_chan_release(ch);
-    return rc != HIPC_OK ? rc : len;
+    struct rec_pos r = {0, 0, 0, 0};
+    int rc = wait_ready(ch, &r, timeout_ns);
+    if (rc != HIPC_OK)
+        return rc;
+    if (r.len > cap)
+        return HIPC_E_BUF_TOO_SMALL; /* the message stays for a bigger buffer */
+    copy_msg(buf, ch->ring_ + r.off + REC_HDR, r.len);
+    ch->pos_ += r.rec;
+    publish(ch);
+    return (int)r.len;
 }
 
 int hipc_chan_recv(hipc_chan *ch, void *buf, size_t cap, int64_t timeout_ns)
