@@ -21,6 +21,14 @@
  * without giving up the parent's claim. Payload bytes handed out by
  * hipc_chan_peek() live in shared memory and can still be changed by a
  * hostile producer: treat them as untrusted input, like bytes from a pipe.
+ *
+ * Capacity and speed: a producer's stores wait until the consumer's copy
+ * of each line is invalidated. With a ring larger than the two cores' L2
+ * caches together, the lines a producer rewrites have left the consumer's
+ * cache and need no cross-core invalidation: on the 2-core machines hipc
+ * is measured on (1 MiB L2 per core), a 4 MiB ring moved 64-byte messages
+ * 3x and 4 KiB messages 2x faster than a 256 KiB one (bench/). Small rings
+ * cost less memory and suit latency-bound traffic.
  */
 #ifndef HIPC_CHAN_H
 #define HIPC_CHAN_H
