@@ -546,6 +546,38 @@ static int child_produce(struct region *r)
     return hipc_chan_close(&p) == HIPC_OK ? 0 : 12;
 }
 
+/* A consumer that found more at several tail loads in a row waits for the
+ * producer to get ahead (see let_producer_lead), but only in a call that
+ * may wait, and only while the tail moves: with a producer that has
+ * stopped, every message still arrives, in order. A hostile tail is as
+ * corrupt as ever. */
+static void a_streaming_consumer_takes_what_a_stopped_producer_left(void **state)
+{
+    (void)state;
+    const int64_t second = 1000000000;
+    struct region r = region_new(CAP, 0);
+    hipc_chan p, c;
+    pair(&r, &p, &c);
+    char buf[16];
+    for (unsigned i = 0; i < 8; i++) {
+        char msg[8];
+        fill((unsigned char *)msg, sizeof msg, i);
+        assert_int_equal(hipc_chan_send(&p, msg, sizeof msg, 0), HIPC_OK);
+        assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, i % 2 ? second : 0), 8);
+        assert_memory_equal(buf, msg, sizeof msg);
+    }
+    assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), HIPC_E_AGAIN);
+    const void *m = NULL;
+    for (unsigned i = 0; i < 4; i++) {
+        assert_int_equal(hipc_chan_send(&p, "x", 1, 0), HIPC_OK);
+        assert_int_equal(hipc_chan_peek(&c, &m, second), 1);
+        assert_int_equal(hipc_chan_release(&c), HIPC_OK);
+    }
+    put32(&r, OFF_TAIL, get32(&r, OFF_TAIL) + CAP + 8);
+    assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, second), HIPC_E_CORRUPT);
+    region_free(&r);
+}
+
 static void a_child_streams_messages_through_blocking_waits(void **state)
 {
     (void)state;
@@ -845,6 +877,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_new_producer_resumes_after_a_record_the_tail_missed),
     cmocka_unit_test(an_end_is_held_by_one_process_and_can_be_taken_over),
     cmocka_unit_test(a_closed_producer_is_peer_gone_once_drained),
+    cmocka_unit_test(a_streaming_consumer_takes_what_a_stopped_producer_left),
     cmocka_unit_test(a_child_streams_messages_through_blocking_waits),
     cmocka_unit_test(a_producer_killed_mid_message_is_gone_and_replaceable),
     cmocka_unit_test(a_killed_consumer_makes_a_full_ring_peer_gone),

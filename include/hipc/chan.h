@@ -100,6 +100,7 @@ typedef struct hipc_chan {
     uint32_t pos_;      /* own position (tail or head), authoritative */
     uint32_t peer_;     /* the peer's last validated position */
     uint32_t pending_;  /* bytes of the reserved or peeked record */
+    uint32_t stream_;   /* consumer: tail loads in a row that found more */
     pid_t pid_;
     uint64_t start_;
     void *hdr_;
