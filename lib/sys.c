@@ -85,6 +85,7 @@ int hipc_sys_pipe2(int fds[2], int flags)
     return pipe2(fds, flags) < 0 ? neg_errno() : 0;
 }
 
+#ifdef HIPC_FAULT_INJECTION /* otherwise inline in sys.h */
 ssize_t hipc_sys_read(int fd, void *buf, size_t len)
 {
     FAULT_POINT_FD(READ, fd);
@@ -98,6 +99,7 @@ ssize_t hipc_sys_write(int fd, const void *buf, size_t len)
     ssize_t n = write(fd, buf, hipc_fault_len_fd(HIPC_SYS_WRITE, fd, len));
     return n < 0 ? neg_errno() : n;
 }
+#endif
 
 /* Linux releases the descriptor even when close reports EINTR, so the
  * caller must never retry; the error is passed up for information only. */
