@@ -27,4 +27,9 @@ static inline void hipc__set_errno(int *out, int err)
  * newline, or a value that does not fit. */
 int hipc__pipe_parse_size(const char *s, size_t len, size_t *out);
 
+/* Tests: 0 makes pipe writes keep SIGPIPE away with the signal mask, as on
+ * a kernel without RWF_NOSIGNAL; 1 tries RWF_NOSIGNAL again. Returns the
+ * previous setting. */
+int hipc__pipe_set_nosignal(int on);
+
 #endif

@@ -82,6 +82,7 @@ int hipc_sys_kill(pid_t pid, int sig);
 pid_t hipc_sys_getpid(void);
 
 int hipc_sys_sigmask(int how, const sigset_t *set, sigset_t *old);
+
 int hipc_sys_sigtimedwait(const sigset_t *set, const struct timespec *timeout);
 int hipc_sys_sigpending(sigset_t *set);
 
@@ -111,6 +112,12 @@ long hipc_sys_clock_ticks(void);
  * fclose CLOSE's. */
 #include <sys/uio.h>
 ssize_t hipc_sys_writev(int fd, const struct iovec *iov, int count);
+
+/* writev with RWF_NOSIGNAL (pwritev2 at the current position): a write to
+ * a pipe with no reader fails with -EPIPE and raises no SIGPIPE. Linux
+ * 6.18+; older kernels answer -EOPNOTSUPP (unknown flag) or -ENOSYS (no
+ * pwritev2), having written nothing. A fault plan sees it as a WRITE. */
+ssize_t hipc_sys_writev_nosignal(int fd, const struct iovec *iov, int count);
 int hipc_sys_fclose(FILE *f);
 /* fflush(NULL): every output stream of the process. */
 int hipc_sys_fflush_all(void);

@@ -4,6 +4,7 @@
 #include "support.h"
 
 #include "fault.h"
+#include "internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -127,6 +128,21 @@ int hipc_test_run_group(const char *name, const struct CMUnitTest *tests,
         failed++;
     }
     return failed == 0 ? 0 : 1;
+}
+
+int hipc_test_run_group_both_guards(const char *name,
+                                    const struct CMUnitTest *tests,
+                                    size_t count)
+{
+    char label[512];
+    snprintf(label, sizeof label, "%s [RWF_NOSIGNAL]", name);
+    int was = hipc__pipe_set_nosignal(1);
+    int rc = hipc_test_run_group(label, tests, count);
+    snprintf(label, sizeof label, "%s [signal mask]", name);
+    hipc__pipe_set_nosignal(0);
+    rc |= hipc_test_run_group(label, tests, count);
+    hipc__pipe_set_nosignal(was);
+    return rc;
 }
 
 /* What identifies a process in /proc/PID/stat: the command name (field 2),

@@ -54,6 +54,20 @@ int hipc_test_run_group(const char *name, const struct CMUnitTest *tests,
                                    sizeof(tests) / sizeof((tests)[0]));        \
     }
 
+/* Pipe programs run their group twice: with writes that carry RWF_NOSIGNAL
+ * (what hipc uses where the kernel has it) and with the signal-mask guard
+ * that older kernels get, so both ways keep every test. */
+int hipc_test_run_group_both_guards(const char *name,
+                                    const struct CMUnitTest *tests,
+                                    size_t count);
+
+#define HIPC_TEST_MAIN_BOTH_GUARDS(tests)                                      \
+    int main(void)                                                             \
+    {                                                                          \
+        return hipc_test_run_group_both_guards(                                \
+            __FILE__, (tests), sizeof(tests) / sizeof((tests)[0]));            \
+    }
+
 /* Skips the running test and says why (cmocka's skip() takes no reason). */
 #define hipc_test_skip(why)                                                    \
     do {                                                                       \

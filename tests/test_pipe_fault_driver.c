@@ -176,7 +176,7 @@ static void pipe_scenarios_survive_every_syscall_failure(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(pipe_scenarios_survive_every_syscall_failure),
 };
-HIPC_TEST_MAIN(tests)
+HIPC_TEST_MAIN_BOTH_GUARDS(tests)
 #else
 HIPC_TEST_MAIN_FAULT_BUILD_ONLY()
 #endif

@@ -147,4 +147,4 @@ static const struct CMUnitTest tests[] = {
 #endif
 };
 
-HIPC_TEST_MAIN(tests)
+HIPC_TEST_MAIN_BOTH_GUARDS(tests)

@@ -384,4 +384,4 @@ static const struct CMUnitTest tests[] = {
 #endif
 };
 
-HIPC_TEST_MAIN(tests)
+HIPC_TEST_MAIN_BOTH_GUARDS(tests)

@@ -20,24 +20,31 @@
  * for a frame whose header plus payload fits in PIPE_BUF.
  *
  * SIGPIPE: a write whose reader has gone returns HIPC_E_PEER_GONE and the
- * process survives. Unless the handle has HIPC_PIPE_SIGPIPE_IGNORED, each
- * writing call blocks SIGPIPE on the calling thread around its writes
- * (two rt_sigprocmask calls per API call, not per write) and, if the kernel
- * raised SIGPIPE for it, consumes exactly that signal before restoring the
- * mask. The signal disposition is never changed, and a SIGPIPE that was
- * pending before the call stays pending. (Should consuming the signal
- * ever fail, SIGPIPE is left blocked on the thread rather than delivered.)
+ * process survives. Unless the handle has HIPC_PIPE_SIGPIPE_IGNORED, writes
+ * carry RWF_NOSIGNAL (pwritev2, Linux 6.18+), which makes the kernel fail
+ * them with EPIPE and raise nothing. On a kernel that refuses the flag
+ * (once; then for the whole process) each writing call instead blocks
+ * SIGPIPE on the calling thread around its writes (two rt_sigprocmask
+ * calls per API call, not per write) and, if the kernel raised SIGPIPE for
+ * it, consumes exactly that signal before restoring the mask. Either way
+ * the signal disposition and mask are left as they were, and a SIGPIPE
+ * that was pending before the call stays pending. (Should consuming the
+ * signal ever fail, SIGPIPE is left blocked on the thread rather than
+ * delivered.) The stream of hipc_pipe_spawn() is written by stdio, which
+ * cannot carry the flag: closing it always uses the mask.
  *
- * Cost, measured on the project's 2-core VMs (64-byte write + raw read in
- * one thread, median of 15 interleaved rounds against raw write+read):
- * the mask costs about 0.6-0.8 us per writing call (ratio 1.6-1.8); with
- * HIPC_PIPE_SIGPIPE_IGNORED an untimed write_all or read_exact that one
- * syscall completes costs a few checks (ratio 1.04-1.07 in one thread,
- * 0.96 of the raw loop's rate between two processes). A timed call on a
- * blocking pipe adds a poll per transfer (ratio about 2); on a pipe made
- * with HIPC_PIPE_NONBLOCK it tries the transfer first and polls only
- * after EAGAIN (ratio about 1.08). Writers that care should ignore
- * SIGPIPE once and pass HIPC_PIPE_SIGPIPE_IGNORED.
+ * Cost, measured on the project's 2-core VMs against a raw write/read
+ * loop (bench/RESULTS.md): with HIPC_PIPE_SIGPIPE_IGNORED an untimed
+ * write_all or read_exact that one syscall completes costs a few checks
+ * (1.01-1.03x the raw calls in one thread, within 3 % of the raw loop's
+ * rate between two processes); the default with RWF_NOSIGNAL costs what
+ * pwritev2 costs over write (about 100 ns per 64-byte write: 0.63 of the
+ * raw loop's rate at 64 bytes, parity at 4 KiB); the mask costs about
+ * 0.6-0.8 us per writing call (0.3 of the rate at 64 bytes). A timed call
+ * on a blocking pipe adds a poll per transfer (ratio about 2); on a pipe
+ * made with HIPC_PIPE_NONBLOCK it tries the transfer first and polls only
+ * after EAGAIN (ratio about 1.08). Writers that want the last nanoseconds
+ * ignore SIGPIPE once and pass HIPC_PIPE_SIGPIPE_IGNORED.
  *
  * EINTR is absorbed everywhere: calls without a timeout retry; calls with a
  * timeout retry against the same absolute deadline (CLOCK_MONOTONIC), so a
