@@ -724,7 +724,46 @@ struct pio_result {
     size_t size;
     double rate[P_KINDS][MAX_ROUNDS];
     double hipc_vs_raw, ign_vs_raw;
+    double call_ns[P_KINDS][MAX_ROUNDS]; /* one thread: write + read */
+    double call_hipc_vs_raw, call_ign_vs_raw; /* time ratios, raw = 1 */
 };
+
+/* The library's own cost per call, without a second process's scheduling
+ * in the figure: one thread writes `size` bytes into a pipe and reads them
+ * back, raw calls against hipc's, in the same round. */
+static int pio_calls(struct pio *t, int kind, const struct opts *o,
+                     double *ns)
+{
+    t->kind = kind;
+    if (pio_open(t) != 0)
+        return -1;
+    int wfd = kind == P_RAW ? t->raw[1] : t->hp.write_fd;
+    int rfd = kind == P_RAW ? t->raw[0] : t->hp.read_fd;
+    uint64_t n = 0;
+    int bad = 0;
+    int64_t t0 = now_ns(), end = t0 + o->round_ns / 4, t1;
+    do {
+        for (int i = 0; i < 64 && !bad; i++, n++) {
+            if (kind == P_RAW)
+                bad = write_all(wfd, t->buf, t->size) != 0 ||
+                      read_exact(rfd, t->buf, t->size) != 1;
+            else
+                bad = hipc_pipe_write_all(&t->hp, t->buf, t->size, NULL) !=
+                          HIPC_OK ||
+                      hipc_pipe_read_exact(&t->hp, t->buf, t->size, NULL) !=
+                          HIPC_OK;
+        }
+        t1 = now_ns();
+    } while (t1 < end && !bad);
+    if (kind == P_RAW) {
+        close(t->raw[0]);
+        close(t->raw[1]);
+    } else {
+        (void)hipc_pipe_close(&t->hp);
+    }
+    *ns = (double)(t1 - t0) / (double)n;
+    return bad ? -1 : 0;
+}
 
 static int bench_pio(size_t size, const struct opts *o, struct pio_result *res)
 {
@@ -741,7 +780,16 @@ static int bench_pio(size_t size, const struct opts *o, struct pio_result *res)
             t.kind = r % 2 ? P_KINDS - 1 - i : i;
             rc = pio_run(&t, o, &res->rate[t.kind][r]);
         }
+    for (int r = 0; r < o->rounds && rc == 0; r++)
+        for (int i = 0; i < P_KINDS && rc == 0; i++) {
+            int k = r % 2 ? P_KINDS - 1 - i : i;
+            rc = pio_calls(&t, k, o, &res->call_ns[k][r]);
+        }
     free(t.buf);
+    res->call_hipc_vs_raw = ratio_median(res->call_ns[P_HIPC],
+                                         res->call_ns[P_RAW], o->rounds);
+    res->call_ign_vs_raw = ratio_median(res->call_ns[P_HIPC_IGN],
+                                        res->call_ns[P_RAW], o->rounds);
     res->hipc_vs_raw = ratio_median(res->rate[P_HIPC], res->rate[P_RAW],
                                     o->rounds);
     res->ign_vs_raw = ratio_median(res->rate[P_HIPC_IGN], res->rate[P_RAW],
@@ -934,7 +982,7 @@ struct target {
     unsigned part; /* the PART_* that measures it */
 };
 
-#define NTARGETS 8
+#define NTARGETS 9
 #define NPIO 2
 static const size_t pio_sizes[NPIO] = {64, 4096};
 
@@ -955,6 +1003,8 @@ static void fill_targets(const struct tput_result *t, const struct lat_result *l
                              0.97, 1, PART_PIO};
     out[6] = (struct target){"hipc pipe 64 B sigpipe-ign / raw", p[0].ign_vs_raw,
                              0.97, 1, PART_PIO};
+    out[8] = (struct target){"hipc pipe 64 B ign, 1 thread: time",
+                             p[0].call_ign_vs_raw, 1.03, 0, PART_PIO};
     out[7] = (struct target){"hipc pipe 4 KiB / raw loop", p[1].hipc_vs_raw,
                              0.97, 1, PART_PIO};
 }
@@ -987,6 +1037,13 @@ static void print_pio(const struct opts *o, const struct pio_result *p)
         for (int k = 0; k < P_KINDS; k++)
             printf(" %10.3f", median(p[s].rate[k], o->rounds) / 1e6);
         printf("   %9.3f %9.3f\n", p[s].hipc_vs_raw, p[s].ign_vs_raw);
+    }
+    printf("one thread, ns per write + read (time ratios, raw = 1)\n");
+    for (int s = 0; s < NPIO; s++) {
+        printf("  %6zu B        ", p[s].size);
+        for (int k = 0; k < P_KINDS; k++)
+            printf(" %10.0f", median(p[s].call_ns[k], o->rounds));
+        printf("   %9.3f %9.3f\n", p[s].call_hipc_vs_raw, p[s].call_ign_vs_raw);
     }
 }
 
@@ -1100,8 +1157,16 @@ static void print_json(const struct opts *o, const struct tput_result *t,
             snprintf(name, sizeof name, "%s_msgs_per_s", p_names[k]);
             json_array(name, p[s].rate[k], n, 0);
         }
-        printf("\"hipc_vs_raw\": %.4g, \"sigpipe_ignored_vs_raw\": %.4g}%s\n",
-               p[s].hipc_vs_raw, p[s].ign_vs_raw, s + 1 < NPIO ? "," : "");
+        for (int k = 0; k < P_KINDS; k++) {
+            char name[64];
+            snprintf(name, sizeof name, "%s_one_thread_ns", p_names[k]);
+            json_array(name, p[s].call_ns[k], n, 0);
+        }
+        printf("\"hipc_vs_raw\": %.4g, \"sigpipe_ignored_vs_raw\": %.4g, "
+               "\"one_thread_time_hipc_vs_raw\": %.4g, "
+               "\"one_thread_time_ignored_vs_raw\": %.4g}%s\n",
+               p[s].hipc_vs_raw, p[s].ign_vs_raw, p[s].call_hipc_vs_raw,
+               p[s].call_ign_vs_raw, s + 1 < NPIO ? "," : "");
     }
     print_json_targets(o, tg);
 }
