@@ -376,9 +376,7 @@ static uint32_t consumer_free(const hipc_chan *ch)
     uint32_t tail = atomic_load_explicit(&hdr(ch)->tail, memory_order_relaxed);
     uint32_t used = tail - ch->pos_;
     uint32_t cap = ch->mask_ + 1u;
-    if (ch->pos_ - tail <= cap)
-        return cap; /* we are ahead of the tail we see (see seq_ready) */
-    return used > cap ? 0 : cap - used;
+    return used > cap ? 0 : cap - used; /* nonsense frees nothing */
 }
 
 /* Wakes the peer if, and only if, it announced that it sleeps on `w`; a
@@ -502,11 +500,9 @@ static int seq_ready(hipc_chan *ch, uint32_t off, int lead)
         uint32_t avail = tail - ch->pos_;
         if ((tail & 7u) != 0)
             return HIPC_E_CORRUPT;
-        /* A tail behind us is a producer killed before its tail store,
-         * whose successor has not recovered it yet (see recover_tail). */
-        if (avail == 0 || ch->pos_ - tail <= cap)
+        if (avail == 0)
             return HIPC_E_AGAIN;
-        if (avail > cap)
+        if (avail > cap) /* more than a ring, or a tail behind us */
             return HIPC_E_CORRUPT;
         ch->peer_ = tail;
     }
@@ -752,49 +748,20 @@ static int check_timeout(int64_t timeout_ns)
                : HIPC_E_BAD_TIMEOUT;
 }
 
-/* A producer killed between a record's seq word and the tail store left
- * a record that the tail does not cover (the consumer may have read it
- * already); its successor resumes after it. Only the last record or pad
- * can be uncovered, so two steps bound the walk. */
-static uint32_t recover_tail(const hipc_chan *ch, uint32_t tail)
-{
-    for (int i = 0; i < 2; i++) {
-        uint32_t off = tail & ch->mask_, contig = ch->mask_ + 1u - off;
-        if (atomic_load_explicit(ring_word(ch, off), memory_order_acquire) !=
-            (tail | 1u))
-            break;
-        uint32_t len = atomic_load_explicit(ring_word(ch, off + 4u),
-                                            memory_order_relaxed);
-        uint32_t step = (len & PAD_BIT) != 0 ? contig : rec_size(len);
-        if ((len & PAD_BIT) != 0 ? (len & ~PAD_BIT) != contig
-                                 : len > ch->max_msg || step > contig)
-            break;
-        tail += step;
-    }
-    return tail;
-}
-
-/* Positions as published (the producer's recovered), checked against
- * each other. */
 static int read_positions(hipc_chan *ch, uint32_t *head, uint32_t *tail)
 {
     struct chan_hdr *h = hdr(ch);
     *head = atomic_load_explicit(&h->head, memory_order_acquire);
     *tail = atomic_load_explicit(&h->tail, memory_order_acquire);
-    if (((*head | *tail) & 7u) != 0)
+    if (((*head | *tail) & 7u) != 0 || *tail - *head > ch->mask_ + 1u)
         return HIPC_E_CORRUPT;
-    uint32_t cap = ch->mask_ + 1u;
-    if (ch->role == HIPC_CHAN_PRODUCER) {
-        uint32_t found = recover_tail(ch, *tail);
-        if (found != *tail && found - *head <= cap)
-            atomic_store_explicit(&h->tail, found, memory_order_release);
-        *tail = found;
-        return *tail - *head > cap ? HIPC_E_CORRUPT : HIPC_OK;
-    }
-    /* The head may be ahead of the tail: a consumer can read a record
-     * whose tail store came late, or never (see recover_tail). */
-    return *tail - *head <= cap || *head - *tail <= cap ? HIPC_OK
-                                                       : HIPC_E_CORRUPT;
+    /* A producer killed between a record's seq word and its tail store
+     * left a record the tail does not cover. No consumer has read it (the
+     * consumer goes by the tail), and its send never returned: the next
+     * producer writes over it. (An earlier version took such a record
+     * for sent when its header looked right; bytes a producer had reserved
+     * but not committed could look right, and came out as a message.) */
+    return HIPC_OK;
 }
 
 static int identify(hipc_chan *ch)
