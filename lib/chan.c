@@ -146,7 +146,7 @@ static _Atomic uint32_t *ring_word(const hipc_chan *ch, uint32_t off)
  * copied in fixed 1 KiB pieces, which gcc turned into `rep movsq`.) */
 #define COPY_INLINE_MAX 256u
 
-static void copy_msg(void *dst, const void *src, size_t len)
+static HIPC_INLINE void copy_msg(void *dst, const void *src, size_t len)
 {
     unsigned char *d = dst;
     const unsigned char *s = src;
@@ -415,7 +415,7 @@ static void wake_peer(hipc_chan *ch, struct chan_wait *w, int force)
         ch->sys_errno = -rc; /* the message is out; the peer's slice ends */
 }
 
-static void publish(hipc_chan *ch)
+static HIPC_INLINE void publish(hipc_chan *ch)
 {
     struct chan_hdr *h = hdr(ch);
     /* Release: the payload (producer) or our last reads of it (consumer)

@@ -5,11 +5,15 @@
 #include <stddef.h>
 
 /* Keeps a slow path out of its caller, so that the caller's fast path does
- * not pay for the slow path's stack frame (and stack-protector canary). */
+ * not pay for the slow path's stack frame (and stack-protector canary);
+ * HIPC_INLINE puts a small helper into its hot callers even where the
+ * compiler would rather share one copy. */
 #if defined(__GNUC__) || defined(__clang__)
 #define HIPC_NOINLINE __attribute__((noinline))
+#define HIPC_INLINE inline __attribute__((always_inline))
 #else
 #define HIPC_NOINLINE
+#define HIPC_INLINE inline
 #endif
 
 /* Maps a positive kernel errno to a hipc error code. */
