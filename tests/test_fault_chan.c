@@ -19,15 +19,6 @@ struct chan_ctx {
     _Alignas(64) unsigned char mem[CAP + HIPC_CHAN_HEADER_SIZE];
 };
 
-#define STEP(h, call)                                                          \
-    do {                                                                       \
-        int rc_ = (call);                                                      \
-        if (rc_ < 0) {                                                         \
-            *sys_errno = (h).sys_errno;                                        \
-            return rc_;                                                        \
-        }                                                                      \
-    } while (0)
-
 static void chan_release(void *p)
 {
     struct chan_ctx *x = p;
@@ -47,9 +38,9 @@ static int both_ends(struct chan_ctx *x, int *sys_errno)
     rc = hipc_chan_init_mem(x->mem, size, &cfg);
     if (rc != HIPC_OK)
         return rc;
-    STEP(x->p, hipc_chan_attach_mem(&x->p, x->mem, size, HIPC_CHAN_PRODUCER,
+    FAULT_STEP(x->p, hipc_chan_attach_mem(&x->p, x->mem, size, HIPC_CHAN_PRODUCER,
                                     &cfg));
-    STEP(x->c, hipc_chan_attach_mem(&x->c, x->mem, size, HIPC_CHAN_CONSUMER,
+    FAULT_STEP(x->c, hipc_chan_attach_mem(&x->c, x->mem, size, HIPC_CHAN_CONSUMER,
                                     &cfg));
     return HIPC_OK;
 }
@@ -63,25 +54,25 @@ static int exchange(void *p, int *sys_errno)
     int rc = both_ends(x, sys_errno);
     if (rc != HIPC_OK)
         return rc;
-    STEP(x->p, hipc_chan_send(&x->p, "hello", 6, 0));
-    STEP(x->c, hipc_chan_recv(&x->c, buf, sizeof buf, 0));
+    FAULT_STEP(x->p, hipc_chan_send(&x->p, "hello", 6, 0));
+    FAULT_STEP(x->c, hipc_chan_recv(&x->c, buf, sizeof buf, 0));
     if (memcmp(buf, "hello", 6) != 0)
         return HIPC_E_CORRUPT;
-    STEP(x->p, hipc_chan_reserve(&x->p, 8, &slot, 0));
+    FAULT_STEP(x->p, hipc_chan_reserve(&x->p, 8, &slot, 0));
     memcpy(slot, "reserved", 8);
-    STEP(x->p, hipc_chan_commit(&x->p, 8));
-    STEP(x->c, hipc_chan_peek(&x->c, &view, 0));
+    FAULT_STEP(x->p, hipc_chan_commit(&x->p, 8));
+    FAULT_STEP(x->c, hipc_chan_peek(&x->c, &view, 0));
     if (memcmp(view, "reserved", 8) != 0)
         return HIPC_E_CORRUPT;
-    STEP(x->c, hipc_chan_release(&x->c));
+    FAULT_STEP(x->c, hipc_chan_release(&x->c));
     /* Empty now: a try says so at once. */
     rc = hipc_chan_recv(&x->c, buf, sizeof buf, 0);
     if (rc != HIPC_E_AGAIN) {
         *sys_errno = x->c.sys_errno;
         return rc < 0 ? rc : HIPC_E_CORRUPT;
     }
-    STEP(x->c, hipc_chan_close(&x->c));
-    STEP(x->p, hipc_chan_close(&x->p));
+    FAULT_STEP(x->c, hipc_chan_close(&x->c));
+    FAULT_STEP(x->p, hipc_chan_close(&x->p));
     return HIPC_OK;
 }
 
@@ -99,8 +90,8 @@ static int sleep_until_timeout(void *p, int *sys_errno)
         *sys_errno = x->c.sys_errno;
         return rc < 0 ? rc : HIPC_E_CORRUPT;
     }
-    STEP(x->c, hipc_chan_close(&x->c));
-    STEP(x->p, hipc_chan_close(&x->p));
+    FAULT_STEP(x->c, hipc_chan_close(&x->c));
+    FAULT_STEP(x->p, hipc_chan_close(&x->p));
     return HIPC_OK;
 }
 
@@ -111,16 +102,16 @@ static int over_a_segment(void *p, int *sys_errno)
     struct chan_ctx *x = p;
     hipc_chan_config cfg = {.capacity = 4096};
     char buf[16];
-    STEP(x->p, hipc_chan_create(&x->p, 0x4348414e, HIPC_CHAN_PRODUCER, &cfg));
+    FAULT_STEP(x->p, hipc_chan_create(&x->p, 0x4348414e, HIPC_CHAN_PRODUCER, &cfg));
     x->seg_id = x->p.shm.id + 1;
-    STEP(x->c, hipc_chan_open(&x->c, 0x4348414e, HIPC_CHAN_CONSUMER, &cfg));
-    STEP(x->p, hipc_chan_send(&x->p, "segment", 8, 0));
-    STEP(x->c, hipc_chan_recv(&x->c, buf, sizeof buf, 0));
+    FAULT_STEP(x->c, hipc_chan_open(&x->c, 0x4348414e, HIPC_CHAN_CONSUMER, &cfg));
+    FAULT_STEP(x->p, hipc_chan_send(&x->p, "segment", 8, 0));
+    FAULT_STEP(x->c, hipc_chan_recv(&x->c, buf, sizeof buf, 0));
     if (memcmp(buf, "segment", 8) != 0)
         return HIPC_E_CORRUPT;
-    STEP(x->p, hipc_chan_remove(&x->p));
-    STEP(x->c, hipc_chan_close(&x->c));
-    STEP(x->p, hipc_chan_close(&x->p));
+    FAULT_STEP(x->p, hipc_chan_remove(&x->p));
+    FAULT_STEP(x->c, hipc_chan_close(&x->c));
+    FAULT_STEP(x->p, hipc_chan_close(&x->p));
     return HIPC_OK;
 }
 

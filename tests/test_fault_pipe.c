@@ -15,15 +15,6 @@ struct pipe_ctx {
     hipc_pipe_child child;
 };
 
-#define STEP(h, call)                                                          \
-    do {                                                                       \
-        int rc_ = (call);                                                      \
-        if (rc_ < 0) {                                                         \
-            *sys_errno = (h).sys_errno;                                        \
-            return rc_;                                                        \
-        }                                                                      \
-    } while (0)
-
 static void pipe_release(void *p)
 {
     struct pipe_ctx *x = p;
@@ -37,16 +28,16 @@ static int transfer(void *p, int *sys_errno)
     struct pipe_ctx *x = p;
     char buf[16];
     size_t done = 0, pending = 0;
-    STEP(x->p, hipc_pipe_create(&x->p, 0));
-    STEP(x->p, hipc_pipe_write_all(&x->p, "0123456789", 10, &done));
-    STEP(x->p, hipc_pipe_pending(&x->p, &pending));
+    FAULT_STEP(x->p, hipc_pipe_create(&x->p, 0));
+    FAULT_STEP(x->p, hipc_pipe_write_all(&x->p, "0123456789", 10, &done));
+    FAULT_STEP(x->p, hipc_pipe_pending(&x->p, &pending));
     if (pending != 10)
         return HIPC_E_CORRUPT;
-    STEP(x->p, hipc_pipe_read_exact(&x->p, buf, 4, &done));
-    STEP(x->p, hipc_pipe_read_some(&x->p, buf, sizeof buf));
-    STEP(x->p, hipc_pipe_capacity(&x->p));
-    STEP(x->p, hipc_pipe_close_end(&x->p, HIPC_PIPE_WRITE_END));
-    STEP(x->p, hipc_pipe_close(&x->p));
+    FAULT_STEP(x->p, hipc_pipe_read_exact(&x->p, buf, 4, &done));
+    FAULT_STEP(x->p, hipc_pipe_read_some(&x->p, buf, sizeof buf));
+    FAULT_STEP(x->p, hipc_pipe_capacity(&x->p));
+    FAULT_STEP(x->p, hipc_pipe_close_end(&x->p, HIPC_PIPE_WRITE_END));
+    FAULT_STEP(x->p, hipc_pipe_close(&x->p));
     return HIPC_OK;
 }
 
@@ -55,11 +46,11 @@ static int timed_and_frames(void *p, int *sys_errno)
     struct pipe_ctx *x = p;
     char buf[64];
     size_t done = 0, len = 0;
-    STEP(x->p, hipc_pipe_create(&x->p, HIPC_PIPE_NONBLOCK));
-    STEP(x->p, hipc_pipe_write_all_timed(&x->p, "abcdef", 6, 100, &done));
-    STEP(x->p, hipc_pipe_read_exact_timed(&x->p, buf, 6, 100, &done));
-    STEP(x->p, hipc_pipe_send_frame(&x->p, "frame", 5, 64));
-    STEP(x->p, hipc_pipe_recv_frame(&x->p, buf, sizeof buf, 64, &len));
+    FAULT_STEP(x->p, hipc_pipe_create(&x->p, HIPC_PIPE_NONBLOCK));
+    FAULT_STEP(x->p, hipc_pipe_write_all_timed(&x->p, "abcdef", 6, 100, &done));
+    FAULT_STEP(x->p, hipc_pipe_read_exact_timed(&x->p, buf, 6, 100, &done));
+    FAULT_STEP(x->p, hipc_pipe_send_frame(&x->p, "frame", 5, 64));
+    FAULT_STEP(x->p, hipc_pipe_recv_frame(&x->p, buf, sizeof buf, 64, &len));
     if (len != 5 || memcmp(buf, "frame", 5) != 0)
         return HIPC_E_CORRUPT;
     /* Nothing there: the deadline passes. */
@@ -68,7 +59,7 @@ static int timed_and_frames(void *p, int *sys_errno)
         *sys_errno = x->p.sys_errno;
         return rc < 0 ? rc : HIPC_E_CORRUPT;
     }
-    STEP(x->p, hipc_pipe_close(&x->p));
+    FAULT_STEP(x->p, hipc_pipe_close(&x->p));
     return HIPC_OK;
 }
 
@@ -78,14 +69,14 @@ static int reader_gone(void *p, int *sys_errno)
 {
     struct pipe_ctx *x = p;
     size_t done = 0;
-    STEP(x->p, hipc_pipe_create(&x->p, 0));
-    STEP(x->p, hipc_pipe_close_end(&x->p, HIPC_PIPE_READ_END));
+    FAULT_STEP(x->p, hipc_pipe_create(&x->p, 0));
+    FAULT_STEP(x->p, hipc_pipe_close_end(&x->p, HIPC_PIPE_READ_END));
     int rc = hipc_pipe_write_all(&x->p, "x", 1, &done);
     if (rc != HIPC_E_PEER_GONE) {
         *sys_errno = x->p.sys_errno;
         return rc < 0 ? rc : HIPC_E_CORRUPT;
     }
-    STEP(x->p, hipc_pipe_close(&x->p));
+    FAULT_STEP(x->p, hipc_pipe_close(&x->p));
     return HIPC_OK;
 }
 
@@ -96,14 +87,14 @@ static int capacity(void *p, int *sys_errno)
     int rc = hipc_pipe_max_size(&max, sys_errno);
     if (rc != HIPC_OK)
         return rc;
-    STEP(x->p, hipc_pipe_create(&x->p, 0));
-    STEP(x->p, hipc_pipe_set_capacity(&x->p, 65536));
+    FAULT_STEP(x->p, hipc_pipe_create(&x->p, 0));
+    FAULT_STEP(x->p, hipc_pipe_set_capacity(&x->p, 65536));
     rc = hipc_pipe_set_capacity(&x->p, max + 1);
     if (rc != HIPC_E_TOO_BIG) {
         *sys_errno = x->p.sys_errno;
         return rc < 0 ? rc : HIPC_E_CORRUPT;
     }
-    STEP(x->p, hipc_pipe_close(&x->p));
+    FAULT_STEP(x->p, hipc_pipe_close(&x->p));
     return HIPC_OK;
 }
 
@@ -127,7 +118,7 @@ static int spawn_and_finish(void *p, int *sys_errno)
         *sys_errno = x->child.sys_errno;
         return rc;
     }
-    STEP(x->child.pipe, hipc_pipe_read_exact(&x->child.pipe, buf, 5, &done));
+    FAULT_STEP(x->child.pipe, hipc_pipe_read_exact(&x->child.pipe, buf, 5, &done));
     rc = hipc_pipe_child_finish(&x->child, &code);
     if (rc != HIPC_OK) {
         *sys_errno = x->child.sys_errno;

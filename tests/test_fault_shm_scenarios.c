@@ -16,15 +16,6 @@ struct shm_ctx {
 };
 
 /* Runs one step; on failure hands back its code and the handle's errno. */
-#define STEP(h, call)                                                          \
-    do {                                                                       \
-        int rc_ = (call);                                                      \
-        if (rc_ != HIPC_OK) {                                                  \
-            *sys_errno = (h).sys_errno;                                        \
-            return rc_;                                                        \
-        }                                                                      \
-    } while (0)
-
 static void shm_release(void *p)
 {
     struct shm_ctx *c = p;
@@ -88,22 +79,22 @@ static int share_by_key(void *p, int *sys_errno)
 {
     struct shm_ctx *c = p;
     hipc_shm_config cfg = {.size = 256, .tag = 9};
-    STEP(c->a, hipc_shm_create(&c->a, 0x48504643, &cfg));
+    FAULT_STEP(c->a, hipc_shm_create(&c->a, 0x48504643, &cfg));
     keep(c, &c->a);
     memcpy(c->a.data, "hello", 6);
-    STEP(c->b, hipc_shm_open(&c->b, 0x48504643, 256, 0));
+    FAULT_STEP(c->b, hipc_shm_open(&c->b, 0x48504643, 256, 0));
     if (memcmp(c->b.data, "hello", 6) != 0 || c->b.tag != 9)
         return HIPC_E_CORRUPT;
-    STEP(c->c, hipc_shm_open_id(&c->c, c->a.id, 0, HIPC_SHM_NO_ATTACH));
+    FAULT_STEP(c->c, hipc_shm_open_id(&c->c, c->a.id, 0, HIPC_SHM_NO_ATTACH));
     hipc_shm_info info;
     int rc = hipc_shm_stat_id(c->a.id, &info, sys_errno);
     if (rc != HIPC_OK)
         return rc;
     if (info.nattch != 2)
         return HIPC_E_CORRUPT;
-    STEP(c->b, hipc_shm_close(&c->b));
-    STEP(c->c, hipc_shm_close(&c->c));
-    STEP(c->a, hipc_shm_close(&c->a));
+    FAULT_STEP(c->b, hipc_shm_close(&c->b));
+    FAULT_STEP(c->c, hipc_shm_close(&c->c));
+    FAULT_STEP(c->a, hipc_shm_close(&c->a));
     return hipc_shm_remove_id(c->a.id, sys_errno);
 }
 
@@ -111,12 +102,12 @@ static int fresh_and_raw(void *p, int *sys_errno)
 {
     struct shm_ctx *c = p;
     hipc_shm_config cfg = {.size = 100, .flags = HIPC_SHM_REMOVE_ON_ATTACH};
-    STEP(c->a, hipc_shm_create_fresh(&c->a, 0x1234, &cfg));
+    FAULT_STEP(c->a, hipc_shm_create_fresh(&c->a, 0x1234, &cfg));
     hipc_shm_config raw = {.size = 5000, .flags = HIPC_SHM_RAW |
                                                   HIPC_SHM_NO_ATTACH};
-    STEP(c->b, hipc_shm_create(&c->b, HIPC_SHM_KEY_PRIVATE, &raw));
+    FAULT_STEP(c->b, hipc_shm_create(&c->b, HIPC_SHM_KEY_PRIVATE, &raw));
     keep(c, &c->b);
-    STEP(c->c, hipc_shm_open_id(&c->c, c->b.id, 5000,
+    FAULT_STEP(c->c, hipc_shm_open_id(&c->c, c->b.id, 5000,
                                 HIPC_SHM_RAW | HIPC_SHM_REMOVE_ON_ATTACH));
     /* The opener marked it removed: attaching again must be refused. */
     int rc = hipc_shm_attach(&c->b, HIPC_SHM_PREFAULT);
@@ -124,9 +115,9 @@ static int fresh_and_raw(void *p, int *sys_errno)
         *sys_errno = c->b.sys_errno;
         return rc == HIPC_OK ? HIPC_E_CORRUPT : rc;
     }
-    STEP(c->a, hipc_shm_close(&c->a));
-    STEP(c->b, hipc_shm_close(&c->b));
-    STEP(c->c, hipc_shm_close(&c->c));
+    FAULT_STEP(c->a, hipc_shm_close(&c->a));
+    FAULT_STEP(c->b, hipc_shm_close(&c->b));
+    FAULT_STEP(c->c, hipc_shm_close(&c->c));
     return HIPC_OK;
 }
 

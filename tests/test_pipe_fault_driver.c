@@ -21,15 +21,6 @@ struct pipe_ctx {
     int raw[2]; /* descriptors + 1, so a zeroed context holds none */
 };
 
-#define STEP(h, call)                                                          \
-    do {                                                                       \
-        int rc_ = (call);                                                      \
-        if (rc_ < 0) {                                                         \
-            *sys_errno = (h).sys_errno;                                        \
-            return rc_;                                                        \
-        }                                                                      \
-    } while (0)
-
 /* Expects `want` from a call, as the scenario's normal outcome. */
 #define EXPECT(h, call, want)                                                  \
     do {                                                                       \
@@ -60,22 +51,22 @@ static int one_process(void *p, int *sys_errno)
     struct pipe_ctx *x = p;
     char buf[128];
     size_t len = 0;
-    STEP(x->a, hipc_pipe_create(&x->a, 0));
-    STEP(x->a, hipc_pipe_write_all(&x->a, "0123456789", 10, NULL));
-    STEP(x->a, hipc_pipe_read_exact(&x->a, buf, 10, NULL));
-    STEP(x->a, hipc_pipe_send_frame(&x->a, "frame", 5, sizeof buf));
-    STEP(x->a, hipc_pipe_recv_frame(&x->a, buf, sizeof buf, sizeof buf, &len));
+    FAULT_STEP(x->a, hipc_pipe_create(&x->a, 0));
+    FAULT_STEP(x->a, hipc_pipe_write_all(&x->a, "0123456789", 10, NULL));
+    FAULT_STEP(x->a, hipc_pipe_read_exact(&x->a, buf, 10, NULL));
+    FAULT_STEP(x->a, hipc_pipe_send_frame(&x->a, "frame", 5, sizeof buf));
+    FAULT_STEP(x->a, hipc_pipe_recv_frame(&x->a, buf, sizeof buf, sizeof buf, &len));
     if (len != 5 || memcmp(buf, "frame", 5) != 0)
         return HIPC_E_CORRUPT;
-    STEP(x->a, hipc_pipe_set_capacity(&x->a, 8192));
-    STEP(x->a, hipc_pipe_capacity(&x->a));
-    STEP(x->a, hipc_pipe_write_all(&x->a, "abc", 3, NULL));
-    STEP(x->a, hipc_pipe_pending(&x->a, &len));
-    STEP(x->a, hipc_pipe_close_end(&x->a, HIPC_PIPE_WRITE_END));
-    STEP(x->a, hipc_pipe_read_some(&x->a, buf, 1));
-    STEP(x->a, hipc_pipe_read_exact(&x->a, buf, 2, NULL));
+    FAULT_STEP(x->a, hipc_pipe_set_capacity(&x->a, 8192));
+    FAULT_STEP(x->a, hipc_pipe_capacity(&x->a));
+    FAULT_STEP(x->a, hipc_pipe_write_all(&x->a, "abc", 3, NULL));
+    FAULT_STEP(x->a, hipc_pipe_pending(&x->a, &len));
+    FAULT_STEP(x->a, hipc_pipe_close_end(&x->a, HIPC_PIPE_WRITE_END));
+    FAULT_STEP(x->a, hipc_pipe_read_some(&x->a, buf, 1));
+    FAULT_STEP(x->a, hipc_pipe_read_exact(&x->a, buf, 2, NULL));
     EXPECT(x->a, hipc_pipe_read_some(&x->a, buf, sizeof buf), HIPC_E_EOF);
-    STEP(x->a, hipc_pipe_close(&x->a));
+    FAULT_STEP(x->a, hipc_pipe_close(&x->a));
     return HIPC_OK;
 }
 
@@ -88,27 +79,27 @@ static int adopted_and_timed(void *p, int *sys_errno)
         return HIPC_E_SYS;
     x->raw[0] = fds[0] + 1;
     x->raw[1] = fds[1] + 1;
-    STEP(x->a, hipc_pipe_adopt(&x->a, fds[0], HIPC_PIPE_READ_END, 0));
+    FAULT_STEP(x->a, hipc_pipe_adopt(&x->a, fds[0], HIPC_PIPE_READ_END, 0));
     x->raw[0] = 0;
-    STEP(x->b, hipc_pipe_adopt(&x->b, fds[1], HIPC_PIPE_WRITE_END, 0));
+    FAULT_STEP(x->b, hipc_pipe_adopt(&x->b, fds[1], HIPC_PIPE_WRITE_END, 0));
     x->raw[1] = 0;
-    STEP(x->b, hipc_pipe_write_all_timed(&x->b, "timed", 5, 1000, NULL));
-    STEP(x->a, hipc_pipe_read_exact_timed(&x->a, buf, 5, 1000, NULL));
+    FAULT_STEP(x->b, hipc_pipe_write_all_timed(&x->b, "timed", 5, 1000, NULL));
+    FAULT_STEP(x->a, hipc_pipe_read_exact_timed(&x->a, buf, 5, 1000, NULL));
     EXPECT(x->a, hipc_pipe_read_some_timed(&x->a, buf, sizeof buf, 1),
            HIPC_E_TIMEDOUT);
-    STEP(x->a, hipc_pipe_close(&x->a));
-    STEP(x->b, hipc_pipe_close(&x->b));
+    FAULT_STEP(x->a, hipc_pipe_close(&x->a));
+    FAULT_STEP(x->b, hipc_pipe_close(&x->b));
     return HIPC_OK;
 }
 
 static int reader_gone(void *p, int *sys_errno)
 {
     struct pipe_ctx *x = p;
-    STEP(x->a, hipc_pipe_create(&x->a, 0));
-    STEP(x->a, hipc_pipe_close_end(&x->a, HIPC_PIPE_READ_END));
+    FAULT_STEP(x->a, hipc_pipe_create(&x->a, 0));
+    FAULT_STEP(x->a, hipc_pipe_close_end(&x->a, HIPC_PIPE_READ_END));
     EXPECT(x->a, hipc_pipe_write_all(&x->a, "x", 1, NULL), HIPC_E_PEER_GONE);
     EXPECT(x->a, hipc_pipe_send_frame(&x->a, "y", 1, 0), HIPC_E_PEER_GONE);
-    STEP(x->a, hipc_pipe_close(&x->a));
+    FAULT_STEP(x->a, hipc_pipe_close(&x->a));
     return HIPC_OK;
 }
 
@@ -127,12 +118,12 @@ static int parent_and_child(void *p, int *sys_errno)
 {
     struct pipe_ctx *x = p;
     int code = -1;
-    STEP(x->child, hipc_pipe_spawn(&x->child, HIPC_SPAWN_PARENT_STREAM |
+    FAULT_STEP(x->child, hipc_pipe_spawn(&x->child, HIPC_SPAWN_PARENT_STREAM |
                                                   HIPC_SPAWN_CHILD_STREAM,
                                    read_lines, NULL));
     if (fputs("one\ntwo\n", x->child.stream) < 0)
         return HIPC_E_SYS;
-    STEP(x->child, hipc_pipe_child_finish(&x->child, &code));
+    FAULT_STEP(x->child, hipc_pipe_child_finish(&x->child, &code));
     return code == 0 ? HIPC_OK : HIPC_E_CHILD;
 }
 

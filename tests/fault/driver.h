@@ -30,6 +30,18 @@
 
 #define FAULT_CTX_BYTES 4096
 
+/* In a scenario: runs one API call on handle `h` and, when it fails
+ * (a negative code; lengths and HIPC_OK go on), ends the scenario with
+ * that code and the handle's kept errno. */
+#define FAULT_STEP(h, call)                                                    \
+    do {                                                                       \
+        int rc_ = (call);                                                      \
+        if (rc_ < 0) {                                                         \
+            *sys_errno = (h).sys_errno;                                        \
+            return rc_;                                                        \
+        }                                                                      \
+    } while (0)
+
 struct fault_scenario {
     const char *name;
     /* Runs the scenario once through the public API, keeping in `ctx`
