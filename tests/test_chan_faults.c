@@ -34,6 +34,16 @@ static void fresh(const hipc_chan_config *cfg)
     assert_int_equal(hipc_chan_init_mem(mem, sizeof mem, cfg), HIPC_OK);
 }
 
+/* A fresh channel with both ends attached. */
+static void fresh_pair(const hipc_chan_config *cfg, hipc_chan *p, hipc_chan *c)
+{
+    fresh(cfg);
+    assert_int_equal(hipc_chan_attach_mem(p, mem, sizeof mem,
+                                          HIPC_CHAN_PRODUCER, cfg), HIPC_OK);
+    assert_int_equal(hipc_chan_attach_mem(c, mem, sizeof mem,
+                                          HIPC_CHAN_CONSUMER, cfg), HIPC_OK);
+}
+
 static void every_message_call_checks_its_arguments(void **state)
 {
     (void)state;
@@ -226,11 +236,7 @@ static void what_a_closed_peer_sent_is_still_received(void **state)
     hipc_chan_config cfg = {.capacity = CAP};
     hipc_chan p, c;
     char buf[8];
-    fresh(&cfg);
-    assert_int_equal(hipc_chan_attach_mem(&p, mem, sizeof mem,
-                                          HIPC_CHAN_PRODUCER, &cfg), HIPC_OK);
-    assert_int_equal(hipc_chan_attach_mem(&c, mem, sizeof mem,
-                                          HIPC_CHAN_CONSUMER, &cfg), HIPC_OK);
+    fresh_pair(&cfg, &p, &c);
     assert_int_equal(hipc_chan_send(&p, "last", 4, 0), HIPC_OK);
     assert_int_equal(hipc_chan_close(&p), HIPC_OK);
     assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), 4);
@@ -332,11 +338,7 @@ static int recv_with_failing_check(int64_t spin_ns, int64_t timeout_ns)
     hipc_chan_config cfg = {.capacity = CAP, .spin_ns = spin_ns};
     hipc_chan p, c;
     char buf[8];
-    fresh(&cfg);
-    assert_int_equal(hipc_chan_attach_mem(&p, mem, sizeof mem,
-                                          HIPC_CHAN_PRODUCER, &cfg), HIPC_OK);
-    assert_int_equal(hipc_chan_attach_mem(&c, mem, sizeof mem,
-                                          HIPC_CHAN_CONSUMER, &cfg), HIPC_OK);
+    fresh_pair(&cfg, &p, &c);
     hipc_fault_reset();
     hipc_fault_set_mode("none");
     hipc_fault_fail_nth(HIPC_SYS_OPEN, 1, EMFILE);
@@ -397,11 +399,7 @@ static void a_long_spin_checks_its_live_peer_and_times_out(void **state)
     hipc_chan_config cfg = {.capacity = CAP, .spin_ns = HIPC_CHAN_SPIN_ALWAYS};
     hipc_chan p, c;
     char buf[8];
-    fresh(&cfg);
-    assert_int_equal(hipc_chan_attach_mem(&p, mem, sizeof mem,
-                                          HIPC_CHAN_PRODUCER, &cfg), HIPC_OK);
-    assert_int_equal(hipc_chan_attach_mem(&c, mem, sizeof mem,
-                                          HIPC_CHAN_CONSUMER, &cfg), HIPC_OK);
+    fresh_pair(&cfg, &p, &c);
     hipc_fault_reset();
     hipc_fault_set_mode("none");
     assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 120000000),
