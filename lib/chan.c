@@ -1027,19 +1027,50 @@ static int check_len_timeout(const hipc_chan *ch, size_t len,
     return rc == HIPC_OK && len > ch->max_msg ? HIPC_E_MSG_TOO_BIG : rc;
 }
 
-HIPC_NOINLINE static int reserve_wait(hipc_chan *ch, size_t len,
-                                                  void **out,
-                                                  int64_t timeout_ns)
+/* What the fast and the waiting path of each call finish with alike. */
+
+static HIPC_INLINE int hand_room(hipc_chan *ch, uint32_t off, uint32_t len,
+                                 void **out)
+{
+    *out = ch->ring_ + off + REC_HDR;
+    ch->pending_ = len;
+    ch->state_ = ST_RESERVED;
+    return HIPC_OK;
+}
+
+/* Producer: the record at our position holds `len` bytes; publish it. */
+static HIPC_INLINE void put_record(hipc_chan *ch, uint32_t len)
+{
+    write_rec_hdr(ch, len);
+    ch->pos_ += rec_size(len);
+    publish(ch);
+}
+
+static HIPC_INLINE int hand_msg(hipc_chan *ch, uint32_t off, uint32_t len,
+                                const void **out)
+{
+    *out = ch->ring_ + off + REC_HDR;
+    ch->pending_ = rec_size(len);
+    ch->state_ = ST_PEEKED;
+    return (int)len;
+}
+
+static HIPC_INLINE int take_msg(hipc_chan *ch, void *buf, uint32_t off,
+                                uint32_t len)
+{
+    copy_msg(buf, ch->ring_ + off + REC_HDR, len);
+    ch->pos_ += rec_size(len);
+    publish(ch);
+    return (int)len;
+}
+
+HIPC_NOINLINE static int reserve_wait(hipc_chan *ch, size_t len, void **out,
+                                      int64_t timeout_ns)
 {
     uint32_t rec = rec_size((uint32_t)len);
     struct rec_pos r = {0, (uint32_t)len, rec, rec, 0};
     int rc = wait_ready(ch, &r, timeout_ns);
-    if (rc != HIPC_OK)
-        return rc;
-    *out = ch->ring_ + r.off + REC_HDR;
-    ch->pending_ = r.len;
-    ch->state_ = ST_RESERVED;
-    return HIPC_OK;
+    return rc != HIPC_OK ? rc : hand_room(ch, r.off, r.len, out);
 }
 
 int hipc_chan_reserve(hipc_chan *ch, size_t len, void **out, int64_t timeout_ns)
@@ -1052,12 +1083,8 @@ int hipc_chan_reserve(hipc_chan *ch, size_t len, void **out, int64_t timeout_ns)
     if ((rc = check_len_timeout(ch, len, timeout_ns)) != HIPC_OK)
         return rc;
     uint32_t off = fast_room(ch, rec_size((uint32_t)len));
-    if (off == FAST_NONE)
-        return reserve_wait(ch, len, out, timeout_ns);
-    *out = ch->ring_ + off + REC_HDR;
-    ch->pending_ = (uint32_t)len;
-    ch->state_ = ST_RESERVED;
-    return HIPC_OK;
+    return off == FAST_NONE ? reserve_wait(ch, len, out, timeout_ns)
+                            : hand_room(ch, off, (uint32_t)len, out);
 }
 
 int hipc_chan_commit(hipc_chan *ch, size_t len)
@@ -1067,15 +1094,13 @@ int hipc_chan_commit(hipc_chan *ch, size_t len)
         return rc;
     if (len > ch->pending_)
         return HIPC_E_BAD_SIZE;
-    write_rec_hdr(ch, (uint32_t)len);
-    ch->pos_ += rec_size((uint32_t)len);
     ch->state_ = ST_OPEN;
-    publish(ch);
+    put_record(ch, (uint32_t)len);
     return HIPC_OK;
 }
 
-HIPC_NOINLINE static int send_wait(hipc_chan *ch, const void *msg,
-                                               size_t len, int64_t timeout_ns)
+HIPC_NOINLINE static int send_wait(hipc_chan *ch, const void *msg, size_t len,
+                                   int64_t timeout_ns)
 {
     void *room = NULL;
     int rc = reserve_wait(ch, len, &room, timeout_ns);
@@ -1099,23 +1124,16 @@ int hipc_chan_send(hipc_chan *ch, const void *msg, size_t len,
     if (off == FAST_NONE)
         return send_wait(ch, msg, len, timeout_ns);
     copy_msg(ch->ring_ + off + REC_HDR, msg, len);
-    write_rec_hdr(ch, (uint32_t)len);
-    ch->pos_ += rec_size((uint32_t)len);
-    publish(ch);
+    put_record(ch, (uint32_t)len);
     return HIPC_OK;
 }
 
 HIPC_NOINLINE static int peek_wait(hipc_chan *ch, const void **out,
-                                               int64_t timeout_ns)
+                                   int64_t timeout_ns)
 {
     struct rec_pos r = {0, 0, 0, 0, timeout_ns != 0};
     int rc = wait_ready(ch, &r, timeout_ns);
-    if (rc != HIPC_OK)
-        return rc;
-    *out = ch->ring_ + r.off + REC_HDR;
-    ch->pending_ = r.rec;
-    ch->state_ = ST_PEEKED;
-    return (int)r.len;
+    return rc != HIPC_OK ? rc : hand_msg(ch, r.off, r.len, out);
 }
 
 int hipc_chan_peek(hipc_chan *ch, const void **out, int64_t timeout_ns)
@@ -1128,12 +1146,8 @@ int hipc_chan_peek(hipc_chan *ch, const void **out, int64_t timeout_ns)
     if ((rc = check_timeout(timeout_ns)) != HIPC_OK)
         return rc;
     uint32_t len = 0, off = fast_next(ch, &len);
-    if (off == FAST_NONE)
-        return peek_wait(ch, out, timeout_ns);
-    *out = ch->ring_ + off + REC_HDR;
-    ch->pending_ = rec_size(len);
-    ch->state_ = ST_PEEKED;
-    return (int)len;
+    return off == FAST_NONE ? peek_wait(ch, out, timeout_ns)
+                            : hand_msg(ch, off, len, out);
 }
 
 int hipc_chan_release(hipc_chan *ch)
@@ -1156,10 +1170,7 @@ HIPC_NOINLINE static int recv_wait(hipc_chan *ch, void *buf, size_t cap,
         return rc;
     if (r.len > cap)
         return HIPC_E_BUF_TOO_SMALL; /* the message stays for a bigger buffer */
-    copy_msg(buf, ch->ring_ + r.off + REC_HDR, r.len);
-    ch->pos_ += r.rec;
-    publish(ch);
-    return (int)r.len;
+    return take_msg(ch, buf, r.off, r.len);
 }
 
 int hipc_chan_recv(hipc_chan *ch, void *buf, size_t cap, int64_t timeout_ns)
@@ -1174,8 +1185,5 @@ int hipc_chan_recv(hipc_chan *ch, void *buf, size_t cap, int64_t timeout_ns)
     uint32_t len = 0, off = fast_next(ch, &len);
     if (off == FAST_NONE || len > cap)
         return recv_wait(ch, buf, cap, timeout_ns);
-    copy_msg(buf, ch->ring_ + off + REC_HDR, len);
-    ch->pos_ += rec_size(len);
-    publish(ch);
-    return (int)len;
+    return take_msg(ch, buf, off, len);
 }
