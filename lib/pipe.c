@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -44,7 +45,7 @@ struct sigpipe_guard {
     sigset_t old;
     int active;      /* the mask was read (and possibly changed) */
     int was_pending; /* a SIGPIPE was pending before the write */
-    int nosig;       /* writes carry RWF_NOSIGNAL instead of a mask */
+    int unmasked;    /* writes go without the mask (write_unmasked) */
 };
 
 static int check(const hipc_pipe *p)
@@ -248,7 +249,7 @@ static int guard_mask(hipc_pipe *p, struct sigpipe_guard *g)
 {
     g->active = 0;
     g->was_pending = 0;
-    g->nosig = 0;
+    g->unmasked = 0;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGPIPE);
@@ -266,49 +267,59 @@ static int guard_mask(hipc_pipe *p, struct sigpipe_guard *g)
     return HIPC_OK;
 }
 
-/* Non-zero when `n`, the result of a write with RWF_NOSIGNAL, says the
- * kernel does not know the flag (and so wrote nothing); from then on the
- * whole process uses the mask. */
-static int nosig_refusal(ssize_t n)
+/* What write_unmasked returns when the write needs the mask after all:
+ * the kernel does not know RWF_NOSIGNAL (and so wrote nothing). */
+#define NEEDS_MASK ((ssize_t)INT_MIN)
+
+static HIPC_INLINE ssize_t plain_writev(int fd, const struct iovec *iov,
+                                        int count)
 {
-    if (n != -EOPNOTSUPP && n != -ENOSYS)
-        return 0;
-    atomic_store_explicit(&nosig_refused, 1, memory_order_relaxed);
-    return 1;
+    return count == 1 ? hipc_sys_write(fd, iov[0].iov_base, iov[0].iov_len)
+                      : hipc_sys_writev(fd, iov, count);
 }
 
-/* Sets up the guard for a writing call: nothing for a handle whose
- * caller keeps SIGPIPE away, RWF_NOSIGNAL while the kernel takes it, the
- * mask otherwise. */
+/* One write with no mask around it: plain for a handle whose caller keeps
+ * SIGPIPE away, with RWF_NOSIGNAL otherwise - the one place that decides.
+ * The first refusal of the flag switches the whole process to the mask. */
+static HIPC_INLINE ssize_t write_unmasked(const hipc_pipe *p, int fd,
+                                          const struct iovec *iov, int count)
+{
+    if (p->flags_ & HIPC_PIPE_SIGPIPE_IGNORED)
+        return plain_writev(fd, iov, count);
+    if (atomic_load_explicit(&nosig_refused, memory_order_relaxed))
+        return NEEDS_MASK;
+    ssize_t n = hipc_sys_writev_nosignal(fd, iov, count);
+    if (n != -EOPNOTSUPP && n != -ENOSYS)
+        return n;
+    atomic_store_explicit(&nosig_refused, 1, memory_order_relaxed);
+    return NEEDS_MASK;
+}
+
+/* Sets up the guard for a writing call: unmasked writes while they can
+ * be had (see write_unmasked), the mask otherwise. */
 static int guard_enter(hipc_pipe *p, struct sigpipe_guard *g)
 {
     g->active = 0;
     g->was_pending = 0;
-    g->nosig = 0;
-    if (p->flags_ & HIPC_PIPE_SIGPIPE_IGNORED)
-        return HIPC_OK;
-    if (!atomic_load_explicit(&nosig_refused, memory_order_relaxed)) {
-        g->nosig = 1;
-        return HIPC_OK;
-    }
-    return guard_mask(p, g);
+    g->unmasked = (p->flags_ & HIPC_PIPE_SIGPIPE_IGNORED) ||
+                  !atomic_load_explicit(&nosig_refused, memory_order_relaxed);
+    return g->unmasked ? HIPC_OK : guard_mask(p, g);
 }
 
-/* One write under the guard `g` (NULL: none). A kernel that does not know
- * RWF_NOSIGNAL has written nothing when it says so; the guard switches to
- * the mask and the same write goes again, plainly. */
+/* One write under the guard `g` (NULL: none). When an unmasked write
+ * turns out to need the mask, the guard takes it and the same write goes
+ * again, plainly. */
 static ssize_t guarded_writev(hipc_pipe *p, struct sigpipe_guard *g, int fd,
                               const struct iovec *iov, int count)
 {
-    if (g != NULL && g->nosig) {
-        ssize_t n = hipc_sys_writev_nosignal(fd, iov, count);
-        if (!nosig_refusal(n))
+    if (g != NULL && g->unmasked) {
+        ssize_t n = write_unmasked(p, fd, iov, count);
+        if (n != NEEDS_MASK)
             return n;
         if (guard_mask(p, g) != HIPC_OK)
             return -(ssize_t)p->sys_errno;
     }
-    return count == 1 ? hipc_sys_write(fd, iov[0].iov_base, iov[0].iov_len)
-                      : hipc_sys_writev(fd, iov, count);
+    return plain_writev(fd, iov, count);
 }
 
 /* Non-zero when SIGPIPE is pending, or when that cannot be found out. */
@@ -552,17 +563,10 @@ int hipc_pipe_write_all(hipc_pipe *p, const void *buf, size_t len, size_t *done)
     if (p == NULL || p->magic_ != PIPE_MAGIC || p->write_fd < 0 ||
         buf == NULL || len == 0)
         return write_op(p, buf, len, -1, done);
-    ssize_t n;
-    if (p->flags_ & HIPC_PIPE_SIGPIPE_IGNORED) {
-        n = hipc_sys_write(p->write_fd, buf, len);
-    } else if (!atomic_load_explicit(&nosig_refused, memory_order_relaxed)) {
-        struct iovec v = {.iov_base = (void *)(uintptr_t)buf, .iov_len = len};
-        n = hipc_sys_writev_nosignal(p->write_fd, &v, 1);
-        if (nosig_refusal(n))
-            return write_op(p, buf, len, -1, done); /* now with the mask */
-    } else {
+    struct iovec v = {.iov_base = (void *)(uintptr_t)buf, .iov_len = len};
+    ssize_t n = write_unmasked(p, p->write_fd, &v, 1);
+    if (n == NEEDS_MASK)
         return write_op(p, buf, len, -1, done);
-    }
     p->sys_errno = 0;
     if (n != (ssize_t)len)
         return finish(p, OP_WRITE, buf, len, n, done);
