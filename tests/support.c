@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/shm.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -60,6 +61,26 @@ int hipc_test_fd_count(void)
             n++;
     closedir(d);
     return n - 1; /* the directory stream's own descriptor */
+}
+
+int hipc_test_make_orphan(void)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+        ssize_t n = write(fds[1], &id, sizeof id);
+        _exit(n == (ssize_t)sizeof id ? 0 : 1);
+    }
+    int id = -1;
+    ssize_t n = pid > 0 ? read(fds[0], &id, sizeof id) : -1;
+    close(fds[0]);
+    close(fds[1]);
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+    return n == (ssize_t)sizeof id ? id : -1;
 }
 
 int hipc_test_shm_count(void)

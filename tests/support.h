@@ -23,6 +23,11 @@ int hipc_test_fd_count(void);
 /* Segments visible in /proc/sysvipc/shm. */
 int hipc_test_shm_count(void);
 
+/* A segment whose creator has exited and that nobody attaches, made by a
+ * child with plain libc (so none of its calls reach a fault plan): its
+ * id, or -1. */
+int hipc_test_make_orphan(void);
+
 /* cmocka setup and teardown for tests that must not leak a descriptor:
  * the teardown fails the test when the count differs from the setup's.
  * Both also clear any fault plan, so none carries over between tests. */

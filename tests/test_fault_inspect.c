@@ -33,33 +33,13 @@ static void insp_release(void *p)
         shmctl(x->orphan_id - 1, IPC_RMID, NULL);
 }
 
-/* A segment whose creator has exited and that nobody attaches: made by a
- * child with plain libc, so none of its calls are in the plan. */
-static int make_orphan(void)
-{
-    int fds[2];
-    if (pipe(fds) != 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
-        ssize_t n = write(fds[1], &id, sizeof id);
-        _exit(n == (ssize_t)sizeof id ? 0 : 1);
-    }
-    int id = -1;
-    ssize_t n = read(fds[0], &id, sizeof id);
-    close(fds[0]);
-    close(fds[1]);
-    waitpid(pid, NULL, 0);
-    return n == (ssize_t)sizeof id ? id : -1;
-}
 
 static int list_find_gc(void *p, int *sys_errno)
 {
     struct insp_ctx *x = p;
     hipc_seg_entry e[4];
     size_t total = 0, found = 0;
-    int id = make_orphan();
+    int id = hipc_test_make_orphan();
     if (id < 0)
         return HIPC_E_SYS;
     x->orphan_id = id + 1;

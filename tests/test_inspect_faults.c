@@ -17,25 +17,6 @@
 #include "hipc/inspect.h"
 #include "inspect_priv.h"
 #include "support.h"
-/* A segment whose creator has exited, made by a child with plain libc. */
-static int make_orphan(void)
-{
-    int fds[2];
-    if (pipe(fds) != 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
-        _exit(write(fds[1], &id, sizeof id) == (ssize_t)sizeof id ? 0 : 1);
-    }
-    int id = -1;
-    if (read(fds[0], &id, sizeof id) != (ssize_t)sizeof id)
-        id = -1;
-    close(fds[0]);
-    close(fds[1]);
-    waitpid(pid, NULL, 0);
-    return id;
-}
 
 #ifdef HIPC_FAULT_INJECTION
 #include "fault.h"
@@ -111,7 +92,7 @@ static void gc_leaves_a_segment_that_changed_since_its_verdict(void **state)
     (void)state;
     hipc_seg_entry e;
     size_t found = 0;
-    int id = make_orphan();
+    int id = hipc_test_make_orphan();
     assert_true(id >= 0);
     hipc_fault_reset();
     hipc_fault_set_mode("none");
@@ -192,7 +173,7 @@ static void nonsense_clocks_never_prove_a_pid_reused(void **state)
 static void gc_reports_the_first_of_several_failures(void **state)
 {
     (void)state;
-    int a = make_orphan(), b = make_orphan();
+    int a = hipc_test_make_orphan(), b = hipc_test_make_orphan();
     assert_true(a >= 0 && b >= 0);
     pid_t pid = fork();
     if (pid == 0) {
