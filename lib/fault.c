@@ -34,6 +34,7 @@ struct fault_plan {
     atomic_int eagain_first;
     atomic_size_t short_max;
     int short_files;
+    atomic_llong realtime_shift;
     enum hipc_sys_call hook_call;
     unsigned long hook_nth;
     void (*hook_fn)(void *);
@@ -46,6 +47,7 @@ static struct fault_plan plan = {.fail_call = HIPC_SYS_COUNT_};
 static struct {
     int eintr, eagain;
     size_t short_max;
+    long long realtime_shift;
 } env_modes;
 
 /* Each thread alternates between injecting and letting through, so every
@@ -71,6 +73,7 @@ void hipc_fault_reset(void)
     atomic_store(&plan.eintr_first, env_modes.eintr);
     atomic_store(&plan.eagain_first, env_modes.eagain);
     atomic_store(&plan.short_max, env_modes.short_max);
+    atomic_store(&plan.realtime_shift, env_modes.realtime_shift);
     zero_counters();
 }
 
@@ -113,6 +116,16 @@ void hipc_fault_eagain_first(int on)
 void hipc_fault_short_io(size_t max_bytes)
 {
     atomic_store(&plan.short_max, max_bytes);
+}
+
+void hipc_fault_step_realtime(long long seconds)
+{
+    atomic_store(&plan.realtime_shift, seconds);
+}
+
+long long hipc_fault_realtime_shift(void)
+{
+    return atomic_load(&plan.realtime_shift);
 }
 
 unsigned long hipc_fault_calls(enum hipc_sys_call call)
@@ -256,15 +269,37 @@ size_t hipc_fault_len_fd(enum hipc_sys_call call, int fd, size_t len)
     return max;
 }
 
-static int parse_word(const char *w, size_t n, int *eintr, int *eagain,
-                      size_t *short_max)
+/* "realtime=+N" or "realtime=-N": seconds, at most a century. */
+static int parse_shift(const char *w, size_t n, long long *shift)
 {
+    if (n < 11 || (w[9] != '+' && w[9] != '-'))
+        return -1;
+    long long v = 0;
+    for (size_t i = 10; i < n; i++) {
+        if (w[i] < '0' || w[i] > '9' || v > 3200000000ll)
+            return -1;
+        v = v * 10 + (w[i] - '0');
+    }
+    *shift = w[9] == '-' ? -v : v;
+    return 0;
+}
+
+struct mode_words {
+    int eintr, eagain;
+    size_t short_max;
+    long long shift;
+};
+
+static int parse_word(const char *w, size_t n, struct mode_words *m)
+{
+    if (n > 9 && memcmp(w, "realtime=", 9) == 0)
+        return parse_shift(w, n, &m->shift);
     if (n == 5 && memcmp(w, "eintr", 5) == 0)
-        *eintr = 1;
+        m->eintr = 1;
     else if (n == 6 && memcmp(w, "eagain", 6) == 0)
-        *eagain = 1;
+        m->eagain = 1;
     else if (n == 5 && memcmp(w, "short", 5) == 0)
-        *short_max = 1;
+        m->short_max = 1;
     else if (n > 6 && memcmp(w, "short=", 6) == 0) {
         unsigned long v = 0;
         for (size_t i = 6; i < n; i++) {
@@ -272,7 +307,7 @@ static int parse_word(const char *w, size_t n, int *eintr, int *eagain,
                 return -1;
             v = v * 10 + (unsigned long)(w[i] - '0');
         }
-        *short_max = v;
+        m->short_max = v;
     } else if (!(n == 4 && memcmp(w, "none", 4) == 0) && n != 0)
         return -1;
     return 0;
@@ -280,18 +315,18 @@ static int parse_word(const char *w, size_t n, int *eintr, int *eagain,
 
 int hipc_fault_set_mode(const char *mode)
 {
-    int eintr = 0, eagain = 0;
-    size_t short_max = 0;
+    struct mode_words m = {0, 0, 0, 0};
     const char *p = mode;
     while (p != NULL && *p != '\0') {
         size_t n = strcspn(p, ",");
-        if (parse_word(p, n, &eintr, &eagain, &short_max) != 0)
+        if (parse_word(p, n, &m) != 0)
             return -1;
         p += n + (p[n] == ',');
     }
-    hipc_fault_eintr_first(eintr);
-    hipc_fault_eagain_first(eagain);
-    hipc_fault_short_io(short_max);
+    hipc_fault_eintr_first(m.eintr);
+    hipc_fault_eagain_first(m.eagain);
+    hipc_fault_short_io(m.short_max);
+    hipc_fault_step_realtime(m.shift);
     return 0;
 }
 
@@ -302,6 +337,10 @@ const char *hipc_fault_mode(void)
     int n = snprintf(buf, sizeof buf, "%s%s",
                      atomic_load(&plan.eintr_first) ? "eintr," : "",
                      atomic_load(&plan.eagain_first) ? "eagain," : "");
+    long long shift = atomic_load(&plan.realtime_shift);
+    if (shift != 0)
+        n += snprintf(buf + n, sizeof buf - (size_t)n, "realtime=%+lld,",
+                      shift);
     if (max != 0)
         snprintf(buf + n, sizeof buf - (size_t)n, "short=%zu", max);
     else if (n > 0)
@@ -318,12 +357,14 @@ __attribute__((constructor)) static void fault_from_environment(void)
     const char *mode = getenv("HIPC_FAULT_MODE");
     if (hipc_fault_set_mode(mode) != 0) {
         fprintf(stderr, "HIPC_FAULT_MODE=%s: unknown mode (use eintr, "
-                        "eagain, short, short=N, none)\n", mode);
+                        "eagain, short, short=N, realtime=+N, "
+                        "realtime=-N, none)\n", mode);
         _exit(125);
     }
     env_modes.eintr = atomic_load(&plan.eintr_first);
     env_modes.eagain = atomic_load(&plan.eagain_first);
     env_modes.short_max = atomic_load(&plan.short_max);
+    env_modes.realtime_shift = atomic_load(&plan.realtime_shift);
 }
 
 #ifdef HIPC_GCOV_EXIT

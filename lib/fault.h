@@ -21,6 +21,10 @@
  *               futex wait): what a competing reader or writer that got
  *               there first between poll and read causes, or a futex word
  *               that changed and changed back
+ *       realtime=+N, realtime=-N
+ *               CLOCK_REALTIME read through the seam is N seconds ahead
+ *               (behind): a wall clock stepped since boot, e.g. by a
+ *               board's first NTP sync
  *       short   transfers of 1 byte (short=N: of N bytes) where the
  *               kernel could shorten them: reads of pipes, sockets and
  *               terminals (not of regular or /proc files), writes except
@@ -81,6 +85,9 @@ void hipc_fault_hook_nth(enum hipc_sys_call call, unsigned long nth,
  * with a tiny buffer, to which a sysctl file answers the first read and
  * then end of file. */
 void hipc_fault_short_files(int on);
+/* Shifts CLOCK_REALTIME readings by `seconds` (0: the real clock). */
+void hipc_fault_step_realtime(long long seconds);
+long long hipc_fault_realtime_shift(void);
 unsigned long hipc_fault_calls(enum hipc_sys_call call);
 int hipc_fault_fired(void);
 /* The transparent modes now in force, as a HIPC_FAULT_MODE string. */
@@ -98,6 +105,7 @@ int hipc_fault_set_mode(const char *mode);
 #define hipc_fault_can_timeout(timeout) 0u
 #define hipc_fault_len(call, len) (len)
 #define hipc_fault_len_fd(call, fd, len) (len)
+#define hipc_fault_realtime_shift() 0
 
 #endif
 #endif

@@ -263,7 +263,11 @@ size_t hipc_sys_page_size(void)
 int hipc_sys_clock_gettime(clockid_t clock, struct timespec *ts)
 {
     FAULT_POINT(CLOCK);
-    return clock_gettime(clock, ts) < 0 ? neg_errno() : 0;
+    if (clock_gettime(clock, ts) < 0)
+        return neg_errno();
+    if (clock == CLOCK_REALTIME)
+        ts->tv_sec += (time_t)hipc_fault_realtime_shift();
+    return 0;
 }
 
 long hipc_sys_clock_ticks(void)
