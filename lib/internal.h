@@ -36,4 +36,19 @@ int hipc__pipe_parse_size(const char *s, size_t len, size_t *out);
  * previous setting. */
 int hipc__pipe_set_nosignal(int on);
 
+/* Pure: a scanner for the SigPnd line (signals pending for one thread,
+ * not for the process) of /proc/thread-self/status, fed in pieces.
+ * `state` starts at 0 (zero the struct); it ends at
+ * HIPC__SIGPND_DONE with the mask in `mask` (the low 64 signals, bit
+ * n-1 for signal n), or at HIPC__SIGPND_BAD when the value is not hex. */
+#define HIPC__SIGPND_DONE 2
+#define HIPC__SIGPND_BAD (-1)
+struct hipc__sigpnd {
+    int state;
+    unsigned matched, digits;
+    unsigned long long mask;
+};
+void hipc__pipe_scan_sigpnd(struct hipc__sigpnd *s, const char *buf,
+                            size_t len);
+
 #endif

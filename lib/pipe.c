@@ -54,7 +54,10 @@ static int check(const hipc_pipe *p)
         return HIPC_E_NULL;
     if (p->magic_ == PIPE_DEAD)
         return HIPC_E_STALE_HANDLE;
-    if (p->magic_ != PIPE_MAGIC)
+    /* A copy made by value still carries its original's address: acting on
+     * it would use or close descriptors that the original holds, or that a
+     * later handle got with the same numbers. */
+    if (p->magic_ != PIPE_MAGIC || p->self_ != (uintptr_t)p)
         return HIPC_E_BAD_HANDLE;
     return HIPC_OK;
 }
@@ -110,7 +113,7 @@ int hipc_pipe_create(hipc_pipe *p, unsigned flags)
         return HIPC_E_NULL;
     if ((flags & ~(unsigned)HIPC_PIPE_FLAGS_ALL_) != 0)
         return HIPC_E_BAD_FLAGS;
-    *p = (hipc_pipe){.read_fd = -1, .write_fd = -1};
+    *p = (hipc_pipe){.read_fd = -1, .write_fd = -1, .self_ = (uintptr_t)p};
     int sysflags = O_CLOEXEC;
     if (flags & HIPC_PIPE_NONBLOCK)
         sysflags |= O_NONBLOCK;
@@ -153,13 +156,22 @@ static int validate_fd(hipc_pipe *p, int fd, enum hipc_pipe_end end, int *fl)
     return acc == want || acc == O_RDWR ? HIPC_OK : HIPC_E_WRONG_END;
 }
 
+/* A read end may be told that its writer sends packets (HIPC_PIPE_DIRECT):
+ * it cannot see that itself, since O_DIRECT is a flag of the write end's
+ * file only, while a read drops what of a packet it does not take. */
+static unsigned adopt_flags(enum hipc_pipe_end end)
+{
+    return HIPC_PIPE_SIGPIPE_IGNORED |
+           (end == HIPC_PIPE_READ_END ? HIPC_PIPE_DIRECT : 0u);
+}
+
 int hipc_pipe_adopt(hipc_pipe *p, int fd, enum hipc_pipe_end end, unsigned flags)
 {
     if (p == NULL)
         return HIPC_E_NULL;
-    if (!end_valid(end) || (flags & ~(unsigned)HIPC_PIPE_SIGPIPE_IGNORED) != 0)
+    if (!end_valid(end) || (flags & ~adopt_flags(end)) != 0)
         return HIPC_E_BAD_FLAGS;
-    *p = (hipc_pipe){.read_fd = -1, .write_fd = -1};
+    *p = (hipc_pipe){.read_fd = -1, .write_fd = -1, .self_ = (uintptr_t)p};
     if (fd < 0)
         return HIPC_E_BAD_FD;
     int fl = 0;
@@ -240,11 +252,67 @@ int hipc__pipe_set_nosignal(int on)
     return !atomic_exchange_explicit(&nosig_refused, !on, memory_order_relaxed);
 }
 
+/* The SigPnd line's key; the scanner matches it across reads. */
+static const char sigpnd_key[] = "\nSigPnd:\t";
+
+static void scan_value(struct hipc__sigpnd *s, char c)
+{
+    int v = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                   : -1;
+    if (c == '\n' && s->digits > 0)
+        s->state = HIPC__SIGPND_DONE;
+    else if (v < 0 || ++s->digits > 32) /* 128 signals on MIPS */
+        s->state = HIPC__SIGPND_BAD;
+    else
+        s->mask = s->mask << 4 | (unsigned)v;
+}
+
+void hipc__pipe_scan_sigpnd(struct hipc__sigpnd *s, const char *buf, size_t len)
+{
+    const unsigned keylen = sizeof sigpnd_key - 1;
+    for (size_t i = 0; i < len && (s->state == 0 || s->state == 1); i++) {
+        if (s->state == 1)
+            scan_value(s, buf[i]);
+        else if (buf[i] == sigpnd_key[s->matched])
+            s->state = ++s->matched == keylen;
+        else
+            s->matched = buf[i] == '\n';
+    }
+}
+
+/* Whether SIGPIPE is pending for this thread itself, which sigpending()
+ * cannot tell from one pending for the whole process; -errno on failure
+ * (a status file without a SigPnd value, which no Linux writes, is -EIO). */
+static int thread_has_sigpipe(void)
+{
+    int fd = hipc_sys_open("/proc/thread-self/status", O_RDONLY);
+    if (fd < 0)
+        return fd;
+    struct hipc__sigpnd s = {0};
+    char buf[256];
+    ssize_t n;
+    do {
+        while ((n = hipc_sys_read(fd, buf, sizeof buf)) == -EINTR)
+            ;
+        hipc__pipe_scan_sigpnd(&s, buf, n > 0 ? (size_t)n : 0);
+    } while (n > 0 && s.state != HIPC__SIGPND_DONE);
+    hipc_sys_close(fd);
+    if (n < 0)
+        return (int)n;
+    return s.state != HIPC__SIGPND_DONE ? -EIO
+                                        : (int)(s.mask >> (SIGPIPE - 1) & 1u);
+}
+
 /* Blocks SIGPIPE on this thread before a write. When the caller had it
- * blocked already, a SIGPIPE may be pending from before; we look, so that
- * one is never consumed. When it was not blocked, nothing can be pending
- * for this thread (it would have been delivered), so the common path costs
- * a single rt_sigprocmask here. */
+ * blocked already, a SIGPIPE may be pending from before. One pending for
+ * this thread makes the kernel drop the one our write raises (a standard
+ * signal is queued once), so then nothing may be consumed; one pending
+ * for the process only leaves ours to be taken (sigtimedwait takes the
+ * thread's own first). sigpending() shows both as one, so the thread's
+ * own is read from /proc. When SIGPIPE was not blocked, nothing can be
+ * pending (it would have been delivered), so the common path costs a
+ * single rt_sigprocmask here. */
 static int guard_mask(hipc_pipe *p, struct sigpipe_guard *g)
 {
     g->active = 0;
@@ -263,7 +331,12 @@ static int guard_mask(hipc_pipe *p, struct sigpipe_guard *g)
     rc = hipc_sys_sigpending(&pending);
     if (rc < 0)
         return fail(p, rc);
-    g->was_pending = sigismember(&pending, SIGPIPE);
+    if (!sigismember(&pending, SIGPIPE))
+        return HIPC_OK;
+    rc = thread_has_sigpipe();
+    if (rc < 0)
+        return fail(p, rc);
+    g->was_pending = rc;
     return HIPC_OK;
 }
 
@@ -501,6 +574,11 @@ static int transfer(hipc_pipe *p, struct io *io, int timeout_ms, size_t *done)
         return rc;
     if (io->wbuf == NULL && io->rbuf == NULL && io->len != 0)
         return HIPC_E_NULL;
+    if (io->len > (size_t)SSIZE_MAX)
+        return HIPC_E_BAD_SIZE;
+    /* Bytes written now would land inside the frame still owed. */
+    if (io->op == OP_WRITE && p->send_done_ != 0)
+        return HIPC_E_BAD_STATE;
     struct timespec dl;
     if (timeout_ms >= 0) {
         deadline_after(timeout_ms, &dl);
@@ -531,7 +609,7 @@ HIPC_NOINLINE static int read_op(hipc_pipe *p, enum op op, void *buf, size_t len
 /* read_some hands back a count as an int; larger requests are capped. */
 static int read_some_op(hipc_pipe *p, void *buf, size_t len, int timeout_ms)
 {
-    if (len == 0)
+    if (len == 0 || len > (size_t)SSIZE_MAX)
         return check(p) != HIPC_OK ? check(p) : HIPC_E_BAD_SIZE;
     size_t got = 0;
     int rc = read_op(p, OP_READ_SOME, buf, len > INT_MAX ? INT_MAX : len,
@@ -558,10 +636,18 @@ HIPC_NOINLINE static int finish(hipc_pipe *p, enum op op,
     return transfer(p, &io, -1, done);
 }
 
+/* The fast paths take lengths from 1 to SSIZE_MAX: above it the kernel's
+ * -errno would pass for a count (len - 1 wraps for 0, so one compare). */
+#define FAST_LEN_(len) ((size_t)(len) - 1u < (size_t)SSIZE_MAX)
+
+/* A handle the fast paths may use: open, not a copy. */
+#define FAST_HANDLE_(p)                                                        \
+    ((p) != NULL && (p)->magic_ == PIPE_MAGIC && (p)->self_ == (uintptr_t)(p))
+
 int hipc_pipe_write_all(hipc_pipe *p, const void *buf, size_t len, size_t *done)
 {
-    if (p == NULL || p->magic_ != PIPE_MAGIC || p->write_fd < 0 ||
-        buf == NULL || len == 0)
+    if (!FAST_HANDLE_(p) || p->write_fd < 0 || buf == NULL ||
+        !FAST_LEN_(len) || p->send_done_ != 0)
         return write_op(p, buf, len, -1, done);
     struct iovec v = {.iov_base = (void *)(uintptr_t)buf, .iov_len = len};
     ssize_t n = write_unmasked(p, p->write_fd, &v, 1);
@@ -576,8 +662,7 @@ int hipc_pipe_write_all(hipc_pipe *p, const void *buf, size_t len, size_t *done)
 
 int hipc_pipe_read_exact(hipc_pipe *p, void *buf, size_t len, size_t *done)
 {
-    if (p == NULL || p->magic_ != PIPE_MAGIC || p->read_fd < 0 ||
-        buf == NULL || len == 0)
+    if (!FAST_HANDLE_(p) || p->read_fd < 0 || buf == NULL || !FAST_LEN_(len))
         return read_op(p, OP_READ_EXACT, buf, len, -1, done);
     p->sys_errno = 0;
     ssize_t n = hipc_sys_read(p->read_fd, buf, len);
@@ -713,23 +798,70 @@ int hipc_pipe_pending(hipc_pipe *p, size_t *bytes)
 
 /* ---- Frames ------------------------------------------------------------- */
 
-/* Finishes a frame after a writev that moved `n` of its bytes. */
-static int send_rest(hipc_pipe *p, struct sigpipe_guard *g,
-                     const unsigned char *hdr, const void *payload,
-                     size_t len, size_t n, int *epipe)
+#define HDR_ HIPC_FRAME_HEADER_BYTES
+
+/* Takes on the frame a send is asked for. A begun frame is owed until all
+ * of it is out: only the same payload (address and length) may go on
+ * with it, since the bytes already sent cannot be taken back and any
+ * other would be spliced into it. */
+static int claim_frame(hipc_pipe *p, const void *payload, size_t len)
 {
-    struct io io = {.op = OP_WRITE, .fd = p->write_fd, .wbuf = hdr,
-                    .len = HIPC_FRAME_HEADER_BYTES, .done = n, .guard = g};
-    if (n < HIPC_FRAME_HEADER_BYTES) {
-        int rc = run(p, &io, epipe);
-        if (rc != HIPC_OK)
-            return rc;
-        n = HIPC_FRAME_HEADER_BYTES;
+    uintptr_t id = (uintptr_t)payload;
+    if (p->send_done_ != 0)
+        return id == p->send_buf_ && len == p->send_len_ ? HIPC_OK
+                                                         : HIPC_E_BAD_STATE;
+    p->send_buf_ = id;
+    p->send_len_ = len;
+    return HIPC_OK;
+}
+
+/* The iovecs for what is left of a frame after `sent` of its bytes. */
+static int frame_iov(struct iovec iov[2], const unsigned char *hdr,
+                     const void *payload, size_t len, size_t sent)
+{
+    int k = 0;
+    if (sent < HDR_)
+        iov[k++] = (struct iovec){(void *)(uintptr_t)(hdr + sent), HDR_ - sent};
+    size_t off = sent < HDR_ ? 0 : sent - HDR_;
+    if (off < len)
+        iov[k++] = (struct iovec){(void *)((uintptr_t)payload + off), len - off};
+    return k;
+}
+
+/* One piece of the frame (header or payload) through the transfer loop,
+ * from `base`, its first byte's place in the frame; the handle keeps
+ * what went out. */
+static int send_piece(hipc_pipe *p, struct sigpipe_guard *g, const void *buf,
+                      size_t len, size_t base, int *epipe)
+{
+    struct io io = {.op = OP_WRITE, .fd = p->write_fd, .wbuf = buf,
+                    .len = len, .done = p->send_done_ - base, .guard = g};
+    int rc = run(p, &io, epipe);
+    p->send_done_ = base + io.done;
+    return rc;
+}
+
+/* Sends what the frame still owes: one writev first (a frame of at most
+ * PIPE_BUF bytes lands in one piece), then header and payload in turn. */
+static int send_owed(hipc_pipe *p, struct sigpipe_guard *g,
+                     const unsigned char *hdr, const void *payload, int *epipe)
+{
+    struct iovec iov[2];
+    int count = frame_iov(iov, hdr, payload, p->send_len_, p->send_done_);
+    ssize_t n;
+    while ((n = guarded_writev(p, g, p->write_fd, iov, count)) == -EINTR)
+        ;
+    if (n < 0) {
+        *epipe = n == -EPIPE;
+        return fail(p, n);
     }
-    io = (struct io){.op = OP_WRITE, .fd = p->write_fd, .wbuf = payload,
-                     .len = len, .done = n - HIPC_FRAME_HEADER_BYTES,
-                     .guard = g};
-    return run(p, &io, epipe);
+    p->send_done_ += (size_t)n;
+    int rc = HIPC_OK;
+    if (p->send_done_ < HDR_)
+        rc = send_piece(p, g, hdr, HDR_, 0, epipe);
+    if (rc == HIPC_OK)
+        rc = send_piece(p, g, payload, p->send_len_, HDR_, epipe);
+    return rc;
 }
 
 int hipc_pipe_send_frame(hipc_pipe *p, const void *payload, size_t len,
@@ -741,27 +873,33 @@ int hipc_pipe_send_frame(hipc_pipe *p, const void *payload, size_t len,
         return rc;
     if (payload == NULL && len != 0)
         return HIPC_E_NULL;
-    unsigned char hdr[HIPC_FRAME_HEADER_BYTES];
+    unsigned char hdr[HDR_];
     rc = hipc_frame_encode_header(hdr, len, max_payload);
     if (rc != HIPC_OK)
+        return rc;
+    if ((rc = claim_frame(p, payload, len)) != HIPC_OK)
         return rc;
     struct sigpipe_guard g;
     rc = guard_enter(p, &g);
     if (rc != HIPC_OK)
         return rc;
-    /* One writev: a frame of at most PIPE_BUF bytes lands in one piece. */
-    struct iovec iov[2] = {{.iov_base = hdr, .iov_len = sizeof hdr},
-                           {.iov_base = (void *)(uintptr_t)payload, .iov_len = len}};
-    ssize_t n;
-    while ((n = guarded_writev(p, &g, fd, iov, len != 0 ? 2 : 1)) == -EINTR)
-        ;
-    int epipe = n == -EPIPE;
-    if (n < 0)
-        rc = fail(p, n);
-    else
-        rc = send_rest(p, &g, hdr, payload, len, (size_t)n, &epipe);
+    int epipe = 0;
+    rc = send_owed(p, &g, hdr, payload, &epipe);
     guard_leave(&g, epipe);
+    if (rc == HIPC_OK)
+        p->send_done_ = 0; /* complete: nothing is owed */
     return rc;
+}
+
+int hipc_pipe_frame_owed(const hipc_pipe *p, size_t *bytes)
+{
+    int rc = check(p);
+    if (rc != HIPC_OK)
+        return rc;
+    if (bytes == NULL)
+        return HIPC_E_NULL;
+    *bytes = p->send_done_ == 0 ? 0 : HDR_ + p->send_len_ - p->send_done_;
+    return HIPC_OK;
 }
 
 /* Runs a frame read that may resume an earlier one: on a non-blocking pipe
@@ -778,6 +916,74 @@ static int frame_part(hipc_pipe *p, struct io *io, size_t base)
     return rc;
 }
 
+/* One packet (packet mode), retried after EINTR; EAGAIN only when a
+ * second try agrees, as run() does. */
+static ssize_t read_packet(int fd, const struct iovec *iov, int count)
+{
+    int confirmed = 0;
+    for (;;) {
+        ssize_t k = hipc_sys_readv(fd, iov, count);
+        if (k == -EAGAIN && !confirmed)
+            confirmed = 1;
+        else if (k != -EINTR)
+            return k;
+    }
+}
+
+/* Checks the frame after a packet brought its bytes up to `got`: none of
+ * them may lie past the frame, and a frame of at most PIPE_BUF bytes (which
+ * a sender writes atomically) must have come as exactly one packet. */
+static int packet_fits(const hipc_pipe *p, size_t before, size_t got,
+                       size_t max_payload, size_t *n)
+{
+    int rc = hipc_frame_decode_header(p->frame_hdr_, HDR_, max_payload, n);
+    if (rc != HIPC_OK)
+        return rc;
+    if (got - HDR_ > *n)
+        return HIPC_E_CORRUPT;
+    int whole = HDR_ + *n <= PIPE_BUF;
+    if (before < HDR_ && whole && (before != 0 || got != HDR_ + *n))
+        return HIPC_E_CORRUPT;
+    return HIPC_OK;
+}
+
+/* Packet mode: a read takes one whole packet and drops what does not fit,
+ * so every read offers room for all the frame may still hold (its payload
+ * space, `cap` while the length is unknown) and one byte more, which only
+ * a packet reaching past its frame can fill. */
+static int recv_packets(hipc_pipe *p, int fd, unsigned char *buf, size_t cap,
+                        size_t max_payload, size_t *len)
+{
+    size_t got = p->frame_got_, n = cap;
+    unsigned char probe;
+    /* Resuming: the header is in the handle already. */
+    int rc = got < HDR_ ? HIPC_OK : packet_fits(p, got, got, max_payload, &n);
+    while (rc == HIPC_OK && (got < HDR_ || got < HDR_ + n)) {
+        size_t off = got < HDR_ ? 0 : got - HDR_;
+        struct iovec iov[3];
+        int k = 0;
+        if (got < HDR_)
+            iov[k++] = (struct iovec){p->frame_hdr_ + got, HDR_ - got};
+        iov[k++] = (struct iovec){buf + off, n - off};
+        iov[k++] = (struct iovec){&probe, 1};
+        ssize_t r = read_packet(fd, iov, k);
+        if (r <= 0) {
+            p->frame_got_ = r == -EAGAIN ? got : 0;
+            if (r < 0)
+                return fail(p, r);
+            return got == 0 ? HIPC_E_EOF : HIPC_E_TRUNCATED;
+        }
+        size_t before = got;
+        got += (size_t)r;
+        if (got >= HDR_)
+            rc = packet_fits(p, before, got, max_payload, &n);
+    }
+    p->frame_got_ = 0;
+    if (rc == HIPC_OK)
+        *len = n;
+    return rc;
+}
+
 int hipc_pipe_recv_frame(hipc_pipe *p, void *buf, size_t cap,
                          size_t max_payload, size_t *len)
 {
@@ -790,8 +996,11 @@ int hipc_pipe_recv_frame(hipc_pipe *p, void *buf, size_t cap,
     *len = 0;
     if (max_payload > HIPC_MAX_MSG_BYTES)
         return HIPC_E_TOO_BIG;
-    if (cap < (max_payload != 0 ? max_payload : HIPC_MAX_MSG_BYTES))
+    size_t eff = max_payload != 0 ? max_payload : HIPC_MAX_MSG_BYTES;
+    if (cap < eff)
         return HIPC_E_BUF_TOO_SMALL;
+    if (p->flags_ & HIPC_PIPE_DIRECT)
+        return recv_packets(p, fd, buf, eff, max_payload, len);
     const size_t hlen = sizeof p->frame_hdr_;
     size_t got = p->frame_got_;
     struct io io = {.op = OP_READ_EXACT, .fd = fd, .rbuf = p->frame_hdr_,
@@ -849,6 +1058,14 @@ static _Noreturn void run_child(hipc_pipe *p, unsigned flags,
         hipc_sys_fdopen(fd_of(p, mine), mode, &stream) < 0)
         hipc_sys_exit(HIPC_SPAWN_SETUP_FAILED); /* GCOVR_EXCL_LINE */
     int code = fn(p, stream, arg);
+    /* The final flushes below (of the child's stream, and fflush(NULL))
+     * may meet a parent that has gone. SIGPIPE stays blocked from here to
+     * _exit, where a pending one dies with the process: the child ends
+     * with fn's value, not killed inside hipc. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    (void)hipc_sys_sigmask(SIG_BLOCK, &set, NULL);
     if (stream != NULL) {
         hand_to_stream(p);
         hipc_sys_fclose(stream);

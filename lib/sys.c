@@ -332,6 +332,13 @@ ssize_t hipc_sys_writev_nosignal(int fd, const struct iovec *iov, int count)
 #endif
 }
 
+ssize_t hipc_sys_readv(int fd, const struct iovec *iov, int count)
+{
+    FAULT_POINT_FD(READ, fd);
+    ssize_t n = readv(fd, iov, count);
+    return n < 0 ? neg_errno() : n;
+}
+
 /* fclose releases the stream and its descriptor even when the final
  * flush fails; the error is reported for information. */
 int hipc_sys_fclose(FILE *f)
@@ -350,4 +357,12 @@ int hipc_sys_fflush_all(void)
 void hipc_sys_exit(int status)
 {
     _exit(status);
+}
+
+/* mincore shares MADVISE's fault point, as writev shares WRITE's: both ask
+ * the kernel about the pages of a mapping. */
+int hipc_sys_mincore(void *addr, size_t len, unsigned char *vec)
+{
+    FAULT_POINT(MADVISE);
+    return mincore(addr, len, vec) < 0 ? neg_errno() : 0;
 }

@@ -118,10 +118,17 @@ ssize_t hipc_sys_writev(int fd, const struct iovec *iov, int count);
  * 6.18+; older kernels answer -EOPNOTSUPP (unknown flag) or -ENOSYS (no
  * pwritev2), having written nothing. A fault plan sees it as a WRITE. */
 ssize_t hipc_sys_writev_nosignal(int fd, const struct iovec *iov, int count);
+/* readv, for packet-mode pipes: one read takes one whole packet, so a
+ * fault plan fails or interrupts it as a READ but never shortens it. */
+ssize_t hipc_sys_readv(int fd, const struct iovec *iov, int count);
 int hipc_sys_fclose(FILE *f);
 /* fflush(NULL): every output stream of the process. */
 int hipc_sys_fflush_all(void);
 /* _exit, for a forked child that must not return into its caller. */
 _Noreturn void hipc_sys_exit(int status);
+
+/* Which pages of a mapping are in memory (one byte per page, bit 0).
+ * Shares MADVISE's fault point. */
+int hipc_sys_mincore(void *addr, size_t len, unsigned char *vec);
 
 #endif
