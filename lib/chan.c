@@ -769,7 +769,7 @@ static int identify(hipc_chan *ch)
     if ((ch->flags_ & HIPC_CHAN_ANONYMOUS) != 0)
         return HIPC_OK;
     ch->pid_ = hipc_sys_getpid();
-    return hipc__proc_start_time(ch->pid_, &ch->start_, &ch->sys_errno);
+    return hipc__proc_self_start(&ch->start_, &ch->sys_errno);
 }
 
 static int check_role(int role)

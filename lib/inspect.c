@@ -296,61 +296,76 @@ int hipc_inspect_parse(const char *buf, size_t len, hipc_seg_entry *out,
 
 /* ---- Orphans ------------------------------------------------------------- */
 
+#define NSEC 1000000000LL
+
 int hipc__inspect_started_after(uint64_t start_ticks, long ticks_per_s,
-                                int64_t real_now, int64_t boot_now,
+                                int64_t real_now_ns, int64_t boot_now_ns,
                                 int64_t ctime)
 {
-    if (ticks_per_s <= 0 || boot_now < 0 || real_now < boot_now)
+    if (ticks_per_s <= 0 || ticks_per_s > NSEC || boot_now_ns < 0 ||
+        real_now_ns < boot_now_ns || ctime < 0 || ctime > INT64_MAX / NSEC - 2)
         return 0;
-    uint64_t secs = start_ticks / (uint64_t)ticks_per_s;
+    int64_t tick_ns = NSEC / ticks_per_s;
     /* A start time beyond the current uptime is nonsense: claim nothing. */
-    if (secs > (uint64_t)boot_now)
+    if (start_ticks > (uint64_t)(boot_now_ns / tick_ns))
         return 0;
-    int64_t started = real_now - boot_now + (int64_t)secs;
-    return started - HIPC__INSPECT_START_SLACK > ctime;
+    int64_t started = real_now_ns - boot_now_ns + (int64_t)start_ticks * tick_ns;
+    return started > (ctime + 1) * NSEC + HIPC__INSPECT_SKEW_NS;
 }
 
 /* Clock readings taken once per listing. */
 struct clocks {
     int ok;
     long ticks;
-    int64_t real, boot;
+    int64_t real_ns, boot_ns;
 };
+
+static int64_t as_ns(const struct timespec *ts)
+{
+    return (int64_t)ts->tv_sec * NSEC + ts->tv_nsec;
+}
 
 static void read_clocks(struct clocks *c)
 {
     struct timespec real, boot;
     c->ticks = hipc_sys_clock_ticks();
-    c->ok = hipc_sys_clock_gettime(CLOCK_REALTIME, &real) == 0 &&
-            hipc_sys_clock_gettime(CLOCK_BOOTTIME, &boot) == 0;
-    c->real = c->ok ? (int64_t)real.tv_sec : 0;
-    c->boot = c->ok ? (int64_t)boot.tv_sec : 0;
+    /* Boot first: a delay between the readings makes starts look later,
+     * which can only turn a verdict into "unknown". */
+    c->ok = hipc_sys_clock_gettime(CLOCK_BOOTTIME, &boot) == 0 &&
+            hipc_sys_clock_gettime(CLOCK_REALTIME, &real) == 0;
+    c->real_ns = c->ok ? as_ns(&real) : 0;
+    c->boot_ns = c->ok ? as_ns(&boot) : 0;
 }
 
-static enum hipc_seg_orphan verdict(int alive)
+static enum hipc_seg_orphan verdict(int state)
 {
-    if (alive < 0)
-        return HIPC_ORPHAN_UNKNOWN;
-    return alive ? HIPC_ORPHAN_NO : HIPC_ORPHAN_YES;
+    if (state == HIPC__PROC_GONE)
+        return HIPC_ORPHAN_YES;
+    return state == HIPC__PROC_ALIVE ? HIPC_ORPHAN_NO : HIPC_ORPHAN_UNKNOWN;
 }
 
-/* A segment without hipc header: the kernel's creator pid, unless that pid
- * now belongs to a process that started after the segment existed. */
+/* A segment without hipc header has only the kernel's creator pid. Gone
+ * (or a zombie): an orphan. Running: maybe its creator, maybe a reused
+ * pid. Nothing but the wall clock can tell these apart, and a wall clock
+ * can be stepped, so a process that seems to have started after the
+ * segment is "unknown", never "orphan": gc leaves it to a person. */
 static enum hipc_seg_orphan foreign_orphan(const hipc_seg_entry *e,
                                            const struct clocks *c)
 {
+    char state = 0;
     uint64_t start = 0;
     if (e->cpid <= 0)
         return HIPC_ORPHAN_UNKNOWN;
-    int rc = hipc__proc_start_time(e->cpid, &start, NULL);
-    if (rc == HIPC_E_NOT_FOUND)
+    int rc = hipc__proc_stat_seen(e->cpid, &state, &start, NULL);
+    if (rc == HIPC_E_NOT_FOUND || (rc == HIPC_OK && hipc__proc_dead(state)))
         return HIPC_ORPHAN_YES;
     if (rc != HIPC_OK)
         return HIPC_ORPHAN_UNKNOWN;
-    if (c->ok && hipc__inspect_started_after(start, c->ticks, c->real,
-                                             c->boot, e->ctime))
-        return HIPC_ORPHAN_YES;
-    return verdict(hipc__proc_alive(e->cpid, start, NULL));
+    /* Without clocks the hint is skipped: the pid runs, so "no". */
+    if (c->ok && hipc__inspect_started_after(start, c->ticks, c->real_ns,
+                                             c->boot_ns, e->ctime))
+        return HIPC_ORPHAN_UNKNOWN;
+    return HIPC_ORPHAN_NO;
 }
 
 static enum hipc_seg_orphan orphan_of(const hipc_seg_entry *e,
@@ -361,7 +376,8 @@ static enum hipc_seg_orphan orphan_of(const hipc_seg_entry *e,
     /* hipc writes its header in the process that called shmget, so the
      * header's pid equals the kernel's cpid. When they differ, the creator
      * lives in another pid namespace (its pid means nothing here) or the
-     * header lies: trust only the kernel's view then. */
+     * header lies: trust only the kernel's view then. The header's start
+     * time is compared as a boot-clock reading, free of the wall clock. */
     if (e->kind == HIPC_SEG_HIPC && e->creator_pid == e->cpid)
         return verdict(hipc__proc_alive(e->creator_pid, e->creator_start, NULL));
     return foreign_orphan(e, c);

@@ -4,18 +4,22 @@
 
 #include <stdint.h>
 
-/* Seconds of slack when comparing a process start with a segment's ctime:
- * ctime has whole seconds, start times have clock ticks, and the boot
- * epoch is derived from two clock readings. */
-#define HIPC__INSPECT_START_SLACK 2
-
 /* Pure: non-zero when a process that started `start_ticks` clock ticks
- * after boot (ticks_per_s per second) started clearly after `ctime` (epoch
- * seconds). `real_now` and `boot_now` are CLOCK_REALTIME and CLOCK_BOOTTIME
- * seconds read at the same moment. Such a process cannot have created the
- * segment: its pid was reused. */
+ * after boot (ticks_per_s per second) certainly started after a segment
+ * whose ctime (epoch seconds, truncated) is `ctime`. `boot_now_ns` and
+ * `real_now_ns` are CLOCK_BOOTTIME and CLOCK_REALTIME read in that order
+ * (the gap between the two readings can only make a start look later).
+ * Exact but for those two truncations: a start is rounded down to a tick
+ * and a creation lies anywhere in [ctime, ctime + 1 s), so the claim is
+ * made only for starts past ctime + 1 s + HIPC__INSPECT_SKEW_NS.
+ *
+ * This compares the wall clock with the boot clock, so a wall clock
+ * stepped since the segment was made (a board's first NTP sync) moves
+ * the answer by the size of the step: it is a hint, never grounds to
+ * remove a segment (see orphan_of in inspect.c). */
+#define HIPC__INSPECT_SKEW_NS 1000000
 int hipc__inspect_started_after(uint64_t start_ticks, long ticks_per_s,
-                                int64_t real_now, int64_t boot_now,
+                                int64_t real_now_ns, int64_t boot_now_ns,
                                 int64_t ctime);
 
 #endif

@@ -1,9 +1,12 @@
-/* hipc — process identity from /proc/PID/stat. */
+/* hipc — process identity from /proc/PID/stat, in any time namespace and
+ * behind hidepid. */
 #include "proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "hipc/error.h"
 #include "internal.h"
@@ -12,6 +15,10 @@
 /* Fields after the command name; field 3 (state) is the first of them. */
 #define STAT_STATE_FIELD 3
 #define STAT_START_FIELD 22
+#define NSEC_PER_SEC 1000000000LL
+/* A time-namespace offset is bounded by the kernel to KTIME_SEC_MAX / 2
+ * seconds; anything near 2^62 ticks is not an offset. */
+#define OFFSET_SEC_MAX 4611686018LL
 
 static const char *after_comm(const char *buf, size_t len)
 {
@@ -20,6 +27,28 @@ static const char *after_comm(const char *buf, size_t len)
         if (buf[i] == ')')
             end = buf + i;
     return end;
+}
+
+/* Digits at *p (at least one, below `max`), up to a space, newline or the
+ * end; *p is left after them. */
+static int parse_digits(const char **p, const char *end, uint64_t max,
+                        uint64_t *out)
+{
+    const char *s = *p;
+    uint64_t v = 0;
+    if (s >= end || *s < '0' || *s > '9')
+        return HIPC_E_CORRUPT;
+    for (; s < end && *s >= '0' && *s <= '9'; s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (max - d) / 10u)
+            return HIPC_E_CORRUPT;
+        v = v * 10u + d;
+    }
+    if (s < end && *s != ' ' && *s != '\n')
+        return HIPC_E_CORRUPT;
+    *p = s;
+    *out = v;
+    return HIPC_OK;
 }
 
 int hipc__proc_parse_stat(const char *buf, size_t len, char *state,
@@ -43,32 +72,71 @@ int hipc__proc_parse_stat(const char *buf, size_t len, char *state,
         while (p < end && *p != ' ')
             p++;
     }
-    if (field != STAT_START_FIELD || p >= end || *p < '0' || *p > '9')
+    if (field != STAT_START_FIELD)
         return HIPC_E_CORRUPT;
-    uint64_t v = 0;
-    for (; p < end && *p >= '0' && *p <= '9'; p++) {
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10u)
-            return HIPC_E_CORRUPT;
-        v = v * 10u + d;
-    }
-    if (p < end && *p != ' ' && *p != '\n')
-        return HIPC_E_CORRUPT;
-    *start = v;
-    return HIPC_OK;
+    return parse_digits(&p, end, UINT64_MAX, start);
 }
 
-/* Reads the whole (short) stat file; 1 KiB holds it even with a 64-byte
- * command name and every field at its widest. */
-static int read_stat(pid_t pid, char *buf, size_t cap, size_t *len, int *err)
+static const char *skip_spaces(const char *p, const char *end)
 {
-    /* 32 bytes hold "/proc/" + any long + "/stat": it never truncates. */
-    char path[32];
-    (void)snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    while (p < end && *p == ' ')
+        p++;
+    return p;
+}
+
+/* One "name secs nsecs" line of timens_offsets: secs may be negative. */
+static int parse_offset_line(const char *p, const char *end, int64_t *sec,
+                             int64_t *nsec)
+{
+    uint64_t s = 0, ns = 0;
+    p = skip_spaces(p, end);
+    int neg = p < end && *p == '-';
+    p += neg;
+    int rc = parse_digits(&p, end, (uint64_t)OFFSET_SEC_MAX, &s);
+    if (rc == HIPC_OK) {
+        p = skip_spaces(p, end);
+        rc = parse_digits(&p, end, (uint64_t)NSEC_PER_SEC - 1u, &ns);
+    }
+    if (rc == HIPC_OK && skip_spaces(p, end) != end)
+        rc = HIPC_E_CORRUPT;
+    *sec = neg ? -(int64_t)s : (int64_t)s;
+    *nsec = (int64_t)ns;
+    return rc;
+}
+
+int hipc__proc_parse_offsets(const char *buf, size_t len, long ticks_per_s,
+                             int64_t *boot_ticks)
+{
+    static const char name[] = "boottime";
+    const char *p = buf, *end = buf + len;
+    if (ticks_per_s <= 0 || ticks_per_s > NSEC_PER_SEC)
+        return HIPC_E_CORRUPT;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *eol = nl != NULL ? nl : end;
+        size_t n = sizeof name - 1;
+        if ((size_t)(eol - p) > n && memcmp(p, name, n) == 0 && p[n] == ' ') {
+            int64_t sec = 0, nsec = 0;
+            int rc = parse_offset_line(p + n, eol, &sec, &nsec);
+            if (rc != HIPC_OK)
+                return rc;
+            int64_t tick_ns = NSEC_PER_SEC / ticks_per_s;
+            *boot_ticks = sec * ticks_per_s + nsec / tick_ns;
+            return HIPC_OK;
+        }
+        p = eol + (nl != NULL);
+    }
+    return HIPC_E_CORRUPT;
+}
+
+/* Reads a whole small /proc file into buf (cap bytes hold it). */
+static int read_small(const char *path, char *buf, size_t cap, size_t *len,
+                      int *err)
+{
     int fd = hipc_sys_open(path, O_RDONLY);
     if (fd < 0) {
         hipc__set_errno(err, -fd);
-        return fd == -ENOENT ? HIPC_E_NOT_FOUND : hipc__from_errno(-fd);
+        return hipc__from_errno(-fd);
     }
     size_t got = 0;
     ssize_t n;
@@ -86,34 +154,136 @@ static int read_stat(pid_t pid, char *buf, size_t cap, size_t *len, int *err)
     return HIPC_OK;
 }
 
-static int proc_stat(pid_t pid, char *state, uint64_t *start, int *sys_errno)
+/* /proc/PID/stat could not be opened: does the pid exist at all? Hidden
+ * entries (hidepid) look like missing ones, but kill(pid, 0) is not
+ * subject to hidepid: ESRCH is the one answer that means "no process". */
+static int stat_unreadable(pid_t pid, int rc)
+{
+    if (rc != HIPC_E_NOT_FOUND && rc != HIPC_E_PERM)
+        return rc;
+    int k = hipc_sys_kill(pid, 0);
+    if (k == -ESRCH)
+        return HIPC_E_NOT_FOUND;
+    return k == 0 || k == -EPERM ? HIPC_E_PERM : rc;
+}
+
+/* 1 KiB holds a stat line even with a 64-byte command name and every
+ * field at its widest. */
+static int read_stat(const char *path, char *state, uint64_t *start,
+                     int *err)
 {
     char buf[1024];
     size_t len = 0;
+    int rc = read_small(path, buf, sizeof buf, &len, err);
+    return rc == HIPC_OK ? hipc__proc_parse_stat(buf, len, state, start) : rc;
+}
+
+int hipc__proc_stat_seen(pid_t pid, char *state, uint64_t *start,
+                         int *sys_errno)
+{
+    /* 32 bytes hold "/proc/" + any long + "/stat". */
+    char path[32];
     hipc__set_errno(sys_errno, 0);
     if (pid <= 0)
         return HIPC_E_NOT_FOUND;
-    int rc = read_stat(pid, buf, sizeof buf, &len, sys_errno);
+    (void)snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    int rc = read_stat(path, state, start, sys_errno);
+    return rc == HIPC_OK ? rc : stat_unreadable(pid, rc);
+}
+
+/* The boottime offset of the time namespace we live in, in ticks. Right
+ * after unshare(CLONE_NEWTIME) a process stays in its old namespace while
+ * timens_offsets already shows the new one's: then our offset is unknown.
+ * A kernel without time namespaces has neither the ns/time links nor the
+ * offsets file: offset 0; one without the other is an error, so that an
+ * odd failure is never taken for "no time namespaces". */
+static int own_offset(long ticks, int64_t *off, int *err)
+{
+    struct stat own, kids;
+    char buf[128];
+    size_t len = 0;
+    *off = 0;
+    int ns = hipc_sys_stat("/proc/self/ns/time", &own);
+    if (ns == 0)
+        ns = hipc_sys_stat("/proc/self/ns/time_for_children", &kids);
+    if (ns < 0 && ns != -ENOENT) {
+        hipc__set_errno(err, -ns);
+        return hipc__from_errno(-ns);
+    }
+    if (ns == 0 && (own.st_ino != kids.st_ino || own.st_dev != kids.st_dev))
+        return HIPC_E_UNSUPPORTED;
+    int rc = read_small("/proc/self/timens_offsets", buf, sizeof buf, &len, err);
+    if (ns == -ENOENT && rc == HIPC_E_NOT_FOUND)
+        return HIPC_OK;
+    if (rc == HIPC_OK && ns == -ENOENT) {
+        hipc__set_errno(err, ENOENT);
+        return HIPC_E_NOT_FOUND;
+    }
+    return rc == HIPC_OK ? hipc__proc_parse_offsets(buf, len, ticks, off) : rc;
+}
+
+/* A start time as we see it, taken back to the initial time namespace. */
+static int normalise(uint64_t seen, uint64_t *start, int *err)
+{
+    int64_t off = 0;
+    int rc = own_offset(hipc_sys_clock_ticks(), &off, err);
     if (rc != HIPC_OK)
         return rc;
-    return hipc__proc_parse_stat(buf, len, state, start);
+    /* A start before the initial namespace's boot is no start time. */
+    if ((off > 0 && seen < (uint64_t)off) ||
+        (off < 0 && seen > UINT64_MAX - (uint64_t)-off))
+        return HIPC_E_CORRUPT;
+    *start = seen - (uint64_t)off;
+    return HIPC_OK;
 }
 
 int hipc__proc_start_time(pid_t pid, uint64_t *start, int *sys_errno)
 {
     char state = 0;
-    return proc_stat(pid, &state, start, sys_errno);
+    uint64_t seen = 0;
+    int rc = hipc__proc_stat_seen(pid, &state, &seen, sys_errno);
+    return rc == HIPC_OK ? normalise(seen, start, sys_errno) : rc;
+}
+
+int hipc__proc_self_start(uint64_t *start, int *sys_errno)
+{
+    char state = 0;
+    uint64_t seen = 0;
+    hipc__set_errno(sys_errno, 0);
+    int rc = read_stat("/proc/self/stat", &state, &seen, sys_errno);
+    return rc == HIPC_OK ? normalise(seen, start, sys_errno) : rc;
+}
+
+int hipc__proc_pid_state(pid_t pid, int *sys_errno)
+{
+    char state = 0;
+    uint64_t seen = 0;
+    int rc = hipc__proc_stat_seen(pid, &state, &seen, sys_errno);
+    if (rc == HIPC_E_NOT_FOUND)
+        return HIPC__PROC_GONE;
+    if (rc == HIPC_E_PERM)
+        return HIPC__PROC_UNKNOWN;
+    if (rc != HIPC_OK)
+        return rc;
+    return hipc__proc_dead(state) ? HIPC__PROC_GONE : HIPC__PROC_ALIVE;
 }
 
 int hipc__proc_alive(pid_t pid, uint64_t start, int *sys_errno)
 {
-    uint64_t now = 0;
     char state = 0;
-    int rc = proc_stat(pid, &state, &now, sys_errno);
-    if (rc == HIPC_E_NOT_FOUND)
-        return 0;
+    uint64_t seen = 0, now = 0;
+    int rc = hipc__proc_stat_seen(pid, &state, &seen, sys_errno);
+    if (rc == HIPC_E_NOT_FOUND || (rc == HIPC_OK && hipc__proc_dead(state)))
+        return HIPC__PROC_GONE;
+    if (rc == HIPC_E_PERM)
+        return HIPC__PROC_UNKNOWN;
+    if (rc == HIPC_OK)
+        rc = normalise(seen, &now, sys_errno);
+    if (rc == HIPC_E_UNSUPPORTED)
+        return HIPC__PROC_UNKNOWN;
     if (rc != HIPC_OK)
         return rc;
-    /* A zombie has died; it only waits for its parent to reap it. */
-    return now == start && state != 'Z' && state != 'X';
+    /* Within one tick (see proc.h); anything else is a reused pid. */
+    uint64_t apart = now > start ? now - start : start - now;
+    return apart > 1u ? HIPC__PROC_GONE : HIPC__PROC_ALIVE;
 }

@@ -77,7 +77,8 @@ static int list_find_gc(void *p, int *sys_errno)
 /* Classifying a segment stats and attaches it for a moment: a segment
  * that cannot be looked at is listed as unreadable (with the reason), not
  * an error, and the brief mapping is dropped without looking at shmdt's
- * answer. Whether a creator still runs comes from /proc and the clocks:
+ * answer. Whether a creator still runs comes from /proc, kill(pid, 0) and
+ * the clocks:
  * what cannot be looked up makes the verdict "unknown", so gc leaves the
  * segment alone (the scenario then reports HIPC_E_CORRUPT: not removed).
  * A missing /proc/sysvipc/shm means System V IPC is not there at all.
@@ -86,7 +87,8 @@ static int insp_accepts(enum hipc_sys_call call, int err, int rc)
 {
     int looking = call == HIPC_SYS_SHMAT || call == HIPC_SYS_SHMCTL ||
                   call == HIPC_SYS_SHMDT || call == HIPC_SYS_OPEN ||
-                  call == HIPC_SYS_READ || call == HIPC_SYS_CLOCK;
+                  call == HIPC_SYS_READ || call == HIPC_SYS_CLOCK ||
+                  call == HIPC_SYS_KILL || call == HIPC_SYS_STAT;
     if (rc == HIPC_OK || rc == HIPC_E_CORRUPT)
         return looking || (call == HIPC_SYS_MADVISE && err == EINVAL);
     return call == HIPC_SYS_OPEN && err == ENOENT && rc == HIPC_E_UNSUPPORTED;

@@ -391,24 +391,28 @@ static void unknown_flags_and_bad_ids_are_rejected(void **state)
 
 /* ---- pid reuse -------------------------------------------------------------- */
 
+#define SEC 1000000000LL
+
 static void process_started_after_the_segment_is_not_its_creator(void **state)
 {
     (void)state;
     /* Booted at epoch 1000000, 100 ticks a second. */
-    const int64_t boot = 5000, real = 1005000;
-    /* Started at 1004000; segment changed at 1003000: a reused pid. */
+    const int64_t boot = 5000 * SEC, real = 1005000 * SEC;
+    /* Started at 1004000; segment made at 1003000: not its creator. */
     assert_int_equal(hipc__inspect_started_after(400000, 100, real, boot, 1003000), 1);
     /* Started before the segment existed: may be its creator. */
     assert_int_equal(hipc__inspect_started_after(200000, 100, real, boot, 1003000), 0);
-    /* Within the slack both ways: no claim. */
-    assert_int_equal(hipc__inspect_started_after(300000 + 100 * HIPC__INSPECT_START_SLACK,
-                                                 100, real, boot, 1003000), 0);
-    assert_int_equal(hipc__inspect_started_after(300000 + 100 * (HIPC__INSPECT_START_SLACK + 1),
-                                                 100, real, boot, 1003000), 1);
+    /* ctime is truncated: a start within the second after it, or just one
+     * tick past it, proves nothing; two ticks past ctime + 1 s does. */
+    assert_int_equal(hipc__inspect_started_after(300000 + 99, 100, real, boot, 1003000), 0);
+    assert_int_equal(hipc__inspect_started_after(300000 + 100, 100, real, boot, 1003000), 0);
+    assert_int_equal(hipc__inspect_started_after(300000 + 101, 100, real, boot, 1003000), 1);
     /* Nonsense readings never condemn a segment. */
     assert_int_equal(hipc__inspect_started_after(UINT64_MAX, 100, real, boot, 0), 0);
     assert_int_equal(hipc__inspect_started_after(400000, 0, real, boot, 0), 0);
     assert_int_equal(hipc__inspect_started_after(400000, 100, boot - 1, boot, 0), 0);
+    assert_int_equal(hipc__inspect_started_after(400000, 100, real, boot, -1), 0);
+    assert_int_equal(hipc__inspect_started_after(400000, 100, real, boot, INT64_MAX), 0);
 }
 
 /* The same rule with this machine's real clocks and our own start time. */
@@ -416,15 +420,18 @@ static void own_start_time_compares_correctly_with_real_clocks(void **state)
 {
     (void)state;
     uint64_t start = 0;
+    char st = 0;
     struct timespec real, boot;
-    assert_int_equal(hipc__proc_start_time(getpid(), &start, NULL), HIPC_OK);
-    assert_int_equal(clock_gettime(CLOCK_REALTIME, &real), 0);
+    assert_int_equal(hipc__proc_stat_seen(getpid(), &st, &start, NULL), HIPC_OK);
     assert_int_equal(clock_gettime(CLOCK_BOOTTIME, &boot), 0);
+    assert_int_equal(clock_gettime(CLOCK_REALTIME, &real), 0);
     long tck = sysconf(_SC_CLK_TCK);
+    int64_t real_ns = real.tv_sec * SEC + real.tv_nsec;
+    int64_t boot_ns = boot.tv_sec * SEC + boot.tv_nsec;
     /* We started (well) after an hour-old segment, and before a new one. */
-    assert_int_equal(hipc__inspect_started_after(start, tck, real.tv_sec, boot.tv_sec,
+    assert_int_equal(hipc__inspect_started_after(start, tck, real_ns, boot_ns,
                                                  real.tv_sec - 3600), 1);
-    assert_int_equal(hipc__inspect_started_after(start, tck, real.tv_sec, boot.tv_sec,
+    assert_int_equal(hipc__inspect_started_after(start, tck, real_ns, boot_ns,
                                                  real.tv_sec), 0);
 }
 
