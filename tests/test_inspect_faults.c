@@ -15,6 +15,7 @@
 
 #include "hipc/error.h"
 #include "hipc/inspect.h"
+#include "hipc/shm.h"
 #include "inspect_priv.h"
 #include "support.h"
 
@@ -115,6 +116,46 @@ static void gc_leaves_a_segment_that_changed_since_its_verdict(void **state)
     else if (t.taken >= 0)
         shmctl(t.taken, IPC_RMID, NULL);
     assert_int_equal(hipc_test_shm_count(), 0);
+}
+
+/* The orphan verdicts of our own two segments, a foreign one and a hipc
+ * one, with the wall clock stepped by `step` seconds since they were made
+ * (a board without RTC whose first NTP sync came after them). */
+static void verdicts_with_clock_stepped(long long step, int foreign, int mine,
+                                        enum hipc_seg_orphan want_foreign)
+{
+    hipc_seg_entry e[2];
+    size_t total = 0, found = 9;
+    hipc_fault_reset();
+    hipc_fault_step_realtime(step);
+    assert_int_equal(hipc_inspect_list(e, 2, &total, 0, NULL), 2);
+    for (size_t i = 0; i < 2; i++) {
+        assert_true(e[i].id == foreign || e[i].id == mine);
+        assert_int_equal(e[i].orphan, e[i].id == mine ? HIPC_ORPHAN_NO
+                                                      : want_foreign);
+    }
+    /* We run: nothing of ours is collected, whatever the clock says. */
+    assert_int_equal(hipc_inspect_gc(e, 2, &found, 0, NULL), 0);
+    assert_int_equal(found, 0);
+    hipc_fault_reset();
+}
+
+static void a_stepped_wall_clock_never_collects_a_live_creator(void **state)
+{
+    (void)state;
+    hipc_shm shm;
+    hipc_shm_config cfg = {.size = 64};
+    int foreign = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+    assert_true(foreign >= 0);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    int mine = shm.id;
+    assert_int_equal(hipc_shm_close(&shm), HIPC_OK);
+    /* Forward: we seem to have started after our own segment. */
+    verdicts_with_clock_stepped(100000, foreign, mine, HIPC_ORPHAN_UNKNOWN);
+    /* Backward: no claim at all. */
+    verdicts_with_clock_stepped(-100000, foreign, mine, HIPC_ORPHAN_NO);
+    assert_int_equal(shmctl(foreign, IPC_RMID, NULL), 0);
+    assert_int_equal(shmctl(mine, IPC_RMID, NULL), 0);
 }
 
 /* A creator whose stat file cannot be opened - no descriptor left, or
@@ -289,6 +330,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_creator_that_cannot_be_looked_up_is_unknown),
     cmocka_unit_test(gc_leaves_a_segment_that_changed_since_its_verdict),
     cmocka_unit_test(without_clocks_a_live_creator_still_counts),
+    cmocka_unit_test(a_stepped_wall_clock_never_collects_a_live_creator),
 #endif
 };
 
