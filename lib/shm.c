@@ -20,6 +20,7 @@
 #include "hipc/error.h"
 #include "internal.h"
 #include "proc.h"
+#include "shm_priv.h"
 #include "sys.h"
 
 #ifndef SHM_DEST
@@ -260,11 +261,14 @@ static int limits_check(size_t total, size_t rounded)
 
 /* ---- Handle bookkeeping ------------------------------------------------ */
 
+/* A handle lives where it was made: a copy (same fields, other address)
+ * would detach or remove what the original still uses, so it is refused
+ * before any field of it is believed. */
 static int handle_check(const hipc_shm *shm)
 {
     if (shm == NULL)
         return HIPC_E_NULL;
-    if (shm->magic_ != HANDLE_MAGIC)
+    if (shm->magic_ != HANDLE_MAGIC || shm->self_ != shm)
         return HIPC_E_BAD_HANDLE;
     unsigned st = shm->state_ & STATE_MASK;
     if ((shm->state_ & ~(STATE_MASK | STATE_REMOVED)) != 0 ||
@@ -326,23 +330,118 @@ static int prefault(void *base, size_t len, int rdonly, int *err)
     return r == -EFAULT ? HIPC_E_NOMEM : hipc__from_errno(-r);
 }
 
-/* shmat, then the optional prefault; undoes the attach on failure. */
-static int attach_map(hipc_shm *shm, unsigned flags, void **base)
+static int stat_raw(int id, struct shmid_ds *ds)
+{
+    memset(ds, 0, sizeof *ds);
+    return hipc_sys_shmctl(id, IPC_STAT, ds);
+}
+
+/* Makes the first page of a mapping present without touching it: a page
+ * the kernel cannot provide (a SHM_HUGETLB|SHM_NORESERVE segment with no
+ * free huge page) would be a SIGBUS at the first read. MADV_POPULATE_READ
+ * turns that into EFAULT; mincore then proves the page is there, which
+ * also covers kernels before 5.14 (EINVAL: nothing populated, but a page
+ * someone wrote is present and safe) and emulators that ignore the advice.
+ * A page not shown present is never read: HIPC_E_UNSUPPORTED. */
+static int header_present(void *base, int *err)
+{
+    size_t page = hipc_sys_page_size();
+    int r = hipc_sys_madvise(base, page, MADV_POPULATE_READ);
+    if (r < 0 && r != -EINVAL) {
+        *err = -r;
+        return r == -EFAULT ? HIPC_E_NOMEM : hipc__from_errno(-r);
+    }
+    unsigned char in_core = 0;
+    int m = hipc_sys_mincore(base, page, &in_core);
+    if (m < 0) {
+        *err = -m;
+        return hipc__from_errno(-m);
+    }
+    *err = -r;
+    return (in_core & 1u) ? HIPC_OK : HIPC_E_UNSUPPORTED;
+}
+
+/* What tells a segment apart from a later one that the kernel gives the
+ * same id: its key, creator and creation time (seconds). */
+static void identity_record(hipc_shm *shm, const struct shmid_ds *ds)
+{
+    shm->key_ = ds->shm_perm.__key;
+    shm->cpid_ = ds->shm_cpid;
+    shm->ctime_ = (int64_t)ds->shm_ctime;
+}
+
+/* IPC_RMID of a segment still attached makes its key private. IPC_SET
+ * (a chmod by some other program) moves shm_ctime too: such a segment is
+ * taken for another one, refused as removed and never acted on. */
+static int identity_same(const hipc_shm *shm, const struct shmid_ds *ds)
+{
+    key_t key = ds->shm_perm.__key;
+    int key_ok = key == shm->key_ ||
+                 ((ds->shm_perm.mode & SHM_DEST) && key == IPC_PRIVATE);
+    return key_ok && ds->shm_cpid == shm->cpid_ &&
+           (int64_t)ds->shm_ctime == shm->ctime_ &&
+           (size_t)ds->shm_segsz == shm->seg_size;
+}
+
+static int mark_removed(hipc_shm *shm)
+{
+    shm->state_ |= STATE_REMOVED;
+    return HIPC_E_REMOVED;
+}
+
+/* IPC_STAT of the handle's id, which must still name the handle's
+ * segment: gone, or now another segment, is HIPC_E_REMOVED. */
+static int identity_check(hipc_shm *shm, struct shmid_ds *ds)
+{
+    int r = stat_raw(shm->id, ds);
+    if (r < 0 && !is_gone(r))
+        return fail(shm, r, hipc__from_errno(-r));
+    if (r < 0)
+        shm->sys_errno = -r;
+    return r < 0 || !identity_same(shm, ds) ? mark_removed(shm) : HIPC_OK;
+}
+
+enum identity_mode { IDENTITY_RECORD, IDENTITY_VERIFY };
+
+/* Runs while attached: the attach pins the segment, so the id cannot pass
+ * to another segment between this IPC_STAT and anything done next. */
+static int attach_identity(hipc_shm *shm, enum identity_mode mode)
+{
+    struct shmid_ds ds;
+    if (mode == IDENTITY_VERIFY) {
+        int rc = identity_check(shm, &ds);
+        if (rc == HIPC_OK && (ds.shm_perm.mode & SHM_DEST))
+            rc = mark_removed(shm);
+        return rc;
+    }
+    int r = stat_raw(shm->id, &ds);
+    if (r < 0)
+        return fail(shm, r, hipc__from_errno(-r));
+    identity_record(shm, &ds);
+    return HIPC_OK;
+}
+
+/* shmat, the identity while pinned, then the optional prefault (never of
+ * a stranger's pages); undoes the attach on failure. */
+static int attach_map(hipc_shm *shm, unsigned flags, enum identity_mode mode,
+                      void **base)
 {
     int rdonly = (flags & HIPC_SHM_RDONLY) != 0;
     int r = hipc_sys_shmat(shm->id, NULL, rdonly ? SHM_RDONLY : 0, base);
     if (r < 0)
         return fail(shm, r, is_gone(r) ? HIPC_E_REMOVED : hipc__from_errno(-r));
-    if (flags & HIPC_SHM_PREFAULT) {
-        int err = 0;
-        int rc = prefault(*base, shm->rounded, rdonly, &err);
-        if (rc != HIPC_OK) {
-            (void)hipc_sys_shmdt(*base);
-            *base = NULL;
-            return fail(shm, -err, rc);
-        }
+    int rc = attach_identity(shm, mode);
+    int err = 0;
+    if (rc == HIPC_OK && (flags & HIPC_SHM_PREFAULT)) {
+        rc = prefault(*base, shm->rounded, rdonly, &err);
+        if (rc != HIPC_OK)
+            shm->sys_errno = err;
     }
-    return HIPC_OK;
+    if (rc != HIPC_OK) {
+        (void)hipc_sys_shmdt(*base);
+        *base = NULL;
+    }
+    return rc;
 }
 
 /* Verifies the header of an attached mapping. The magic is loaded with
@@ -383,12 +482,6 @@ static void header_write(void *base, size_t size, uint32_t tag, pid_t pid,
            (const unsigned char *)&h + sizeof h.magic, sizeof h - sizeof h.magic);
     _Atomic uint32_t *mp = (_Atomic uint32_t *)base;
     atomic_store_explicit(mp, HEADER_MAGIC, memory_order_release);
-}
-
-static int stat_raw(int id, struct shmid_ds *ds)
-{
-    memset(ds, 0, sizeof *ds);
-    return hipc_sys_shmctl(id, IPC_STAT, ds);
 }
 
 /* ---- Create ------------------------------------------------------------ */
@@ -433,7 +526,7 @@ static int create_prepare(hipc_shm *shm, const hipc_shm_config *cfg,
     if (rc != HIPC_OK || (cfg->flags & HIPC_SHM_RAW))
         return rc;
     int err = 0;
-    rc = hipc__proc_start_time(plan->pid, &plan->start, &err);
+    rc = hipc__proc_self_start(&plan->start, &err);
     shm->sys_errno = err;
     return rc;
 }
@@ -453,7 +546,8 @@ static int create_finish(hipc_shm *shm, const hipc_shm_config *cfg,
                          const struct create_plan *plan)
 {
     void *base = NULL;
-    int rc = attach_map(shm, cfg->flags & HIPC_SHM_PREFAULT, &base);
+    int rc = attach_map(shm, cfg->flags & HIPC_SHM_PREFAULT, IDENTITY_RECORD,
+                        &base);
     if (rc != HIPC_OK)
         return rc;
     if (!(cfg->flags & HIPC_SHM_RAW)) {
@@ -464,6 +558,8 @@ static int create_finish(hipc_shm *shm, const hipc_shm_config *cfg,
             return fail(shm, -err, rc);
         }
         header_write(base, cfg->size, cfg->tag, plan->pid, plan->start);
+        shm->hpid_ = plan->pid;
+        shm->hstart_ = plan->start;
     }
     if (cfg->flags & HIPC_SHM_NO_ATTACH) {
         int r = hipc_sys_shmdt(base);
@@ -482,11 +578,11 @@ static int create_finish(hipc_shm *shm, const hipc_shm_config *cfg,
     return HIPC_OK;
 }
 
-static void handle_open(hipc_shm *shm, unsigned flags, pid_t cpid)
+static void handle_open(hipc_shm *shm, unsigned flags)
 {
     shm->magic_ = HANDLE_MAGIC;
+    shm->self_ = shm;
     shm->flags_ = flags & KEPT_FLAGS;
-    shm->cpid_ = cpid;
     set_state(shm, shm->base_ != NULL ? STATE_ATTACHED : STATE_DETACHED);
     shm->data = shm->base_ == NULL
                     ? NULL
@@ -517,7 +613,7 @@ static int create_at(hipc_shm *shm, key_t key, const hipc_shm_config *cfg,
         shm->state_ = 0;
         return rc;
     }
-    handle_open(shm, cfg->flags, plan->pid);
+    handle_open(shm, cfg->flags);
     return HIPC_OK;
 }
 
@@ -576,17 +672,38 @@ int hipc_shm_create_fresh(hipc_shm *shm, key_t seed, const hipc_shm_config *cfg)
 
 /* ---- Open -------------------------------------------------------------- */
 
+/* The header's creator is part of the identity: recorded by the first
+ * open, compared by every attach after it. */
+static int header_identity(hipc_shm *shm, const hipc_shm_header_info *info)
+{
+    if (shm->hpid_ == 0) {
+        shm->hpid_ = info->creator_pid;
+        shm->hstart_ = info->creator_start;
+        return HIPC_OK;
+    }
+    if (info->creator_pid != shm->hpid_ || info->creator_start != shm->hstart_)
+        return mark_removed(shm);
+    return HIPC_OK;
+}
+
 /* Header segments: a zero magic means a creator is still writing the
  * header, or a stranger left the segment zeroed. A hipc creator is always
  * attached while it writes, so with nobody attached the segment is
  * foreign; otherwise the caller may retry (HIPC_E_AGAIN). */
-static int open_verify(hipc_shm *shm, const void *base, unsigned long nattch,
+static int open_verify(hipc_shm *shm, void *base, unsigned long nattch,
                        size_t expected_size)
 {
     hipc_shm_header_info info;
-    int rc = header_read(base, shm->seg_size, &info);
+    int err = 0;
+    int rc = header_present(base, &err);
+    if (rc != HIPC_OK)
+        return fail(shm, -err, rc);
+    rc = header_read(base, shm->seg_size, &info);
     if (rc == HIPC_E_AGAIN && nattch == 0)
         rc = HIPC_E_FOREIGN;
+    if (rc != HIPC_OK)
+        return rc;
+    rc = header_identity(shm, &info);
     if (rc != HIPC_OK)
         return rc;
     shm->requested = (size_t)info.requested;
@@ -609,7 +726,7 @@ static int open_map(hipc_shm *shm, unsigned flags, unsigned long nattch,
     if (raw && (flags & HIPC_SHM_NO_ATTACH))
         return HIPC_OK;
     void *base = NULL;
-    int rc = attach_map(shm, mflags, &base);
+    int rc = attach_map(shm, mflags, IDENTITY_VERIFY, &base);
     if (rc != HIPC_OK)
         return rc;
     if (!raw)
@@ -643,6 +760,7 @@ static int open_common(hipc_shm *shm, size_t expected_size, unsigned flags,
         return HIPC_E_REMOVED;
     shm->key = ds.shm_perm.__key;
     shm->seg_size = (size_t)ds.shm_segsz;
+    identity_record(shm, &ds);
     /* Only a 32-bit process can meet a segment this large: Linux caps
      * segments at LLONG_MAX bytes. */
     if (shm->seg_size > (size_t)PTRDIFF_MAX - hipc_sys_page_size()) /* GCOVR_EXCL_BR_LINE */
@@ -656,7 +774,7 @@ static int open_common(hipc_shm *shm, size_t expected_size, unsigned flags,
     int rc = open_map(shm, flags, (unsigned long)ds.shm_nattch, expected_size);
     if (rc != HIPC_OK)
         return rc;
-    handle_open(shm, flags, ds.shm_cpid);
+    handle_open(shm, flags);
     return HIPC_OK;
 }
 
@@ -710,24 +828,10 @@ int hipc_shm_open_id(hipc_shm *shm, int id, size_t expected_size, unsigned flags
 
 /* ---- Attach, detach, remove, close ------------------------------------- */
 
-/* The id must still name the segment this handle opened: gone, marked for
- * removal, or reused by another creator all count as removed. */
-static int attach_precheck(hipc_shm *shm)
-{
-    struct shmid_ds ds;
-    int r = stat_raw(shm->id, &ds);
-    if (r < 0 && !is_gone(r))
-        return fail(shm, r, hipc__from_errno(-r));
-    if (r < 0 || (ds.shm_perm.mode & SHM_DEST) || ds.shm_cpid != shm->cpid_ ||
-        (size_t)ds.shm_segsz != shm->seg_size) {
-        if (r < 0)
-            shm->sys_errno = -r;
-        shm->state_ |= STATE_REMOVED;
-        return HIPC_E_REMOVED;
-    }
-    return HIPC_OK;
-}
-
+/* The identity is checked by attach_map while the new mapping pins the
+ * segment, so the id cannot change hands between the check and the map;
+ * a failed attach leaves the handle as it was, but for sys_errno and what
+ * was learnt (the segment is removed). */
 int hipc_shm_attach(hipc_shm *shm, unsigned flags)
 {
     int rc = handle_check(shm);
@@ -739,20 +843,18 @@ int hipc_shm_attach(hipc_shm *shm, unsigned flags)
         return HIPC_E_BAD_STATE;
     if (shm->state_ & STATE_REMOVED)
         return HIPC_E_REMOVED;
-    rc = attach_precheck(shm);
-    if (rc != HIPC_OK)
-        return rc;
     unsigned oflags = (flags & ~(unsigned)HIPC_SHM_RDONLY) |
                       (shm->flags_ & HIPC_SHM_RAW) |
                       (flags & HIPC_SHM_RDONLY);
     hipc_shm tmp = *shm;
     rc = open_map(&tmp, oflags, 1, 0);
     shm->sys_errno = tmp.sys_errno;
+    shm->state_ |= tmp.state_ & STATE_REMOVED;
     if (rc != HIPC_OK)
         return rc;
     *shm = tmp;
     shm->flags_ = (shm->flags_ & HIPC_SHM_RAW) | (flags & HIPC_SHM_RDONLY);
-    handle_open(shm, shm->flags_, shm->cpid_);
+    handle_open(shm, shm->flags_);
     return HIPC_OK;
 }
 
@@ -772,6 +874,27 @@ int hipc_shm_detach(hipc_shm *shm)
     return r < 0 ? fail(shm, r, hipc__from_errno(-r)) : HIPC_OK;
 }
 
+/* IPC_STAT, then IPC_RMID only when the id still names our segment. */
+static int remove_checked(hipc_shm *shm)
+{
+    struct shmid_ds ds;
+    int rc = identity_check(shm, &ds);
+    if (rc != HIPC_OK)
+        return rc;
+    if (ds.shm_perm.mode & SHM_DEST)
+        return mark_removed(shm);
+    int r = hipc_sys_shmctl(shm->id, IPC_RMID, NULL);
+    if (r < 0 && !is_gone(r))
+        return fail(shm, r, hipc__from_errno(-r));
+    shm->state_ |= STATE_REMOVED;
+    return r < 0 ? fail(shm, r, HIPC_E_REMOVED) : HIPC_OK;
+}
+
+/* Between the identity check and IPC_RMID, the segment is pinned by an
+ * attach: ours when the handle is attached, else a read-only one taken for
+ * the moment. A pinned segment cannot be destroyed, so its id cannot be
+ * handed to another segment in between. Without read permission (or
+ * address space) nothing pins it: see shm.h for that window. */
 int hipc_shm_remove(hipc_shm *shm)
 {
     int rc = handle_check(shm);
@@ -779,11 +902,18 @@ int hipc_shm_remove(hipc_shm *shm)
         return rc;
     if (shm->state_ & STATE_REMOVED)
         return HIPC_E_REMOVED;
-    int r = hipc_sys_shmctl(shm->id, IPC_RMID, NULL);
-    if (r < 0 && !is_gone(r))
-        return fail(shm, r, hipc__from_errno(-r));
-    shm->state_ |= STATE_REMOVED;
-    return r < 0 ? fail(shm, r, HIPC_E_REMOVED) : HIPC_OK;
+    void *pin = NULL;
+    if (handle_state(shm) == STATE_DETACHED) {
+        int r = hipc_sys_shmat(shm->id, NULL, SHM_RDONLY, &pin);
+        if (r < 0 && is_gone(r))
+            return fail(shm, r, mark_removed(shm));
+        if (r < 0)
+            pin = NULL;
+    }
+    rc = remove_checked(shm);
+    if (pin != NULL)
+        (void)hipc_sys_shmdt(pin);
+    return rc;
 }
 
 int hipc_shm_close(hipc_shm *shm)
@@ -827,12 +957,9 @@ int hipc_shm_stat(hipc_shm *shm, hipc_shm_info *info)
     if (info == NULL)
         return HIPC_E_NULL;
     struct shmid_ds ds;
-    int r = stat_raw(shm->id, &ds);
-    if (r < 0) {
-        if (is_gone(r))
-            shm->state_ |= STATE_REMOVED;
-        return fail(shm, r, is_gone(r) ? HIPC_E_REMOVED : hipc__from_errno(-r));
-    }
+    rc = identity_check(shm, &ds);
+    if (rc != HIPC_OK)
+        return rc;
     info_fill(shm->id, &ds, info);
     if (info->removed)
         shm->state_ |= STATE_REMOVED;
@@ -867,6 +994,41 @@ int hipc_shm_remove_id(int id, int *sys_errno)
         return r == -EINVAL ? HIPC_E_NOT_FOUND : hipc__from_errno(-r);
     }
     return HIPC_OK;
+}
+
+/* ---- Peeking at a header (for the inspector) ------------------------- */
+
+static int peek_fail(int neg_errno, int *sys_errno)
+{
+    hipc__set_errno(sys_errno, -neg_errno);
+    return is_gone(neg_errno) ? HIPC_E_NOT_FOUND : hipc__from_errno(-neg_errno);
+}
+
+/* The IPC_STAT comes after the attach, so the size belongs to the segment
+ * that is mapped even if the id changed hands in between. */
+int hipc__shm_peek_header(int id, size_t *seg_size, hipc_shm_header_info *out,
+                          int *sys_errno)
+{
+    hipc__set_errno(sys_errno, 0);
+    if (out == NULL)
+        return HIPC_E_NULL;
+    if (id < 0)
+        return HIPC_E_BAD_ID;
+    void *base = NULL;
+    int r = hipc_sys_shmat(id, NULL, SHM_RDONLY, &base);
+    if (r < 0)
+        return peek_fail(r, sys_errno);
+    struct shmid_ds ds;
+    r = stat_raw(id, &ds);
+    int err = r < 0 ? -r : 0;
+    int rc = r < 0 ? peek_fail(r, sys_errno) : header_present(base, &err);
+    if (r == 0 && seg_size != NULL)
+        *seg_size = (size_t)ds.shm_segsz;
+    if (rc == HIPC_OK)
+        rc = header_read(base, (size_t)ds.shm_segsz, out);
+    (void)hipc_sys_shmdt(base);
+    hipc__set_errno(sys_errno, err);
+    return rc;
 }
 
 /* ---- Keys -------------------------------------------------------------- */

@@ -144,6 +144,14 @@ static void zeroed_and_garbage_handles_are_bad(void **state)
     assert_int_equal(hipc_shm_close(NULL), HIPC_E_NULL);
 }
 
+/* A copy of `shm` that lives at `at` as if it had been made there, so one
+ * scribbled field, not the copy itself, is what a test shows refused. */
+static void twin(hipc_shm *at, const hipc_shm *shm)
+{
+    *at = *shm;
+    at->self_ = at;
+}
+
 /* A real handle with one private field scribbled over, as a stray write
  * would leave it: each is caught before the kernel is asked. */
 static void scribbled_handles_are_bad(void **state)
@@ -153,22 +161,22 @@ static void scribbled_handles_are_bad(void **state)
     hipc_shm_info info;
     hipc_shm_config cfg = cfg_of(10, 0);
     assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
-    bad = shm;
+    twin(&bad, &shm);
     bad.state_ = 7;
     assert_int_equal(hipc_shm_stat(&bad, &info), HIPC_E_BAD_HANDLE);
-    bad = shm;
+    twin(&bad, &shm);
     bad.state_ |= 0x8000u;
     assert_int_equal(hipc_shm_stat(&bad, &info), HIPC_E_BAD_HANDLE);
-    bad = shm;
+    twin(&bad, &shm);
     bad.flags_ = 0x80u;
     assert_int_equal(hipc_shm_stat(&bad, &info), HIPC_E_BAD_HANDLE);
-    bad = shm;
+    twin(&bad, &shm);
     bad.base_ = NULL; /* attached, but no mapping */
     assert_int_equal(hipc_shm_detach(&bad), HIPC_E_BAD_HANDLE);
-    bad = shm;
+    twin(&bad, &shm);
     bad.id = -3;
     assert_int_equal(hipc_shm_remove(&bad), HIPC_E_BAD_HANDLE);
-    bad = shm;
+    twin(&bad, &shm);
     bad.magic_ ^= 1u;
     assert_int_equal(hipc_shm_close(&bad), HIPC_E_BAD_HANDLE);
     assert_int_equal(hipc_shm_stat(&shm, NULL), HIPC_E_NULL);
@@ -177,20 +185,45 @@ static void scribbled_handles_are_bad(void **state)
 }
 
 /* An id that now names another segment (the kernel recycles ids) must not
- * be attached as if it were ours. Simulated by a handle whose creator or
- * size no longer match what IPC_STAT reports. */
+ * be attached, stated or removed as if it were ours. Simulated by a handle
+ * whose recorded identity (creator, size, key, creation time, header
+ * creator) no longer matches the segment; tests/test_shm_reuse.c makes the
+ * kernel really reuse the id. */
+static void expect_another_segment(const hipc_shm *shm, int field)
+{
+    hipc_shm other;
+    hipc_shm_info info;
+    twin(&other, shm);
+    switch (field) {
+    case 0: other.cpid_ += 1; break;
+    case 1: other.seg_size += 1; break;
+    case 2: other.key_ += 1; break;
+    case 3: other.ctime_ -= 1; break;
+    default: other.hstart_ += 1; break;
+    }
+    if (field < 4) {
+        assert_int_equal(hipc_shm_stat(&other, &info), HIPC_E_REMOVED);
+        twin(&other, &other);
+        other.state_ &= 0xffu; /* forget what stat learnt */
+        assert_int_equal(hipc_shm_remove(&other), HIPC_E_REMOVED);
+        other.state_ &= 0xffu;
+    }
+    assert_int_equal(hipc_shm_attach(&other, 0), HIPC_E_REMOVED);
+    assert_null(other.data);
+}
+
 static void an_id_that_names_another_segment_is_removed(void **state)
 {
     (void)state;
-    hipc_shm shm, other;
+    hipc_shm shm;
     hipc_shm_config cfg = cfg_of(10, HIPC_SHM_NO_ATTACH);
     assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
-    other = shm;
-    other.cpid_ = shm.cpid_ + 1;
-    assert_int_equal(hipc_shm_attach(&other, 0), HIPC_E_REMOVED);
-    other = shm;
-    other.seg_size = shm.seg_size + 1;
-    assert_int_equal(hipc_shm_attach(&other, 0), HIPC_E_REMOVED);
+    for (int field = 0; field < 5; field++)
+        expect_another_segment(&shm, field);
+    hipc_shm_info info;
+    assert_int_equal(hipc_shm_stat(&shm, &info), HIPC_OK);
+    assert_int_equal(info.nattch, 0);
+    assert_int_equal(info.removed, 0);
     assert_int_equal(hipc_shm_attach(&shm, 0), HIPC_OK);
     assert_int_equal(hipc_shm_remove(&shm), HIPC_OK);
     assert_int_equal(hipc_shm_close(&shm), HIPC_OK);

@@ -83,7 +83,16 @@ typedef struct hipc_shm {
     unsigned state_;
     unsigned flags_;
     void *base_;
-    pid_t cpid_;      /* creator pid from IPC_STAT: tells a reused id apart */
+    /* The segment's identity, from IPC_STAT taken while attached at
+     * create/open, and from its header: what tells it apart from a later
+     * segment the kernel gives the same id. */
+    pid_t cpid_;
+    key_t key_;
+    int64_t ctime_;
+    pid_t hpid_;      /* header's creator pid (0: raw) */
+    uint64_t hstart_; /* header's creator start time */
+    const struct hipc_shm *self_; /* where the handle was made: a copy of
+                                     it lives elsewhere */
 } hipc_shm;
 
 typedef struct hipc_shm_info {

@@ -1,0 +1,48 @@
+/* hipc — what lib/shm.c offers the library's other modules, never
+ * installed. */
+#ifndef HIPC_SHM_PRIV_H
+#define HIPC_SHM_PRIV_H
+
+#include <stddef.h>
+
+#include "hipc/shm.h"
+
+/* Reads the hipc header of segment `id` without ever risking a SIGBUS:
+ * attaches it read-only for a moment, makes the header page present with
+ * MADV_POPULATE_READ and proves it present with mincore() before reading
+ * one byte, checks the header exactly as hipc_shm_open() does (acquire load
+ * of the magic, one copy into a local, hipc_shm_header_check()), and
+ * detaches again. The size is the kernel's (IPC_STAT taken while attached,
+ * so it belongs to the mapping read), never the caller's.
+ *
+ * *seg_size (may be NULL) receives the segment's size once the IPC_STAT
+ * succeeded; *out (required) is filled only on HIPC_OK; *sys_errno (may be
+ * NULL) receives the kernel's errno of the failing call, 0 otherwise.
+ *
+ * Returns HIPC_OK: a valid hipc header, *out filled. Nothing could be read:
+ *   HIPC_E_NULL        out is NULL
+ *   HIPC_E_BAD_ID      id < 0
+ *   HIPC_E_NOT_FOUND   no segment has that id (EINVAL, EIDRM)
+ *   HIPC_E_PERM        no read permission (EACCES)
+ *   HIPC_E_NOMEM       the header page cannot be made present (EFAULT:
+ *                      e.g. a SHM_HUGETLB|SHM_NORESERVE segment with no
+ *                      free huge page, which a read would turn into
+ *                      SIGBUS; ENOMEM), or shmat found no address space
+ *   HIPC_E_UNSUPPORTED the kernel cannot populate pages (before Linux
+ *                      5.14: madvise says EINVAL, kept in *sys_errno) and
+ *                      mincore does not show the header page in memory;
+ *                      or MADV_POPULATE_READ claimed success (an emulator
+ *                      that ignores it) and the page still is not there
+ *                      (*sys_errno 0). Not read: it could SIGBUS.
+ *   hipc__from_errno() of any other errno (HIPC_E_SYS for the unexpected).
+ * The segment was read and is not a valid hipc header (hipc_shm_header_
+ * check's codes): HIPC_E_FOREIGN, HIPC_E_AGAIN (zero magic: a creator may
+ * still be writing; the caller decides from nattch, as hipc_shm_open does),
+ * HIPC_E_LAYOUT, HIPC_E_VERSION, HIPC_E_CORRUPT.
+ *
+ * Touches nothing in the segment; the attach and detach update its
+ * shm_atime, shm_dtime and shm_lpid, as any shmat does. */
+int hipc__shm_peek_header(int id, size_t *seg_size, hipc_shm_header_info *out,
+                          int *sys_errno);
+
+#endif
