@@ -727,7 +727,9 @@ static int check_handle(const hipc_chan *ch, int role, unsigned state)
 {
     if (ch == NULL)
         return HIPC_E_NULL;
-    if (ch->magic_ != HANDLE_MAGIC)
+    /* A copy of a handle (or one moved after opening) would act on the
+     * original's positions behind its back; it is told apart by address. */
+    if (ch->magic_ != HANDLE_MAGIC || ch->self_ != ch)
         return HIPC_E_BAD_HANDLE;
     unsigned st = ch->state_;
     if (st == ST_CLOSED)
@@ -823,6 +825,7 @@ static int attach_core(hipc_chan *ch, void *mem, size_t size, int role,
     ch->peer_ = role == HIPC_CHAN_PRODUCER ? head : tail;
     ch->state_ = ST_OPEN;
     ch->magic_ = HANDLE_MAGIC;
+    ch->self_ = ch;
     return HIPC_OK;
 }
 
@@ -874,6 +877,29 @@ int hipc_chan_close(hipc_chan *ch)
 
 /* ---- channels in hipc segments ----------------------------------------- */
 
+/* A channel segment not formatted yet (HIPC_E_AGAIN from attach_core):
+ * its creator formats it while attached, so with nobody attached but us,
+ * or with its creator gone, it never will be - HIPC_E_PEER_GONE, and gc
+ * collects the segment once we detach. A creator that cannot be seen
+ * (another pid namespace, hidepid) may still be at work: HIPC_E_AGAIN. */
+static int unformatted(hipc_chan *ch)
+{
+    hipc_shm_info info;
+    hipc_shm_header_info h;
+    const unsigned char *base = ch->shm.data;
+    int alive = HIPC__PROC_UNKNOWN;
+    memset(&info, 0, sizeof info);
+    int st = hipc_shm_stat(&ch->shm, &info);
+    if (st == HIPC_OK && info.nattch <= 1)
+        return HIPC_E_PEER_GONE;
+    if (st == HIPC_OK &&
+        hipc_shm_header_check(base - HIPC_SHM_HEADER_SIZE, HIPC_SHM_HEADER_SIZE,
+                              info.seg_size, &h) == HIPC_OK &&
+        h.creator_pid == info.cpid)
+        alive = hipc__proc_alive(h.creator_pid, h.creator_start, NULL);
+    return alive == HIPC__PROC_GONE ? HIPC_E_PEER_GONE : HIPC_E_AGAIN;
+}
+
 /* Attaches the channel inside the open segment ch->shm, or closes the
  * segment again (removing it when we created it) so that nothing leaks. */
 static int adopt_segment(hipc_chan *ch, int role, const hipc_chan_config *cfg,
@@ -884,6 +910,8 @@ static int adopt_segment(hipc_chan *ch, int role, const hipc_chan_config *cfg,
         rc = hipc_chan_init_mem(ch->shm.data, ch->shm.size, cfg);
     if (rc == HIPC_OK)
         rc = attach_core(ch, ch->shm.data, ch->shm.size, role, cfg);
+    if (rc == HIPC_E_AGAIN && !created)
+        rc = unformatted(ch);
     if (rc == HIPC_OK) {
         ch->flags_ |= OWN_SHM;
         return HIPC_OK;

@@ -4,10 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <unistd.h>
 
 #include "hipc/chan.h"
 #include "hipc/error.h"
+#include "hipc/inspect.h"
+#include "hipc/shm.h"
 #include "support.h"
 
 #define CAP 256u
@@ -832,6 +835,102 @@ static void another_programs_segment_is_foreign(void **state)
     region_free(&r);
 }
 
+/* A creator that died between hipc_chan_create's segment and its format
+ * (simulated: the segment as create makes it, never formatted). */
+static int child_creates_unformatted(int tell, int hold)
+{
+    hipc_shm shm;
+    hipc_shm_config sc = {.size = 4096 + HIPC_CHAN_HEADER_SIZE,
+                          .tag = HIPC_CHAN_SHM_TAG};
+    char c = 1;
+    if (hipc_shm_create(&shm, KEY, &sc) != HIPC_OK || write(tell, &c, 1) != 1)
+        return 1;
+    /* With `hold`, stay attached as a creator still at work would. */
+    if (hold >= 0)
+        (void)read(hold, &c, 1);
+    return 0;
+}
+
+static pid_t start_unformatted(int *hold_wr)
+{
+    int tell[2], hold[2];
+    assert_int_equal(pipe(tell), 0);
+    assert_int_equal(pipe(hold), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(tell[0]);
+        close(hold[1]);
+        _exit(child_creates_unformatted(tell[1], hold_wr != NULL ? hold[0] : -1));
+    }
+    close(tell[1]);
+    close(hold[0]);
+    char c = 0;
+    assert_int_equal(read(tell[0], &c, 1), 1);
+    close(tell[0]);
+    if (hold_wr != NULL)
+        *hold_wr = hold[1];
+    else
+        close(hold[1]);
+    return pid;
+}
+
+static void a_channel_its_creator_never_formatted_is_peer_gone(void **state)
+{
+    (void)state;
+    int before = hipc_test_shm_count(), hold = -1;
+    hipc_chan ch;
+    /* Still attached and alive: it may be formatting right now. */
+    pid_t pid = start_unformatted(&hold);
+    assert_int_equal(hipc_chan_open(&ch, KEY, HIPC_CHAN_CONSUMER, NULL),
+                     HIPC_E_AGAIN);
+    close(hold);
+    assert_int_equal(hipc_test_wait_child(pid, 10), 0);
+    /* Gone without formatting: never HIPC_E_AGAIN forever - whether we
+     * are its only user, or someone else (an inspector) is attached too
+     * and only the creator's death tells. */
+    assert_int_equal(hipc_chan_open(&ch, KEY, HIPC_CHAN_CONSUMER, NULL),
+                     HIPC_E_PEER_GONE);
+    void *look = shmat(shmget(KEY, 0, 0), NULL, SHM_RDONLY);
+    assert_true(look != (void *)-1);
+    assert_int_equal(hipc_chan_open(&ch, KEY, HIPC_CHAN_PRODUCER, NULL),
+                     HIPC_E_PEER_GONE);
+    assert_int_equal(shmdt(look), 0);
+    /* And gc collects what it left. */
+    hipc_seg_entry e;
+    size_t found = 0;
+    assert_int_equal(hipc_inspect_gc(&e, 1, &found, 0, NULL), 1);
+    assert_int_equal(found, 1);
+    assert_int_equal(hipc_test_shm_count(), before);
+}
+
+/* A handle copied by value cannot act: not on the ring, not on the
+ * segment, and closing it leaves the original working. */
+static void a_copied_handle_is_bad_and_cannot_hurt_the_original(void **state)
+{
+    (void)state;
+    int before = hipc_test_shm_count();
+    hipc_chan p, c, copy;
+    hipc_chan_config cfg = {.capacity = 4096};
+    unsigned char msg[8] = {1, 2, 3}, in[8];
+    assert_int_equal(hipc_chan_create(&p, KEY, HIPC_CHAN_PRODUCER, &cfg), HIPC_OK);
+    assert_int_equal(hipc_chan_open(&c, KEY, HIPC_CHAN_CONSUMER, NULL), HIPC_OK);
+    memcpy(&copy, &p, sizeof copy);
+    assert_int_equal(hipc_chan_send(&copy, msg, sizeof msg, 0), HIPC_E_BAD_HANDLE);
+    assert_int_equal(hipc_chan_remove(&copy), HIPC_E_BAD_HANDLE);
+    assert_int_equal(hipc_chan_close(&copy), HIPC_E_BAD_HANDLE);
+    memcpy(&copy, &c, sizeof copy);
+    assert_int_equal(hipc_chan_recv(&copy, in, sizeof in, 0), HIPC_E_BAD_HANDLE);
+    assert_int_equal(hipc_chan_close(&copy), HIPC_E_BAD_HANDLE);
+    assert_int_equal(hipc_chan_send(&p, msg, sizeof msg, 0), HIPC_OK);
+    assert_int_equal(hipc_chan_recv(&c, in, sizeof in, 0), (int)sizeof msg);
+    assert_memory_equal(in, msg, sizeof msg);
+    assert_int_equal(hipc_chan_remove(&p), HIPC_OK);
+    assert_int_equal(hipc_chan_close(&c), HIPC_OK);
+    assert_int_equal(hipc_chan_close(&p), HIPC_OK);
+    assert_int_equal(hipc_test_shm_count(), before);
+}
+
 static int child_opens_and_dies(int id, int tell)
 {
     hipc_chan p;
@@ -906,6 +1005,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_forked_copy_of_a_handle_closes_without_signing_out),
     cmocka_unit_test(a_created_channel_is_opened_by_key_and_carries_messages),
     cmocka_unit_test(a_refused_create_leaves_no_segment),
+    cmocka_unit_test(a_channel_its_creator_never_formatted_is_peer_gone),
+    cmocka_unit_test(a_copied_handle_is_bad_and_cannot_hurt_the_original),
     cmocka_unit_test(another_programs_segment_is_foreign),
     cmocka_unit_test(a_child_killed_mid_message_over_a_segment_is_peer_gone),
 };

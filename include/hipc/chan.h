@@ -18,7 +18,10 @@
  * attached it: one producer, one consumer. Each end is claimed with the
  * process's pid and start time, so both ends must see each other's pids
  * (one pid namespace); a copy of a handle inherited over fork closes
- * without giving up the parent's claim. Payload bytes handed out by
+ * without giving up the parent's claim. A handle is bound to the address
+ * it was opened at: a copy made by value (or a handle moved in memory) is
+ * HIPC_E_BAD_HANDLE for every call, so it can never act on the original's
+ * positions or release its segment. Payload bytes handed out by
  * hipc_chan_peek() live in shared memory and can still be changed by a
  * hostile producer: treat them as untrusted input, like bytes from a pipe.
  *
@@ -105,6 +108,7 @@ typedef struct hipc_chan {
     uint64_t start_;
     void *hdr_;
     unsigned char *ring_;
+    const struct hipc_chan *self_; /* where the handle was opened */
 } hipc_chan;
 
 /* Bytes of memory a channel with `capacity` ring bytes needs. HIPC_OK, or
@@ -128,7 +132,11 @@ int hipc_chan_create(hipc_chan *ch, key_t key, int role,
                      const hipc_chan_config *cfg);
 
 /* Opens an existing channel segment by key or id and attaches as `role`.
- * A segment whose tag is not HIPC_CHAN_SHM_TAG is HIPC_E_FOREIGN. */
+ * A segment whose tag is not HIPC_CHAN_SHM_TAG is HIPC_E_FOREIGN. One whose
+ * creator is still formatting it is HIPC_E_AGAIN (try again); one whose
+ * creator died before formatting it (nobody else attached, or the
+ * creator's process gone) is HIPC_E_PEER_GONE: remove it, or let
+ * hipc_inspect_gc()/`hipcctl gc` collect it. */
 int hipc_chan_open(hipc_chan *ch, key_t key, int role,
                    const hipc_chan_config *cfg);
 int hipc_chan_open_id(hipc_chan *ch, int id, int role,
