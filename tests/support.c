@@ -140,6 +140,10 @@ int hipc_test_run_group(const char *name, const struct CMUnitTest *tests,
     if (!isolated)
         fprintf(stderr, "%s: no private IPC namespace; checking leaks "
                         "against a snapshot\n", name);
+    /* HIPC_TEST_FILTER=name (cmocka's wildcards) runs only matching
+     * tests: for repeating one test many times, e.g. under load. */
+    if (getenv("HIPC_TEST_FILTER") != NULL)
+        cmocka_set_test_filter(getenv("HIPC_TEST_FILTER"));
     int failed = _cmocka_run_group_tests(name, tests, count, NULL, NULL);
     int fds1 = hipc_test_fd_count();
     int shm1 = hipc_test_shm_count();
