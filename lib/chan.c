@@ -90,7 +90,14 @@ struct chan_hdr {
     struct chan_meta meta;
     unsigned char meta_pad_[LINE - sizeof(struct chan_meta)];
     struct chan_slot slot[2]; /* [0] producer, [1] consumer */
-    unsigned char slot_pad_[LINE - 2 * sizeof(struct chan_slot)];
+    /* The pid namespace of each slot's owner (0: not recorded, as by hipc
+     * 0.2). Beside the slots, not in them, so the slots keep the offsets
+     * older versions use. */
+    struct chan_pidns {
+        _Atomic uint32_t lo, hi;
+    } slot_ns[2];
+    unsigned char slot_pad_[LINE - 2 * sizeof(struct chan_slot) -
+                            2 * sizeof(struct chan_pidns)];
     _Atomic uint32_t tail;
     unsigned char tail_pad_[LINE - sizeof(uint32_t)];
     _Atomic uint32_t head;
@@ -295,14 +302,26 @@ static struct chan_slot *peer_slot(const hipc_chan *ch)
     return &hdr(ch)->slot[ch->role == HIPC_CHAN_PRODUCER ? 1 : 0];
 }
 
-/* 1 when the process named by owner word `w` still runs, 0 when it is
- * gone (or the slot is vacant), negative on a failure to find out. */
-static int owner_alive(struct chan_slot *s, uint32_t w, int *err)
+static uint64_t slot_pidns(const hipc_chan *ch, const struct chan_slot *s)
+{
+    const struct chan_pidns *n = &hdr(ch)->slot_ns[s - hdr(ch)->slot];
+    return atomic_load_explicit(&n->lo, memory_order_relaxed) |
+           (uint64_t)atomic_load_explicit(&n->hi, memory_order_relaxed) << 32;
+}
+
+/* Non-zero (an enum hipc__proc_state) when the process named by owner
+ * word `w` still runs or cannot be judged, 0 when it is gone (or the slot
+ * is vacant), negative on a failure to find out. A pid recorded in another
+ * pid namespace names nobody we can look up: it is never judged gone. */
+static int owner_alive(const hipc_chan *ch, struct chan_slot *s, uint32_t w,
+                       int *err)
 {
     pid_t pid = (pid_t)(w & OWNER_PID);
     if (pid == 0 || (w & OWNER_CLOSED) != 0)
         return 0;
-    uint64_t start = 0;
+    uint64_t ns = slot_pidns(ch, s), start = 0;
+    if (ns != 0 && ch->pidns_ != 0 && ns != ch->pidns_)
+        return HIPC__PROC_UNKNOWN;
     if ((w & OWNER_CLAIMING) != 0) {
         /* Its start time is being written: the pid alone must do. */
         int rc = hipc__proc_start_time(pid, &start, err);
@@ -323,7 +342,7 @@ static int owner_alive(struct chan_slot *s, uint32_t w, int *err)
 static int claim(hipc_chan *ch, struct chan_slot *s, uint32_t *prev)
 {
     uint32_t w = atomic_load_explicit(&s->owner, memory_order_acquire);
-    int alive = owner_alive(s, w, &ch->sys_errno);
+    int alive = owner_alive(ch, s, w, &ch->sys_errno);
     if (alive != 0)
         return alive < 0 ? alive : HIPC_E_EXISTS;
     uint32_t mine = (uint32_t)ch->pid_ & OWNER_PID;
@@ -336,6 +355,10 @@ static int claim(hipc_chan *ch, struct chan_slot *s, uint32_t *prev)
     atomic_store_explicit(&s->start_lo, (uint32_t)ch->start_,
                           memory_order_relaxed);
     atomic_store_explicit(&s->start_hi, (uint32_t)(ch->start_ >> 32),
+                          memory_order_relaxed);
+    struct chan_pidns *n = &hdr(ch)->slot_ns[s - hdr(ch)->slot];
+    atomic_store_explicit(&n->lo, (uint32_t)ch->pidns_, memory_order_relaxed);
+    atomic_store_explicit(&n->hi, (uint32_t)(ch->pidns_ >> 32),
                           memory_order_relaxed);
     /* Release: whoever sees the bare pid also sees its start time. */
     atomic_store_explicit(&s->owner, mine, memory_order_release);
@@ -357,7 +380,7 @@ static int check_peer(hipc_chan *ch, int deep)
         return HIPC_E_PEER_GONE;
     if (!deep)
         return HIPC_OK;
-    int alive = owner_alive(s, w, &ch->sys_errno);
+    int alive = owner_alive(ch, s, w, &ch->sys_errno);
     return alive < 0 ? alive : alive ? HIPC_OK : HIPC_E_PEER_GONE;
 }
 
@@ -771,7 +794,9 @@ static int identify(hipc_chan *ch)
     if ((ch->flags_ & HIPC_CHAN_ANONYMOUS) != 0)
         return HIPC_OK;
     ch->pid_ = hipc_sys_getpid();
-    return hipc__proc_self_start(&ch->start_, &ch->sys_errno);
+    int rc = hipc__proc_self_pidns(&ch->pidns_, &ch->sys_errno);
+    return rc == HIPC_OK ? hipc__proc_self_start(&ch->start_, &ch->sys_errno)
+                         : rc;
 }
 
 static int check_role(int role)

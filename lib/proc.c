@@ -254,6 +254,19 @@ int hipc__proc_self_start(uint64_t *start, int *sys_errno)
     return rc == HIPC_OK ? normalise(seen, start, sys_errno) : rc;
 }
 
+int hipc__proc_self_pidns(uint64_t *ns, int *sys_errno)
+{
+    struct stat st;
+    int rc = hipc_sys_stat("/proc/self/ns/pid", &st);
+    *ns = rc == 0 ? (uint64_t)st.st_ino : 0;
+    /* No such link: a kernel built without namespaces, where every
+     * process shares the one pid space. */
+    if (rc == 0 || rc == -ENOENT)
+        return HIPC_OK;
+    hipc__set_errno(sys_errno, -rc);
+    return hipc__from_errno(-rc);
+}
+
 int hipc__proc_pid_state(pid_t pid, int *sys_errno)
 {
     char state = 0;

@@ -64,6 +64,10 @@ int hipc__proc_start_time(pid_t pid, uint64_t *start, int *sys_errno);
  * the open's own code, HIPC_E_NOT_FOUND without /proc). */
 int hipc__proc_self_start(uint64_t *start, int *sys_errno);
 
+/* The inode of our pid namespace (/proc/self/ns/pid), or 0 on a kernel
+ * without namespaces. */
+int hipc__proc_self_pidns(uint64_t *ns, int *sys_errno);
+
 /* Whether the process `pid` that started at `start` (as returned by
  * hipc__proc_start_time) still runs: an enum hipc__proc_state, or a
  * negative hipc code when /proc could not be read at all (no descriptor

@@ -277,10 +277,42 @@ static void peer_hidden_by_hidepid_is_alive(void **state)
     in_world(hidepid_world);
 }
 
+/* ---- pid namespaces ----------------------------------------------------- */
+
+/* A container's view: its own /proc, so that it reads its own identity
+ * right, as a creator in a container does. */
+static int own_proc(void)
+{
+    if (unshare(CLONE_NEWNS) != 0 ||
+        mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("proc", "/proc", "proc", 0, NULL) != 0)
+        return -1;
+    return 0;
+}
+
+/* The producer end is held by pid 2 of a new pid namespace (a container
+ * with its own /proc): here, pid 2 names another process (kthreadd, or
+ * nobody). The end is held all the same, and its consumer waits. */
+static int producer_in_pid_namespace_world(void)
+{
+    if (unshare(CLONE_NEWPID) != 0)
+        return 77;
+    int ready = -1, hold = -1;
+    pid_t pid = start_creator(&ready, &hold, own_proc);
+    return pid < 0 ? 2 : judge_and_release(pid, ready, hold, judge_live_creator);
+}
+
+static void an_end_held_from_another_pid_namespace_is_held(void **state)
+{
+    (void)state;
+    in_world(producer_in_pid_namespace_world);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(creator_in_another_time_namespace_is_alive),
     cmocka_unit_test(judge_in_another_time_namespace_sees_the_creator_alive),
     cmocka_unit_test(peer_hidden_by_hidepid_is_alive),
+    cmocka_unit_test(an_end_held_from_another_pid_namespace_is_held),
 };
 
 HIPC_TEST_MAIN(tests)

@@ -16,8 +16,11 @@
  *
  * A handle belongs to the process (and, for send/recv, the thread) that
  * attached it: one producer, one consumer. Each end is claimed with the
- * process's pid and start time, so both ends must see each other's pids
- * (one pid namespace); a copy of a handle inherited over fork closes
+ * process's pid, start time and pid namespace. A peer is judged gone only
+ * when hipc can see that it is: an end held from another pid namespace,
+ * or by a process /proc hides from us (hidepid), counts as held - such a
+ * peer that dies is noticed only when it closed its end or by timeouts.
+ * A copy of a handle inherited over fork closes
  * without giving up the parent's claim. A handle is bound to the address
  * it was opened at: a copy made by value (or a handle moved in memory) is
  * HIPC_E_BAD_HANDLE for every call, so it can never act on the original's
@@ -106,6 +109,7 @@ typedef struct hipc_chan {
     uint32_t stream_;   /* consumer: tail loads in a row that found more */
     pid_t pid_;
     uint64_t start_;
+    uint64_t pidns_;    /* our pid namespace's inode; 0: no namespaces */
     void *hdr_;
     unsigned char *ring_;
     const struct hipc_chan *self_; /* where the handle was opened */
