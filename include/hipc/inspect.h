@@ -127,14 +127,25 @@ int hipc_inspect_parse(const char *buf, size_t len, hipc_seg_entry *out,
  * Classifying means attaching each segment read-only for a moment and
  * checking its header: this updates the segment's atime and lpid (as any
  * reader would) and needs read permission; HIPC_INSPECT_NO_PEEK skips it.
- * Orphans: a segment with no attachment whose creator has gone. For hipc
- * segments the header's creator pid and start time identify the creator,
- * so a reused pid does not count as alive. For other segments (and hipc
- * segments whose header pid is not the kernel's cpid) the kernel's creator
- * pid is used, and a process that started clearly after the segment was
- * last changed (its ctime) is taken for a reused pid, not the creator. A
- * creator outside this pid namespace (cpid 0) gives HIPC_ORPHAN_UNKNOWN,
- * which gc never removes. */
+ * Orphans: a segment with no attachment whose creator has gone. "Gone"
+ * is only ever what hipc can see; whatever it cannot tell is
+ * HIPC_ORPHAN_UNKNOWN, which gc never removes:
+ * - hipc segments: the header's creator pid and start time identify the
+ *   creator, so a reused pid does not count as alive. Start times are
+ *   compared as boot-clock readings taken back to the initial time
+ *   namespace, so creators in other time namespaces are judged right and
+ *   the wall clock plays no part.
+ * - other segments (and hipc segments whose header pid is not the
+ *   kernel's cpid: a creator in another pid namespace) have only the
+ *   kernel's cpid. No such process (or a zombie): orphan. A process with
+ *   that pid that started after the segment's ctime by the wall clock
+ *   (more than 1 s + 1 ms after, the bound of ctime's and the start time's
+ *   truncation) is probably a reused pid, but a wall clock stepped since
+ *   (a board's first NTP sync) looks the same: unknown. Otherwise: not an
+ *   orphan.
+ * - a creator whose /proc entry is hidden (hidepid, another uid) but that
+ *   kill(pid, 0) finds, or one outside this pid namespace (cpid 0): unknown.
+ */
 int hipc_inspect_list(hipc_seg_entry *out, size_t cap, size_t *total,
                       unsigned flags, int *sys_errno);
 
