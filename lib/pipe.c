@@ -841,6 +841,21 @@ static int send_piece(hipc_pipe *p, struct sigpipe_guard *g, const void *buf,
     return rc;
 }
 
+/* One writev, retried after EINTR; EAGAIN only when a second try agrees,
+ * as run() does, so that the frame is not split for a passing EAGAIN. */
+static ssize_t writev_once(hipc_pipe *p, struct sigpipe_guard *g,
+                           const struct iovec *iov, int count)
+{
+    int confirmed = 0;
+    for (;;) {
+        ssize_t n = guarded_writev(p, g, p->write_fd, iov, count);
+        if (n == -EAGAIN && !confirmed)
+            confirmed = 1;
+        else if (n != -EINTR)
+            return n;
+    }
+}
+
 /* Sends what the frame still owes: one writev first (a frame of at most
  * PIPE_BUF bytes lands in one piece), then header and payload in turn. */
 static int send_owed(hipc_pipe *p, struct sigpipe_guard *g,
@@ -848,9 +863,7 @@ static int send_owed(hipc_pipe *p, struct sigpipe_guard *g,
 {
     struct iovec iov[2];
     int count = frame_iov(iov, hdr, payload, p->send_len_, p->send_done_);
-    ssize_t n;
-    while ((n = guarded_writev(p, g, p->write_fd, iov, count)) == -EINTR)
-        ;
+    ssize_t n = writev_once(p, g, iov, count);
     if (n < 0) {
         *epipe = n == -EPIPE;
         return fail(p, n);

@@ -194,6 +194,32 @@ static int take_pending_sigpipes(void)
     return n;
 }
 
+/* Whether SIGPIPE is pending in one queue of this thread's status:
+ * "SigPnd" (this thread's own) or "ShdPnd" (the process's). */
+static int sigpipe_in(const char *queue)
+{
+    char buf[4096], key[16];
+    int fd = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
+    CHECK(fd >= 0);
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    CHECK(n > 0);
+    buf[n] = '\0';
+    snprintf(key, sizeof key, "\n%s:\t", queue);
+    const char *at = strstr(buf, key);
+    CHECK(at != NULL);
+    unsigned long long mask = strtoull(at + strlen(key), NULL, 16);
+    return (int)(mask >> (SIGPIPE - 1) & 1u);
+}
+
+/* Exactly the caller's SIGPIPE is left, in the queue it was in. */
+static void only_the_callers_sigpipe_is_left(int thread, int process)
+{
+    CHECK(sigpipe_in("SigPnd") == thread);
+    CHECK(sigpipe_in("ShdPnd") == process);
+    CHECK(take_pending_sigpipes() == thread + process);
+}
+
 static void pre_pending_thread_child(void)
 {
     sigpipe_blocked();
@@ -205,7 +231,7 @@ static void pre_pending_thread_child(void)
     readerless(&p, 0);
     write_every_way(&p);
     check_unchanged(&before);
-    CHECK(take_pending_sigpipes() == 1);
+    only_the_callers_sigpipe_is_left(1, 0);
     CHECK(hipc_pipe_close(&p) == HIPC_OK);
 }
 
@@ -227,8 +253,28 @@ static void pre_pending_process_child(void)
     readerless(&p, 0);
     write_every_way(&p);
     check_unchanged(&before);
-    CHECK(take_pending_sigpipes() >= 1);
+    /* Our write's SIGPIPE went to this thread's queue and was taken from
+     * there: the process's stays, alone. */
+    only_the_callers_sigpipe_is_left(0, 1);
     CHECK(hipc_pipe_close(&p) == HIPC_OK);
+}
+
+static void both_pending_child(void)
+{
+    sigpipe_blocked();
+    CHECK(raise(SIGPIPE) == 0);
+    CHECK(kill(getpid(), SIGPIPE) == 0);
+    hipc_pipe p;
+    readerless(&p, 0);
+    write_every_way(&p);
+    only_the_callers_sigpipe_is_left(1, 1);
+    CHECK(hipc_pipe_close(&p) == HIPC_OK);
+}
+
+static void thread_and_process_pending_sigpipes_both_survive(void **state)
+{
+    (void)state;
+    in_child(both_pending_child);
 }
 
 static void process_wide_pending_sigpipe_survives_the_call(void **state)
@@ -492,6 +538,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(sigpipe_blocked_by_the_caller_stays_blocked_and_not_pending),
     cmocka_unit_test(sigpipe_pending_before_the_call_survives_it),
     cmocka_unit_test(process_wide_pending_sigpipe_survives_the_call),
+    cmocka_unit_test(thread_and_process_pending_sigpipes_both_survive),
     cmocka_unit_test(caller_that_ignores_sigpipe_may_skip_the_mask),
     cmocka_unit_test(read_exact_absorbs_eintr_from_a_real_handler),
     cmocka_unit_test(write_all_absorbs_eintr_and_short_writes_from_a_real_handler),

@@ -236,6 +236,41 @@ static void stream_flush_to_a_gone_child_is_peer_gone_not_death(void **state)
     assert_false(sigismember(&pending, SIGPIPE));
 }
 
+/* Child: leaves output in its stream's buffer, then waits (on the raw pipe
+ * in `arg`) until the parent has closed its end, so hipc's own final
+ * fclose meets a gone reader. SIGPIPE has its default action, as in a
+ * program that never heard of it. */
+static int buffer_then_wait_for_the_parent(hipc_pipe *p, FILE *out, void *arg)
+{
+    (void)p;
+    const int *sync = arg;
+    char c;
+    signal(SIGPIPE, SIG_DFL);
+    close(sync[1]); /* inherited: the parent's close must end the read */
+    if (fputs("left in the buffer", out) < 0)
+        return 3;
+    return read(sync[0], &c, 1) == 0 ? 0 : 4;
+}
+
+static void childs_final_flush_to_a_gone_parent_does_not_kill_it(void **state)
+{
+    (void)state;
+    int sync[2];
+    assert_int_equal(pipe2(sync, O_CLOEXEC), 0);
+    hipc_pipe_child c;
+    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_CHILD_WRITES |
+                                             HIPC_SPAWN_CHILD_STREAM,
+                                     buffer_then_wait_for_the_parent, sync),
+                     HIPC_OK);
+    /* The parent's read end goes first, then the child may end. */
+    assert_int_equal(hipc_pipe_close(&c.pipe), HIPC_OK);
+    assert_int_equal(close(sync[1]), 0);
+    int code = -1;
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(code, 0); /* fn's value, not 128 + SIGPIPE */
+    assert_int_equal(close(sync[0]), 0);
+}
+
 /* Output the parent had buffered but not flushed must not come out twice
  * (the child would flush its inherited copy when it ends). */
 static void buffered_output_is_not_repeated_by_the_child(void **state)
@@ -373,6 +408,7 @@ static const struct CMUnitTest tests[] = {
     T(writer_whose_reader_is_gone_gets_peer_gone_and_lives),
     T(stream_flush_to_a_gone_child_is_peer_gone_not_death),
     T(buffered_output_is_not_repeated_by_the_child),
+    T(childs_final_flush_to_a_gone_parent_does_not_kill_it),
     T(spawn_and_finish_reject_bad_arguments_and_handles),
     T(reaped_elsewhere_child_is_reported_as_child),
     T(failed_fork_closes_both_ends),
