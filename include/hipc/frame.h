@@ -18,6 +18,15 @@
  * byte), HIPC_E_VERSION (unknown format version), HIPC_E_MSG_TOO_BIG (the
  * length exceeds the maximum). After any of these but TRUNCATED a stream is
  * out of step and should be closed.
+ *
+ * Every function returns HIPC_OK or one of the codes listed with it, and
+ * HIPC_E_NULL for a NULL pointer it needs; a maximum above
+ * HIPC_MAX_MSG_BYTES is HIPC_E_TOO_BIG in all of them.
+ *
+ * Over a pipe (hipc/pipe.h) a frame is never spliced: a send that stops
+ * part-way leaves the rest of that frame owed, and only the same frame may
+ * be sent next; in packet mode a packet that does not match its header is
+ * HIPC_E_CORRUPT.
  */
 #ifndef HIPC_FRAME_H
 #define HIPC_FRAME_H
@@ -34,25 +43,30 @@ extern "C" {
 #define HIPC_FRAME_HEADER_BYTES 8u
 #define HIPC_FRAME_VERSION 1u
 
-/* Writes the header for a payload of `payload_len` bytes into `out`. */
+/* Writes the header for a payload of `payload_len` bytes into `out`.
+ * HIPC_E_MSG_TOO_BIG when the length exceeds the maximum. */
 int hipc_frame_encode_header(uint8_t out[HIPC_FRAME_HEADER_BYTES],
                              size_t payload_len, size_t max_payload);
 
 /* Writes header and payload into `out` (capacity `cap`); the frame's total
- * size goes to *written. HIPC_E_BUF_TOO_SMALL when it does not fit.
- * `payload` may be NULL only when `payload_len` is 0. */
+ * size goes to *written. HIPC_E_BUF_TOO_SMALL when it does not fit,
+ * HIPC_E_MSG_TOO_BIG as above. `payload` may be NULL only when
+ * `payload_len` is 0. */
 int hipc_frame_encode(void *out, size_t cap, const void *payload,
                       size_t payload_len, size_t max_payload, size_t *written);
 
 /* Checks the first HIPC_FRAME_HEADER_BYTES of `buf` (length `len`) and
- * stores the payload length it announces in *payload_len. */
+ * stores the payload length it announces in *payload_len. HIPC_E_TRUNCATED
+ * (len < HIPC_FRAME_HEADER_BYTES), HIPC_E_CORRUPT, HIPC_E_VERSION,
+ * HIPC_E_MSG_TOO_BIG. */
 int hipc_frame_decode_header(const void *buf, size_t len, size_t max_payload,
                              size_t *payload_len);
 
 /* Decodes the first frame of `buf`: *payload points into `buf` (nothing is
  * copied), *payload_len is its length and *consumed the frame's total size,
  * so a caller walks a buffer of several frames by advancing `consumed`
- * bytes. This is the entry point for fuzzing. */
+ * bytes. The codes of decode_header, and HIPC_E_TRUNCATED when the payload
+ * is cut short. This is the entry point for fuzzing. */
 int hipc_frame_decode(const void *buf, size_t len, size_t max_payload,
                       const void **payload, size_t *payload_len,
                       size_t *consumed);

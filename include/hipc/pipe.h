@@ -283,6 +283,17 @@ int hipc_pipe_frame_owed(const hipc_pipe *p, size_t *bytes);
  * child->pipe instead. The final flush in hipc_pipe_child_finish() is
  * guarded.
  *
+ * Heap: the streams come from fdopen, so with HIPC_SPAWN_PARENT_STREAM or
+ * HIPC_SPAWN_CHILD_STREAM the C library's stdio allocates a FILE and its
+ * buffer (the only heap memory any hipc call leads to; fclose frees it).
+ * Without those flags spawn allocates nothing.
+ *
+ * The child's final flushes (its stream's fclose and fflush(NULL)) run
+ * with SIGPIPE blocked until it exits: a parent that has closed its end
+ * cannot kill the child there, and the child exits with fn's value. What
+ * that last flush could not deliver is lost; fn that must know flushes
+ * itself before returning.
+ *
  * The child inherits the caller's other descriptors as with any fork; the
  * pipe itself is O_CLOEXEC, so an exec in the child drops it. In a
  * multi-threaded parent, fn may only call async-signal-safe functions.
@@ -292,7 +303,9 @@ int hipc_pipe_frame_owed(const hipc_pipe *p, size_t *bytes);
 #define HIPC_SPAWN_CHILD_STREAM 0x04u  /* child's end passed as a FILE* */
 #define HIPC_SPAWN_FLAGS_ALL_ 0x07u
 
-/* Exit code a child reports when its own set-up (fdopen) failed. */
+/* Exit code a child reports when its own set-up (fdopen) failed.
+ * spawn returns HIPC_OK, HIPC_E_NULL, HIPC_E_BAD_FLAGS, create's codes,
+ * HIPC_E_LIMIT (fork: EAGAIN; fdopen: EMFILE), K (fork, fdopen). */
 #define HIPC_SPAWN_SETUP_FAILED 127
 
 /* The child's function; `stream` is NULL unless HIPC_SPAWN_CHILD_STREAM. */
@@ -317,7 +330,10 @@ int hipc_pipe_spawn(hipc_pipe_child *child, unsigned flags,
  * with *exit_code = 128 + signal when a signal killed it. A flush error is
  * reported (HIPC_E_PEER_GONE, ...) after the child has been reaped. If
  * the end cannot be closed safely (blocking SIGPIPE failed) nothing is
- * done and the handle stays valid for another try. */
+ * done and the handle stays valid for another try. Codes: HIPC_OK,
+ * HIPC_E_NULL, HIPC_E_BAD_HANDLE, HIPC_E_STALE_HANDLE (finished),
+ * HIPC_E_CHILD (killed by a signal, or reaped elsewhere: ECHILD), the
+ * flush's HIPC_E_PEER_GONE, K (close, fclose, waitpid, sigprocmask). */
 int hipc_pipe_child_finish(hipc_pipe_child *child, int *exit_code);
 
 #ifdef __cplusplus
