@@ -64,7 +64,8 @@ static int sharer_accepts(enum hipc_sys_call call, int err, int rc)
 
 /* A taken key sends create_fresh on to the next one; the attach that must
  * find the segment removed finds it so whether the kernel says so (EIDRM,
- * EINVAL) or the header does. */
+ * EINVAL, from shmat or from the IPC_STAT that follows it) or the header
+ * does. */
 static int fresh_accepts(enum hipc_sys_call call, int err, int rc)
 {
     if (sharer_accepts(call, err, rc))
@@ -72,7 +73,8 @@ static int fresh_accepts(enum hipc_sys_call call, int err, int rc)
     if (rc != HIPC_OK)
         return 0;
     return (call == HIPC_SYS_SHMGET && err == EEXIST) ||
-           (call == HIPC_SYS_SHMCTL && (err == EIDRM || err == EINVAL));
+           ((call == HIPC_SYS_SHMCTL || call == HIPC_SYS_SHMAT) &&
+            (err == EIDRM || err == EINVAL));
 }
 
 static int share_by_key(void *p, int *sys_errno)

@@ -6,6 +6,37 @@
  * "closed" and every call on it reports HIPC_E_STALE_HANDLE; a handle that
  * was never opened (zeroed or garbage) reports HIPC_E_BAD_HANDLE.
  *
+ * A handle must stay where create/open made it: it records its own
+ * address, and a copy (a struct assignment, memcpy) is HIPC_E_BAD_HANDLE
+ * for every call and touches nothing, so closing a copy can never detach
+ * the original's (or anyone's) mapping. Pass pointers instead. A forked
+ * child's handle is the parent's, at the same address: it works.
+ *
+ * Identity: the kernel hands a removed segment's id to later segments. A
+ * handle records its segment's key, creator pid, creation time (shm_ctime,
+ * seconds) and size from IPC_STAT, and the header's creator (pid and start
+ * time), and every call that acts on the id (attach, stat, remove) first
+ * checks they still match; an id that now names another segment is
+ * HIPC_E_REMOVED, and that segment is neither mapped, reported nor
+ * removed. Limits: a segment re-created by the same process under the same
+ * key with the same size within the same second cannot be told apart (no
+ * kernel attribute differs); IPC_SET by any program changes shm_ctime, so
+ * a segment chmod-ed that way is taken for another one (HIPC_E_REMOVED,
+ * never acted on). detach and close act on this process's mapping only,
+ * never on the id: while attached, the segment cannot be destroyed and its
+ * id cannot be reused.
+ *
+ * Pages are never touched before they are known to be present: the
+ * header is read only after MADV_POPULATE_READ (Linux 5.14+) made its page
+ * present and mincore() shows it there. A page the kernel cannot provide
+ * (a SHM_HUGETLB|SHM_NORESERVE segment with no free huge page, which a
+ * read would turn into SIGBUS) is HIPC_E_NOMEM with sys_errno EFAULT. On a
+ * kernel without MADV_POPULATE_READ (sys_errno EINVAL) a header page that
+ * nobody has written is not shown present and is HIPC_E_UNSUPPORTED; a
+ * hipc segment's header, written by its creator, is present and opens.
+ * Raw payload pages are the caller's: hipc does not read them, and
+ * HIPC_SHM_PREFAULT turns their shortage into HIPC_E_NOMEM as well.
+ *
  * Segments that hipc creates start with a header (magic, layout version,
  * layout fingerprint, sizes, creator pid and start time, application tag),
  * written before the segment can be opened by hipc and verified by every
@@ -129,6 +160,9 @@ typedef struct hipc_shm_limits {
     size_t page_size;
 } hipc_shm_limits;
 
+/* HIPC_OK (never fails otherwise: an unreadable limit is UINT64_MAX, and
+ * *sys_errno, if not NULL, keeps the errno of the last one that could not
+ * be read, else 0), or HIPC_E_NULL for a NULL `out`. */
 int hipc_shm_get_limits(hipc_shm_limits *out, int *sys_errno);
 
 /* Creates a segment under `key` (or HIPC_SHM_KEY_PRIVATE) exclusively and
@@ -149,7 +183,15 @@ int hipc_shm_get_limits(hipc_shm_limits *out, int *sys_errno);
  * segments exist, or SHMALL pages are in use), HIPC_E_NOMEM.
  * A taken key is HIPC_E_EXISTS (sys_errno EEXIST). The header records the
  * creator's start time from /proc/self/stat; when that cannot be read the
- * create fails with its code (HIPC_E_NOT_FOUND without /proc).
+ * create fails with its code (HIPC_E_NOT_FOUND without /proc, HIPC_E_PERM
+ * hidden, HIPC_E_UNSUPPORTED when this process's time-namespace offset
+ * cannot be known, HIPC_E_CORRUPT for a malformed file).
+ * NULL shm or cfg: HIPC_E_NULL (the handle is left untouched). After the
+ * segment exists: shmat or a prefault short of memory HIPC_E_NOMEM
+ * (sys_errno ENOMEM, or EFAULT from the prefault), a segment removed by
+ * someone else before we attached HIPC_E_REMOVED, any other kernel
+ * failure its hipc__from_errno code (HIPC_E_SYS for the unexpected;
+ * sys_errno says which).
  *
  * On success: requested = cfg->size, size = payload bytes at `data`,
  * seg_size = header + size (what IPC_STAT reports), rounded = seg_size
@@ -169,7 +211,8 @@ int hipc_shm_create(hipc_shm *shm, key_t key, const hipc_shm_config *cfg);
  * (any key but HIPC_SHM_KEY_PRIVATE, else HIPC_E_BAD_KEY) and moving to a
  * new key on each EEXIST; never attaches a stranger's segment, because
  * every attempt is IPC_CREAT|IPC_EXCL. After HIPC_SHM_CREATE_RETRIES taken
- * keys: HIPC_E_RETRIES. The chosen key is in shm->key. */
+ * keys: HIPC_E_RETRIES. The chosen key is in shm->key. Every other code is
+ * hipc_shm_create's. */
 int hipc_shm_create_fresh(hipc_shm *shm, key_t seed, const hipc_shm_config *cfg);
 
 /* Opens an existing segment by key or id and attaches it (unless
@@ -183,48 +226,95 @@ int hipc_shm_create_fresh(hipc_shm *shm, key_t seed, const hipc_shm_config *cfg)
  * endianness, header size) HIPC_E_LAYOUT, a bad checksum or inconsistent
  * field HIPC_E_CORRUPT. A zero magic is HIPC_E_AGAIN while someone is
  * attached (a creator may still be writing), HIPC_E_FOREIGN otherwise.
- * Errors: key HIPC_SHM_KEY_PRIVATE HIPC_E_BAD_KEY, negative id
- * HIPC_E_BAD_ID, no such key or id HIPC_E_NOT_FOUND, no permission
- * HIPC_E_PERM (sys_errno EACCES), a segment marked for removal
- * HIPC_E_REMOVED (see hipc_shm_attach). */
+ * Errors: NULL shm HIPC_E_NULL; flags outside the list above, or
+ * REMOVE_ON_ATTACH with NO_ATTACH,
+ * HIPC_E_BAD_FLAGS; key HIPC_SHM_KEY_PRIVATE HIPC_E_BAD_KEY, negative id
+ * HIPC_E_BAD_ID, no such key or id HIPC_E_NOT_FOUND (sys_errno ENOENT or
+ * EINVAL), no permission HIPC_E_PERM (sys_errno EACCES), a segment
+ * marked for removal, or removed or replaced between the lookup and the
+ * attach, HIPC_E_REMOVED (see hipc_shm_attach). A header page that cannot
+ * be made present HIPC_E_NOMEM (sys_errno EFAULT or ENOMEM) or
+ * HIPC_E_UNSUPPORTED (see the top of this file); a prefault short of
+ * memory HIPC_E_NOMEM; any other kernel failure its hipc__from_errno code.
+ * On failure the handle is not open (HIPC_E_BAD_HANDLE), sys_errno kept,
+ * and nothing stays attached. */
 int hipc_shm_open(hipc_shm *shm, key_t key, size_t expected_size, unsigned flags);
 int hipc_shm_open_id(hipc_shm *shm, int id, size_t expected_size, unsigned flags);
 
-/* Attaches a detached handle (flags: RDONLY, PREFAULT, REMOVE_ON_ATTACH)
- * and verifies the header again. An attached handle is HIPC_E_BAD_STATE.
+/* Attaches a detached handle (flags: RDONLY, PREFAULT, REMOVE_ON_ATTACH;
+ * others HIPC_E_BAD_FLAGS) and verifies the header again. NULL
+ * HIPC_E_NULL, a copy or garbage HIPC_E_BAD_HANDLE, a closed handle
+ * HIPC_E_STALE_HANDLE, an attached one HIPC_E_BAD_STATE.
  * A segment that is gone (EINVAL/EIDRM), whose id now names another
- * segment, or that is marked for removal is HIPC_E_REMOVED: Linux would let
- * a removed-but-still-attached segment be attached again, but POSIX leaves
- * that undefined and a removed segment has no key, so hipc refuses it. */
+ * segment (key, creator, creation time, size or header creator differ),
+ * or that is marked for removal is HIPC_E_REMOVED: Linux would let a
+ * removed-but-still-attached segment be attached again, but POSIX leaves
+ * that undefined and a removed segment has no key, so hipc refuses it.
+ * The check runs after shmat, while the new mapping pins the segment, and
+ * before any prefault, so another segment's pages are never touched.
+ * Header and memory codes are hipc_shm_open's; no permission HIPC_E_PERM.
+ * On failure the handle stays detached and otherwise unchanged (but for
+ * sys_errno, and for having learnt the segment is removed). */
 int hipc_shm_attach(hipc_shm *shm, unsigned flags);
 /* A handle that is not attached is HIPC_E_BAD_STATE. A failed shmdt (the
- * kernel saw nothing attached there) leaves the handle detached too. */
+ * kernel saw nothing attached there: HIPC_E_SYS, sys_errno EINVAL) leaves
+ * the handle detached too. NULL HIPC_E_NULL, a copy or garbage
+ * HIPC_E_BAD_HANDLE, a closed handle HIPC_E_STALE_HANDLE. Acts on this
+ * process's mapping only, never on the id. */
 int hipc_shm_detach(hipc_shm *shm);
 
 /* Marks the segment for removal (IPC_RMID). Attached handles stay usable;
- * the memory goes when the last process detaches. A second remove, or a
- * segment already gone, is HIPC_E_REMOVED; not the owner, HIPC_E_PERM. */
+ * the memory goes when the last process detaches. A second remove, a
+ * segment already gone (sys_errno EINVAL/EIDRM), one someone else marked
+ * for removal, or an id that now names another segment is HIPC_E_REMOVED,
+ * and nothing is removed; not the owner, HIPC_E_PERM (sys_errno EPERM);
+ * without read permission the identity cannot be checked: HIPC_E_PERM
+ * (sys_errno EACCES), nothing removed (hipc_shm_remove_id removes by id
+ * without that check). NULL HIPC_E_NULL, a copy or garbage
+ * HIPC_E_BAD_HANDLE, a closed handle HIPC_E_STALE_HANDLE; other kernel
+ * failures their hipc__from_errno code.
+ * Race: IPC_STAT (the identity) and IPC_RMID are two calls. The segment is
+ * pinned between them by an attach (the handle's own, or a read-only one
+ * taken for the moment), so it cannot be destroyed and its id cannot pass
+ * to another segment: no window. Only when that attach fails for another
+ * reason than the segment being gone (no read permission, no address
+ * space: EACCES, ENOMEM) is the segment unpinned, and then, between the
+ * two calls (about 1 us), another process would have to remove it and the
+ * kernel give its very id to a new segment for that one to be removed. */
 int hipc_shm_remove(hipc_shm *shm);
 
-/* Detaches if attached and closes the handle. Does not remove. shmdt can
- * only fail when nothing is attached at the address, so the handle is
- * detached (and closed) even then; the error is still returned. */
+/* Detaches if attached and closes the handle. Does not remove, never acts
+ * on the id. shmdt can only fail when nothing is attached at the address,
+ * so the handle is detached (and closed) even then; the error (HIPC_E_SYS,
+ * sys_errno EINVAL) is still returned. NULL HIPC_E_NULL, a copy or
+ * garbage HIPC_E_BAD_HANDLE, closed already HIPC_E_STALE_HANDLE. */
 int hipc_shm_close(hipc_shm *shm);
 
-/* IPC_STAT of the handle's segment (attached or not). A segment gone is
- * HIPC_E_REMOVED; one marked for removal but still attached somewhere
- * succeeds with info->removed set. */
+/* IPC_STAT of the handle's segment (attached or not). A segment gone
+ * (sys_errno EINVAL/EIDRM), or an id that now names another segment, is
+ * HIPC_E_REMOVED and *info is left untouched; one marked for removal but
+ * still attached somewhere succeeds with info->removed set (and key
+ * HIPC_SHM_KEY_PRIVATE, as the kernel drops it). NULL shm or info
+ * HIPC_E_NULL, a copy or garbage HIPC_E_BAD_HANDLE, a closed handle
+ * HIPC_E_STALE_HANDLE, no read permission HIPC_E_PERM (sys_errno EACCES). */
 int hipc_shm_stat(hipc_shm *shm, hipc_shm_info *info);
-/* The same by id; no such id is HIPC_E_NOT_FOUND. */
+/* The same by id: no such id HIPC_E_NOT_FOUND (sys_errno EINVAL; EIDRM
+ * is HIPC_E_REMOVED), a negative id HIPC_E_BAD_ID, NULL info HIPC_E_NULL,
+ * no read permission HIPC_E_PERM (sys_errno EACCES). No identity check:
+ * it reports whatever the id names now. */
 int hipc_shm_stat_id(int id, hipc_shm_info *info, int *sys_errno);
 
-/* Removes a segment by id, without a handle (the ipcrm -m view). No such
- * id: HIPC_E_NOT_FOUND; not the owner: HIPC_E_PERM (sys_errno EPERM). */
+/* Removes a segment by id, without a handle (the ipcrm -m view), whatever
+ * it names now. No such id: HIPC_E_NOT_FOUND (sys_errno EINVAL; EIDRM is
+ * HIPC_E_REMOVED); a negative id HIPC_E_BAD_ID; not the owner: HIPC_E_PERM
+ * (sys_errno EPERM). A segment already marked is removed again: HIPC_OK. */
 int hipc_shm_remove_id(int id, int *sys_errno);
 
 /* ftok() with validation: NULL arguments HIPC_E_NULL; an empty path, one
  * of PATH_MAX bytes or more, or one that does not exist HIPC_E_BAD_PATH
- * (sys_errno says why); a path that may not be searched HIPC_E_PERM;
+ * (sys_errno says why: ENOENT, ENOTDIR, ENAMETOOLONG, ELOOP, or 0 when
+ * refused before the kernel); a path that may not be searched HIPC_E_PERM;
+ * the kernel short of memory HIPC_E_NOMEM;
  * proj_id outside 1..255 HIPC_E_BAD_PROJ_ID. The key is computed from one
  * stat() exactly as glibc's ftok() does: (proj_id & 0xff) << 24 |
  * (st_dev & 0xff) << 16 | (st_ino & 0xffff). Like ftok, two paths can
