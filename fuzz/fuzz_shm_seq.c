@@ -3,14 +3,18 @@
  * The input is a small program: each operation is an opcode byte followed
  * by its operands (create, create_fresh, open, open_id, attach, detach,
  * remove, close, stat, stat_id, remove_id, write, header scribble, limits,
- * and the inspect calls list, find_id and gc),
+ * the inspect calls list, find_id and gc, a create that takes the id a
+ * handle last named, and any call on a copy of a handle),
  * run over HANDLES handle slots. Keys stay in a private range of KEYS keys,
  * sizes are bounded, and the namespace's own SysV limits are lowered.
  *
  * After every step: every return is a code from the error table; what one
  * attachment writes, every other attachment of the segment reads; a removed
  * segment cannot be attached or opened again; an opened payload is
- * addressable to its last byte. After every input: all handles are closed,
+ * addressable to its last byte; a handle whose id the kernel handed to a
+ * newer segment (the model knows each id's generation) never succeeds at
+ * attach, stat or remove on it; a copy of a handle is HIPC_E_BAD_HANDLE
+ * for every call. After every input: all handles are closed,
  * every segment made is removed, and no segment or descriptor is left. */
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +43,7 @@ struct slot {
     int rdonly;  /* attached read-only */
     int raw;     /* opened without a header: data is the segment start */
     int last_id; /* the id it last named, even after close */
+    unsigned gen; /* generation of the segment it opened (see world.gen) */
 };
 
 struct world {
@@ -54,6 +59,10 @@ struct world {
     } info[MAX_TRACKED];
     int removed[MAX_TRACKED]; /* ids known to be marked for removal */
     int nremoved;
+    /* Per made id, which of the segments created at that id is the latest:
+     * the kernel reuses ids, so an id alone does not name a segment. */
+    unsigned gen[MAX_TRACKED];
+    unsigned next_gen;
 };
 
 
@@ -81,6 +90,29 @@ static struct made_info *made_info(struct world *w, int id)
         if (w->made[i] == id)
             return &w->info[i];
     return NULL;
+}
+
+static void untrack(int *ids, int *n, int id)
+{
+    for (int i = 0; i < *n; i++)
+        if (ids[i] == id)
+            ids[i] = ids[--*n];
+}
+
+/* The generation now at `id`: 0 for a segment the input did not make. */
+static unsigned gen_at(const struct world *w, int id)
+{
+    for (int i = 0; i < w->nmade; i++)
+        if (w->made[i] == id)
+            return w->gen[i];
+    return 0;
+}
+
+/* A successful attach, stat or remove acted on the handle's own segment,
+ * never on a newer one that the kernel gave the same id. */
+static void check_same_segment(const struct world *w, const struct slot *sl)
+{
+    HIPC_FUZZ_CHECK(sl->gen == gen_at(w, sl->shm.id));
 }
 
 static int is_removed(const struct world *w, int id)
@@ -150,6 +182,7 @@ static void opened(struct world *w, struct slot *sl, int rc, unsigned flags)
     if (!sl->open)
         return;
     sl->last_id = sl->shm.id;
+    sl->gen = gen_at(w, sl->shm.id);
     sl->raw = (flags & HIPC_SHM_RAW) != 0;
     sl->rdonly = (flags & HIPC_SHM_RDONLY) != 0;
     HIPC_FUZZ_CHECK((sl->shm.data != NULL) == !(flags & HIPC_SHM_NO_ATTACH));
@@ -178,11 +211,15 @@ static void op_create(struct world *w, hipc_fuzz_in *in, int fresh)
     int rc = fresh ? hipc_shm_create_fresh(&sl->shm, key, &cfg)
                    : hipc_shm_create(&sl->shm, key, &cfg);
     if (rc == HIPC_OK) {
+        /* A new segment at an id: whatever was marked there has gone. */
+        untrack(w->removed, &w->nremoved, sl->shm.id);
         track(w->made, &w->nmade, sl->shm.id);
         struct made_info *mi = made_info(w, sl->shm.id);
-        if (mi != NULL)
+        if (mi != NULL) {
             *mi = (struct made_info){cfg.size, cfg.tag,
                                      (cfg.flags & HIPC_SHM_RAW) != 0, 0};
+            w->gen[mi - w->info] = ++w->next_gen;
+        }
         HIPC_FUZZ_CHECK(sl->shm.size == cfg.size);
         HIPC_FUZZ_CHECK(fresh || sl->shm.key == key);
     }
@@ -224,6 +261,7 @@ static void op_attach(struct world *w, hipc_fuzz_in *in)
     if (rc != HIPC_OK)
         return;
     HIPC_FUZZ_CHECK(sl->open && sl->shm.data != NULL);
+    check_same_segment(w, sl);
     sl->rdonly = (flags & HIPC_SHM_RDONLY) != 0;
     if (flags & HIPC_SHM_REMOVE_ON_ATTACH)
         track(w->removed, &w->nremoved, sl->shm.id);
@@ -243,7 +281,10 @@ static void op_simple(struct world *w, hipc_fuzz_in *in, int which)
         break;
     case 1:
         rc = hipc_shm_remove(&sl->shm);
-        if (rc == HIPC_OK || rc == HIPC_E_REMOVED)
+        if (rc == HIPC_OK)
+            check_same_segment(w, sl);
+        if (rc == HIPC_OK || (rc == HIPC_E_REMOVED &&
+                              sl->gen == gen_at(w, sl->shm.id)))
             track(w->removed, &w->nremoved, sl->shm.id);
         break;
     case 2:
@@ -254,6 +295,7 @@ static void op_simple(struct world *w, hipc_fuzz_in *in, int which)
     default:
         rc = hipc_shm_stat(&sl->shm, &info);
         if (rc == HIPC_OK) {
+            check_same_segment(w, sl);
             HIPC_FUZZ_CHECK(info.id == sl->shm.id);
             HIPC_FUZZ_CHECK(info.seg_size == sl->shm.seg_size);
             HIPC_FUZZ_CHECK(!is_removed(w, info.id) || info.removed);
@@ -338,14 +380,15 @@ static void op_limits(void)
         HIPC_FUZZ_CHECK(lim.shmmax == LIMIT_SHMMAX);
 }
 
-/* Each listed segment that an open handle holds shows its size and its
- * removal mark. */
+/* Each listed segment that an open handle holds (not a newer one at its
+ * id) shows its size and its removal mark. */
 static void check_entries(const struct world *w, const hipc_seg_entry *e,
                           size_t n)
 {
     for (size_t i = 0; i < n; i++)
         for (int k = 0; k < HANDLES; k++)
-            if (w->s[k].open && w->s[k].shm.id == e[i].id) {
+            if (w->s[k].open && w->s[k].shm.id == e[i].id &&
+                w->s[k].gen == gen_at(w, e[i].id)) {
                 HIPC_FUZZ_CHECK(e[i].bytes == w->s[k].shm.seg_size);
                 HIPC_FUZZ_CHECK(!is_removed(w, e[i].id) || e[i].dest);
             }
@@ -396,9 +439,56 @@ static void op_inspect(struct world *w, hipc_fuzz_in *in)
     HIPC_FUZZ_CHECK_CODE(rc);
 }
 
+/* The next segment of the namespace gets `id` (a private namespace lets
+ * /proc/sys/kernel/shm_next_id choose it); 0 where that is not possible. */
+static int next_id_is(int id)
+{
+    if (!hipc_fuzz_isolated() || id < -1)
+        return 0;
+    FILE *f = fopen("/proc/sys/kernel/shm_next_id", "w");
+    if (f == NULL)
+        return 0;
+    int ok = fprintf(f, "%d\n", id) > 0;
+    return (fclose(f) == 0) & ok;
+}
+
+/* A create that takes the id some handle last named, when that id is
+ * free: the way the kernel recycles the id of a removed segment, forced.
+ * The handle that named it is left stale, for later steps to try. */
+static void op_reuse(struct world *w, hipc_fuzz_in *in)
+{
+    const struct slot *old = &w->s[hipc_fuzz_u8(in) % HANDLES];
+    int want = old->last_id;
+    if (want < 0 || !next_id_is(want))
+        return;
+    hipc_fuzz_trace("reuse", want, 0);
+    op_create(w, in, 0);
+    /* An unused next id stays set; clear it so it cannot steer later
+     * creates (the kernel resets it to -1 once used). */
+    (void)next_id_is(-1);
+}
+
+/* Any call on a copy of a handle is refused before it acts. */
+static void op_copy(struct world *w, hipc_fuzz_in *in)
+{
+    struct slot *sl = &w->s[hipc_fuzz_u8(in) % HANDLES];
+    hipc_shm copy = sl->shm;
+    hipc_shm_info info;
+    int rc;
+    switch (hipc_fuzz_u8(in) % 5u) {
+    case 0: rc = hipc_shm_close(&copy); break;
+    case 1: rc = hipc_shm_detach(&copy); break;
+    case 2: rc = hipc_shm_remove(&copy); break;
+    case 3: rc = hipc_shm_stat(&copy, &info); break;
+    default: rc = hipc_shm_attach(&copy, 0); break;
+    }
+    hipc_fuzz_trace("copy", (int)(sl - w->s), rc);
+    HIPC_FUZZ_CHECK(rc == HIPC_E_BAD_HANDLE);
+}
+
 static void step(struct world *w, hipc_fuzz_in *in)
 {
-    switch (hipc_fuzz_u8(in) % 15u) {
+    switch (hipc_fuzz_u8(in) % 17u) {
     case 0: op_create(w, in, 0); break;
     case 1: op_create(w, in, 1); break;
     case 2: op_open(w, in, 0); break;
@@ -413,7 +503,9 @@ static void step(struct world *w, hipc_fuzz_in *in)
     case 11: op_write(w, in, 0); break;
     case 12: op_write(w, in, 1); break;
     case 13: op_limits(); break;
-    default: op_inspect(w, in); break;
+    case 14: op_inspect(w, in); break;
+    case 15: op_reuse(w, in); break;
+    default: op_copy(w, in); break;
     }
 }
 
