@@ -9,7 +9,8 @@ full_pkgs=("${min_pkgs[@]}" clang llvm libclang-rt-14-dev libcmocka-dev
   gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu libc6-dev-armhf-cross
   libc6-dev-arm64-cross gcovr cppcheck clang-tidy
   dpkg-dev xz-utils  # apt-get source (ci/cmocka.sh)
-  python3)  # ci/stack_depth.py
+  python3  # ci/stack_depth.py
+  mount)  # ci/stages/hostile.sh remounts /proc with hidepid
 
 case "${1:-full}" in
   min) pkgs=("${min_pkgs[@]}") ;;
