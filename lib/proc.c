@@ -3,13 +3,13 @@
 #include "proc.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "hipc/error.h"
 #include "internal.h"
+#include "procfs.h"
 #include "sys.h"
 
 /* Fields after the command name; field 3 (state) is the first of them. */
@@ -29,26 +29,17 @@ static const char *after_comm(const char *buf, size_t len)
     return end;
 }
 
-/* Digits at *p (at least one, below `max`), up to a space, newline or the
- * end; *p is left after them. */
-static int parse_digits(const char **p, const char *end, uint64_t max,
-                        uint64_t *out)
+/* The token at *p: digits up to a space, a newline or the end, at most
+ * `max`; *p is left after it. */
+static int parse_token(const char **p, const char *end, uint64_t max,
+                       uint64_t *out)
 {
     const char *s = *p;
-    uint64_t v = 0;
-    if (s >= end || *s < '0' || *s > '9')
-        return HIPC_E_CORRUPT;
-    for (; s < end && *s >= '0' && *s <= '9'; s++) {
-        unsigned d = (unsigned)(*s - '0');
-        if (v > (max - d) / 10u)
-            return HIPC_E_CORRUPT;
-        v = v * 10u + d;
-    }
-    if (s < end && *s != ' ' && *s != '\n')
-        return HIPC_E_CORRUPT;
+    while (s < end && *s != ' ' && *s != '\n')
+        s++;
+    int rc = hipc__parse_uint(*p, (size_t)(s - *p), 10, max, out);
     *p = s;
-    *out = v;
-    return HIPC_OK;
+    return rc;
 }
 
 int hipc__proc_parse_stat(const char *buf, size_t len, char *state,
@@ -74,7 +65,7 @@ int hipc__proc_parse_stat(const char *buf, size_t len, char *state,
     }
     if (field != STAT_START_FIELD)
         return HIPC_E_CORRUPT;
-    return parse_digits(&p, end, UINT64_MAX, start);
+    return parse_token(&p, end, UINT64_MAX, start);
 }
 
 static const char *skip_spaces(const char *p, const char *end)
@@ -92,10 +83,10 @@ static int parse_offset_line(const char *p, const char *end, int64_t *sec,
     p = skip_spaces(p, end);
     int neg = p < end && *p == '-';
     p += neg;
-    int rc = parse_digits(&p, end, (uint64_t)OFFSET_SEC_MAX, &s);
+    int rc = parse_token(&p, end, (uint64_t)OFFSET_SEC_MAX, &s);
     if (rc == HIPC_OK) {
         p = skip_spaces(p, end);
-        rc = parse_digits(&p, end, (uint64_t)NSEC_PER_SEC - 1u, &ns);
+        rc = parse_token(&p, end, (uint64_t)NSEC_PER_SEC - 1u, &ns);
     }
     if (rc == HIPC_OK && skip_spaces(p, end) != end)
         rc = HIPC_E_CORRUPT;
@@ -129,31 +120,6 @@ int hipc__proc_parse_offsets(const char *buf, size_t len, long ticks_per_s,
     return HIPC_E_CORRUPT;
 }
 
-/* Reads a whole small /proc file into buf (cap bytes hold it). */
-static int read_small(const char *path, char *buf, size_t cap, size_t *len,
-                      int *err)
-{
-    int fd = hipc_sys_open(path, O_RDONLY);
-    if (fd < 0) {
-        hipc__set_errno(err, -fd);
-        return hipc__from_errno(-fd);
-    }
-    size_t got = 0;
-    ssize_t n;
-    while (got < cap && (n = hipc_sys_read(fd, buf + got, cap - got)) != 0) {
-        if (n < 0 && n != -EINTR) {
-            hipc__set_errno(err, (int)-n);
-            hipc_sys_close(fd);
-            return hipc__from_errno((int)-n);
-        }
-        if (n > 0)
-            got += (size_t)n;
-    }
-    hipc_sys_close(fd);
-    *len = got;
-    return HIPC_OK;
-}
-
 /* /proc/PID/stat could not be opened: does the pid exist at all? Hidden
  * entries (hidepid) look like missing ones, but kill(pid, 0) is not
  * subject to hidepid: ESRCH is the one answer that means "no process". */
@@ -174,7 +140,7 @@ static int read_stat(const char *path, char *state, uint64_t *start,
 {
     char buf[1024];
     size_t len = 0;
-    int rc = read_small(path, buf, sizeof buf, &len, err);
+    int rc = hipc__procfs_read(path, buf, sizeof buf, &len, err);
     return rc == HIPC_OK ? hipc__proc_parse_stat(buf, len, state, start) : rc;
 }
 
@@ -212,7 +178,7 @@ static int own_offset(long ticks, int64_t *off, int *err)
     }
     if (ns == 0 && (own.st_ino != kids.st_ino || own.st_dev != kids.st_dev))
         return HIPC_E_UNSUPPORTED;
-    int rc = read_small("/proc/self/timens_offsets", buf, sizeof buf, &len, err);
+    int rc = hipc__procfs_read("/proc/self/timens_offsets", buf, sizeof buf, &len, err);
     if (ns == -ENOENT && rc == HIPC_E_NOT_FOUND)
         return HIPC_OK;
     if (rc == HIPC_OK && ns == -ENOENT) {
