@@ -13,6 +13,7 @@
 #include "inspect_priv.h"
 #include "internal.h"
 #include "proc.h"
+#include "procfs.h"
 #include "sys.h"
 
 #define SHM_TABLE_PATH "/proc/sysvipc/shm"
@@ -70,30 +71,13 @@ static int next_token(const char *s, size_t len, size_t *pos, size_t *start,
     return 1;
 }
 
-/* Digits only, in base 8 or 10, no sign, no overflow past `max`. */
-static int parse_unsigned(const char *s, size_t n, unsigned base, uint64_t max,
-                          uint64_t *out)
-{
-    if (n == 0)
-        return HIPC_E_CORRUPT;
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned d = (unsigned)(s[i] - '0');
-        if (s[i] < '0' || d >= base || v > (max - d) / base)
-            return HIPC_E_CORRUPT;
-        v = v * base + d;
-    }
-    *out = v;
-    return HIPC_OK;
-}
-
 /* Keys are printed as signed decimal ("%10d"): key_t is a 32-bit int. */
 static int parse_key(const char *s, size_t n, key_t *out)
 {
     int neg = n > 0 && s[0] == '-';
     uint64_t mag = 0;
     uint64_t max = neg ? (uint64_t)INT32_MAX + 1u : (uint64_t)INT32_MAX;
-    int rc = parse_unsigned(s + neg, n - (size_t)neg, 10, max, &mag);
+    int rc = hipc__parse_uint(s + neg, n - (size_t)neg, 10, max, &mag);
     if (rc != HIPC_OK)
         return rc;
     *out = neg ? (key_t)(-(int64_t)mag) : (key_t)mag;
@@ -105,7 +89,7 @@ static int parse_field(unsigned i, const char *s, size_t n, uint64_t *v,
 {
     if (cols[i].kind == COL_KEY)
         return parse_key(s, n, key);
-    int rc = parse_unsigned(s, n, cols[i].kind == COL_OCT ? 8u : 10u,
+    int rc = hipc__parse_uint(s, n, cols[i].kind == COL_OCT ? 8u : 10u,
                            cols[i].max, v);
     if (rc == HIPC_OK && *v < cols[i].min)
         return HIPC_E_CORRUPT;
