@@ -412,44 +412,33 @@ static void annotate(hipc_seg_entry *e, unsigned flags, const struct clocks *c)
 
 /* ---- Reading the live table ---------------------------------------------- */
 
-static int open_table(int *sys_errno)
+struct table_feed {
+    hipc_inspect_parser parser;
+    hipc_inspect_entry_fn fn;
+    void *ctx;
+};
+
+static int feed_chunk(void *ctx, const char *data, size_t len)
 {
-    int fd = hipc_sys_open(SHM_TABLE_PATH, O_RDONLY);
-    if (fd >= 0)
-        return fd;
-    hipc__set_errno(sys_errno, -fd);
-    /* No /proc/sysvipc: a kernel without System V IPC, or no procfs. */
-    return fd == -ENOENT ? HIPC_E_UNSUPPORTED : hipc__from_errno(-fd);
+    struct table_feed *t = ctx;
+    return hipc_inspect_parser_feed(&t->parser, data, len, t->fn, t->ctx);
 }
 
 /* Streams the table through the parser in small stack chunks. Returns
  * HIPC_OK, the callback's positive stop value, or a negative code. */
 static int read_table(hipc_inspect_entry_fn fn, void *ctx, int *sys_errno)
 {
-    hipc_inspect_parser p;
     char chunk[256];
-    hipc_inspect_parser_init(&p);
-    int fd = open_table(sys_errno);
-    if (fd < 0)
-        return fd;
-    int rc = HIPC_OK;
-    for (;;) {
-        ssize_t n = hipc_sys_read(fd, chunk, sizeof chunk);
-        if (n == -EINTR)
-            continue;
-        if (n <= 0) {
-            if (n < 0)
-                hipc__set_errno(sys_errno, (int)-n);
-            rc = n < 0 ? hipc__from_errno((int)-n)
-                       : hipc_inspect_parser_finish(&p);
-            break;
-        }
-        rc = hipc_inspect_parser_feed(&p, chunk, (size_t)n, fn, ctx);
-        if (rc != HIPC_OK)
-            break;
-    }
-    (void)hipc_sys_close(fd);
-    return rc;
+    int err = 0;
+    struct table_feed t = {.fn = fn, .ctx = ctx};
+    hipc_inspect_parser_init(&t.parser);
+    int rc = hipc__procfs_stream(SHM_TABLE_PATH, chunk, sizeof chunk,
+                                 feed_chunk, &t, &err);
+    hipc__set_errno(sys_errno, err);
+    /* No /proc/sysvipc: a kernel without System V IPC, or no procfs. */
+    if (rc == HIPC_E_NOT_FOUND && err == ENOENT)
+        return HIPC_E_UNSUPPORTED;
+    return rc == HIPC_OK ? hipc_inspect_parser_finish(&t.parser) : rc;
 }
 
 struct list_ctx {

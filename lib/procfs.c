@@ -8,53 +8,66 @@
 #include "internal.h"
 #include "sys.h"
 
-/* Reads until end of file or until buf is full. */
-static int read_to_end(int fd, char *buf, size_t cap, size_t *len, int *err)
+/* One read, EINTR retried: a count (0 at end of file) or a code. */
+static ssize_t read_once(int fd, char *buf, size_t cap, int *err)
 {
-    size_t got = 0;
-    while (got < cap) {
-        ssize_t n = hipc_sys_read(fd, buf + got, cap - got);
-        if (n == 0)
-            break;
-        if (n == -EINTR)
-            continue;
-        if (n < 0) {
-            hipc__set_errno(err, (int)-n);
-            return hipc__from_errno((int)-n);
-        }
-        got += (size_t)n;
-    }
-    *len = got;
-    return HIPC_OK;
-}
-
-/* A full buffer may hold the whole file or only its start: one more byte
- * tells. */
-static int at_end(int fd, int *err)
-{
-    char extra;
     ssize_t n;
-    while ((n = hipc_sys_read(fd, &extra, 1)) == -EINTR)
+    while ((n = hipc_sys_read(fd, buf, cap)) == -EINTR)
         ;
     if (n < 0) {
         hipc__set_errno(err, (int)-n);
         return hipc__from_errno((int)-n);
     }
-    return n == 0 ? HIPC_OK : HIPC_E_TOO_BIG;
+    return n;
+}
+
+static int open_file(const char *path, int *err)
+{
+    hipc__set_errno(err, 0);
+    int fd = hipc_sys_open(path, O_RDONLY);
+    if (fd < 0) {
+        hipc__set_errno(err, -fd);
+        return hipc__from_errno(-fd);
+    }
+    return fd;
+}
+
+/* Reads until end of file or until buf is full; then, when full, one
+ * more byte tells whether that was all. */
+static int read_whole(int fd, char *buf, size_t cap, size_t *len, int *err)
+{
+    size_t got = 0;
+    ssize_t n = 1;
+    while (got < cap && (n = read_once(fd, buf + got, cap - got, err)) > 0)
+        got += (size_t)n;
+    char extra;
+    if (n > 0 && (n = read_once(fd, &extra, 1, err)) > 0)
+        return HIPC_E_TOO_BIG;
+    *len = got;
+    return n < 0 ? (int)n : HIPC_OK;
 }
 
 int hipc__procfs_read(const char *path, char *buf, size_t cap, size_t *len,
                       int *sys_errno)
 {
-    hipc__set_errno(sys_errno, 0);
-    int fd = hipc_sys_open(path, O_RDONLY);
-    if (fd < 0) {
-        hipc__set_errno(sys_errno, -fd);
-        return hipc__from_errno(-fd);
-    }
-    int rc = read_to_end(fd, buf, cap, len, sys_errno);
-    if (rc == HIPC_OK && *len == cap)
-        rc = at_end(fd, sys_errno);
+    int fd = open_file(path, sys_errno);
+    if (fd < 0)
+        return fd;
+    int rc = read_whole(fd, buf, cap, len, sys_errno);
+    (void)hipc_sys_close(fd);
+    return rc;
+}
+
+int hipc__procfs_stream(const char *path, char *chunk, size_t cap,
+                        hipc__procfs_chunk_fn fn, void *ctx, int *sys_errno)
+{
+    int fd = open_file(path, sys_errno);
+    if (fd < 0)
+        return fd;
+    ssize_t n;
+    int rc = HIPC_OK;
+    while (rc == HIPC_OK && (n = read_once(fd, chunk, cap, sys_errno)) != 0)
+        rc = n < 0 ? (int)n : fn(ctx, chunk, (size_t)n);
     (void)hipc_sys_close(fd);
     return rc;
 }

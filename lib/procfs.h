@@ -16,6 +16,14 @@
 int hipc__procfs_read(const char *path, char *buf, size_t cap, size_t *len,
                       int *sys_errno);
 
+/* Streams a /proc file of any size through `chunk` (cap bytes): fn gets
+ * each piece read, in order, and a non-zero return from it ends the
+ * stream with that value. HIPC_OK at end of file, fn's value, or the
+ * mapped code of a failed open or read (errno in *sys_errno). */
+typedef int (*hipc__procfs_chunk_fn)(void *ctx, const char *data, size_t len);
+int hipc__procfs_stream(const char *path, char *chunk, size_t cap,
+                        hipc__procfs_chunk_fn fn, void *ctx, int *sys_errno);
+
 /* Pure: the `n` characters at `s` are all digits of `base` (8 or 10), at
  * least one, and their value is at most `max`. HIPC_OK, or HIPC_E_CORRUPT. */
 int hipc__parse_uint(const char *s, size_t n, unsigned base, uint64_t max,
