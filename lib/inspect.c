@@ -14,6 +14,7 @@
 #include "internal.h"
 #include "proc.h"
 #include "procfs.h"
+#include "shm_priv.h"
 #include "sys.h"
 
 #define SHM_TABLE_PATH "/proc/sysvipc/shm"
@@ -375,28 +376,26 @@ static int map_shm_errno(int err)
     return err == EINVAL ? HIPC_E_NOT_FOUND : hipc__from_errno(err);
 }
 
-/* Attaches read-only for a moment and checks the hipc header. The size
- * comes from IPC_STAT, never from the (untrusted) table. */
+/* The codes of a header that was read and is not hipc's. */
+static int read_but_not_hipc(int rc)
+{
+    return rc == HIPC_E_FOREIGN || rc == HIPC_E_AGAIN || rc == HIPC_E_LAYOUT ||
+           rc == HIPC_E_VERSION || rc == HIPC_E_CORRUPT;
+}
+
+/* Peeks at the header through shm's one checked path: never a byte of a
+ * page that is not safely present (a huge-page segment without huge pages
+ * would SIGBUS), the size from IPC_STAT, never from the table. */
 static void classify(hipc_seg_entry *e)
 {
-    struct shmid_ds ds;
-    void *addr = NULL;
-    int rc = hipc_sys_shmctl(e->id, IPC_STAT, &ds);
-    if (rc == 0)
-        rc = hipc_sys_shmat(e->id, NULL, SHM_RDONLY, &addr);
-    if (rc < 0) {
-        e->kind = HIPC_SEG_UNREADABLE;
-        e->kind_code = map_shm_errno(-rc);
+    hipc_shm_header_info h;
+    e->kind_code = hipc__shm_peek_header(e->id, NULL, &h, NULL);
+    if (e->kind_code != HIPC_OK) {
+        e->kind = read_but_not_hipc(e->kind_code) ? HIPC_SEG_FOREIGN
+                                                  : HIPC_SEG_UNREADABLE;
         return;
     }
-    hipc_shm_header_info h;
-    memset(&h, 0, sizeof h);
-    size_t size = (size_t)ds.shm_segsz;
-    e->kind_code = hipc_shm_header_check(addr, size, size, &h);
-    (void)hipc_sys_shmdt(addr);
-    e->kind = e->kind_code == HIPC_OK ? HIPC_SEG_HIPC : HIPC_SEG_FOREIGN;
-    if (e->kind != HIPC_SEG_HIPC)
-        return;
+    e->kind = HIPC_SEG_HIPC;
     e->tag = h.tag;
     e->layout_version = h.version;
     e->creator_pid = h.creator_pid;

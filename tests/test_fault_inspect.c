@@ -81,16 +81,18 @@ static int list_find_gc(void *p, int *sys_errno)
  * the clocks:
  * what cannot be looked up makes the verdict "unknown", so gc leaves the
  * segment alone (the scenario then reports HIPC_E_CORRUPT: not removed).
- * A missing /proc/sysvipc/shm means System V IPC is not there at all.
- * An unsupported prefault (shm create) falls back to a hint. */
+ * A header page that cannot be made present (MADVISE, mincore too) is never
+ * read: that segment is unreadable, which is no error either.
+ * A missing /proc/sysvipc/shm means System V IPC is not there at all. */
 static int insp_accepts(enum hipc_sys_call call, int err, int rc)
 {
     int looking = call == HIPC_SYS_SHMAT || call == HIPC_SYS_SHMCTL ||
                   call == HIPC_SYS_SHMDT || call == HIPC_SYS_OPEN ||
                   call == HIPC_SYS_READ || call == HIPC_SYS_CLOCK ||
-                  call == HIPC_SYS_KILL || call == HIPC_SYS_STAT;
+                  call == HIPC_SYS_KILL || call == HIPC_SYS_STAT ||
+                  call == HIPC_SYS_MADVISE;
     if (rc == HIPC_OK || rc == HIPC_E_CORRUPT)
-        return looking || (call == HIPC_SYS_MADVISE && err == EINVAL);
+        return looking;
     return call == HIPC_SYS_OPEN && err == ENOENT && rc == HIPC_E_UNSUPPORTED;
 }
 

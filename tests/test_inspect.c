@@ -823,9 +823,17 @@ static void failed_peek_marks_the_segment_unreadable(void **state)
     assert_int_equal(e.kind, HIPC_SEG_UNREADABLE);
     assert_int_equal(e.kind_code, HIPC_E_PERM);
     hipc_fault_reset();
+    /* Gone between the table and the peek. */
     hipc_fault_fail_nth(HIPC_SYS_SHMCTL, 1, EIDRM);
     assert_int_equal(find(id, &e, 0), HIPC_OK);
-    assert_int_equal(e.kind_code, HIPC_E_REMOVED);
+    assert_int_equal(e.kind, HIPC_SEG_UNREADABLE);
+    assert_int_equal(e.kind_code, HIPC_E_NOT_FOUND);
+    /* A header page that cannot be made present is never read. */
+    hipc_fault_reset();
+    hipc_fault_fail_nth(HIPC_SYS_MADVISE, 1, EFAULT);
+    assert_int_equal(find(id, &e, 0), HIPC_OK);
+    assert_int_equal(e.kind, HIPC_SEG_UNREADABLE);
+    assert_int_equal(e.kind_code, HIPC_E_NOMEM);
     /* Without clocks the reused-pid rule is skipped, nothing else. */
     hipc_fault_reset();
     hipc_fault_fail_nth(HIPC_SYS_CLOCK, 1, EINVAL);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "hipc/error.h"
+#include "hipc/inspect.h"
 #include "hipc/shm.h"
 #include "shm_priv.h"
 #include "support.h"
@@ -157,9 +158,36 @@ static void a_raw_handle_attaches_without_reading_and_prefault_is_nomem(void **s
     in_child(raw_body, unbacked_segment());
 }
 
+/* The inspector (what `hipcctl ls/stat/gc` run) lists, finds and
+ * collects around it without a SIGBUS: unreadable, with the code. */
+static int inspect_body(int id)
+{
+    hipc_seg_entry e;
+    size_t total = 0, found = 9;
+    if (hipc_inspect_list(&e, 1, &total, 0, NULL) != 1 || e.id != id)
+        return 1;
+    if (e.kind != HIPC_SEG_UNREADABLE ||
+        (e.kind_code != HIPC_E_NOMEM && e.kind_code != HIPC_E_UNSUPPORTED))
+        return 2;
+    if (hipc_inspect_find_id(id, &e, 0, NULL) != HIPC_OK ||
+        e.kind != HIPC_SEG_UNREADABLE)
+        return 3;
+    /* We made it and we run: nothing to collect. */
+    if (hipc_inspect_gc(&e, 1, &found, 0, NULL) != 0 || found != 0)
+        return 4;
+    return nattch(id) == 0 ? 0 : 5;
+}
+
+static void the_inspector_lists_an_unbacked_huge_page_segment_as_unreadable(void **state)
+{
+    (void)state;
+    in_child(inspect_body, unbacked_segment());
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(open_of_an_unbacked_huge_page_segment_is_nomem_not_sigbus),
     cmocka_unit_test(peeking_at_an_unbacked_huge_page_segment_is_nomem),
     cmocka_unit_test(a_raw_handle_attaches_without_reading_and_prefault_is_nomem),
+    cmocka_unit_test(the_inspector_lists_an_unbacked_huge_page_segment_as_unreadable),
 };
 HIPC_TEST_MAIN(tests)
