@@ -155,10 +155,13 @@ for t in "${targets[@]}"; do
   merge "$t" "$work"
   crashes=$(ls "$work/crashes" | wc -l)
   lf_stat=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$work/libfuzzer.log" 2>/dev/null | tail -n1 || true)
-  lf_rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/libfuzzer.log" 2>/dev/null || true)
+  # -fork prints no final stats; its last status line has the rate.
+  lf_rate=$(grep -o 'exec/s [0-9]*' "$work/libfuzzer.log" 2>/dev/null | tail -n1 | cut -d' ' -f2 || true)
+  afl_edges=$(hipc_fuzz_afl_stat "$work/afl" edges_found || true)
+  afl_rate=$(hipc_fuzz_afl_stat "$work/afl" execs_per_sec || true)
   printf '%s: libFuzzer %s (%s exec/s), AFL++ edges %s (%s exec/s), merged corpus %s inputs, %s crash(es)\n' \
-    "$t" "${lf_stat:--}" "${lf_rate:--}" "$(hipc_fuzz_afl_stat "$work/afl" edges_found)" \
-    "$(hipc_fuzz_afl_stat "$work/afl" execs_per_sec)" "$(ls "$work/merged" | wc -l)" "$crashes"
+    "$t" "${lf_stat:--}" "${lf_rate:--}" "${afl_edges:--}" "${afl_rate:--}" \
+    "$(ls "$work/merged" | wc -l)" "$crashes"
   if [ "$crashes" -gt 0 ] || [ "$lf" -ne 0 ]; then
     echo "$t: see $work/crashes, $work/libfuzzer.log and $work/afl-failures.log" >&2
     failed=1

@@ -46,13 +46,14 @@
 # namespace (unshare --user --map-root-user), and hidepid is skipped: the
 # tests that matter there drop to another uid, which a one-uid map lacks.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+self=$(readlink -f "$0")
+cd "$(dirname "$self")/../.."
 if [ -z "${HIPC_HOSTILE_IN_NS:-}" ]; then
   asroot=1 ns=(unshare --ipc)
   [ "$(id -u)" -eq 0 ] || asroot=0 ns=(unshare --user --map-root-user --ipc)
   before=$(($(wc -l </proc/sysvipc/shm) - 1))
   rc=0
-  HIPC_HOSTILE_IN_NS=1 HIPC_HOSTILE_ROOT=$asroot "${ns[@]}" bash "$0" "$@" || rc=$?
+  HIPC_HOSTILE_IN_NS=1 HIPC_HOSTILE_ROOT=$asroot "${ns[@]}" bash "$self" "$@" || rc=$?
   after=$(($(wc -l </proc/sysvipc/shm) - 1))
   if [ "$after" -gt "$before" ]; then
     echo "hostile: segments left on the machine ($before -> $after)" >&2
