@@ -19,6 +19,7 @@
 #include "hipc/config.h"
 #include "hipc/error.h"
 #include "internal.h"
+#include "procfs.h"
 #include "proc.h"
 #include "shm_priv.h"
 #include "sys.h"
@@ -157,27 +158,6 @@ int hipc_shm_header_check(const void *buf, size_t len, size_t seg_size,
     return HIPC_OK;
 }
 
-/* Parses a /proc/sys value: decimal digits and the newline the kernel
- * always ends it with. The newline is required: a sysctl file answers only
- * a read at offset 0, so a short first read would otherwise pass a
- * truncated number ("1" of "18446744073692774399") for the whole. */
-static int parse_u64(const char *s, size_t len, uint64_t *out)
-{
-    uint64_t v = 0;
-    size_t i = 0;
-    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-        unsigned d = (unsigned)(s[i] - '0');
-        /* The kernel prints an unsigned long, which always fits. */
-        if (v > (UINT64_MAX - d) / 10u) /* GCOVR_EXCL_BR_LINE */
-            return HIPC_E_CORRUPT;      /* GCOVR_EXCL_LINE */
-        v = v * 10u + d;
-    }
-    if (i == 0 || i + 1 != len || s[i] != '\n')
-        return HIPC_E_CORRUPT;
-    *out = v;
-    return HIPC_OK;
-}
-
 /* Callers have checked that n + page - 1 cannot wrap. */
 static size_t round_pages(size_t n, size_t page)
 {
@@ -202,32 +182,6 @@ static int size_plan(size_t size, size_t header, size_t page, size_t *total,
 
 /* ---- Limits ------------------------------------------------------------ */
 
-static int read_sysctl(const char *path, uint64_t *out, int *sys_errno)
-{
-    char buf[32];
-    int fd = hipc_sys_open(path, O_RDONLY);
-    if (fd < 0) {
-        hipc__set_errno(sys_errno, -fd);
-        return hipc__from_errno(-fd);
-    }
-    /* Reads to end of file: a short read must not truncate the number. */
-    size_t got = 0;
-    ssize_t n = 1;
-    while (got < sizeof buf && n != 0) {
-        n = hipc_sys_read(fd, buf + got, sizeof buf - got);
-        if (n > 0)
-            got += (size_t)n;
-        else if (n < 0 && n != -EINTR)
-            break;
-    }
-    (void)hipc_sys_close(fd);
-    if (n < 0 && n != -EINTR) {
-        hipc__set_errno(sys_errno, (int)-n);
-        return hipc__from_errno((int)-n);
-    }
-    return parse_u64(buf, got, out);
-}
-
 /* A limit that cannot be read, or not in one piece, counts as unlimited:
  * the kernel enforces it anyway, and some sandboxes hide /proc/sys. */
 int hipc_shm_get_limits(hipc_shm_limits *out, int *sys_errno)
@@ -240,7 +194,8 @@ int hipc_shm_get_limits(hipc_shm_limits *out, int *sys_errno)
                                          "/proc/sys/kernel/shmmni"};
     uint64_t *fields[3] = {&out->shmmax, &out->shmall, &out->shmmni};
     for (int i = 0; i < 3; i++)
-        if (read_sysctl(paths[i], fields[i], sys_errno) != HIPC_OK)
+        if (hipc__procfs_value(paths[i], UINT64_MAX, fields[i], sys_errno) !=
+            HIPC_OK)
             *fields[i] = UINT64_MAX;
     out->page_size = hipc_sys_page_size();
     return HIPC_OK;
