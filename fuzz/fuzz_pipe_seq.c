@@ -9,7 +9,17 @@
  *
  * Every pipe has a model: the bytes in flight, and who holds its ends. The
  * model decides which calls could block, and those are not made (a timed
- * call gets timeout 0 instead), so nothing ever waits or sleeps. After
+ * call gets timeout 0 instead), so nothing ever waits or sleeps.
+ *
+ * Frames are modelled through their failures too: a send that stops
+ * part-way (a full non-blocking pipe) pushes exactly the bytes that went
+ * out, and the slot remembers the frame it owes; the next send on it
+ * either goes on with that frame (same buffer, same length) or tries
+ * another one, or a plain write, which must be HIPC_E_BAD_STATE with
+ * nothing written. Packet-mode pipes (HIPC_PIPE_DIRECT) are modelled as
+ * long as only frames travel on them: each recv must return the next
+ * frame whole, and a frame that is all in the pipe must never be
+ * HIPC_E_AGAIN or HIPC_E_TRUNCATED on any pipe. After
  * every step: codes are from the table and the one documented for the
  * case; bytes come out in the order they went in; counts match the model
  * (FIONREAD too); a failed adopt leaves its descriptor open. After every
@@ -37,8 +47,10 @@
 
 struct pipe_model {
     int used;
-    int direct;  /* packet mode: bytes are not modelled */
-    int unknown; /* the model lost track (a failed frame, packet mode) */
+    int direct;  /* packet mode: modelled while only frames travel */
+    int unknown; /* the model lost track (a partial recv, packets read
+                    other than as frames) */
+    size_t slots; /* packet mode: pages in use, an upper bound */
     size_t cap;  /* F_GETPIPE_SZ */
     size_t head, count;
     uint8_t ring[RING];
@@ -50,6 +62,10 @@ struct slot {
     int pipe; /* model index of the pipe its ends belong to */
     int ignored; /* HIPC_PIPE_SIGPIPE_IGNORED: the caller must block it */
     int nb;      /* non-blocking: no call can wait */
+    int pkt;     /* reads frames as packets (created or adopted DIRECT) */
+    size_t sent; /* bytes out of the frame it owes (0: none) */
+    size_t flen, fmax;      /* that frame's payload length and maximum */
+    uint8_t frame[MAX_IO];  /* its payload: the buffer every send passes */
 };
 
 struct raw {
@@ -103,7 +119,9 @@ static int new_pipe(struct world *w, int fd, int direct)
         int cap = fcntl(fd, F_GETPIPE_SZ);
         HIPC_FUZZ_CHECK(cap > 0);
         m->used = 1;
-        m->direct = m->unknown = direct;
+        m->direct = direct;
+        m->unknown = 0;
+        m->slots = 0;
         m->cap = (size_t)cap;
         m->head = m->count = 0;
         return i;
@@ -113,7 +131,7 @@ static int new_pipe(struct world *w, int fd, int direct)
 
 static int trusted(const struct pipe_model *m)
 {
-    return !m->direct && !m->unknown;
+    return !m->unknown;
 }
 
 static void model_push(struct pipe_model *m, const uint8_t *b, size_t n)
@@ -168,7 +186,8 @@ static int write_safe(const struct world *w, int pi, int fd, size_t n)
     const struct pipe_model *m = &w->m[pi];
     if (ends(w, pi, 0) == 0)
         return 1;
-    if (!trusted(m))
+    /* A packet takes a page of its own however short it is. */
+    if (!trusted(m) || m->direct)
         return n <= PAGE && ready(fd, POLLOUT);
     return 2 * (m->count + n) + 2 * PAGE <= m->cap;
 }
@@ -183,7 +202,7 @@ static int read_safe(const struct world *w, int pi, int fd, size_t n,
     if (ends(w, pi, 1) == 0)
         return 1;
     if (m->direct) /* packets drop what a read does not take */
-        return 0;
+        return ends(w, pi, 1) == 0;
     if (m->unknown)
         return ioctl(fd, FIONREAD, &pending) == 0 && pending > 0 &&
                (some || (size_t)pending >= n);
@@ -258,6 +277,7 @@ static struct slot *fresh_slot(struct world *w, hipc_fuzz_in *in)
     if (sl->open)
         HIPC_FUZZ_CHECK(hipc_pipe_close(&sl->p) == HIPC_OK);
     sl->open = 0;
+    sl->sent = 0;
     return sl;
 }
 
@@ -277,7 +297,8 @@ static void op_create(struct world *w, hipc_fuzz_in *in)
         return;
     }
     *sl = (struct slot){sl->p, 1, pi, (flags & HIPC_PIPE_SIGPIPE_IGNORED) != 0,
-                        (flags & HIPC_PIPE_NONBLOCK) != 0};
+                        (flags & HIPC_PIPE_NONBLOCK) != 0,
+                        (flags & HIPC_PIPE_DIRECT) != 0, 0, 0, 0, {0}};
 }
 
 static void op_adopt(struct world *w, hipc_fuzz_in *in)
@@ -300,14 +321,20 @@ static void op_adopt(struct world *w, hipc_fuzz_in *in)
         fd = not_a_pipe(src, &expect);
     }
     int arg = fd <= -1000 ? -(fd + 1000) : fd;
+    /* A read end may be declared a packet reader; nothing else may. */
+    unsigned allowed = HIPC_PIPE_SIGPIPE_IGNORED |
+                       (end == HIPC_PIPE_READ_END ? HIPC_PIPE_DIRECT : 0u);
     if (!(end == HIPC_PIPE_READ_END || end == HIPC_PIPE_WRITE_END) ||
-        (flags & ~(unsigned)HIPC_PIPE_SIGPIPE_IGNORED) != 0)
+        (flags & ~allowed) != 0)
         expect = HIPC_E_BAD_FLAGS;
     int rc = hipc_pipe_adopt(&sl->p, arg, end, flags);
     hipc_fuzz_trace("adopt", (int)(sl - w->s), rc);
     HIPC_FUZZ_CHECK(rc == expect);
     if (rc == HIPC_OK) {
-        *sl = (struct slot){sl->p, 1, r->pipe, flags != 0, r->nonblock};
+        *sl = (struct slot){sl->p, 1, r->pipe,
+                            (flags & HIPC_PIPE_SIGPIPE_IGNORED) != 0,
+                            r->nonblock, (flags & HIPC_PIPE_DIRECT) != 0,
+                            0, 0, 0, {0}};
         r->fd = -1; /* the handle owns it now */
         return;
     }
@@ -383,9 +410,16 @@ static void op_write(struct world *w, hipc_fuzz_in *in)
         HIPC_FUZZ_CHECK(rc != HIPC_OK);
         return;
     }
+    if (sl->sent != 0) { /* a frame is owed: nothing may be spliced in */
+        HIPC_FUZZ_CHECK(rc == HIPC_E_BAD_STATE || rc == HIPC_E_BAD_TIMEOUT);
+        HIPC_FUZZ_CHECK(done == 0);
+        return;
+    }
     if (ends(w, sl->pipe, 0) == 0 && n > 0)
         HIPC_FUZZ_CHECK(rc == HIPC_E_PEER_GONE || rc == HIPC_E_BAD_TIMEOUT);
     model_push(&w->m[sl->pipe], buf_out, done);
+    if (w->m[sl->pipe].direct && done > 0)
+        w->m[sl->pipe].unknown = 1; /* packets that are not frames */
 }
 
 static void check_read(struct world *w, struct slot *sl, int rc, size_t len,
@@ -439,6 +473,9 @@ static void op_read(struct world *w, hipc_fuzz_in *in)
         HIPC_FUZZ_CHECK(rc != HIPC_OK);
         return;
     }
+    /* A packet read drops what it does not take: the bytes are lost. */
+    if (w->m[sl->pipe].direct)
+        w->m[sl->pipe].unknown = 1;
     check_read(w, sl, rc, len, done, some);
 }
 
@@ -450,18 +487,100 @@ static size_t pick_max(uint8_t sel)
     return t[sel % 5u];
 }
 
+/* Pages a packet-mode send of `n` bytes may fill: its packets, and one
+ * more for each piece a cut send and its resumption may leave. */
+static size_t send_slots(size_t n)
+{
+    return (n + PAGE - 1) / PAGE + 2;
+}
+
+/* A blocking send of the `n` bytes a frame still owes cannot wait. */
+static int send_safe(const struct world *w, const struct slot *sl, size_t n)
+{
+    const struct pipe_model *m = &w->m[sl->pipe];
+    if (!m->direct || ends(w, sl->pipe, 0) == 0)
+        return write_safe(w, sl->pipe, sl->p.write_fd, n);
+    if (!trusted(m))
+        return n <= PAGE && ready(sl->p.write_fd, POLLOUT);
+    return m->slots + send_slots(n) <= m->cap / PAGE;
+}
+
+/* Pushes the frame's bytes from `from` to `to` (header included). */
+static void push_frame(struct pipe_model *m, const uint8_t *hdr,
+                       const uint8_t *payload, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++) {
+        uint8_t b = i < HIPC_FRAME_HEADER_BYTES
+                        ? hdr[i]
+                        : payload[i - HIPC_FRAME_HEADER_BYTES];
+        model_push(m, &b, 1);
+    }
+}
+
+/* Another frame, or the owed one with another length: refused whole. */
+static void send_other_frame(struct world *w, struct slot *sl, uint8_t sel)
+{
+    size_t n = sl->flen, before = 0, after = 0;
+    const uint8_t *pay = sl->frame;
+    if (sel & 4)
+        pay = buf_out;
+    else
+        n = (n + 1u + sel) % (MAX_IO + 1u);
+    if (pay == sl->frame && n == sl->flen)
+        n = (n + 1u) % (MAX_IO + 1u);
+    HIPC_FUZZ_CHECK(hipc_pipe_pending(&sl->p, &before) == HIPC_OK);
+    guard(sl, 1);
+    int rc = hipc_pipe_send_frame(&sl->p, pay, n, sl->fmax);
+    guard(sl, 0);
+    hipc_fuzz_trace("send_frame (other)", (int)(sl - w->s), rc);
+    HIPC_FUZZ_CHECK(rc == HIPC_E_BAD_STATE || rc == HIPC_E_MSG_TOO_BIG);
+    HIPC_FUZZ_CHECK(hipc_pipe_pending(&sl->p, &after) == HIPC_OK);
+    HIPC_FUZZ_CHECK(after >= before || ends(w, sl->pipe, 0) > 0);
+    size_t owed = 0;
+    HIPC_FUZZ_CHECK(hipc_pipe_frame_owed(&sl->p, &owed) == HIPC_OK);
+    HIPC_FUZZ_CHECK(owed == HIPC_FRAME_HEADER_BYTES + sl->flen - sl->sent);
+}
+
+/* After a send: the bytes that went out are the frame's next ones. */
+static void account_send(struct world *w, struct slot *sl, int rc,
+                         const uint8_t *hdr, size_t from)
+{
+    struct pipe_model *m = &w->m[sl->pipe];
+    size_t owed = 0, total = HIPC_FRAME_HEADER_BYTES + sl->flen;
+    HIPC_FUZZ_CHECK(hipc_pipe_frame_owed(&sl->p, &owed) == HIPC_OK);
+    HIPC_FUZZ_CHECK(owed <= total && (rc != HIPC_OK || owed == 0));
+    /* Nothing owed after a failure: nothing of the frame went out. */
+    size_t to = owed != 0 ? total - owed : rc == HIPC_OK ? total : from;
+    HIPC_FUZZ_CHECK(to >= from && (owed != 0 || rc == HIPC_OK || from == 0));
+    push_frame(m, hdr, sl->frame, from, to);
+    if (m->direct)
+        m->slots += send_slots(to - from);
+    sl->sent = owed != 0 ? to : 0;
+}
+
 static void op_send_frame(struct world *w, hipc_fuzz_in *in)
 {
     struct slot *sl = &w->s[hipc_fuzz_u8(in) % HANDLES];
+    uint8_t sel = hipc_fuzz_u8(in);
     size_t max = pick_max(hipc_fuzz_u8(in));
     size_t n = fill(w, in, hipc_fuzz_u16(in) % (MAX_IO + 1u));
     int has = sl->open && sl->p.write_fd >= 0;
+    if (has && sl->sent != 0 && (sel & 3) == 0) {
+        send_other_frame(w, sl, sel);
+        return;
+    }
+    if (has && sl->sent != 0) { /* the owed frame goes on */
+        n = sl->flen;
+        max = sl->fmax;
+    } else if (has) {
+        memcpy(sl->frame, buf_out, n);
+    }
+    size_t from = has ? sl->sent : 0;
     /* There is no timed send: a send that could wait is not made. */
-    if (has && !sl->nb && !write_safe(w, sl->pipe, sl->p.write_fd,
-                                      n + HIPC_FRAME_HEADER_BYTES))
+    if (has && !sl->nb && !send_safe(w, sl, HIPC_FRAME_HEADER_BYTES + n - from))
         return;
     guard(sl, 1);
-    int rc = hipc_pipe_send_frame(&sl->p, buf_out, n, max);
+    int rc = hipc_pipe_send_frame(&sl->p, has ? sl->frame : buf_out, n, max);
     guard(sl, 0);
     hipc_fuzz_trace("send_frame", (int)(sl - w->s), rc);
     HIPC_FUZZ_CHECK_CODE(rc);
@@ -469,15 +588,14 @@ static void op_send_frame(struct world *w, hipc_fuzz_in *in)
         HIPC_FUZZ_CHECK(rc != HIPC_OK);
         return;
     }
-    struct pipe_model *m = &w->m[sl->pipe];
-    if (rc == HIPC_OK) {
-        uint8_t hdr[HIPC_FRAME_HEADER_BYTES];
-        HIPC_FUZZ_CHECK(hipc_frame_encode_header(hdr, n, max) == HIPC_OK);
-        model_push(m, hdr, sizeof hdr);
-        model_push(m, buf_out, n);
-    } else if (rc != HIPC_E_MSG_TOO_BIG && rc != HIPC_E_PEER_GONE) {
-        m->unknown = 1; /* part of the frame may have gone out */
+    uint8_t hdr[HIPC_FRAME_HEADER_BYTES];
+    if (hipc_frame_encode_header(hdr, n, max) != HIPC_OK) {
+        HIPC_FUZZ_CHECK(rc == HIPC_E_MSG_TOO_BIG && from == 0);
+        return;
     }
+    sl->flen = n;
+    sl->fmax = max;
+    account_send(w, sl, rc, hdr, from);
 }
 
 /* The next frame in the model is readable without waiting: the header is
@@ -510,8 +628,8 @@ static void op_recv_frame(struct world *w, hipc_fuzz_in *in)
     size_t max = pick_max(hipc_fuzz_u8(in));
     size_t cap = hipc_fuzz_u8(in) < 0x20 ? 8u : sizeof buf_in;
     int has = sl->open && sl->p.read_fd >= 0;
-    if (has && !sl->nb && ends(w, sl->pipe, 1) > 0 &&
-        !frame_ready(&w->m[sl->pipe], max))
+    int whole = has && frame_ready(&w->m[sl->pipe], max);
+    if (has && !sl->nb && ends(w, sl->pipe, 1) > 0 && !whole)
         return;
     size_t len = 0;
     int rc = hipc_pipe_recv_frame(&sl->p, buf_in, cap, max, &len);
@@ -524,6 +642,14 @@ static void op_recv_frame(struct world *w, hipc_fuzz_in *in)
     struct pipe_model *m = &w->m[sl->pipe];
     size_t eff = max ? max : 16u * 1024u * 1024u;
     HIPC_FUZZ_CHECK((rc == HIPC_E_BUF_TOO_SMALL) == (cap < eff));
+    if (sl->pkt != m->direct) { /* packets read as a stream, or the reverse */
+        m->unknown = 1;
+        return;
+    }
+    /* A frame that is all there is never "again" nor cut short. */
+    if (whole && cap >= eff)
+        HIPC_FUZZ_CHECK(rc != HIPC_E_AGAIN && rc != HIPC_E_TRUNCATED &&
+                        rc != HIPC_E_EOF);
     if (rc == HIPC_OK) {
         uint8_t hdr[HIPC_FRAME_HEADER_BYTES];
         HIPC_FUZZ_CHECK(len <= eff);
@@ -533,11 +659,15 @@ static void op_recv_frame(struct world *w, hipc_fuzz_in *in)
     } else if (rc == HIPC_E_CORRUPT || rc == HIPC_E_VERSION ||
                rc == HIPC_E_MSG_TOO_BIG) {
         model_drop(m, HIPC_FRAME_HEADER_BYTES);
+        if (m->direct) /* the rest of its packet went with it */
+            m->unknown = 1;
     } else if (rc == HIPC_E_TRUNCATED) {
         model_drop(m, m->count);
     } else if (rc != HIPC_E_EOF && rc != HIPC_E_BUF_TOO_SMALL) {
         m->unknown = 1; /* consumed part of a frame, or who knows */
     }
+    if (m->direct && trusted(m) && m->count == 0)
+        m->slots = 0;
 }
 
 /* ---- Ends, capacity, the pool -------------------------------------------- */
@@ -559,6 +689,9 @@ static void op_close(struct world *w, hipc_fuzz_in *in)
         if (rc == HIPC_OK)
             sl->open = sl->p.read_fd >= 0 || sl->p.write_fd >= 0;
     }
+    /* Without its write end a handle owes no frame: it was given up. */
+    if (!sl->open || sl->p.write_fd < 0)
+        sl->sent = 0;
     hipc_fuzz_trace("close", (int)(sl - w->s), rc);
     HIPC_FUZZ_CHECK_CODE(rc);
     HIPC_FUZZ_CHECK(rc != HIPC_OK || was);

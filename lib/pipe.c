@@ -203,6 +203,8 @@ static int drop_end(hipc_pipe *p, int *slot)
 {
     int rc = hipc_sys_close(*slot);
     *slot = -1;
+    if (slot == &p->write_fd)
+        p->send_done_ = 0; /* a frame still owed is given up */
     if (p->read_fd < 0 && p->write_fd < 0)
         p->magic_ = PIPE_DEAD;
     return rc < 0 ? fail(p, rc) : HIPC_OK;
