@@ -3,6 +3,7 @@
  * driver (tests/fault/driver.h) checks the code, the kept errno, and that
  * no descriptor or child is left behind. */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -103,6 +104,66 @@ static int reader_gone(void *p, int *sys_errno)
     return HIPC_OK;
 }
 
+/* Whether this kernel has packet-mode pipes, found before driving. */
+static int have_packets;
+
+/* Packet mode, if the kernel has it: frames read whole, packet by packet. */
+static int packet_frames(void *p, int *sys_errno)
+{
+    struct pipe_ctx *x = p;
+    static char big[6000];
+    static char buf[6000];
+    size_t len = 0;
+    if (!have_packets)
+        return HIPC_OK; /* nothing to drive here */
+    FAULT_STEP(x->a, hipc_pipe_create(&x->a, HIPC_PIPE_DIRECT));
+    FAULT_STEP(x->a, hipc_pipe_send_frame(&x->a, "hi", 2, sizeof buf));
+    FAULT_STEP(x->a, hipc_pipe_send_frame(&x->a, big, sizeof big, sizeof buf));
+    FAULT_STEP(x->a, hipc_pipe_recv_frame(&x->a, buf, sizeof buf, sizeof buf, &len));
+    if (len != 2 || memcmp(buf, "hi", 2) != 0)
+        return HIPC_E_CORRUPT;
+    FAULT_STEP(x->a, hipc_pipe_recv_frame(&x->a, buf, sizeof buf, sizeof buf, &len));
+    if (len != sizeof big)
+        return HIPC_E_CORRUPT;
+    FAULT_STEP(x->a, hipc_pipe_close(&x->a));
+    return HIPC_OK;
+}
+
+static void sigpipe_mask(int how)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    sigprocmask(how, &set, NULL);
+}
+
+/* The caller has SIGPIPE blocked, with one pending for the process: the
+ * mask fallback reads the thread's own pending set from /proc. */
+static int gone_with_sigpipe_pending(void *p, int *sys_errno)
+{
+    struct pipe_ctx *x = p;
+    sigpipe_mask(SIG_BLOCK);
+    kill(getpid(), SIGPIPE);
+    FAULT_STEP(x->a, hipc_pipe_create(&x->a, 0));
+    FAULT_STEP(x->a, hipc_pipe_close_end(&x->a, HIPC_PIPE_READ_END));
+    EXPECT(x->a, hipc_pipe_send_frame(&x->a, "y", 1, 0), HIPC_E_PEER_GONE);
+    FAULT_STEP(x->a, hipc_pipe_close(&x->a));
+    return HIPC_OK;
+}
+
+/* Takes every SIGPIPE left pending, then unblocks it as it was. */
+static void pending_release(void *p)
+{
+    pipe_release(p);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    const struct timespec zero = {0, 0};
+    while (sigtimedwait(&set, NULL, &zero) == SIGPIPE)
+        ;
+    sigpipe_mask(SIG_UNBLOCK);
+}
+
 static int read_lines(hipc_pipe *pipe, FILE *in, void *arg)
 {
     (void)pipe;
@@ -160,7 +221,16 @@ static void pipe_scenarios_survive_every_syscall_failure(void **state)
          gone_accepts},
         {"pipe: spawn with streams, finish", parent_and_child, pipe_release,
          pipe_accepts},
+        {"pipe: packet-mode frames", packet_frames, pipe_release, pipe_accepts},
+        {"pipe: gone reader, SIGPIPE blocked and pending",
+         gone_with_sigpipe_pending, pending_release, gone_accepts},
     };
+    int fds[2];
+    have_packets = pipe2(fds, O_CLOEXEC | O_DIRECT) == 0;
+    if (have_packets) {
+        close(fds[0]);
+        close(fds[1]);
+    }
     FAULT_DRIVE_ALL(scenarios);
 }
 
