@@ -424,9 +424,10 @@ static void sigpnd_lines_are_scanned_across_reads(void **state)
         assert_int_equal(s.state, HIPC__SIGPND_DONE);
         assert_true(s.mask == 0x1000u);
     }
+    /* Not hex, empty, and 33 digits (more than 128 signals). */
+    static const char long_value[] = "x\nSigPnd:\t0123456789abcdef0123456789abcdef0\n";
     static const char *const bad[] = {"x\nSigPnd:\t12g4\n", "x\nSigPnd:\t\n",
-                                      "x\nSigPnd:\t0123456789abcdef"
-                                      "0123456789abcdef0\n"};
+                                      long_value};
     for (size_t i = 0; i < 3; i++) {
         struct hipc__sigpnd s = {0};
         hipc__pipe_scan_sigpnd(&s, bad[i], strlen(bad[i]));
