@@ -26,11 +26,6 @@ static inline void hipc__set_errno(int *out, int err)
         *out = err;
 }
 
-/* Pure: a /proc value such as fs/pipe-max-size ("1048576\n") as a size.
- * HIPC_OK, or HIPC_E_CORRUPT for anything but digits and one final
- * newline, or a value that does not fit. */
-int hipc__pipe_parse_size(const char *s, size_t len, size_t *out);
-
 /* Tests: 0 makes pipe writes keep SIGPIPE away with the signal mask, as on
  * a kernel without RWF_NOSIGNAL; 1 tries RWF_NOSIGNAL again. Returns the
  * previous setting. */

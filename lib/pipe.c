@@ -15,6 +15,7 @@
 #include "hipc/error.h"
 #include "hipc/frame.h"
 #include "internal.h"
+#include "procfs.h"
 #include "sys.h"
 
 #define PIPE_MAGIC 0x68506970u /* "hPip" while open */
@@ -283,26 +284,26 @@ void hipc__pipe_scan_sigpnd(struct hipc__sigpnd *s, const char *buf, size_t len)
     }
 }
 
-/* Whether SIGPIPE is pending for this thread itself, which sigpending()
- * cannot tell from one pending for the whole process; -errno on failure
- * (a status file without a SigPnd value, which no Linux writes, is -EIO). */
-static int thread_has_sigpipe(void)
+static int scan_chunk(void *ctx, const char *data, size_t len)
 {
-    int fd = hipc_sys_open("/proc/thread-self/status", O_RDONLY);
-    if (fd < 0)
-        return fd;
+    struct hipc__sigpnd *s = ctx;
+    hipc__pipe_scan_sigpnd(s, data, len);
+    return s->state == HIPC__SIGPND_DONE; /* found: stop reading */
+}
+
+/* Whether SIGPIPE is pending for this thread itself, which sigpending()
+ * cannot tell from one pending for the whole process: 0, 1, or a hipc
+ * code with the errno in p->sys_errno (a status file without a SigPnd
+ * value, which no Linux writes, is HIPC_E_CORRUPT). */
+static int thread_has_sigpipe(hipc_pipe *p)
+{
     struct hipc__sigpnd s = {0};
     char buf[256];
-    ssize_t n;
-    do {
-        while ((n = hipc_sys_read(fd, buf, sizeof buf)) == -EINTR)
-            ;
-        hipc__pipe_scan_sigpnd(&s, buf, n > 0 ? (size_t)n : 0);
-    } while (n > 0 && s.state != HIPC__SIGPND_DONE);
-    hipc_sys_close(fd);
-    if (n < 0)
-        return (int)n;
-    return s.state != HIPC__SIGPND_DONE ? -EIO
+    int rc = hipc__procfs_stream("/proc/thread-self/status", buf, sizeof buf,
+                                 scan_chunk, &s, &p->sys_errno);
+    if (rc < 0)
+        return rc;
+    return s.state != HIPC__SIGPND_DONE ? HIPC_E_CORRUPT
                                         : (int)(s.mask >> (SIGPIPE - 1) & 1u);
 }
 
@@ -335,9 +336,9 @@ static int guard_mask(hipc_pipe *p, struct sigpipe_guard *g)
         return fail(p, rc);
     if (!sigismember(&pending, SIGPIPE))
         return HIPC_OK;
-    rc = thread_has_sigpipe();
+    rc = thread_has_sigpipe(p);
     if (rc < 0)
-        return fail(p, rc);
+        return rc;
     g->was_pending = rc;
     return HIPC_OK;
 }
@@ -706,44 +707,17 @@ int hipc_pipe_read_some_timed(hipc_pipe *p, void *buf, size_t len, int timeout_m
 
 /* ---- Capacity ----------------------------------------------------------- */
 
-/* Pure: a decimal number followed by an optional newline. */
-int hipc__pipe_parse_size(const char *s, size_t len, size_t *out)
-{
-    size_t v = 0, i = 0;
-    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-        size_t d = (size_t)(s[i] - '0');
-        if (v > (SIZE_MAX - d) / 10u)
-            return HIPC_E_CORRUPT;
-        v = v * 10u + d;
-    }
-    if (i == 0 || (i < len && !(s[i] == '\n' && i + 1 == len)))
-        return HIPC_E_CORRUPT;
-    *out = v;
-    return HIPC_OK;
-}
-
 int hipc_pipe_max_size(size_t *bytes, int *sys_errno)
 {
     hipc__set_errno(sys_errno, 0);
     if (bytes == NULL)
         return HIPC_E_NULL;
-    int fd = hipc_sys_open("/proc/sys/fs/pipe-max-size", O_RDONLY);
-    if (fd < 0) {
-        hipc__set_errno(sys_errno, -fd);
-        return hipc__from_errno(-fd);
-    }
-    char buf[32];
-    ssize_t n;
-    while ((n = hipc_sys_read(fd, buf, sizeof buf)) == -EINTR)
-        ;
-    hipc_sys_close(fd);
-    if (n < 0) {
-        hipc__set_errno(sys_errno, (int)-n);
-        return hipc__from_errno((int)-n);
-    }
-    /* A value that fills the buffer has more digits than a size_t holds,
-     * so the parser reports it as corrupt too. */
-    return hipc__pipe_parse_size(buf, (size_t)n, bytes);
+    uint64_t v = 0;
+    int rc = hipc__procfs_value("/proc/sys/fs/pipe-max-size", SIZE_MAX, &v,
+                                sys_errno);
+    if (rc == HIPC_OK)
+        *bytes = (size_t)v;
+    return rc;
 }
 
 int hipc_pipe_capacity(hipc_pipe *p)

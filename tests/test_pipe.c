@@ -514,21 +514,6 @@ static void max_size_is_the_value_in_proc(void **state)
     assert_int_equal(err, 0);
 }
 
-static void proc_values_parse_strictly(void **state)
-{
-    (void)state;
-    size_t v = 0;
-    assert_int_equal(hipc__pipe_parse_size("1048576\n", 8, &v), HIPC_OK);
-    assert_int_equal(v, 1048576);
-    assert_int_equal(hipc__pipe_parse_size("4096", 4, &v), HIPC_OK);
-    assert_int_equal(v, 4096);
-    const char *bad[] = {"", "\n", "12a", "12\n\n", " 12", "-1",
-                         "999999999999999999999999999"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(hipc__pipe_parse_size(bad[i], strlen(bad[i]), &v),
-                         HIPC_E_CORRUPT);
-}
-
 static void capacity_is_granted_rounded_up_and_reported(void **state)
 {
     (void)state;
@@ -1014,7 +999,6 @@ static const struct CMUnitTest tests[] = {
     T(zero_timeout_takes_what_is_there_and_never_waits),
     T(write_into_a_full_pipe_times_out_with_the_bytes_moved),
     T(max_size_is_the_value_in_proc),
-    T(proc_values_parse_strictly),
     T(capacity_is_granted_rounded_up_and_reported),
     T(capacity_beyond_the_system_maximum_or_zero_is_refused),
     T(shrinking_below_the_data_waiting_is_bad_state),
