@@ -62,7 +62,10 @@
  * on a blocking pipe adds a poll per transfer (ratio about 2); on a pipe
  * made with HIPC_PIPE_NONBLOCK it tries the transfer first and polls only
  * after EAGAIN (ratio about 1.08). Writers that want the last nanoseconds
- * ignore SIGPIPE once and pass HIPC_PIPE_SIGPIPE_IGNORED.
+ * ignore SIGPIPE once and pass HIPC_PIPE_SIGPIPE_IGNORED. The flag means
+ * ignored and not blocked: the kernel keeps a blocked SIGPIPE pending even
+ * when its action is SIG_IGN, so a thread that blocks it would find one
+ * pending after a failed write (harmless: discarded when unblocked).
  *
  * EINTR is absorbed everywhere: calls without a timeout retry; calls with a
  * timeout retry against the same absolute deadline (CLOCK_MONOTONIC), so a
