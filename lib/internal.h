@@ -26,6 +26,23 @@ static inline void hipc__set_errno(int *out, int err)
         *out = err;
 }
 
+/* A failed seam call: `neg` is what lib/sys.c returned (-errno). Records
+ * the errno into the optional sink and returns its hipc code. The one
+ * place above the seam where the sign flips (musl's __syscall_ret). */
+static inline int hipc__fail(int *sink, long neg)
+{
+    hipc__set_errno(sink, (int)-neg);
+    return hipc__from_errno((int)-neg);
+}
+
+/* The same, for a call whose errno means something particular to it (a
+ * named mapping such as hipc__shm_id_code()): records it, returns `code`. */
+static inline int hipc__fail_as(int *sink, long neg, int code)
+{
+    hipc__set_errno(sink, (int)-neg);
+    return code;
+}
+
 /* Tests: 0 makes pipe writes keep SIGPIPE away with the signal mask, as on
  * a kernel without RWF_NOSIGNAL; 1 tries RWF_NOSIGNAL again. Returns the
  * previous setting. */
