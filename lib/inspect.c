@@ -370,12 +370,6 @@ static enum hipc_seg_orphan orphan_of(const hipc_seg_entry *e,
 
 /* ---- Classification ------------------------------------------------------ */
 
-static int map_shm_errno(int err)
-{
-    /* For an id, EINVAL means the segment is gone (or never was). */
-    return err == EINVAL ? HIPC_E_NOT_FOUND : hipc__from_errno(err);
-}
-
 /* The codes of a header that was read and is not hipc's. */
 static int read_but_not_hipc(int rc)
 {
@@ -513,16 +507,10 @@ int hipc_inspect_find_id(int id, hipc_seg_entry *out, unsigned flags,
 
 /* ---- Removal ------------------------------------------------------------- */
 
+/* The same call as hipc_shm_remove_id(), kept under the inspector's name. */
 int hipc_inspect_remove_id(int id, int *sys_errno)
 {
-    hipc__set_errno(sys_errno, 0);
-    if (id < 0)
-        return HIPC_E_BAD_ID;
-    int rc = hipc_sys_shmctl(id, IPC_RMID, NULL);
-    if (rc == 0)
-        return HIPC_OK;
-    hipc__set_errno(sys_errno, -rc);
-    return map_shm_errno(-rc);
+    return hipc_shm_remove_id(id, sys_errno);
 }
 
 int hipc_inspect_remove_key(key_t key, int *sys_errno)
@@ -533,11 +521,9 @@ int hipc_inspect_remove_key(key_t key, int *sys_errno)
     /* Asking for no access bits finds the segment even when its mode
      * grants us none: removal is the owner's right, not a reader's. */
     int id = hipc_sys_shmget(key, 0, 0);
-    if (id < 0) {
-        hipc__set_errno(sys_errno, -id);
-        return hipc__from_errno(-id);
-    }
-    return hipc_inspect_remove_id(id, sys_errno);
+    if (id < 0)
+        return hipc__fail(sys_errno, id);
+    return hipc_shm_remove_id(id, sys_errno);
 }
 
 /* ---- Garbage collection -------------------------------------------------- */
@@ -556,14 +542,12 @@ static int remove_if_unchanged(const hipc_seg_entry *e, int *sys_errno)
 {
     struct shmid_ds ds;
     int rc = hipc_sys_shmctl(e->id, IPC_STAT, &ds);
-    if (rc < 0) {
-        hipc__set_errno(sys_errno, -rc);
-        return map_shm_errno(-rc);
-    }
+    if (rc < 0)
+        return hipc__shm_id_fail(sys_errno, rc, HIPC_E_NOT_FOUND);
     if (ds.shm_nattch != 0 || ds.shm_cpid != e->cpid ||
         (int64_t)ds.shm_ctime != e->ctime)
         return HIPC_E_BAD_STATE;
-    return hipc_inspect_remove_id(e->id, sys_errno);
+    return hipc_shm_remove_id(e->id, sys_errno);
 }
 
 static int gc_entry(void *ctx, const hipc_seg_entry *entry)

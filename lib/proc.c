@@ -172,10 +172,8 @@ static int own_offset(long ticks, int64_t *off, int *err)
     int ns = hipc_sys_stat("/proc/self/ns/time", &own);
     if (ns == 0)
         ns = hipc_sys_stat("/proc/self/ns/time_for_children", &kids);
-    if (ns < 0 && ns != -ENOENT) {
-        hipc__set_errno(err, -ns);
-        return hipc__from_errno(-ns);
-    }
+    if (ns < 0 && ns != -ENOENT)
+        return hipc__fail(err, ns);
     if (ns == 0 && (own.st_ino != kids.st_ino || own.st_dev != kids.st_dev))
         return HIPC_E_UNSUPPORTED;
     int rc = hipc__procfs_read("/proc/self/timens_offsets", buf, sizeof buf, &len, err);
@@ -229,8 +227,7 @@ int hipc__proc_self_pidns(uint64_t *ns, int *sys_errno)
      * process shares the one pid space. */
     if (rc == 0 || rc == -ENOENT)
         return HIPC_OK;
-    hipc__set_errno(sys_errno, -rc);
-    return hipc__from_errno(-rc);
+    return hipc__fail(sys_errno, rc);
 }
 
 int hipc__proc_pid_state(pid_t pid, int *sys_errno)

@@ -14,22 +14,14 @@ static ssize_t read_once(int fd, char *buf, size_t cap, int *err)
     ssize_t n;
     while ((n = hipc_sys_read(fd, buf, cap)) == -EINTR)
         ;
-    if (n < 0) {
-        hipc__set_errno(err, (int)-n);
-        return hipc__from_errno((int)-n);
-    }
-    return n;
+    return n < 0 ? hipc__fail(err, n) : n;
 }
 
 static int open_file(const char *path, int *err)
 {
     hipc__set_errno(err, 0);
     int fd = hipc_sys_open(path, O_RDONLY);
-    if (fd < 0) {
-        hipc__set_errno(err, -fd);
-        return hipc__from_errno(-fd);
-    }
-    return fd;
+    return fd < 0 ? hipc__fail(err, fd) : fd;
 }
 
 /* Reads until end of file or until buf is full; then, when full, one

@@ -248,19 +248,6 @@ static void set_state(hipc_shm *shm, unsigned st)
     shm->state_ = (shm->state_ & STATE_REMOVED) | st;
 }
 
-/* Records a kernel failure on the handle and returns `code`. */
-static int fail(hipc_shm *shm, int neg_errno, int code)
-{
-    shm->sys_errno = -neg_errno;
-    return code;
-}
-
-/* The kernel says EINVAL or EIDRM when the id no longer names a segment. */
-static int is_gone(int neg_errno)
-{
-    return neg_errno == -EINVAL || neg_errno == -EIDRM;
-}
-
 static size_t payload_offset(unsigned flags)
 {
     return (flags & HIPC_SHM_RAW) ? 0 : sizeof(struct shm_header);
@@ -281,8 +268,7 @@ static int prefault(void *base, size_t len, int rdonly, int *err)
     }
     if (r == 0)
         return HIPC_OK;
-    *err = -r;
-    return r == -EFAULT ? HIPC_E_NOMEM : hipc__from_errno(-r);
+    return r == -EFAULT ? hipc__fail_as(err, r, HIPC_E_NOMEM) : hipc__fail(err, r);
 }
 
 static int stat_raw(int id, struct shmid_ds *ds)
@@ -302,16 +288,13 @@ static int header_present(void *base, int *err)
 {
     size_t page = hipc_sys_page_size();
     int r = hipc_sys_madvise(base, page, MADV_POPULATE_READ);
-    if (r < 0 && r != -EINVAL) {
-        *err = -r;
-        return r == -EFAULT ? HIPC_E_NOMEM : hipc__from_errno(-r);
-    }
+    if (r < 0 && r != -EINVAL)
+        return r == -EFAULT ? hipc__fail_as(err, r, HIPC_E_NOMEM)
+                            : hipc__fail(err, r);
     unsigned char in_core = 0;
     int m = hipc_sys_mincore(base, page, &in_core);
-    if (m < 0) {
-        *err = -m;
-        return hipc__from_errno(-m);
-    }
+    if (m < 0)
+        return hipc__fail(err, m);
     *err = -r;
     return (in_core & 1u) ? HIPC_OK : HIPC_E_UNSUPPORTED;
 }
@@ -349,8 +332,8 @@ static int mark_removed(hipc_shm *shm)
 static int identity_check(hipc_shm *shm, struct shmid_ds *ds)
 {
     int r = stat_raw(shm->id, ds);
-    if (r < 0 && !is_gone(r))
-        return fail(shm, r, hipc__from_errno(-r));
+    if (r < 0 && !hipc__shm_id_gone(r))
+        return hipc__fail(&shm->sys_errno, r);
     if (r < 0)
         shm->sys_errno = -r;
     return r < 0 || !identity_same(shm, ds) ? mark_removed(shm) : HIPC_OK;
@@ -371,7 +354,7 @@ static int attach_identity(hipc_shm *shm, enum identity_mode mode)
     }
     int r = stat_raw(shm->id, &ds);
     if (r < 0)
-        return fail(shm, r, hipc__from_errno(-r));
+        return hipc__fail(&shm->sys_errno, r);
     identity_record(shm, &ds);
     return HIPC_OK;
 }
@@ -384,7 +367,7 @@ static int attach_map(hipc_shm *shm, unsigned flags, enum identity_mode mode,
     int rdonly = (flags & HIPC_SHM_RDONLY) != 0;
     int r = hipc_sys_shmat(shm->id, NULL, rdonly ? SHM_RDONLY : 0, base);
     if (r < 0)
-        return fail(shm, r, is_gone(r) ? HIPC_E_REMOVED : hipc__from_errno(-r));
+        return hipc__shm_id_fail(&shm->sys_errno, r, HIPC_E_REMOVED);
     int rc = attach_identity(shm, mode);
     int err = 0;
     if (rc == HIPC_OK && (flags & HIPC_SHM_PREFAULT)) {
@@ -510,7 +493,7 @@ static int create_finish(hipc_shm *shm, const hipc_shm_config *cfg,
         rc = prefault(base, sizeof(struct shm_header), 0, &err);
         if (rc != HIPC_OK) {
             (void)hipc_sys_shmdt(base);
-            return fail(shm, -err, rc);
+            return hipc__fail_as(&shm->sys_errno, -err, rc);
         }
         header_write(base, cfg->size, cfg->tag, plan->pid, plan->start);
         shm->hpid_ = plan->pid;
@@ -518,14 +501,14 @@ static int create_finish(hipc_shm *shm, const hipc_shm_config *cfg,
     }
     if (cfg->flags & HIPC_SHM_NO_ATTACH) {
         int r = hipc_sys_shmdt(base);
-        return r < 0 ? fail(shm, r, hipc__from_errno(-r)) : HIPC_OK;
+        return r < 0 ? hipc__fail(&shm->sys_errno, r) : HIPC_OK;
     }
     /* Last, as nothing may fail once the segment is marked. */
     if (cfg->flags & HIPC_SHM_REMOVE_ON_ATTACH) {
         int r = hipc_sys_shmctl(shm->id, IPC_RMID, NULL);
         if (r < 0) {
             (void)hipc_sys_shmdt(base);
-            return fail(shm, r, hipc__from_errno(-r));
+            return hipc__fail(&shm->sys_errno, r);
         }
         shm->state_ |= STATE_REMOVED;
     }
@@ -553,7 +536,7 @@ static int create_at(hipc_shm *shm, key_t key, const hipc_shm_config *cfg,
                              IPC_CREAT | IPC_EXCL | (int)plan->mode);
     *kerr = id < 0 ? id : 0;
     if (id < 0)
-        return fail(shm, id, create_errno_code(id));
+        return hipc__fail_as(&shm->sys_errno, id, create_errno_code(id));
     shm->key = key;
     shm->id = id;
     shm->size = cfg->size;
@@ -652,7 +635,7 @@ static int open_verify(hipc_shm *shm, void *base, unsigned long nattch,
     int err = 0;
     int rc = header_present(base, &err);
     if (rc != HIPC_OK)
-        return fail(shm, -err, rc);
+        return hipc__fail_as(&shm->sys_errno, -err, rc);
     rc = header_read(base, shm->seg_size, &info);
     if (rc == HIPC_E_AGAIN && nattch == 0)
         rc = HIPC_E_FOREIGN;
@@ -688,8 +671,7 @@ static int open_map(hipc_shm *shm, unsigned flags, unsigned long nattch,
         rc = open_verify(shm, base, nattch, expected_size);
     if (rc == HIPC_OK && (flags & HIPC_SHM_REMOVE_ON_ATTACH)) {
         int r = hipc_sys_shmctl(shm->id, IPC_RMID, NULL);
-        rc = r < 0 ? fail(shm, r, is_gone(r) ? HIPC_E_REMOVED
-                                              : hipc__from_errno(-r))
+        rc = r < 0 ? hipc__shm_id_fail(&shm->sys_errno, r, HIPC_E_REMOVED)
                    : HIPC_OK;
         if (r == 0)
             shm->state_ |= STATE_REMOVED;
@@ -708,9 +690,9 @@ static int open_common(hipc_shm *shm, size_t expected_size, unsigned flags,
     struct shmid_ds ds;
     int r = stat_raw(shm->id, &ds);
     if (r == -EINVAL)
-        return fail(shm, r, gone_code);
+        return hipc__fail_as(&shm->sys_errno, r, gone_code);
     if (r < 0)
-        return fail(shm, r, hipc__from_errno(-r));
+        return hipc__fail(&shm->sys_errno, r);
     if (ds.shm_perm.mode & SHM_DEST)
         return HIPC_E_REMOVED;
     shm->key = ds.shm_perm.__key;
@@ -763,7 +745,7 @@ int hipc_shm_open(hipc_shm *shm, key_t key, size_t expected_size, unsigned flags
     shm->key = key;
     int id = hipc_sys_shmget(key, 0, 0);
     if (id < 0)
-        return fail(shm, id, hipc__from_errno(-id));
+        return hipc__fail(&shm->sys_errno, id);
     shm->id = id;
     /* The key named it a moment ago: if the id is gone now, it was removed. */
     return open_end(shm, open_common(shm, expected_size, flags, HIPC_E_REMOVED));
@@ -826,7 +808,7 @@ int hipc_shm_detach(hipc_shm *shm)
     shm->base_ = NULL;
     shm->data = NULL;
     set_state(shm, STATE_DETACHED);
-    return r < 0 ? fail(shm, r, hipc__from_errno(-r)) : HIPC_OK;
+    return r < 0 ? hipc__fail(&shm->sys_errno, r) : HIPC_OK;
 }
 
 /* IPC_STAT, then IPC_RMID only when the id still names our segment. */
@@ -839,10 +821,10 @@ static int remove_checked(hipc_shm *shm)
     if (ds.shm_perm.mode & SHM_DEST)
         return mark_removed(shm);
     int r = hipc_sys_shmctl(shm->id, IPC_RMID, NULL);
-    if (r < 0 && !is_gone(r))
-        return fail(shm, r, hipc__from_errno(-r));
+    if (r < 0 && !hipc__shm_id_gone(r))
+        return hipc__fail(&shm->sys_errno, r);
     shm->state_ |= STATE_REMOVED;
-    return r < 0 ? fail(shm, r, HIPC_E_REMOVED) : HIPC_OK;
+    return r < 0 ? hipc__fail_as(&shm->sys_errno, r, HIPC_E_REMOVED) : HIPC_OK;
 }
 
 /* Between the identity check and IPC_RMID, the segment is pinned by an
@@ -860,8 +842,8 @@ int hipc_shm_remove(hipc_shm *shm)
     void *pin = NULL;
     if (handle_state(shm) == STATE_DETACHED) {
         int r = hipc_sys_shmat(shm->id, NULL, SHM_RDONLY, &pin);
-        if (r < 0 && is_gone(r))
-            return fail(shm, r, mark_removed(shm));
+        if (r < 0 && hipc__shm_id_gone(r))
+            return hipc__fail_as(&shm->sys_errno, r, mark_removed(shm));
         if (r < 0)
             pin = NULL;
     }
@@ -930,10 +912,8 @@ int hipc_shm_stat_id(int id, hipc_shm_info *info, int *sys_errno)
         return HIPC_E_BAD_ID;
     struct shmid_ds ds;
     int r = stat_raw(id, &ds);
-    if (r < 0) {
-        hipc__set_errno(sys_errno, -r);
-        return r == -EINVAL ? HIPC_E_NOT_FOUND : hipc__from_errno(-r);
-    }
+    if (r < 0)
+        return hipc__shm_id_fail(sys_errno, r, HIPC_E_NOT_FOUND);
     info_fill(id, &ds, info);
     return HIPC_OK;
 }
@@ -944,19 +924,14 @@ int hipc_shm_remove_id(int id, int *sys_errno)
     if (id < 0)
         return HIPC_E_BAD_ID;
     int r = hipc_sys_shmctl(id, IPC_RMID, NULL);
-    if (r < 0) {
-        hipc__set_errno(sys_errno, -r);
-        return r == -EINVAL ? HIPC_E_NOT_FOUND : hipc__from_errno(-r);
-    }
-    return HIPC_OK;
+    return r < 0 ? hipc__shm_id_fail(sys_errno, r, HIPC_E_NOT_FOUND) : HIPC_OK;
 }
 
 /* ---- Peeking at a header (for the inspector) ------------------------- */
 
 static int peek_fail(int neg_errno, int *sys_errno)
 {
-    hipc__set_errno(sys_errno, -neg_errno);
-    return is_gone(neg_errno) ? HIPC_E_NOT_FOUND : hipc__from_errno(-neg_errno);
+    return hipc__shm_id_fail(sys_errno, neg_errno, HIPC_E_NOT_FOUND);
 }
 
 /* The IPC_STAT comes after the attach, so the size belongs to the segment

@@ -3,9 +3,27 @@
 #ifndef HIPC_SHM_PRIV_H
 #define HIPC_SHM_PRIV_H
 
+#include <errno.h>
 #include <stddef.h>
 
 #include "hipc/shm.h"
+#include "internal.h"
+
+/* What the kernel means for a segment *id*: EINVAL or EIDRM say that no
+ * segment has that id (any more), which a handle calls HIPC_E_REMOVED and
+ * a bare id HIPC_E_NOT_FOUND (`gone`); any other errno maps as usual.
+ * Records the errno into the optional sink. Shared by shm.c and
+ * inspect.c, so that every call on an id answers the same way. */
+static inline int hipc__shm_id_gone(long neg)
+{
+    return neg == -EINVAL || neg == -EIDRM;
+}
+
+static inline int hipc__shm_id_fail(int *sink, long neg, int gone)
+{
+    return hipc__shm_id_gone(neg) ? hipc__fail_as(sink, neg, gone)
+                                  : hipc__fail(sink, neg);
+}
 
 /* Reads the hipc header of segment `id` without ever risking a SIGBUS:
  * attaches it read-only for a moment, makes the header page present with

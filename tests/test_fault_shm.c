@@ -54,9 +54,13 @@ static hipc_shm_config config(size_t size, unsigned flags)
 
 /* A limit that cannot be read is left to the kernel, and an unsupported
  * prefault falls back to a hint: success is right after those. So is a
- * fresh key after EEXIST, and BAD_PATH for a path that does not exist. */
+ * fresh key after EEXIST, and BAD_PATH for a path that does not exist.
+ * For a bare id, EIDRM says no segment has it (any more): NOT_FOUND, as
+ * EINVAL does (shm_priv.h, hipc__shm_id_fail). */
 static int shm_accept(enum hipc_sys_call call, int err, int rc)
 {
+    if (call == HIPC_SYS_SHMCTL && err == EIDRM && rc == HIPC_E_NOT_FOUND)
+        return 1;
     if (rc == HIPC_OK)
         return call == HIPC_SYS_OPEN || call == HIPC_SYS_READ ||
                (call == HIPC_SYS_MADVISE && err == EINVAL) ||

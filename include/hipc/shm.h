@@ -298,15 +298,15 @@ int hipc_shm_close(hipc_shm *shm);
  * HIPC_E_NULL, a copy or garbage HIPC_E_BAD_HANDLE, a closed handle
  * HIPC_E_STALE_HANDLE, no read permission HIPC_E_PERM (sys_errno EACCES). */
 int hipc_shm_stat(hipc_shm *shm, hipc_shm_info *info);
-/* The same by id: no such id HIPC_E_NOT_FOUND (sys_errno EINVAL; EIDRM
- * is HIPC_E_REMOVED), a negative id HIPC_E_BAD_ID, NULL info HIPC_E_NULL,
+/* The same by id: no such id HIPC_E_NOT_FOUND (sys_errno EINVAL or EIDRM,
+ * kept), a negative id HIPC_E_BAD_ID, NULL info HIPC_E_NULL,
  * no read permission HIPC_E_PERM (sys_errno EACCES). No identity check:
  * it reports whatever the id names now. */
 int hipc_shm_stat_id(int id, hipc_shm_info *info, int *sys_errno);
 
 /* Removes a segment by id, without a handle (the ipcrm -m view), whatever
- * it names now. No such id: HIPC_E_NOT_FOUND (sys_errno EINVAL; EIDRM is
- * HIPC_E_REMOVED); a negative id HIPC_E_BAD_ID; not the owner: HIPC_E_PERM
+ * it names now. No such id: HIPC_E_NOT_FOUND (sys_errno EINVAL or EIDRM,
+ * kept); a negative id HIPC_E_BAD_ID; not the owner: HIPC_E_PERM
  * (sys_errno EPERM). A segment already marked is removed again: HIPC_OK. */
 int hipc_shm_remove_id(int id, int *sys_errno);
 
