@@ -21,32 +21,49 @@
 #define PIPE_MAGIC 0x68506970u /* "hPip" while open */
 #define PIPE_DEAD 0x64506970u  /* "dPip" once closed */
 
-/* Private flag: the descriptors are non-blocking, so a timed write may
- * hand the kernel more than PIPE_BUF bytes at once. */
-#define NONBLOCKING_ 0x100u
-
 enum op { OP_WRITE, OP_READ_EXACT, OP_READ_SOME };
 
-/* One transfer in progress. */
-struct io {
-    enum op op;
-    int fd;
-    const unsigned char *wbuf;
-    unsigned char *rbuf;
-    size_t len;
-    size_t done;
-    const struct timespec *deadline; /* NULL: wait as long as it takes */
-    int attempted;  /* the caller made the first transfer: its result is */
-    ssize_t first;  /* here, and run() starts by judging it */
-    struct sigpipe_guard *guard; /* writes: how SIGPIPE is kept away */
+/* How a writing call keeps SIGPIPE away (see "SIGPIPE" below). */
+enum guard_how {
+    GUARD_PLAIN,    /* nothing to do: the caller ignores it, or a read */
+    GUARD_NOSIGNAL, /* every write carries RWF_NOSIGNAL */
+    GUARD_MASK      /* SIGPIPE is blocked for the length of the call */
 };
 
 /* The SIGPIPE state a writing call saves and restores. */
 struct sigpipe_guard {
-    sigset_t old;
+    enum guard_how how;
     int active;      /* the mask was read (and possibly changed) */
     int was_pending; /* a SIGPIPE was pending before the write */
-    int unmasked;    /* writes go without the mask (write_unmasked) */
+    int saw_epipe;   /* a write met a gone reader: its SIGPIPE is ours */
+    sigset_t old;
+};
+
+/* The first syscall of a transfer, when a fast path has made it already. */
+struct tried {
+    int made;
+    ssize_t n;
+};
+#define NOT_TRIED ((struct tried){.made = 0})
+
+/* One transfer in progress: all of its loop's state, held by value by the
+ * call that runs it. A write sends its iovecs one after the other (a frame
+ * is a header and a payload); a read fills rbuf. */
+struct xfer {
+    enum op op;
+    int fd;
+    int nonblocking;
+    int timed;     /* 0: wait as long as it takes */
+    int ready;     /* the descriptor can be tried without polling first */
+    int confirmed; /* one EAGAIN was seen: the next one stands */
+    size_t len;    /* bytes in all */
+    size_t done;
+    struct iovec iov[2];
+    int iovcnt;
+    unsigned char *rbuf;
+    struct timespec deadline;
+    struct tried first;
+    struct sigpipe_guard guard;
 };
 
 static int check(const hipc_pipe *p)
@@ -63,11 +80,12 @@ static int check(const hipc_pipe *p)
     return HIPC_OK;
 }
 
-/* Records a failed syscall's errno and turns it into a code. */
-static int fail(hipc_pipe *p, long neg)
+/* The handle's own code when it is not a usable one, else `code`: for a
+ * call whose other argument is wrong, since the handle is checked first. */
+static int check_or(const hipc_pipe *p, int code)
 {
-    p->sys_errno = (int)-neg;
-    return hipc__from_errno((int)-neg);
+    int rc = check(p);
+    return rc != HIPC_OK ? rc : code;
 }
 
 static int end_valid(enum hipc_pipe_end end)
@@ -122,13 +140,13 @@ int hipc_pipe_create(hipc_pipe *p, unsigned flags)
         sysflags |= O_DIRECT;
     int fds[2];
     int rc = hipc_sys_pipe2(fds, sysflags);
-    if (rc < 0) {
-        p->sys_errno = -rc;
-        return rc == -EINVAL ? HIPC_E_UNSUPPORTED : hipc__from_errno(-rc);
-    }
+    if (rc < 0)
+        return rc == -EINVAL ? hipc__fail_as(&p->sys_errno, rc, HIPC_E_UNSUPPORTED)
+                             : hipc__fail(&p->sys_errno, rc);
     p->read_fd = fds[0];
     p->write_fd = fds[1];
-    p->flags_ = flags | ((flags & HIPC_PIPE_NONBLOCK) ? NONBLOCKING_ : 0u);
+    p->flags_ = flags;
+    p->nonblocking_ = (flags & HIPC_PIPE_NONBLOCK) != 0;
     p->magic_ = PIPE_MAGIC;
     return HIPC_OK;
 }
@@ -139,14 +157,14 @@ static int validate_fd(hipc_pipe *p, int fd, enum hipc_pipe_end end, int *fl)
     /* EBADF (not open) becomes HIPC_E_BAD_FD through the errno map. */
     int rc = hipc_sys_fcntl(fd, F_GETFD, 0);
     if (rc < 0)
-        return fail(p, rc);
+        return hipc__fail(&p->sys_errno, rc);
     struct stat st;
     rc = hipc_sys_fstat(fd, &st);
     if (rc < 0)
-        return fail(p, rc);
+        return hipc__fail(&p->sys_errno, rc);
     *fl = hipc_sys_fcntl(fd, F_GETFL, 0);
     if (*fl < 0)
-        return fail(p, *fl);
+        return hipc__fail(&p->sys_errno, *fl);
     /* An O_PATH descriptor passes fstat but cannot be read or written. */
     if (*fl & O_PATH)
         return HIPC_E_BAD_FD;
@@ -183,7 +201,8 @@ int hipc_pipe_adopt(hipc_pipe *p, int fd, enum hipc_pipe_end end, unsigned flags
         p->read_fd = fd;
     else
         p->write_fd = fd;
-    p->flags_ = flags | ((fl & O_NONBLOCK) ? NONBLOCKING_ : 0u);
+    p->flags_ = flags;
+    p->nonblocking_ = (fl & O_NONBLOCK) != 0;
     p->magic_ = PIPE_MAGIC;
     return HIPC_OK;
 }
@@ -208,7 +227,7 @@ static int drop_end(hipc_pipe *p, int *slot)
         p->send_done_ = 0; /* a frame still owed is given up */
     if (p->read_fd < 0 && p->write_fd < 0)
         p->magic_ = PIPE_DEAD;
-    return rc < 0 ? fail(p, rc) : HIPC_OK;
+    return rc < 0 ? hipc__fail(&p->sys_errno, rc) : HIPC_OK;
 }
 
 int hipc_pipe_close_end(hipc_pipe *p, enum hipc_pipe_end end)
@@ -318,22 +337,22 @@ static int thread_has_sigpipe(hipc_pipe *p)
  * single rt_sigprocmask here. */
 static int guard_mask(hipc_pipe *p, struct sigpipe_guard *g)
 {
+    g->how = GUARD_MASK;
     g->active = 0;
     g->was_pending = 0;
-    g->unmasked = 0;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGPIPE);
     int rc = hipc_sys_sigmask(SIG_BLOCK, &set, &g->old);
     if (rc < 0)
-        return fail(p, rc);
+        return hipc__fail(&p->sys_errno, rc);
     g->active = 1;
     if (!sigismember(&g->old, SIGPIPE))
         return HIPC_OK;
     sigset_t pending;
     rc = hipc_sys_sigpending(&pending);
     if (rc < 0)
-        return fail(p, rc);
+        return hipc__fail(&p->sys_errno, rc);
     if (!sigismember(&pending, SIGPIPE))
         return HIPC_OK;
     rc = thread_has_sigpipe(p);
@@ -343,59 +362,37 @@ static int guard_mask(hipc_pipe *p, struct sigpipe_guard *g)
     return HIPC_OK;
 }
 
-/* What write_unmasked returns when the write needs the mask after all:
- * the kernel does not know RWF_NOSIGNAL (and so wrote nothing). */
-#define NEEDS_MASK ((ssize_t)INT_MIN)
-
-static HIPC_INLINE ssize_t plain_writev(int fd, const struct iovec *iov,
-                                        int count)
-{
-    return count == 1 ? hipc_sys_write(fd, iov[0].iov_base, iov[0].iov_len)
-                      : hipc_sys_writev(fd, iov, count);
-}
-
-/* One write with no mask around it: plain for a handle whose caller keeps
- * SIGPIPE away, with RWF_NOSIGNAL otherwise - the one place that decides.
- * The first refusal of the flag switches the whole process to the mask. */
-static HIPC_INLINE ssize_t write_unmasked(const hipc_pipe *p, int fd,
-                                          const struct iovec *iov, int count)
+/* How this handle's writes keep SIGPIPE away: not at all when the caller
+ * does, with RWF_NOSIGNAL until the kernel has refused it once, else with
+ * the mask. The one place that decides. */
+static HIPC_INLINE enum guard_how guard_how_for(const hipc_pipe *p)
 {
     if (p->flags_ & HIPC_PIPE_SIGPIPE_IGNORED)
-        return plain_writev(fd, iov, count);
-    if (atomic_load_explicit(&nosig_refused, memory_order_relaxed))
-        return NEEDS_MASK;
-    ssize_t n = hipc_sys_writev_nosignal(fd, iov, count);
-    if (n != -EOPNOTSUPP && n != -ENOSYS)
-        return n;
-    atomic_store_explicit(&nosig_refused, 1, memory_order_relaxed);
-    return NEEDS_MASK;
+        return GUARD_PLAIN;
+    return atomic_load_explicit(&nosig_refused, memory_order_relaxed)
+               ? GUARD_MASK
+               : GUARD_NOSIGNAL;
 }
 
-/* Sets up the guard for a writing call: unmasked writes while they can
- * be had (see write_unmasked), the mask otherwise. */
+/* Whether a write with RWF_NOSIGNAL came back refused: the kernel does not
+ * know the flag (and wrote nothing). The first refusal switches the whole
+ * process to the mask. */
+static int nosignal_refused(ssize_t n)
+{
+    if (n != -EOPNOTSUPP && n != -ENOSYS)
+        return 0;
+    atomic_store_explicit(&nosig_refused, 1, memory_order_relaxed);
+    return 1;
+}
+
+/* Sets up the guard for a writing call. */
 static int guard_enter(hipc_pipe *p, struct sigpipe_guard *g)
 {
+    g->how = guard_how_for(p);
     g->active = 0;
     g->was_pending = 0;
-    g->unmasked = (p->flags_ & HIPC_PIPE_SIGPIPE_IGNORED) ||
-                  !atomic_load_explicit(&nosig_refused, memory_order_relaxed);
-    return g->unmasked ? HIPC_OK : guard_mask(p, g);
-}
-
-/* One write under the guard `g` (NULL: none). When an unmasked write
- * turns out to need the mask, the guard takes it and the same write goes
- * again, plainly. */
-static ssize_t guarded_writev(hipc_pipe *p, struct sigpipe_guard *g, int fd,
-                              const struct iovec *iov, int count)
-{
-    if (g != NULL && g->unmasked) {
-        ssize_t n = write_unmasked(p, fd, iov, count);
-        if (n != NEEDS_MASK)
-            return n;
-        if (guard_mask(p, g) != HIPC_OK)
-            return -(ssize_t)p->sys_errno;
-    }
-    return plain_writev(fd, iov, count);
+    g->saw_epipe = 0;
+    return g->how == GUARD_MASK ? guard_mask(p, g) : HIPC_OK;
 }
 
 /* Non-zero when SIGPIPE is pending, or when that cannot be found out. */
@@ -410,12 +407,12 @@ static int sigpipe_pending(void)
  * changed it. The signal the kernel sends for EPIPE is directed at this
  * thread, and sigtimedwait takes thread-directed signals first, so a
  * process-wide SIGPIPE that arrived meanwhile stays pending. */
-static void guard_leave(struct sigpipe_guard *g, int saw_epipe)
+static void guard_leave(const struct sigpipe_guard *g)
 {
     if (!g->active)
         return;
     int consumed = 1;
-    if (saw_epipe && !g->was_pending) {
+    if (g->saw_epipe && !g->was_pending) {
         sigset_t set;
         sigemptyset(&set);
         sigaddset(&set, SIGPIPE);
@@ -459,185 +456,182 @@ static int remaining_ms(const struct timespec *dl)
     return ns <= 0 ? 0 : (int)((ns + 999999LL) / 1000000LL);
 }
 
-/* 1 when the descriptor is ready, 0 when the deadline passed first. An
- * interrupted poll goes round again against the same deadline. */
-static int wait_ready(hipc_pipe *p, const struct io *io)
+/* HIPC_OK once the descriptor is ready, HIPC_E_TIMEDOUT when the deadline
+ * passed first. An interrupted poll goes round again against the same
+ * deadline. */
+static int wait_ready(hipc_pipe *p, const struct xfer *x)
 {
     for (;;) {
-        int ms = remaining_ms(io->deadline);
-        struct pollfd pfd = {.fd = io->fd,
-                             .events = io->op == OP_WRITE ? POLLOUT : POLLIN};
+        int ms = remaining_ms(&x->deadline);
+        struct pollfd pfd = {.fd = x->fd,
+                             .events = x->op == OP_WRITE ? POLLOUT : POLLIN};
         int rc = hipc_sys_poll(&pfd, 1, ms);
         if (rc > 0)
-            return 1;
+            return HIPC_OK;
         if (rc == 0 && ms == 0)
-            return 0;
+            return HIPC_E_TIMEDOUT;
         if (rc < 0 && rc != -EINTR)
-            return fail(p, rc);
+            return hipc__fail(&p->sys_errno, rc);
     }
 }
 
 /* ---- The transfer loop -------------------------------------------------- */
 
-static ssize_t io_once(hipc_pipe *p, const struct io *io)
+/* The iovecs of what is left to write after `done` bytes. */
+static int rest_of(const struct xfer *x, struct iovec v[2])
 {
-    size_t want = io->len - io->done;
-    if (io->op != OP_WRITE)
-        return hipc_sys_read(io->fd, io->rbuf + io->done, want);
-    /* After POLLOUT a blocking pipe has room for PIPE_BUF bytes at least;
-     * asking for more could block past the deadline. */
-    if (io->deadline != NULL && !(p->flags_ & NONBLOCKING_) && want > PIPE_BUF)
-        want = PIPE_BUF;
-    struct iovec v = {.iov_base = (void *)(uintptr_t)(io->wbuf + io->done),
-                      .iov_len = want};
-    return guarded_writev(p, io->guard, io->fd, &v, 1);
+    size_t skip = x->done;
+    int k = 0;
+    for (int i = 0; i < x->iovcnt; i++) {
+        size_t len = x->iov[i].iov_len;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        v[k++] = (struct iovec){(unsigned char *)x->iov[i].iov_base + skip,
+                                len - skip};
+        skip = 0;
+    }
+    return k;
 }
 
-/* What run() does after a transfer that moved nothing. */
-#define RETRY_ 1
+/* One try at the rest of the transfer: a count, or -errno. A write goes
+ * as its guard says. */
+static ssize_t try_once(const struct xfer *x)
+{
+    if (x->op != OP_WRITE)
+        return hipc_sys_read(x->fd, x->rbuf + x->done, x->len - x->done);
+    struct iovec v[2];
+    int k = rest_of(x, v);
+    /* After POLLOUT a blocking pipe has room for PIPE_BUF bytes at least;
+     * asking for more could block past the deadline. (Only plain writes
+     * are timed, so that is one iovec.) */
+    if (x->timed && !x->nonblocking && v[0].iov_len > PIPE_BUF)
+        v[0].iov_len = PIPE_BUF;
+    if (x->guard.how == GUARD_NOSIGNAL)
+        return hipc_sys_writev_nosignal(x->fd, v, k);
+    return k == 1 ? hipc_sys_write(x->fd, v[0].iov_base, v[0].iov_len)
+                  : hipc_sys_writev(x->fd, v, k);
+}
 
-/* RETRY_ to go round again, or the code the transfer ends with. */
-static int stop_or_retry(hipc_pipe *p, const struct io *io, ssize_t n,
-                         int *confirmed, int *epipe)
+/* Judges a try that moved nothing (n <= 0): HIPC_OK when the transfer
+ * goes on, else the code it ends with. */
+static int judge(hipc_pipe *p, struct xfer *x, ssize_t n)
 {
     /* Only a read returns 0 (end of file): write(2) on a pipe never
      * accepts 0 of n > 0 bytes. */
     if (n == 0)
-        return io->done == 0 ? HIPC_E_EOF : HIPC_E_TRUNCATED;
-    if (n == -EINTR || (n == -EAGAIN && io->deadline != NULL))
-        return RETRY_;
+        return x->done == 0 ? HIPC_E_EOF : HIPC_E_TRUNCATED;
+    if (n == -EINTR || (n == -EAGAIN && x->timed))
+        return HIPC_OK;
     /* Without a deadline, EAGAIN is reported only when a second attempt
      * agrees: a single retry is as cheap as asking poll, and unlike poll
      * it is exact (a pipe whose slots are all in use still takes a small
      * write into its last page). */
-    if (n == -EAGAIN && !*confirmed) {
-        *confirmed = 1;
-        return RETRY_;
+    if (n == -EAGAIN && !x->confirmed) {
+        x->confirmed = 1;
+        return HIPC_OK;
     }
-    if (n == -EPIPE && epipe != NULL)
-        *epipe = 1;
-    return fail(p, n);
+    /* Refused, the write moved nothing and the descriptor is as ready as
+     * it was: the same write goes again at once, under the mask. */
+    if (x->guard.how == GUARD_NOSIGNAL && nosignal_refused(n)) {
+        x->ready = 1;
+        return guard_mask(p, &x->guard);
+    }
+    x->guard.saw_epipe |= n == -EPIPE;
+    return hipc__fail(&p->sys_errno, n);
 }
 
 /* Moves bytes until the transfer is complete, the peer is gone, the
- * deadline passes or an error occurs. *epipe is set on EPIPE. */
-static int run(hipc_pipe *p, struct io *io, int *epipe)
+ * deadline passes or an error occurs. */
+static int run(hipc_pipe *p, struct xfer *x)
 {
     /* A non-blocking descriptor cannot block, so a timed transfer tries
      * it first and polls only after EAGAIN; a blocking one polls first. */
-    int nonblocking = (p->flags_ & NONBLOCKING_) != 0;
-    int ready = nonblocking, confirmed = 0;
-    while (io->done < io->len) {
-        if (io->deadline != NULL && !ready) {
-            int r = wait_ready(p, io);
-            if (r <= 0)
-                return r == 0 ? HIPC_E_TIMEDOUT : r;
-        }
-        ssize_t n = io->attempted ? io->first : io_once(p, io);
-        io->attempted = 0;
+    x->ready = x->nonblocking;
+    while (x->done < x->len) {
+        int rc = x->timed && !x->ready ? wait_ready(p, x) : HIPC_OK;
+        if (rc != HIPC_OK)
+            return rc;
+        ssize_t n = x->first.made ? x->first.n : try_once(x);
+        x->first.made = 0;
         /* A transfer interrupted after poll said "ready" is retried at
          * once: the descriptor is still ready, so it cannot block. */
-        ready = n == -EINTR || (n > 0 && nonblocking);
+        x->ready = n == -EINTR || (n > 0 && x->nonblocking);
         if (n <= 0) {
-            int rc = stop_or_retry(p, io, n, &confirmed, epipe);
-            if (rc != RETRY_)
+            if ((rc = judge(p, x, n)) != HIPC_OK)
                 return rc;
             continue;
         }
-        io->done += (size_t)n;
-        confirmed = 0;
-        if (io->op == OP_READ_SOME)
+        x->done += (size_t)n;
+        x->confirmed = 0;
+        if (x->op == OP_READ_SOME)
             break;
     }
     return HIPC_OK;
 }
 
-static int run_write(hipc_pipe *p, struct io *io)
+/* Checks what a transfer was asked for and takes on its buffer. */
+static int admit(hipc_pipe *p, struct xfer *x, const void *buf)
 {
-    struct sigpipe_guard g;
-    int rc = guard_enter(p, &g);
+    int rc = begin(p, x->op == OP_WRITE ? HIPC_PIPE_WRITE_END
+                                        : HIPC_PIPE_READ_END, &x->fd);
     if (rc != HIPC_OK)
         return rc;
-    int epipe = 0;
-    io->guard = &g;
-    rc = run(p, io, &epipe);
-    io->guard = NULL; /* `g` dies with this frame */
-    guard_leave(&g, epipe);
-    return rc;
-}
-
-/* Validates, arms the deadline (timeout_ms < 0: none) and runs. */
-static int transfer(hipc_pipe *p, struct io *io, int timeout_ms, size_t *done)
-{
-    set_done(done, 0);
-    enum hipc_pipe_end end =
-        io->op == OP_WRITE ? HIPC_PIPE_WRITE_END : HIPC_PIPE_READ_END;
-    int rc = begin(p, end, &io->fd);
-    if (rc != HIPC_OK)
-        return rc;
-    if (io->wbuf == NULL && io->rbuf == NULL && io->len != 0)
+    if (buf == NULL && x->len != 0)
         return HIPC_E_NULL;
-    if (io->len > (size_t)SSIZE_MAX)
+    if (x->len > (size_t)SSIZE_MAX)
         return HIPC_E_BAD_SIZE;
     /* Bytes written now would land inside the frame still owed. */
-    if (io->op == OP_WRITE && p->send_done_ != 0)
+    if (x->op == OP_WRITE && p->send_done_ != 0)
         return HIPC_E_BAD_STATE;
-    struct timespec dl;
+    x->nonblocking = (int)p->nonblocking_;
+    x->iov[0] = (struct iovec){(void *)(uintptr_t)buf, x->len};
+    x->iovcnt = 1;
+    x->rbuf = (unsigned char *)(uintptr_t)buf;
+    return HIPC_OK;
+}
+
+/* A whole transfer: validates, arms the deadline (timeout_ms < 0: none),
+ * guards a write and runs. `first` is a try a fast path made already.
+ * Out of line, so that the fast paths build no struct xfer (and have no
+ * address-taken local for the stack protector to guard). */
+HIPC_NOINLINE static int transfer(hipc_pipe *p, enum op op, const void *buf,
+                                  size_t len, int timeout_ms,
+                                  struct tried first, size_t *done)
+{
+    set_done(done, 0);
+    struct xfer x = {.op = op, .len = len, .first = first};
+    int rc = admit(p, &x, buf);
+    if (rc != HIPC_OK)
+        return rc;
     if (timeout_ms >= 0) {
-        deadline_after(timeout_ms, &dl);
-        io->deadline = &dl;
+        x.timed = 1;
+        deadline_after(timeout_ms, &x.deadline);
     }
-    int epipe = 0;
-    rc = io->op == OP_WRITE ? run_write(p, io) : run(p, io, &epipe);
-    /* `dl` dies with this frame: leave no pointer to it in the caller's io. */
-    io->deadline = NULL;
-    set_done(done, io->done);
+    if (op == OP_WRITE && (rc = guard_enter(p, &x.guard)) != HIPC_OK)
+        return rc;
+    rc = run(p, &x);
+    guard_leave(&x.guard);
+    set_done(done, x.done);
     return rc;
-}
-
-HIPC_NOINLINE static int write_op(hipc_pipe *p, const void *buf, size_t len, int timeout_ms,
-                    size_t *done)
-{
-    struct io io = {.op = OP_WRITE, .wbuf = buf, .len = len};
-    return transfer(p, &io, timeout_ms, done);
-}
-
-HIPC_NOINLINE static int read_op(hipc_pipe *p, enum op op, void *buf, size_t len,
-                   int timeout_ms, size_t *done)
-{
-    struct io io = {.op = op, .rbuf = buf, .len = len};
-    return transfer(p, &io, timeout_ms, done);
 }
 
 /* read_some hands back a count as an int; larger requests are capped. */
 static int read_some_op(hipc_pipe *p, void *buf, size_t len, int timeout_ms)
 {
     if (len == 0 || len > (size_t)SSIZE_MAX)
-        return check(p) != HIPC_OK ? check(p) : HIPC_E_BAD_SIZE;
+        return check_or(p, HIPC_E_BAD_SIZE);
     size_t got = 0;
-    int rc = read_op(p, OP_READ_SOME, buf, len > INT_MAX ? INT_MAX : len,
-                     timeout_ms, &got);
+    int rc = transfer(p, OP_READ_SOME, buf, len > INT_MAX ? INT_MAX : len,
+                      timeout_ms, NOT_TRIED, &got);
     return rc != HIPC_OK ? rc : (int)got;
 }
 
 /* The common case of an untimed transfer - a valid handle, nothing to
  * guard, one syscall moves it all - costs a few checks and the syscall;
- * the general path (about 100 instructions more per call, 10 % of a
- * 64-byte pipe write here) then only judges what that first syscall did. */
-/* The rest of a transfer whose first syscall returned `first`. Out of
- * line, so that the fast path builds no struct io (and has no address-taken
- * local for the stack protector to guard). */
-HIPC_NOINLINE static int finish(hipc_pipe *p, enum op op,
-                                            const void *buf, size_t len,
-                                            ssize_t first, size_t *done)
-{
-    struct io io = {.op = op, .len = len, .attempted = 1, .first = first};
-    if (op == OP_WRITE)
-        io.wbuf = buf;
-    else
-        io.rbuf = (void *)(uintptr_t)buf;
-    return transfer(p, &io, -1, done);
-}
+ * anything else goes to transfer(), which then only judges what that
+ * first syscall did. */
 
 /* The fast paths take lengths from 1 to SSIZE_MAX: above it the kernel's
  * -errno would pass for a count (len - 1 wraps for 0, so one compare). */
@@ -647,30 +641,44 @@ HIPC_NOINLINE static int finish(hipc_pipe *p, enum op op,
 #define FAST_HANDLE_(p)                                                        \
     ((p) != NULL && (p)->magic_ == PIPE_MAGIC && (p)->self_ == (uintptr_t)(p))
 
+/* The fast path's one write, for a handle whose guard is not the mask. */
+static HIPC_INLINE ssize_t write_unmasked(const hipc_pipe *p, const void *buf,
+                                          size_t len)
+{
+    if (p->flags_ & HIPC_PIPE_SIGPIPE_IGNORED)
+        return hipc_sys_write(p->write_fd, buf, len);
+    struct iovec v = {.iov_base = (void *)(uintptr_t)buf, .iov_len = len};
+    return hipc_sys_writev_nosignal(p->write_fd, &v, 1);
+}
+
 int hipc_pipe_write_all(hipc_pipe *p, const void *buf, size_t len, size_t *done)
 {
     if (!FAST_HANDLE_(p) || p->write_fd < 0 || buf == NULL ||
-        !FAST_LEN_(len) || p->send_done_ != 0)
-        return write_op(p, buf, len, -1, done);
-    struct iovec v = {.iov_base = (void *)(uintptr_t)buf, .iov_len = len};
-    ssize_t n = write_unmasked(p, p->write_fd, &v, 1);
-    if (n == NEEDS_MASK)
-        return write_op(p, buf, len, -1, done);
+        !FAST_LEN_(len) || p->send_done_ != 0 ||
+        guard_how_for(p) == GUARD_MASK)
+        return transfer(p, OP_WRITE, buf, len, -1, NOT_TRIED, done);
+    ssize_t n = write_unmasked(p, buf, len);
     p->sys_errno = 0;
-    if (n != (ssize_t)len)
-        return finish(p, OP_WRITE, buf, len, n, done);
-    set_done(done, len);
-    return HIPC_OK;
+    if (n == (ssize_t)len) {
+        set_done(done, len);
+        return HIPC_OK;
+    }
+    /* Refused, the flag wrote nothing: the write starts again, masked. */
+    struct tried first = {.made = 1, .n = n};
+    if (!(p->flags_ & HIPC_PIPE_SIGPIPE_IGNORED) && nosignal_refused(n))
+        first = NOT_TRIED;
+    return transfer(p, OP_WRITE, buf, len, -1, first, done);
 }
 
 int hipc_pipe_read_exact(hipc_pipe *p, void *buf, size_t len, size_t *done)
 {
     if (!FAST_HANDLE_(p) || p->read_fd < 0 || buf == NULL || !FAST_LEN_(len))
-        return read_op(p, OP_READ_EXACT, buf, len, -1, done);
+        return transfer(p, OP_READ_EXACT, buf, len, -1, NOT_TRIED, done);
     p->sys_errno = 0;
     ssize_t n = hipc_sys_read(p->read_fd, buf, len);
     if (n != (ssize_t)len)
-        return finish(p, OP_READ_EXACT, buf, len, n, done);
+        return transfer(p, OP_READ_EXACT, buf, len, -1,
+                        (struct tried){.made = 1, .n = n}, done);
     set_done(done, len);
     return HIPC_OK;
 }
@@ -685,8 +693,8 @@ int hipc_pipe_write_all_timed(hipc_pipe *p, const void *buf, size_t len,
 {
     set_done(done, 0);
     if (timeout_ms < 0)
-        return check(p) != HIPC_OK ? check(p) : HIPC_E_BAD_TIMEOUT;
-    return write_op(p, buf, len, timeout_ms, done);
+        return check_or(p, HIPC_E_BAD_TIMEOUT);
+    return transfer(p, OP_WRITE, buf, len, timeout_ms, NOT_TRIED, done);
 }
 
 int hipc_pipe_read_exact_timed(hipc_pipe *p, void *buf, size_t len,
@@ -694,14 +702,14 @@ int hipc_pipe_read_exact_timed(hipc_pipe *p, void *buf, size_t len,
 {
     set_done(done, 0);
     if (timeout_ms < 0)
-        return check(p) != HIPC_OK ? check(p) : HIPC_E_BAD_TIMEOUT;
-    return read_op(p, OP_READ_EXACT, buf, len, timeout_ms, done);
+        return check_or(p, HIPC_E_BAD_TIMEOUT);
+    return transfer(p, OP_READ_EXACT, buf, len, timeout_ms, NOT_TRIED, done);
 }
 
 int hipc_pipe_read_some_timed(hipc_pipe *p, void *buf, size_t len, int timeout_ms)
 {
     if (timeout_ms < 0)
-        return check(p) != HIPC_OK ? check(p) : HIPC_E_BAD_TIMEOUT;
+        return check_or(p, HIPC_E_BAD_TIMEOUT);
     return read_some_op(p, buf, len, timeout_ms);
 }
 
@@ -727,7 +735,7 @@ int hipc_pipe_capacity(hipc_pipe *p)
     if (rc != HIPC_OK)
         return rc;
     rc = hipc_sys_fcntl(fd, F_GETPIPE_SZ, 0);
-    return rc < 0 ? fail(p, rc) : rc;
+    return rc < 0 ? hipc__fail(&p->sys_errno, rc) : rc;
 }
 
 int hipc_pipe_set_capacity(hipc_pipe *p, size_t bytes)
@@ -749,11 +757,11 @@ int hipc_pipe_set_capacity(hipc_pipe *p, size_t bytes)
         return rc;
     /* EBUSY: more data waiting than the new size holds. EPERM: the
      * user's pipe memory (fs/pipe-user-pages-*) is used up. */
-    if (rc == -EBUSY || rc == -EPERM) {
-        p->sys_errno = -rc;
-        return rc == -EBUSY ? HIPC_E_BAD_STATE : HIPC_E_LIMIT;
-    }
-    return fail(p, rc);
+    if (rc == -EBUSY)
+        return hipc__fail_as(&p->sys_errno, rc, HIPC_E_BAD_STATE);
+    if (rc == -EPERM)
+        return hipc__fail_as(&p->sys_errno, rc, HIPC_E_LIMIT);
+    return hipc__fail(&p->sys_errno, rc);
 }
 
 int hipc_pipe_pending(hipc_pipe *p, size_t *bytes)
@@ -767,7 +775,7 @@ int hipc_pipe_pending(hipc_pipe *p, size_t *bytes)
     int n = 0;
     rc = hipc_sys_ioctl_int(fd, FIONREAD, &n);
     if (rc < 0)
-        return fail(p, rc);
+        return hipc__fail(&p->sys_errno, rc);
     *bytes = n < 0 ? 0u : (size_t)n;
     return HIPC_OK;
 }
@@ -791,68 +799,6 @@ static int claim_frame(hipc_pipe *p, const void *payload, size_t len)
     return HIPC_OK;
 }
 
-/* The iovecs for what is left of a frame after `sent` of its bytes. */
-static int frame_iov(struct iovec iov[2], const unsigned char *hdr,
-                     const void *payload, size_t len, size_t sent)
-{
-    int k = 0;
-    if (sent < HDR_)
-        iov[k++] = (struct iovec){(void *)(uintptr_t)(hdr + sent), HDR_ - sent};
-    size_t off = sent < HDR_ ? 0 : sent - HDR_;
-    if (off < len)
-        iov[k++] = (struct iovec){(void *)((uintptr_t)payload + off), len - off};
-    return k;
-}
-
-/* One piece of the frame (header or payload) through the transfer loop,
- * from `base`, its first byte's place in the frame; the handle keeps
- * what went out. */
-static int send_piece(hipc_pipe *p, struct sigpipe_guard *g, const void *buf,
-                      size_t len, size_t base, int *epipe)
-{
-    struct io io = {.op = OP_WRITE, .fd = p->write_fd, .wbuf = buf,
-                    .len = len, .done = p->send_done_ - base, .guard = g};
-    int rc = run(p, &io, epipe);
-    p->send_done_ = base + io.done;
-    return rc;
-}
-
-/* One writev, retried after EINTR; EAGAIN only when a second try agrees,
- * as run() does, so that the frame is not split for a passing EAGAIN. */
-static ssize_t writev_once(hipc_pipe *p, struct sigpipe_guard *g,
-                           const struct iovec *iov, int count)
-{
-    int confirmed = 0;
-    for (;;) {
-        ssize_t n = guarded_writev(p, g, p->write_fd, iov, count);
-        if (n == -EAGAIN && !confirmed)
-            confirmed = 1;
-        else if (n != -EINTR)
-            return n;
-    }
-}
-
-/* Sends what the frame still owes: one writev first (a frame of at most
- * PIPE_BUF bytes lands in one piece), then header and payload in turn. */
-static int send_owed(hipc_pipe *p, struct sigpipe_guard *g,
-                     const unsigned char *hdr, const void *payload, int *epipe)
-{
-    struct iovec iov[2];
-    int count = frame_iov(iov, hdr, payload, p->send_len_, p->send_done_);
-    ssize_t n = writev_once(p, g, iov, count);
-    if (n < 0) {
-        *epipe = n == -EPIPE;
-        return fail(p, n);
-    }
-    p->send_done_ += (size_t)n;
-    int rc = HIPC_OK;
-    if (p->send_done_ < HDR_)
-        rc = send_piece(p, g, hdr, HDR_, 0, epipe);
-    if (rc == HIPC_OK)
-        rc = send_piece(p, g, payload, p->send_len_, HDR_, epipe);
-    return rc;
-}
-
 int hipc_pipe_send_frame(hipc_pipe *p, const void *payload, size_t len,
                          size_t max_payload)
 {
@@ -868,15 +814,17 @@ int hipc_pipe_send_frame(hipc_pipe *p, const void *payload, size_t len,
         return rc;
     if ((rc = claim_frame(p, payload, len)) != HIPC_OK)
         return rc;
-    struct sigpipe_guard g;
-    rc = guard_enter(p, &g);
-    if (rc != HIPC_OK)
+    /* Header and payload go in one writev (a frame of at most PIPE_BUF
+     * bytes lands in one piece), from where an earlier call left off. */
+    struct xfer x = {.op = OP_WRITE, .fd = fd, .len = HDR_ + len,
+                     .done = p->send_done_, .iovcnt = 2,
+                     .iov = {{hdr, HDR_}, {(void *)(uintptr_t)payload, len}}};
+    if ((rc = guard_enter(p, &x.guard)) != HIPC_OK)
         return rc;
-    int epipe = 0;
-    rc = send_owed(p, &g, hdr, payload, &epipe);
-    guard_leave(&g, epipe);
-    if (rc == HIPC_OK)
-        p->send_done_ = 0; /* complete: nothing is owed */
+    rc = run(p, &x);
+    guard_leave(&x.guard);
+    /* Complete, nothing is owed; else the bytes out so far are. */
+    p->send_done_ = rc == HIPC_OK ? 0 : x.done;
     return rc;
 }
 
@@ -898,10 +846,10 @@ int hipc_pipe_frame_owed(const hipc_pipe *p, size_t *bytes)
 _Static_assert(sizeof(((hipc_pipe *)0)->frame_hdr_) == HIPC_FRAME_HEADER_BYTES,
                "hipc_pipe keeps exactly one frame header");
 
-static int frame_part(hipc_pipe *p, struct io *io, size_t base)
+static int frame_part(hipc_pipe *p, struct xfer *x, size_t base)
 {
-    int rc = run(p, io, NULL);
-    p->frame_got_ = rc == HIPC_E_AGAIN ? base + io->done : 0;
+    int rc = run(p, x);
+    p->frame_got_ = rc == HIPC_E_AGAIN ? base + x->done : 0;
     return rc;
 }
 
@@ -959,7 +907,7 @@ static int recv_packets(hipc_pipe *p, int fd, unsigned char *buf, size_t cap,
         if (r <= 0) {
             p->frame_got_ = r == -EAGAIN ? got : 0;
             if (r < 0)
-                return fail(p, r);
+                return hipc__fail(&p->sys_errno, r);
             return got == 0 ? HIPC_E_EOF : HIPC_E_TRUNCATED;
         }
         size_t before = got;
@@ -992,17 +940,17 @@ int hipc_pipe_recv_frame(hipc_pipe *p, void *buf, size_t cap,
         return recv_packets(p, fd, buf, eff, max_payload, len);
     const size_t hlen = sizeof p->frame_hdr_;
     size_t got = p->frame_got_;
-    struct io io = {.op = OP_READ_EXACT, .fd = fd, .rbuf = p->frame_hdr_,
-                    .len = hlen, .done = got < hlen ? got : hlen};
-    if ((rc = frame_part(p, &io, 0)) != HIPC_OK)
+    struct xfer x = {.op = OP_READ_EXACT, .fd = fd, .rbuf = p->frame_hdr_,
+                     .len = hlen, .done = got < hlen ? got : hlen};
+    if ((rc = frame_part(p, &x, 0)) != HIPC_OK)
         return rc;
     size_t n = 0;
     rc = hipc_frame_decode_header(p->frame_hdr_, hlen, max_payload, &n);
     if (rc != HIPC_OK)
         return rc;
-    io = (struct io){.op = OP_READ_EXACT, .fd = fd, .rbuf = buf, .len = n,
-                     .done = got > hlen ? got - hlen : 0};
-    rc = frame_part(p, &io, hlen);
+    x = (struct xfer){.op = OP_READ_EXACT, .fd = fd, .rbuf = buf, .len = n,
+                      .done = got > hlen ? got - hlen : 0};
+    rc = frame_part(p, &x, hlen);
     /* The header promised a payload: its absence is a truncated frame. */
     if (rc == HIPC_E_EOF)
         rc = HIPC_E_TRUNCATED;
@@ -1077,10 +1025,11 @@ static void abandon_child(hipc_pipe_child *c)
         ;
 }
 
+/* fork's EAGAIN is a process limit. */
 static int spawn_fail(hipc_pipe_child *c, int neg)
 {
-    c->sys_errno = -neg;
-    return neg == -EAGAIN ? HIPC_E_LIMIT : hipc__from_errno(-neg);
+    return neg == -EAGAIN ? hipc__fail_as(&c->sys_errno, neg, HIPC_E_LIMIT)
+                          : hipc__fail(&c->sys_errno, neg);
 }
 
 int hipc_pipe_spawn(hipc_pipe_child *child, unsigned flags,
@@ -1140,7 +1089,7 @@ static int close_parent_end(hipc_pipe_child *c, int *closed)
     }
     /* stdio's writes cannot carry RWF_NOSIGNAL: the mask, always (unless
      * the caller keeps SIGPIPE away). */
-    struct sigpipe_guard g = {.active = 0};
+    struct sigpipe_guard g = {.how = GUARD_PLAIN};
     int rc = c->pipe.flags_ & HIPC_PIPE_SIGPIPE_IGNORED
                  ? HIPC_OK
                  : guard_mask(&c->pipe, &g);
@@ -1153,12 +1102,9 @@ static int close_parent_end(hipc_pipe_child *c, int *closed)
     c->stream = NULL;
     hand_to_stream(&c->pipe);
     rc = hipc_sys_fclose(stream);
-    guard_leave(&g, rc == -EPIPE);
-    if (rc < 0) {
-        c->sys_errno = -rc;
-        return hipc__from_errno(-rc);
-    }
-    return HIPC_OK;
+    g.saw_epipe = rc == -EPIPE;
+    guard_leave(&g);
+    return rc < 0 ? hipc__fail(&c->sys_errno, rc) : HIPC_OK;
 }
 
 static int reap(hipc_pipe_child *c, int *code)
@@ -1167,10 +1113,9 @@ static int reap(hipc_pipe_child *c, int *code)
     pid_t r;
     while ((r = hipc_sys_waitpid(c->pid, &status, 0)) == -EINTR)
         ;
-    if (r < 0) {
-        c->sys_errno = -r;
-        return r == -ECHILD ? HIPC_E_CHILD : hipc__from_errno(-r);
-    }
+    if (r < 0)
+        return r == -ECHILD ? hipc__fail_as(&c->sys_errno, r, HIPC_E_CHILD)
+                            : hipc__fail(&c->sys_errno, r);
     if (WIFEXITED(status)) {
         *code = WEXITSTATUS(status);
         return HIPC_OK;

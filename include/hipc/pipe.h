@@ -132,7 +132,8 @@ typedef struct hipc_pipe {
     int sys_errno; /* errno of the last failed syscall on this handle */
     /* Private: do not touch. */
     uint32_t magic_;
-    unsigned flags_;
+    unsigned flags_;     /* the public HIPC_PIPE_* flags it was made with */
+    unsigned nonblocking_; /* its descriptors are O_NONBLOCK */
     size_t frame_got_;  /* bytes of a begun frame already received */
     unsigned char frame_hdr_[8]; /* that frame's header (HIPC_FRAME_HEADER_BYTES) */
     uintptr_t self_;     /* the handle's own address: a copy is told apart */
