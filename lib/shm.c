@@ -39,7 +39,9 @@
 #define STATE_ATTACHED 2u
 #define STATE_CLOSED 3u
 #define STATE_MASK 0xffu
-#define STATE_REMOVED 0x100u
+#define STATE_REMOVED 0x100u /* marked for removal (maybe by us) */
+#define STATE_GONE 0x200u    /* the id no longer names our segment */
+#define STATE_FLAGS (STATE_REMOVED | STATE_GONE)
 
 /* "HIPC" in memory on a little-endian machine; a byte-swapped magic means
  * the segment was written by the other endianness. */
@@ -226,7 +228,7 @@ static int handle_check(const hipc_shm *shm)
     if (shm->magic_ != HANDLE_MAGIC || shm->self_ != shm)
         return HIPC_E_BAD_HANDLE;
     unsigned st = shm->state_ & STATE_MASK;
-    if ((shm->state_ & ~(STATE_MASK | STATE_REMOVED)) != 0 ||
+    if ((shm->state_ & ~(STATE_MASK | STATE_FLAGS)) != 0 ||
         (shm->flags_ & ~KEPT_FLAGS) != 0)
         return HIPC_E_BAD_HANDLE;
     if (st == STATE_CLOSED)
@@ -245,7 +247,7 @@ static unsigned handle_state(const hipc_shm *shm)
 
 static void set_state(hipc_shm *shm, unsigned st)
 {
-    shm->state_ = (shm->state_ & STATE_REMOVED) | st;
+    shm->state_ = (shm->state_ & STATE_FLAGS) | st;
 }
 
 static size_t payload_offset(unsigned flags)
@@ -327,16 +329,27 @@ static int mark_removed(hipc_shm *shm)
     return HIPC_E_REMOVED;
 }
 
+/* Once the id is known to name another segment (or none), every later
+ * call says so, even one whose own check could not tell the two apart (a
+ * new segment of the same process, key, size and second). */
+static int mark_gone(hipc_shm *shm)
+{
+    shm->state_ |= STATE_GONE;
+    return mark_removed(shm);
+}
+
 /* IPC_STAT of the handle's id, which must still name the handle's
  * segment: gone, or now another segment, is HIPC_E_REMOVED. */
 static int identity_check(hipc_shm *shm, struct shmid_ds *ds)
 {
+    if (shm->state_ & STATE_GONE)
+        return HIPC_E_REMOVED;
     int r = stat_raw(shm->id, ds);
     if (r < 0 && !hipc__shm_id_gone(r))
         return hipc__fail(&shm->sys_errno, r);
     if (r < 0)
         shm->sys_errno = -r;
-    return r < 0 || !identity_same(shm, ds) ? mark_removed(shm) : HIPC_OK;
+    return r < 0 || !identity_same(shm, ds) ? mark_gone(shm) : HIPC_OK;
 }
 
 enum identity_mode { IDENTITY_RECORD, IDENTITY_VERIFY };
@@ -620,7 +633,7 @@ static int header_identity(hipc_shm *shm, const hipc_shm_header_info *info)
         return HIPC_OK;
     }
     if (info->creator_pid != shm->hpid_ || info->creator_start != shm->hstart_)
-        return mark_removed(shm);
+        return mark_gone(shm);
     return HIPC_OK;
 }
 
@@ -786,7 +799,7 @@ int hipc_shm_attach(hipc_shm *shm, unsigned flags)
     hipc_shm tmp = *shm;
     rc = open_map(&tmp, oflags, 1, 0);
     shm->sys_errno = tmp.sys_errno;
-    shm->state_ |= tmp.state_ & STATE_REMOVED;
+    shm->state_ |= tmp.state_ & STATE_FLAGS;
     if (rc != HIPC_OK)
         return rc;
     *shm = tmp;
@@ -843,7 +856,7 @@ int hipc_shm_remove(hipc_shm *shm)
     if (handle_state(shm) == STATE_DETACHED) {
         int r = hipc_sys_shmat(shm->id, NULL, SHM_RDONLY, &pin);
         if (r < 0 && hipc__shm_id_gone(r))
-            return hipc__fail_as(&shm->sys_errno, r, mark_removed(shm));
+            return hipc__fail_as(&shm->sys_errno, r, mark_gone(shm));
         if (r < 0)
             pin = NULL;
     }
