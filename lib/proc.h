@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* What hipc__proc_alive() and hipc__proc_pid_state() found. */
+/* What hipc__proc_alive() found. */
 enum hipc__proc_state {
     HIPC__PROC_GONE = 0,    /* no such process, a zombie, or a reused pid */
     HIPC__PROC_ALIVE = 1,   /* the very process recorded */
@@ -47,6 +47,11 @@ int hipc__proc_parse_stat(const char *buf, size_t len, char *state,
  * toward minus infinity). HIPC_OK, or HIPC_E_CORRUPT. */
 int hipc__proc_parse_offsets(const char *buf, size_t len, long ticks_per_s,
                              int64_t *boot_ticks);
+
+/* Pure: a start time `seen` from a namespace whose boottime offset is
+ * `off` ticks, as the initial namespace sees it. HIPC_E_CORRUPT for a
+ * start before that namespace's boot, or one out of range. */
+int hipc__proc_unshift(uint64_t seen, int64_t off, uint64_t *start);
 
 /* State and start time of `pid` as this process sees them (start shifted
  * by our own time namespace). HIPC_E_NOT_FOUND when no such process
@@ -73,8 +78,5 @@ int hipc__proc_self_pidns(uint64_t *ns, int *sys_errno);
  * negative hipc code when /proc could not be read at all (no descriptor
  * left, I/O error). */
 int hipc__proc_alive(pid_t pid, uint64_t start, int *sys_errno);
-
-/* The same by pid alone, for a process whose start time is not known. */
-int hipc__proc_pid_state(pid_t pid, int *sys_errno);
 
 #endif

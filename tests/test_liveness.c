@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "hipc/hipc.h"
+#include "proc.h"
 #include "support.h"
 
 #define CHAN_KEY 0x4c495645
@@ -203,6 +204,35 @@ static void judge_in_another_time_namespace_sees_the_creator_alive(void **state)
     in_world(judge_in_time_namespace_world);
 }
 
+/* Right after unshare(CLONE_NEWTIME) a process stays in its old time
+ * namespace while timens_offsets shows the new one's: its own offset is
+ * unknown. It says so (HIPC_E_UNSUPPORTED) rather than record a wrong
+ * start time, and judges no one gone. */
+static int unshared_not_entered_world(void)
+{
+    uint64_t parent = 0, start = 0;
+    if (hipc__proc_start_time(getppid(), &parent, NULL) != HIPC_OK)
+        return 2;
+    if (enter_far_time_namespace() != 0)
+        return 77;
+    if (hipc__proc_self_start(&start, NULL) != HIPC_E_UNSUPPORTED)
+        return 3;
+    if (hipc__proc_alive(getppid(), parent, NULL) != HIPC__PROC_UNKNOWN)
+        return 4;
+    hipc_chan ch;
+    hipc_chan_config cc = {.capacity = 4096};
+    return hipc_chan_create(&ch, CHAN_KEY, HIPC_CHAN_PRODUCER, &cc) ==
+                   HIPC_E_UNSUPPORTED
+               ? 0
+               : 5;
+}
+
+static void a_time_namespace_unshared_but_not_entered_is_said_so(void **state)
+{
+    (void)state;
+    in_world(unshared_not_entered_world);
+}
+
 /* ---- hidepid ------------------------------------------------------------ */
 
 static pid_t hidden_pid;
@@ -311,6 +341,7 @@ static void an_end_held_from_another_pid_namespace_is_held(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(creator_in_another_time_namespace_is_alive),
     cmocka_unit_test(judge_in_another_time_namespace_sees_the_creator_alive),
+    cmocka_unit_test(a_time_namespace_unshared_but_not_entered_is_said_so),
     cmocka_unit_test(peer_hidden_by_hidepid_is_alive),
     cmocka_unit_test(an_end_held_from_another_pid_namespace_is_held),
 };

@@ -73,11 +73,50 @@ static void reaped_and_zombie_children_are_gone(void **state)
     assert_int_equal(hipc__proc_start_time(pid, &start, NULL), HIPC_E_NOT_FOUND);
 }
 
+static int offsets(const char *text, int64_t *ticks)
+{
+    return hipc__proc_parse_offsets(text, strlen(text), 100, ticks);
+}
+
+static void time_namespace_offsets_parse_to_ticks(void **state)
+{
+    (void)state;
+    int64_t t = 0;
+    assert_int_equal(offsets("monotonic 0 0\nboottime 1000 0\n", &t), HIPC_OK);
+    assert_int_equal(t, 100000);
+    assert_int_equal(offsets("boottime      -2   990000000\n", &t), HIPC_OK);
+    assert_int_equal(t, -200 + 99);
+    assert_int_equal(offsets("monotonic 5 0\nboottime 0 19999999", &t), HIPC_OK);
+    assert_int_equal(t, 1);
+    static const char *const bad[] = {
+        "", "monotonic 0 0\n", "boottime\n", "boottime 1\n", "boottime x 0\n",
+        "boottime 1 0 junk\n", "boottime 1 1000000000\n", "boottime -1 -1\n",
+        "boottime 99999999999999 0\n", "boottimes 1 0\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(offsets(bad[i], &t), HIPC_E_CORRUPT);
+    assert_int_equal(hipc__proc_parse_offsets("boottime 1 0", 12, 0, &t),
+                     HIPC_E_CORRUPT);
+}
+
+static void start_times_unshift_within_range(void **state)
+{
+    (void)state;
+    uint64_t s = 0;
+    assert_int_equal(hipc__proc_unshift(500, 200, &s), HIPC_OK);
+    assert_int_equal(s, 300);
+    assert_int_equal(hipc__proc_unshift(500, -200, &s), HIPC_OK);
+    assert_int_equal(s, 700);
+    assert_int_equal(hipc__proc_unshift(100, 200, &s), HIPC_E_CORRUPT);
+    assert_int_equal(hipc__proc_unshift(UINT64_MAX - 5, -6, &s), HIPC_E_CORRUPT);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(start_time_is_field_22_even_with_odd_names),
     cmocka_unit_test(malformed_stat_lines_are_corrupt),
     cmocka_unit_test(own_process_is_alive_and_a_wrong_start_is_not),
     cmocka_unit_test(reaped_and_zombie_children_are_gone),
+    cmocka_unit_test(time_namespace_offsets_parse_to_ticks),
+    cmocka_unit_test(start_times_unshift_within_range),
 };
 
 HIPC_TEST_MAIN(tests)
