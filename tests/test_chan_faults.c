@@ -138,6 +138,18 @@ static void handles_that_contradict_themselves_are_bad(void **state)
     bad = p;
     bad.state_ = 0;
     assert_int_equal(hipc_chan_send(&bad, "x", 1, 0), HIPC_E_BAD_HANDLE);
+    /* The same changes in place, where the address still matches: the
+     * handle's own fields give it away. */
+    unsigned st = p.state_;
+    void *h = p.hdr_;
+    p.state_ = 99;
+    assert_int_equal(hipc_chan_send(&p, "x", 1, 0), HIPC_E_BAD_HANDLE);
+    p.state_ = 0;
+    assert_int_equal(hipc_chan_send(&p, "x", 1, 0), HIPC_E_BAD_HANDLE);
+    p.state_ = st;
+    p.hdr_ = NULL;
+    assert_int_equal(hipc_chan_send(&p, "x", 1, 0), HIPC_E_BAD_HANDLE);
+    p.hdr_ = h;
     assert_int_equal(hipc_chan_create(&bad, 0, HIPC_CHAN_PRODUCER, NULL),
                      HIPC_E_NULL);
     assert_int_equal(hipc_chan_create(NULL, 0, HIPC_CHAN_PRODUCER, &cfg),
