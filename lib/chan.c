@@ -44,7 +44,7 @@
 /* How often a waiter that hears nothing asks whether its peer still lives. */
 #define SLICE_NS ((int64_t)50 * 1000 * 1000)
 /* The first sleep of a wait: bounds how late a wake-up lost to the
- * fence-free hot path can be (see wake_peer). Not shorter: a timeout that
+ * fence-free hot path can be (see publish_tail). Not shorter: a timeout that
  * is the CPU's next timer event has to be programmed into the (virtual)
  * timer and cancelled again, and at 200 us that made a blocking round
  * trip 1.3-1.5x slower here; at 5 ms it is as fast as a pipe's. */
@@ -60,6 +60,20 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2,
                "shared atomics must be lock-free to work across processes");
 
 enum { ST_OPEN = 1, ST_RESERVED, ST_PEEKED, ST_CLOSED };
+
+/* check_handle's wildcards: a call that either end, in any state, may make. */
+#define ANY_END 0
+#define ANY_STATE 0u
+
+/* The two ends, in the order of the header's slots. */
+enum chan_end { END_PRODUCER = 0, END_CONSUMER = 1 };
+
+/* How hard check_peer looks: at the peer's slot only, or also in /proc
+ * (a syscall, so only once per slice of waiting). */
+enum peer_look { PEER_SLOT_ONLY, PEER_ASK_PROC };
+
+/* Whether adopt_segment formats the segment (and removes it on failure). */
+enum seg_origin { SEG_OPENED, SEG_CREATED };
 
 /* A private flag bit: the handle owns ch->shm and closes it. */
 #define OWN_SHM 0x80000000u
@@ -81,8 +95,8 @@ struct chan_slot {
 
 struct chan_wait {
     _Atomic uint32_t sleeping; /* the waiter announces its sleep here: the
-                                  free bytes it waits for (producer), 1
-                                  (consumer), 0 while awake */
+                                  bytes it waits for (producer: free room,
+                                  consumer: a record), 0 while awake */
     _Atomic uint32_t seq;      /* futex word: bumped by every wake */
 };
 
@@ -113,19 +127,47 @@ _Static_assert(sizeof(struct chan_hdr) == HIPC_CHAN_HEADER_SIZE,
 _Static_assert(sizeof(_Atomic uint32_t) == sizeof(uint32_t),
                "futex words are plain 32-bit integers");
 
-/* Where the next record is, as found by the producer or the consumer. */
+/* How long a call holds out; each end reads it its own way. */
+enum pace {
+    PACE_TRY,   /* never waits: every attempt takes what is there now */
+    PACE_WAIT,  /* may wait: a consumer lets a streaming producer get ahead */
+    PACE_BURST, /* a producer's first spin: it holds out for a quarter of
+                   the ring, then writes a burst (see wait_slow) */
+};
+
+/* One attempt's question and answer, the same for both ends: the producer
+ * asks for room for a record, the consumer for the next record. */
 struct rec_pos {
-    uint32_t off; /* ring offset of the record header */
-    uint32_t len; /* payload bytes */
-    uint32_t rec; /* record bytes: header + payload rounded up to 8 */
-    uint32_t want; /* producer: free bytes to wait for (>= rec) */
-    int lead;      /* consumer: may let a streaming producer get ahead (a
-                      call that can wait; a try never waits) */
+    uint32_t off;   /* ring offset of the record header (found) */
+    uint32_t len;   /* payload bytes (asked by a producer, found by a
+                       consumer) */
+    uint32_t rec;   /* record bytes: header + payload rounded up to 8 */
+    enum pace pace;
 };
 
 static struct chan_hdr *hdr(const hipc_chan *ch)
 {
     return (struct chan_hdr *)ch->hdr_;
+}
+
+static struct chan_slot *own_slot(const hipc_chan *ch)
+{
+    return ch->own_slot_;
+}
+
+static struct chan_slot *peer_slot(const hipc_chan *ch)
+{
+    return ch->peer_slot_;
+}
+
+static struct chan_wait *own_wait(const hipc_chan *ch)
+{
+    return ch->own_wait_;
+}
+
+static struct chan_wait *peer_wait(const hipc_chan *ch)
+{
+    return ch->peer_wait_;
 }
 
 static uint32_t rec_size(uint32_t len)
@@ -292,16 +334,6 @@ static int read_meta(const struct chan_hdr *h, size_t size, uint32_t *cap,
 
 /* ---- who holds each end ---------------------------------------------- */
 
-static struct chan_slot *own_slot(const hipc_chan *ch)
-{
-    return &hdr(ch)->slot[ch->role == HIPC_CHAN_PRODUCER ? 0 : 1];
-}
-
-static struct chan_slot *peer_slot(const hipc_chan *ch)
-{
-    return &hdr(ch)->slot[ch->role == HIPC_CHAN_PRODUCER ? 1 : 0];
-}
-
 static uint64_t slot_pidns(const hipc_chan *ch, const struct chan_slot *s)
 {
     const struct chan_pidns *n = &hdr(ch)->slot_ns[s - hdr(ch)->slot];
@@ -367,8 +399,8 @@ static int claim(hipc_chan *ch, struct chan_slot *s, uint32_t *prev)
 }
 
 /* HIPC_OK while the peer is there or has not come yet; HIPC_E_PEER_GONE
- * when it closed or (with `deep`, a /proc read) died. */
-static int check_peer(hipc_chan *ch, int deep)
+ * when it closed or (PEER_ASK_PROC, a /proc read) died. */
+static int check_peer(hipc_chan *ch, enum peer_look look)
 {
     if ((ch->flags_ & HIPC_CHAN_ANONYMOUS) != 0)
         return HIPC_OK;
@@ -378,7 +410,7 @@ static int check_peer(hipc_chan *ch, int deep)
         return HIPC_OK;
     if ((w & OWNER_PID) == 0 || (w & OWNER_CLOSED) != 0)
         return HIPC_E_PEER_GONE;
-    if (!deep)
+    if (look == PEER_SLOT_ONLY)
         return HIPC_OK;
     int alive = owner_alive(ch, s, w, &ch->sys_errno);
     return alive < 0 ? alive : alive ? HIPC_OK : HIPC_E_PEER_GONE;
@@ -402,30 +434,10 @@ static uint32_t consumer_free(const hipc_chan *ch)
     return used > cap ? 0 : cap - used; /* nonsense frees nothing */
 }
 
-/* Wakes the peer if, and only if, it announced that it sleeps on `w`; a
- * producer only once as much room is free as it asked for (unless
- * `force`), so that a full ring does not cost a wake-up per message.
- *
- * No fence between our index store and the flag load on the hot path: a
- * seq_cst fence there makes every message wait until its payload lines
- * have left the store buffer, which costs more than the rest of a send.
- * Without it, the Dekker pair (we: store a seq word or position, load the
- * flag; sleeper: store the flag, fence, load what we stored) can miss in
- * one narrow race: our load sees no flag while the sleeper still sees the
- * old value. The sleeper
- * therefore makes its first sleep short (FIRST_SLICE_NS) and looks again;
- * our store is visible by then, so such a wake-up is late, never lost.
- * Closing (`force`) does fence: it is rare and must be prompt. */
-static void wake_peer(hipc_chan *ch, struct chan_wait *w, int force)
+/* Wakes the peer that announced its sleep on `w`. The exchange makes it
+ * one wake per sleep, not one per message while the sleeper wakes up. */
+static void wake_sleeper(hipc_chan *ch, struct chan_wait *w)
 {
-    if (force)
-        atomic_thread_fence(memory_order_seq_cst);
-    uint32_t want = atomic_load_explicit(&w->sleeping, memory_order_relaxed);
-    if (want == 0)
-        return;
-    if (!force && ch->role == HIPC_CHAN_CONSUMER && consumer_free(ch) < want)
-        return;
-    /* Exchange: one wake per sleep, not one per message while it wakes. */
     /* (Lost only to a concurrent waker within a few instructions: an
      * untimeable race, marked for coverage.) */
     if (atomic_exchange_explicit(&w->sleeping, 0, memory_order_relaxed) == 0) /* GCOVR_EXCL_BR_LINE */
@@ -438,18 +450,49 @@ static void wake_peer(hipc_chan *ch, struct chan_wait *w, int force)
         ch->sys_errno = -rc; /* the message is out; the peer's slice ends */
 }
 
-static HIPC_INLINE void publish(hipc_chan *ch)
+/* Publishing a position wakes the peer if, and only if, it announced that
+ * it sleeps; the check is inline and the wake out of line, so a busy
+ * channel's hot path makes no call at all.
+ *
+ * No fence between our index store and the flag load: a seq_cst fence
+ * there makes every message wait until its payload lines have left the
+ * store buffer, which costs more than the rest of a send. Without it, the
+ * Dekker pair (we: store a seq word or position, load the flag; sleeper:
+ * store the flag, fence, load what we stored) can miss in one narrow race:
+ * our load sees no flag while the sleeper still sees the old value. The
+ * sleeper therefore makes its first sleep short (FIRST_SLICE_NS) and looks
+ * again; our store is visible by then, so such a wake-up is late, never
+ * lost. Closing fences (wake_at_close): it is rare and must be prompt.
+ *
+ * Release stores: the payload (producer) or our last reads of it
+ * (consumer) happen before the peer sees the new position. */
+static HIPC_INLINE void publish_tail(hipc_chan *ch)
 {
     struct chan_hdr *h = hdr(ch);
-    /* Release: the payload (producer) or our last reads of it (consumer)
-     * happen before the peer sees the new position. */
-    if (ch->role == HIPC_CHAN_PRODUCER) {
-        atomic_store_explicit(&h->tail, ch->pos_, memory_order_release);
-        wake_peer(ch, &h->cons_wait, 0);
-    } else {
-        atomic_store_explicit(&h->head, ch->pos_, memory_order_release);
-        wake_peer(ch, &h->prod_wait, 0);
-    }
+    atomic_store_explicit(&h->tail, ch->pos_, memory_order_release);
+    if (atomic_load_explicit(&h->cons_wait.sleeping, memory_order_relaxed) != 0)
+        wake_sleeper(ch, &h->cons_wait);
+}
+
+/* A sleeping producer is woken only once as much room is free as it asked
+ * for, so that a full ring does not cost a wake-up per message. */
+static HIPC_INLINE void publish_head(hipc_chan *ch)
+{
+    struct chan_hdr *h = hdr(ch);
+    atomic_store_explicit(&h->head, ch->pos_, memory_order_release);
+    uint32_t want =
+        atomic_load_explicit(&h->prod_wait.sleeping, memory_order_relaxed);
+    if (want != 0 && consumer_free(ch) >= want)
+        wake_sleeper(ch, &h->prod_wait);
+}
+
+/* Leaving: whatever the peer waits for, it must learn at once. */
+static void wake_at_close(hipc_chan *ch)
+{
+    struct chan_wait *w = peer_wait(ch);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&w->sleeping, memory_order_relaxed) != 0)
+        wake_sleeper(ch, w);
 }
 
 /* Producer: at least `need` bytes free? Reloads the head only when the
@@ -506,7 +549,7 @@ static uint32_t let_producer_lead(const hipc_chan *ch, uint32_t tail)
  * message, never the line the producer is filling (polling the records'
  * own seq words instead cost 13 % of the message rate at 64 bytes). A record the
  * tail covers must carry its seq word, or the producer wrote nonsense. */
-static int seq_ready(hipc_chan *ch, uint32_t off, int lead)
+static int seq_ready(hipc_chan *ch, uint32_t off, enum pace pace)
 {
     uint32_t cap = ch->mask_ + 1u;
     if (ch->peer_ - ch->pos_ - 1u >= cap) {
@@ -518,7 +561,7 @@ static int seq_ready(hipc_chan *ch, uint32_t off, int lead)
             ch->stream_ = 0; /* nothing new (or nonsense, judged below) */
         else if (ch->stream_ < STREAM_AFTER)
             ch->stream_++;
-        else if (lead)
+        else if (pace != PACE_TRY)
             tail = let_producer_lead(ch, tail);
         uint32_t avail = tail - ch->pos_;
         if ((tail & 7u) != 0)
@@ -547,12 +590,21 @@ static void write_rec_hdr(hipc_chan *ch, uint32_t len_word)
                           memory_order_release);
 }
 
+/* Producer: the free bytes to wait for before writing - the record, or
+ * in a burst a quarter of the ring if that is more. */
+static uint32_t room_wanted(const hipc_chan *ch, const struct rec_pos *r)
+{
+    uint32_t quarter = (ch->mask_ + 1u) / 4u;
+    return r->pace == PACE_BURST && quarter > r->rec ? quarter : r->rec;
+}
+
 /* Producer: room for a record of r->rec bytes, padding past the end of the
  * ring first when the record would not fit there. */
 static int prod_room(hipc_chan *ch, struct rec_pos *r)
 {
-    if (r->want > r->rec) {
-        int rc = ensure_free(ch, r->want);
+    uint32_t want = room_wanted(ch, r);
+    if (want > r->rec) {
+        int rc = ensure_free(ch, want);
         if (rc != HIPC_OK)
             return rc;
     }
@@ -564,7 +616,7 @@ static int prod_room(hipc_chan *ch, struct rec_pos *r)
             return rc;
         write_rec_hdr(ch, PAD_BIT | contig);
         ch->pos_ += contig;
-        publish(ch); /* the consumer must skip the pad to free the start */
+        publish_tail(ch); /* the consumer must skip the pad to free the start */
         off = 0;
     }
     r->off = off;
@@ -578,7 +630,7 @@ static int cons_next(hipc_chan *ch, struct rec_pos *r)
     for (int skipped = 0; skipped < 2; skipped++) {
         uint32_t off = ch->pos_ & ch->mask_;
         uint32_t contig = ch->mask_ + 1u - off;
-        int rc = seq_ready(ch, off, r->lead);
+        int rc = seq_ready(ch, off, r->pace);
         if (rc != HIPC_OK)
             return rc;
         uint32_t len = atomic_load_explicit(ring_word(ch, off + 4u),
@@ -588,7 +640,7 @@ static int cons_next(hipc_chan *ch, struct rec_pos *r)
             if ((len & ~PAD_BIT) != contig || off == 0)
                 return HIPC_E_CORRUPT;
             ch->pos_ += contig;
-            publish(ch);
+            publish_head(ch);
             continue;
         }
         uint32_t rec = rec_size(len);
@@ -604,9 +656,24 @@ static int cons_next(hipc_chan *ch, struct rec_pos *r)
     return HIPC_E_CORRUPT; /* GCOVR_EXCL_LINE */
 }
 
+/* What tells the two ends apart where code is shared by both (waiting,
+ * peers, attaching); the hot paths belong to one end each and know it.
+ * Chosen once at attach, as c-ares picks its socket functions once. */
+struct chan_side {
+    int (*attempt)(hipc_chan *ch, struct rec_pos *r); /* no waiting */
+    enum chan_end own, peer; /* index the header's slots and wait lines */
+};
+
+static const struct chan_side sides[] = {
+    [END_PRODUCER] = {.attempt = prod_room, .own = END_PRODUCER,
+                      .peer = END_CONSUMER},
+    [END_CONSUMER] = {.attempt = cons_next, .own = END_CONSUMER,
+                      .peer = END_PRODUCER},
+};
+
 static int attempt(hipc_chan *ch, struct rec_pos *r)
 {
-    return ch->role == HIPC_CHAN_PRODUCER ? prod_room(ch, r) : cons_next(ch, r);
+    return ((const struct chan_side *)ch->side_)->attempt(ch, r);
 }
 
 /* ---- waiting ----------------------------------------------------------- */
@@ -615,7 +682,7 @@ static int attempt(hipc_chan *ch, struct rec_pos *r)
  * last look, since it may have sent before dying), otherwise a timeout. */
 static int timed_out(hipc_chan *ch, struct rec_pos *r)
 {
-    int rc = check_peer(ch, 1);
+    int rc = check_peer(ch, PEER_ASK_PROC);
     if (rc == HIPC_E_PEER_GONE) {
         int again = attempt(ch, r);
         return again == HIPC_E_AGAIN ? HIPC_E_PEER_GONE : again;
@@ -650,9 +717,9 @@ static int spin(hipc_chan *ch, struct rec_pos *r, int64_t now, int64_t deadline)
         if (now >= spin_end)
             return HIPC_E_AGAIN;
         if (now >= hyst_end)
-            r->want = r->rec;
+            r->pace = PACE_WAIT;
         if (now >= next_check) {
-            if ((rc = check_peer(ch, 1)) != HIPC_OK)
+            if ((rc = check_peer(ch, PEER_ASK_PROC)) != HIPC_OK)
                 return rc == HIPC_E_PEER_GONE ? timed_out(ch, r) : rc;
             next_check = sat_add(now, SLICE_NS);
         }
@@ -663,19 +730,17 @@ static int spin(hipc_chan *ch, struct rec_pos *r, int64_t now, int64_t deadline)
  * at most `ns`. HIPC_E_AGAIN when the caller should look again. */
 static int sleep_once(hipc_chan *ch, struct rec_pos *r, int64_t ns)
 {
-    struct chan_hdr *h = hdr(ch);
-    struct chan_wait *w =
-        ch->role == HIPC_CHAN_PRODUCER ? &h->prod_wait : &h->cons_wait;
+    struct chan_wait *w = own_wait(ch);
     /* Acquire: read the counter before the index we look at below, so a
      * wake between the two changes it and the futex does not sleep. */
     uint32_t seq = atomic_load_explicit(&w->seq, memory_order_acquire);
-    uint32_t want = ch->role == HIPC_CHAN_PRODUCER ? r->want : 1u;
-    atomic_store_explicit(&w->sleeping, want, memory_order_relaxed);
+    /* What we wait for; a producer's burst is over once it sleeps. */
+    atomic_store_explicit(&w->sleeping, r->rec, memory_order_relaxed);
     /* Seq_cst fence: our flag is visible before we look at the index, so a
      * waker that stores the index after this point sees the flag. */
     atomic_thread_fence(memory_order_seq_cst);
     int rc = attempt(ch, r);
-    if (rc == HIPC_E_AGAIN && (rc = check_peer(ch, 0)) == HIPC_OK) {
+    if (rc == HIPC_E_AGAIN && (rc = check_peer(ch, PEER_SLOT_ONLY)) == HIPC_OK) {
         struct timespec ts = {(time_t)(ns / 1000000000),
                               (long)(ns % 1000000000)};
         int f = hipc_sys_futex_wait(futex_word(w), seq, &ts);
@@ -702,10 +767,9 @@ static int wait_slow(hipc_chan *ch, struct rec_pos *r, int64_t timeout_ns)
      * resuming at each freed message moves the head's line per message.
      * Only for HYST_NS, and never while asleep, so a consumer that stops
      * half-way cannot stall a producer whose record already fits. */
-    uint32_t quarter = (ch->mask_ + 1u) / 4u;
-    r->want = r->rec > quarter ? r->rec : quarter;
+    r->pace = PACE_BURST;
     rc = spin(ch, r, now, deadline);
-    r->want = r->rec;
+    r->pace = PACE_WAIT;
     int64_t last_check = now, slice = FIRST_SLICE_NS;
     while (rc == HIPC_E_AGAIN) {
         if ((rc = now_ns(ch, &now)) != HIPC_OK) /* GCOVR_EXCL_BR_LINE */
@@ -713,7 +777,7 @@ static int wait_slow(hipc_chan *ch, struct rec_pos *r, int64_t timeout_ns)
         if (now >= deadline)
             return timed_out(ch, r);
         if (now - last_check >= SLICE_NS) {
-            if ((rc = check_peer(ch, 1)) != HIPC_OK)
+            if ((rc = check_peer(ch, PEER_ASK_PROC)) != HIPC_OK)
                 return rc == HIPC_E_PEER_GONE ? timed_out(ch, r) : rc;
             last_check = now;
         }
@@ -731,7 +795,7 @@ static int wait_ready(hipc_chan *ch, struct rec_pos *r, int64_t timeout_ns)
         return rc;
     if (timeout_ns == 0) {
         /* A try never reads /proc, but a peer that closed is news. */
-        int peer = check_peer(ch, 0);
+        int peer = check_peer(ch, PEER_SLOT_ONLY);
         if (peer == HIPC_E_PEER_GONE && (rc = attempt(ch, r)) == HIPC_E_AGAIN)
             return HIPC_E_PEER_GONE;
         return rc;
@@ -759,9 +823,9 @@ static int check_handle(const hipc_chan *ch, int role, unsigned state)
         return HIPC_E_STALE_HANDLE;
     if (ch->hdr_ == NULL || st == 0 || st > ST_CLOSED)
         return HIPC_E_BAD_HANDLE;
-    if (role != 0 && ch->role != role)
+    if (role != ANY_END && ch->role != role)
         return HIPC_E_WRONG_END;
-    if (state != 0 && st != state)
+    if (state != ANY_STATE && st != state)
         return HIPC_E_BAD_STATE;
     return HIPC_OK;
 }
@@ -806,6 +870,23 @@ static int check_role(int role)
                : HIPC_E_BAD_FLAGS;
 }
 
+/* Decides the side once: the one place that asks which end the handle
+ * is. Everything else goes through what is resolved here. */
+static void resolve_side(hipc_chan *ch, int role)
+{
+    struct chan_hdr *h = hdr(ch);
+    const struct chan_side *s =
+        &sides[role == HIPC_CHAN_PRODUCER ? END_PRODUCER : END_CONSUMER];
+    struct chan_wait *wait[] = {[END_PRODUCER] = &h->prod_wait,
+                                [END_CONSUMER] = &h->cons_wait};
+    ch->role = role;
+    ch->side_ = s;
+    ch->own_slot_ = &h->slot[s->own];
+    ch->peer_slot_ = &h->slot[s->peer];
+    ch->own_wait_ = wait[s->own];
+    ch->peer_wait_ = wait[s->peer];
+}
+
 /* Fills the handle (except ch->shm) and takes the role's slot. */
 static int attach_core(hipc_chan *ch, void *mem, size_t size, int role,
                        const hipc_chan_config *cfg)
@@ -825,9 +906,9 @@ static int attach_core(hipc_chan *ch, void *mem, size_t size, int role,
     struct chan_hdr *h = mem;
     if ((rc = read_meta(h, size, &cap, &max_msg)) != HIPC_OK)
         return rc;
-    ch->role = role;
     ch->flags_ = cfg->flags;
     ch->hdr_ = h;
+    resolve_side(ch, role);
     ch->ring_ = (unsigned char *)mem + HIPC_CHAN_HEADER_SIZE;
     ch->capacity = cap;
     ch->max_msg = max_msg;
@@ -846,8 +927,12 @@ static int attach_core(hipc_chan *ch, void *mem, size_t size, int role,
         return rc;
     }
     ch->spin_ns = cfg->spin_ns != 0 ? cfg->spin_ns : HIPC_CHAN_SPIN_DEFAULT;
-    ch->pos_ = role == HIPC_CHAN_PRODUCER ? tail : head;
-    ch->peer_ = role == HIPC_CHAN_PRODUCER ? head : tail;
+    /* The ends' positions in slot order: the producer's tail, the
+     * consumer's head. */
+    const struct chan_side *s = ch->side_;
+    const uint32_t at[] = {[END_PRODUCER] = tail, [END_CONSUMER] = head};
+    ch->pos_ = at[s->own];
+    ch->peer_ = at[s->peer];
     ch->state_ = ST_OPEN;
     ch->magic_ = HANDLE_MAGIC;
     ch->self_ = ch;
@@ -872,7 +957,6 @@ static void leave(hipc_chan *ch)
     if ((ch->flags_ & HIPC_CHAN_ANONYMOUS) != 0 ||
         hipc_sys_getpid() != ch->pid_)
         return;
-    struct chan_hdr *h = hdr(ch);
     uint32_t mine = (uint32_t)ch->pid_ & OWNER_PID;
     /* Release: what we published happens before the peer sees us leave.
      * A CAS, because a slot taken over by someone else is not ours. */
@@ -880,13 +964,12 @@ static void leave(hipc_chan *ch)
                                             OWNER_CLOSED | mine,
                                             memory_order_release,
                                             memory_order_relaxed);
-    wake_peer(ch, ch->role == HIPC_CHAN_PRODUCER ? &h->cons_wait
-                                                 : &h->prod_wait, 1);
+    wake_at_close(ch);
 }
 
 int hipc_chan_close(hipc_chan *ch)
 {
-    int rc = check_handle(ch, 0, 0);
+    int rc = check_handle(ch, ANY_END, ANY_STATE);
     if (rc != HIPC_OK)
         return rc;
     leave(ch);
@@ -928,21 +1011,21 @@ static int unformatted(hipc_chan *ch)
 /* Attaches the channel inside the open segment ch->shm, or closes the
  * segment again (removing it when we created it) so that nothing leaks. */
 static int adopt_segment(hipc_chan *ch, int role, const hipc_chan_config *cfg,
-                         int created)
+                         enum seg_origin origin)
 {
     int rc = ch->shm.tag == HIPC_CHAN_SHM_TAG ? HIPC_OK : HIPC_E_FOREIGN;
-    if (rc == HIPC_OK && created)
+    if (rc == HIPC_OK && origin == SEG_CREATED)
         rc = hipc_chan_init_mem(ch->shm.data, ch->shm.size, cfg);
     if (rc == HIPC_OK)
         rc = attach_core(ch, ch->shm.data, ch->shm.size, role, cfg);
-    if (rc == HIPC_E_AGAIN && !created)
+    if (rc == HIPC_E_AGAIN && origin == SEG_OPENED)
         rc = unformatted(ch);
     if (rc == HIPC_OK) {
         ch->flags_ |= OWN_SHM;
         return HIPC_OK;
     }
     int err = ch->sys_errno;
-    if (created)
+    if (origin == SEG_CREATED)
         (void)hipc_shm_remove(&ch->shm);
     (void)hipc_shm_close(&ch->shm);
     memset(ch, 0, sizeof *ch);
@@ -977,11 +1060,12 @@ int hipc_chan_create(hipc_chan *ch, key_t key, int role,
         ch->sys_errno = ch->shm.sys_errno;
         return rc;
     }
-    return adopt_segment(ch, role, cfg, 1);
+    return adopt_segment(ch, role, cfg, SEG_CREATED);
 }
 
-static int open_common(hipc_chan *ch, int role, const hipc_chan_config *cfg,
-                       int by_id, key_t key, int id)
+/* What hipc_chan_open and hipc_chan_open_id check alike, before either
+ * opens a segment. */
+static int open_prepare(hipc_chan *ch, int role, const hipc_chan_config *cfg)
 {
     if (ch == NULL)
         return HIPC_E_NULL;
@@ -989,32 +1073,43 @@ static int open_common(hipc_chan *ch, int role, const hipc_chan_config *cfg,
     int rc = check_role(role);
     if (rc == HIPC_OK && cfg != NULL)
         rc = check_common_cfg(cfg);
-    if (rc != HIPC_OK)
-        return rc;
-    rc = by_id ? hipc_shm_open_id(&ch->shm, id, HIPC_CHAN_HEADER_SIZE, 0)
-               : hipc_shm_open(&ch->shm, key, HIPC_CHAN_HEADER_SIZE, 0);
+    return rc;
+}
+
+/* Takes over the segment the open call found (`rc`: how that went). */
+static int adopt_opened(hipc_chan *ch, int role, const hipc_chan_config *cfg,
+                        int rc)
+{
     if (rc != HIPC_OK) {
         ch->sys_errno = ch->shm.sys_errno;
         return rc;
     }
-    return adopt_segment(ch, role, cfg, 0);
+    return adopt_segment(ch, role, cfg, SEG_OPENED);
 }
 
 int hipc_chan_open(hipc_chan *ch, key_t key, int role,
                    const hipc_chan_config *cfg)
 {
-    return open_common(ch, role, cfg, 0, key, 0);
+    int rc = open_prepare(ch, role, cfg);
+    if (rc != HIPC_OK)
+        return rc;
+    rc = hipc_shm_open(&ch->shm, key, HIPC_CHAN_HEADER_SIZE, 0);
+    return adopt_opened(ch, role, cfg, rc);
 }
 
 int hipc_chan_open_id(hipc_chan *ch, int id, int role,
                       const hipc_chan_config *cfg)
 {
-    return open_common(ch, role, cfg, 1, 0, id);
+    int rc = open_prepare(ch, role, cfg);
+    if (rc != HIPC_OK)
+        return rc;
+    rc = hipc_shm_open_id(&ch->shm, id, HIPC_CHAN_HEADER_SIZE, 0);
+    return adopt_opened(ch, role, cfg, rc);
 }
 
 int hipc_chan_remove(hipc_chan *ch)
 {
-    int rc = check_handle(ch, 0, 0);
+    int rc = check_handle(ch, ANY_END, ANY_STATE);
     if (rc != HIPC_OK)
         return rc;
     if ((ch->flags_ & OWN_SHM) == 0)
@@ -1026,7 +1121,7 @@ int hipc_chan_remove(hipc_chan *ch)
 
 int hipc_chan_set_spin(hipc_chan *ch, int64_t spin_ns)
 {
-    int rc = check_handle(ch, 0, 0);
+    int rc = check_handle(ch, ANY_END, ANY_STATE);
     if (rc != HIPC_OK)
         return rc;
     if (spin_ns < 0)
@@ -1080,6 +1175,14 @@ static int check_len_timeout(const hipc_chan *ch, size_t len,
     return rc == HIPC_OK && len > ch->max_msg ? HIPC_E_MSG_TOO_BIG : rc;
 }
 
+/* What a waiting call asks each attempt: room for `len` payload bytes
+ * (producer), or a record of at least that many (consumer). */
+static struct rec_pos ask(uint32_t len, int64_t timeout_ns)
+{
+    return (struct rec_pos){.len = len, .rec = rec_size(len),
+                            .pace = timeout_ns != 0 ? PACE_WAIT : PACE_TRY};
+}
+
 /* What the fast and the waiting path of each call finish with alike. */
 
 static HIPC_INLINE int hand_room(hipc_chan *ch, uint32_t off, uint32_t len,
@@ -1096,7 +1199,7 @@ static HIPC_INLINE void put_record(hipc_chan *ch, uint32_t len)
 {
     write_rec_hdr(ch, len);
     ch->pos_ += rec_size(len);
-    publish(ch);
+    publish_tail(ch);
 }
 
 static HIPC_INLINE int hand_msg(hipc_chan *ch, uint32_t off, uint32_t len,
@@ -1113,15 +1216,14 @@ static HIPC_INLINE int take_msg(hipc_chan *ch, void *buf, uint32_t off,
 {
     copy_msg(buf, ch->ring_ + off + REC_HDR, len);
     ch->pos_ += rec_size(len);
-    publish(ch);
+    publish_head(ch);
     return (int)len;
 }
 
 HIPC_NOINLINE static int reserve_wait(hipc_chan *ch, size_t len, void **out,
                                       int64_t timeout_ns)
 {
-    uint32_t rec = rec_size((uint32_t)len);
-    struct rec_pos r = {0, (uint32_t)len, rec, rec, 0};
+    struct rec_pos r = ask((uint32_t)len, timeout_ns);
     int rc = wait_ready(ch, &r, timeout_ns);
     return rc != HIPC_OK ? rc : hand_room(ch, r.off, r.len, out);
 }
@@ -1184,7 +1286,7 @@ int hipc_chan_send(hipc_chan *ch, const void *msg, size_t len,
 HIPC_NOINLINE static int peek_wait(hipc_chan *ch, const void **out,
                                    int64_t timeout_ns)
 {
-    struct rec_pos r = {0, 0, 0, 0, timeout_ns != 0};
+    struct rec_pos r = ask(0, timeout_ns); /* any record */
     int rc = wait_ready(ch, &r, timeout_ns);
     return rc != HIPC_OK ? rc : hand_msg(ch, r.off, r.len, out);
 }
@@ -1210,14 +1312,14 @@ int hipc_chan_release(hipc_chan *ch)
         return rc;
     ch->pos_ += ch->pending_;
     ch->state_ = ST_OPEN;
-    publish(ch);
+    publish_head(ch);
     return HIPC_OK;
 }
 
 HIPC_NOINLINE static int recv_wait(hipc_chan *ch, void *buf, size_t cap,
                                    int64_t timeout_ns)
 {
-    struct rec_pos r = {0, 0, 0, 0, timeout_ns != 0};
+    struct rec_pos r = ask(0, timeout_ns); /* any record */
     int rc = wait_ready(ch, &r, timeout_ns);
     if (rc != HIPC_OK)
         return rc;

@@ -16,7 +16,9 @@
  *
  * A handle belongs to the process (and, for send/recv, the thread) that
  * attached it: one producer, one consumer. Each end is claimed with the
- * process's pid, start time and pid namespace. A peer is judged gone only
+ * process's pid, start time and pid namespace (so a process that has
+ * unshared a time namespace without entering it cannot attach an end:
+ * HIPC_E_UNSUPPORTED, as its start time cannot be stated). A peer is judged gone only
  * when hipc can see that it is: an end held from another pid namespace,
  * or by a process /proc hides from us (hidepid), counts as held - such a
  * peer that dies is noticed only when it closed its end or by timeouts.
@@ -113,6 +115,12 @@ typedef struct hipc_chan {
     void *hdr_;
     unsigned char *ring_;
     const struct hipc_chan *self_; /* where the handle was opened */
+    /* This end's side, resolved once at attach so that no call has to ask
+     * which end it is: its functions, and its own and the peer's slot and
+     * wait line in the header. */
+    const void *side_;
+    void *own_slot_, *peer_slot_;
+    void *own_wait_, *peer_wait_;
 } hipc_chan;
 
 /* Bytes of memory a channel with `capacity` ring bytes needs. HIPC_OK, or
