@@ -17,6 +17,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,18 +35,18 @@
 #define PROBE_TRIPS 2000
 #define WAIT_NS ((int64_t)5 * 1000 * 1000 * 1000)
 
-struct opts {
+enum { PART_TPUT = 1, PART_LAT = 2, PART_PIO = 4, PART_ALL = 7 };
+
+/* What the command line chose: every setting of a run, in one place. */
+struct settings {
     int rounds;
     int64_t round_ns;
     int json;
     int pin;
     int64_t spin_ns; /* throughput ends' spin; 0: the library default */
     unsigned parts;  /* PART_* bits: which measurements to make */
+    size_t ring;     /* throughput ring bytes; 0: ring_for's choice */
 };
-
-enum { PART_TPUT = 1, PART_LAT = 2, PART_PIO = 4, PART_ALL = 7 };
-
-static int64_t tput_spin; /* the child reads it after fork */
 
 /* State shared with the child: a stop flag and the ping-pong line, each
  * on its own 128-byte line. */
@@ -56,11 +57,21 @@ struct shared {
     unsigned char pad1[120];
 };
 
-static struct shared *sh;
-static volatile uint64_t bench_sink;
-static int cpu_parent = -1, cpu_child = -1;
-static uint64_t *samples;
-static size_t nsamples;
+struct bare;
+
+/* One run: the settings and what every measurement uses, handed down (a
+ * forked child gets its copy with the fork; what it shares with the
+ * parent is mapped shared). */
+struct bench {
+    struct settings set;
+    int cpu_parent, cpu_child; /* -1: not pinned */
+    struct shared *sh;
+    struct bare *bare; /* the bare ring, RING_MAX bytes */
+    size_t bare_cap;   /* its capacity in this measurement */
+    uint64_t *samples; /* MAX_SAMPLES round-trip times */
+    size_t nsamples;
+    volatile uint64_t sink; /* where checksums escape the optimiser */
+};
 
 static int64_t now_ns(void)
 {
@@ -94,22 +105,23 @@ static void pin(int cpu)
     (void)sched_setaffinity(0, sizeof set, &set);
 }
 
-static void pick_cpus(int want)
+static void pick_cpus(struct bench *b)
 {
     cpu_set_t set;
-    if (!want || sched_getaffinity(0, sizeof set, &set) != 0)
+    b->cpu_parent = b->cpu_child = -1;
+    if (!b->set.pin || sched_getaffinity(0, sizeof set, &set) != 0)
         return;
     for (int c = 0; c < CPU_SETSIZE; c++) {
         if (!CPU_ISSET((size_t)c, &set))
             continue;
-        if (cpu_parent < 0)
-            cpu_parent = c;
-        else if (cpu_child < 0)
-            cpu_child = c;
+        if (b->cpu_parent < 0)
+            b->cpu_parent = c;
+        else if (b->cpu_child < 0)
+            b->cpu_child = c;
     }
-    if (cpu_child < 0)
-        cpu_parent = -1; /* one CPU: nothing to pin apart */
-    pin(cpu_parent);
+    if (b->cpu_child < 0)
+        b->cpu_parent = -1; /* one CPU: nothing to pin apart */
+    pin(b->cpu_parent);
 }
 
 /* ---- children ----------------------------------------------------------- */
@@ -125,21 +137,21 @@ static void say_ready(int fd)
 }
 
 /* Forks a pinned child running fn and waits until it says it is ready. */
-static pid_t spawn(child_fn fn, void *arg)
+static pid_t spawn(struct bench *b, child_fn fn, void *arg)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
         return -1;
-    atomic_store(&sh->stop, 0);
+    atomic_store(&b->sh->stop, 0);
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
-        pin(cpu_child);
+        pin(b->cpu_child);
         _exit(fn(arg, fds[1]));
     }
     close(fds[1]);
-    char b = 0;
-    ssize_t n = pid > 0 ? read(fds[0], &b, 1) : -1;
+    char ready = 0;
+    ssize_t n = pid > 0 ? read(fds[0], &ready, 1) : -1;
     close(fds[0]);
     if (pid > 0 && n != 1) {
         waitpid(pid, NULL, 0);
@@ -207,13 +219,13 @@ static int cmp_dbl(const void *a, const void *b)
 }
 
 /* Sorts the samples; q in [0,1]. */
-static double quantile_samples(double q)
+static double quantile_samples(struct bench *b, double q)
 {
-    if (nsamples == 0)
+    if (b->nsamples == 0)
         return 0;
-    qsort(samples, nsamples, sizeof samples[0], cmp_u64);
-    size_t i = (size_t)(q * (double)(nsamples - 1) + 0.5);
-    return (double)samples[i];
+    qsort(b->samples, b->nsamples, sizeof b->samples[0], cmp_u64);
+    size_t i = (size_t)(q * (double)(b->nsamples - 1) + 0.5);
+    return (double)b->samples[i];
 }
 
 static double median(const double *v, int n)
@@ -230,7 +242,7 @@ static double median(const double *v, int n)
 
 static int child_line(void *arg, int ready_fd)
 {
-    (void)arg;
+    struct shared *sh = ((struct bench *)arg)->sh;
     say_ready(ready_fd);
     for (uint64_t want = 1;; want += 2) {
         uint64_t v;
@@ -246,21 +258,22 @@ static int child_line(void *arg, int ready_fd)
 
 /* Round trips of one cache line between the two processes: `trips`, or
  * until `end`. Fills the samples. */
-static int line_trips(int64_t end, size_t trips)
+static int line_trips(struct bench *b, int64_t end, size_t trips)
 {
+    struct shared *sh = b->sh;
     atomic_store(&sh->line, 0);
-    pid_t pid = spawn(child_line, NULL);
+    pid_t pid = spawn(b, child_line, b);
     if (pid < 0)
         return -1;
-    nsamples = 0;
-    for (uint64_t i = 0; nsamples < trips; i++) {
+    b->nsamples = 0;
+    for (uint64_t i = 0; b->nsamples < trips; i++) {
         int64_t t0 = now_ns();
         atomic_store_explicit(&sh->line, 2 * i + 1, memory_order_release);
         while (atomic_load_explicit(&sh->line, memory_order_acquire) !=
                2 * i + 2)
             relax();
         int64_t t1 = now_ns();
-        samples[nsamples++] = (uint64_t)(t1 - t0);
+        b->samples[b->nsamples++] = (uint64_t)(t1 - t0);
         if (t1 >= end)
             break;
     }
@@ -269,11 +282,37 @@ static int line_trips(int64_t end, size_t trips)
 }
 
 /* The placement indicator: median of a short cache-line ping-pong. */
-static double probe(void)
+static double probe(struct bench *b)
 {
-    if (line_trips(INT64_MAX, PROBE_TRIPS) != 0)
+    if (line_trips(b, INT64_MAX, PROBE_TRIPS) != 0)
         return -1;
-    return quantile_samples(0.5);
+    return quantile_samples(b, 0.5);
+}
+
+/* ---- the timing loop -------------------------------------------------------- */
+
+/* One measured step: one message moved (or one write and read made);
+ * non-zero when it failed. */
+typedef int (*step_fn)(void *arg);
+
+/* The one timing loop of every rate: runs `step` in batches of `batch`
+ * until `ns` have passed, reading the clock once per batch, and stores the
+ * steps per second in *rate. -1 when a step failed. Always inlined with a
+ * constant `step`, so each caller's step is inlined into its own loop: an
+ * indirect call per message would be part of every figure. */
+static inline __attribute__((always_inline)) int
+timed(step_fn step, void *arg, int64_t ns, int batch, double *rate)
+{
+    uint64_t n = 0;
+    int bad = 0;
+    int64_t t0 = now_ns(), end = t0 + ns, t1;
+    do {
+        for (int i = 0; i < batch && !bad; i++, n++)
+            bad = step(arg);
+        t1 = now_ns();
+    } while (t1 < end && !bad);
+    *rate = (double)n * 1e9 / (double)(t1 - t0);
+    return bad ? -1 : 0;
 }
 
 /* ---- throughput ----------------------------------------------------------- */
@@ -283,6 +322,7 @@ static const char *const t_names[T_KINDS] = {"chan_copy", "chan_zero_copy",
                                              "bare_ring", "pipe", "memcpy"};
 
 struct tput {
+    struct bench *b;
     size_t size;
     hipc_chan c;      /* the parent's consumer end */
     unsigned char *src;
@@ -291,16 +331,29 @@ struct tput {
     int zero_copy;
 };
 
+/* A reader's loop state, a local of the measuring function: with the
+ * steps inlined into timed(), it stays in registers as the loops' own
+ * locals did before there was one loop. */
+struct reader {
+    struct tput *t;
+    uint64_t sum;        /* the zero-copy consumer's checksum */
+    uint32_t head, tail; /* the bare ring's reader */
+    size_t off;          /* memcpy's place in its window */
+};
+
+/* Steps are inlined into the loop of timed(), never called through it. */
+#define STEP static inline __attribute__((always_inline)) int
+
 static int child_chan_send(void *arg, int ready_fd)
 {
     struct tput *t = arg;
     hipc_chan p;
-    hipc_chan_config cfg = {.spin_ns = tput_spin};
+    hipc_chan_config cfg = {.spin_ns = t->b->set.spin_ns};
     if (hipc_chan_attach_mem(&p, t->c.shm.data, t->c.shm.size,
                              HIPC_CHAN_PRODUCER, &cfg) != HIPC_OK)
         return 10;
     say_ready(ready_fd);
-    while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
+    while (!atomic_load_explicit(&t->b->sh->stop, memory_order_relaxed)) {
         int rc;
         if (t->zero_copy) {
             void *room = NULL;
@@ -343,27 +396,27 @@ static int chan_take(struct tput *t, uint64_t *sink)
     return hipc_chan_release(&t->c) == HIPC_OK ? n : -1;
 }
 
-static int tput_chan(struct tput *t, const struct opts *o, double *rate)
+STEP chan_step(void *arg)
 {
-    pid_t pid = spawn(child_chan_send, t);
+    struct reader *r = arg;
+    return chan_take(r->t, &r->sum) != (int)r->t->size;
+}
+
+static int tput_chan(struct tput *t, double *rate)
+{
+    struct bench *b = t->b;
+    pid_t pid = spawn(b, child_chan_send, t);
     if (pid < 0)
         return -1;
-    uint64_t n = 0, sink = 0;
-    int64_t t0 = now_ns(), end = t0 + o->round_ns, t1;
-    int bad = 0;
-    do {
-        for (int i = 0; i < 16 && !bad; i++, n++)
-            bad = chan_take(t, &sink) != (int)t->size;
-        t1 = now_ns();
-    } while (t1 < end && !bad);
-    atomic_store(&sh->stop, 1);
-    while (chan_take(t, &sink) >= 0)
+    struct reader r = {.t = t};
+    int bad = timed(chan_step, &r, b->set.round_ns, 16, rate);
+    atomic_store(&b->sh->stop, 1);
+    while (chan_take(t, &r.sum) >= 0)
         ; /* drain until the child has closed: HIPC_E_PEER_GONE */
     /* The sum must escape: left in a local, the compiler drops the reads
      * and the zero-copy consumer never touches the payload (which made it
      * look as fast as memcpy in an earlier version of this program). */
-    bench_sink = sink;
-    *rate = (double)n * 1e9 / (double)(t1 - t0);
+    b->sink = r.sum;
     return reap(pid) != 0 || bad ? -1 : 0;
 }
 
@@ -383,20 +436,19 @@ struct bare {
     unsigned char ring[];
 };
 
-static struct bare *bare;
-static size_t bare_cap;
-
 static int child_bare_send(void *arg, int ready_fd)
 {
     const struct tput *t = arg;
-    uint32_t cap = (uint32_t)bare_cap, rec = (uint32_t)((t->size + 15) & ~7u);
+    struct bare *bare = t->b->bare;
+    uint32_t cap = (uint32_t)t->b->bare_cap;
+    uint32_t rec = (uint32_t)((t->size + 15) & ~7u);
     uint32_t tail = 0, head = 0, len = (uint32_t)t->size;
     say_ready(ready_fd);
-    while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
+    while (!atomic_load_explicit(&t->b->sh->stop, memory_order_relaxed)) {
         uint32_t off = tail & (cap - 1), need = cap - off < rec ? cap - off + rec : rec;
         while (cap - (tail - head) < need) {
             head = atomic_load_explicit(&bare->head, memory_order_acquire);
-            if (atomic_load_explicit(&sh->stop, memory_order_relaxed))
+            if (atomic_load_explicit(&t->b->sh->stop, memory_order_relaxed))
                 return 0;
         }
         if (cap - off < rec) { /* skip to the start; the reader does too */
@@ -411,38 +463,39 @@ static int child_bare_send(void *arg, int ready_fd)
     return 0;
 }
 
-static int tput_bare(struct tput *t, const struct opts *o, double *rate)
+STEP bare_step(void *arg)
 {
-    atomic_store(&bare->tail, 0);
-    atomic_store(&bare->head, 0);
-    pid_t pid = spawn(child_bare_send, t);
+    struct reader *r = arg;
+    const struct tput *t = r->t;
+    struct bare *bare = t->b->bare;
+    uint32_t cap = (uint32_t)t->b->bare_cap;
+    uint32_t rec = (uint32_t)((t->size + 15) & ~7u);
+    while (r->head == r->tail)
+        r->tail = atomic_load_explicit(&bare->tail, memory_order_acquire);
+    uint32_t off = r->head & (cap - 1), len;
+    if (cap - off < rec) {
+        r->head += cap - off;
+        off = 0;
+    }
+    memcpy(&len, bare->ring + off, sizeof len);
+    memcpy(t->dst, bare->ring + off + 8, t->size);
+    r->head += rec;
+    atomic_store_explicit(&bare->head, r->head, memory_order_release);
+    return len != t->size;
+}
+
+static int tput_bare(struct tput *t, double *rate)
+{
+    struct bench *b = t->b;
+    atomic_store(&b->bare->tail, 0);
+    atomic_store(&b->bare->head, 0);
+    pid_t pid = spawn(b, child_bare_send, t);
     if (pid < 0)
         return -1;
-    uint32_t cap = (uint32_t)bare_cap, rec = (uint32_t)((t->size + 15) & ~7u);
-    uint32_t head = 0, tail = 0;
-    uint64_t n = 0;
-    int64_t t0 = now_ns(), end = t0 + o->round_ns, t1;
-    int bad = 0;
-    do {
-        for (int i = 0; i < 16 && !bad; i++, n++) {
-            while (head == tail)
-                tail = atomic_load_explicit(&bare->tail, memory_order_acquire);
-            uint32_t off = head & (cap - 1), len;
-            if (cap - off < rec) {
-                head += cap - off;
-                off = 0;
-            }
-            memcpy(&len, bare->ring + off, sizeof len);
-            bad = len != t->size;
-            memcpy(t->dst, bare->ring + off + 8, t->size);
-            head += rec;
-            atomic_store_explicit(&bare->head, head, memory_order_release);
-        }
-        t1 = now_ns();
-    } while (t1 < end && !bad);
-    atomic_store(&sh->stop, 1);
+    struct reader r = {.t = t};
+    int bad = timed(bare_step, &r, b->set.round_ns, 16, rate);
+    atomic_store(&b->sh->stop, 1);
     clobber();
-    *rate = (double)n * 1e9 / (double)(t1 - t0);
     return reap(pid) != 0 || bad ? -1 : 0;
 }
 
@@ -451,77 +504,74 @@ static int child_pipe_send(void *arg, int ready_fd)
     struct tput *t = arg;
     close(t->fds[0]);
     say_ready(ready_fd);
-    while (!atomic_load_explicit(&sh->stop, memory_order_relaxed))
+    while (!atomic_load_explicit(&t->b->sh->stop, memory_order_relaxed))
         if (write_all(t->fds[1], t->src, t->size) != 0)
             return 20;
     close(t->fds[1]);
     return 0;
 }
 
-static int tput_pipe(struct tput *t, const struct opts *o, double *rate)
+STEP pipe_step(void *arg)
 {
+    struct tput *t = arg;
+    return read_exact(t->fds[0], t->dst, t->size) != 1;
+}
+
+static int tput_pipe(struct tput *t, double *rate)
+{
+    struct bench *b = t->b;
     if (make_pipe(t->fds) != 0)
         return -1;
-    pid_t pid = spawn(child_pipe_send, t);
+    pid_t pid = spawn(b, child_pipe_send, t);
     close(t->fds[1]);
     if (pid < 0) {
         close(t->fds[0]);
         return -1;
     }
-    uint64_t n = 0;
-    int64_t t0 = now_ns(), end = t0 + o->round_ns, t1;
-    int bad = 0;
-    do {
-        for (int i = 0; i < 16 && !bad; i++, n++)
-            bad = read_exact(t->fds[0], t->dst, t->size) != 1;
-        t1 = now_ns();
-    } while (t1 < end && !bad);
-    atomic_store(&sh->stop, 1);
+    int bad = timed(pipe_step, t, b->set.round_ns, 16, rate);
+    atomic_store(&b->sh->stop, 1);
     while (read_exact(t->fds[0], t->dst, t->size) == 1)
         ;
     close(t->fds[0]);
-    *rate = (double)n * 1e9 / (double)(t1 - t0);
     return reap(pid) != 0 || bad ? -1 : 0;
 }
 
 /* One thread copying messages round a 256 KiB window (1 MiB for 64 KiB
  * messages), whatever the ring's size: a window that fits the L2 is the
  * fastest memcpy here, so the baseline is the strictest one. */
-#define MEMCPY_WINDOW (t->size <= 4096 ? (size_t)256 << 10 : (size_t)1 << 20)
+#define MEMCPY_WINDOW(size) ((size) <= 4096 ? (size_t)256 << 10 : (size_t)1 << 20)
 
-static int tput_memcpy(struct tput *t, const struct opts *o, double *rate)
+STEP memcpy_step(void *arg)
 {
-    size_t cap = MEMCPY_WINDOW, off = 0;
-    uint64_t n = 0;
-    int64_t t0 = now_ns(), end = t0 + o->round_ns, t1;
-    do {
-        for (int i = 0; i < 16; i++, n++) {
-            if (off + t->size > cap)
-                off = 0;
-            memcpy(t->dst + off, t->src, t->size);
-            clobber();
-            off += t->size;
-        }
-        t1 = now_ns();
-    } while (t1 < end);
-    *rate = (double)n * 1e9 / (double)(t1 - t0);
+    struct reader *r = arg;
+    const struct tput *t = r->t;
+    if (r->off + t->size > MEMCPY_WINDOW(t->size))
+        r->off = 0;
+    memcpy(t->dst + r->off, t->src, t->size);
+    clobber();
+    r->off += t->size;
     return 0;
 }
 
-static int tput_run(struct tput *t, int kind, const struct opts *o,
-                    double *rate)
+static int tput_memcpy(struct tput *t, double *rate)
+{
+    struct reader r = {.t = t};
+    return timed(memcpy_step, &r, t->b->set.round_ns, 16, rate);
+}
+
+static int tput_run(struct tput *t, int kind, double *rate)
 {
     t->zero_copy = kind == T_CHAN_ZC;
     switch (kind) {
     case T_CHAN:
     case T_CHAN_ZC:
-        return tput_chan(t, o, rate);
+        return tput_chan(t, rate);
     case T_BARE:
-        return tput_bare(t, o, rate);
+        return tput_bare(t, rate);
     case T_PIPE:
-        return tput_pipe(t, o, rate);
+        return tput_pipe(t, rate);
     default:
-        return tput_memcpy(t, o, rate);
+        return tput_memcpy(t, rate);
     }
 }
 
@@ -538,22 +588,22 @@ struct tput_result {
  * cross-core invalidation. 4 MiB moved 64 B messages 3x and 4 KiB ones 2x
  * faster than 256 KiB; 8 MiB was worse for 4 KiB, better (1.5x) for
  * 64 KiB. --ring overrides. */
-static size_t ring_override;
-
-static size_t ring_for(size_t size)
+static size_t ring_for(const struct settings *set, size_t size)
 {
-    if (ring_override != 0)
-        return ring_override;
+    if (set->ring != 0)
+        return set->ring;
     return size <= 4096 ? (size_t)4 << 20 : (size_t)8 << 20;
 }
 
 #define RING_MAX ((size_t)64 << 20)
 
-static int tput_setup(struct tput *t, size_t size)
+static int tput_setup(struct bench *b, struct tput *t, size_t size)
 {
     memset(t, 0, sizeof *t);
+    t->b = b;
     t->size = size;
-    hipc_chan_config cfg = {.capacity = ring_for(size), .spin_ns = tput_spin};
+    hipc_chan_config cfg = {.capacity = ring_for(&b->set, size),
+                            .spin_ns = b->set.spin_ns};
     int rc = hipc_chan_create(&t->c, HIPC_SHM_KEY_PRIVATE, HIPC_CHAN_CONSUMER,
                               &cfg);
     if (rc != HIPC_OK) {
@@ -574,7 +624,7 @@ static int tput_setup(struct tput *t, size_t size)
     }
     memset(t->src, 0x5a, size);
     memset(t->dst, 0, dst_size);
-    bare_cap = cfg.capacity;
+    b->bare_cap = cfg.capacity;
     return 0;
 }
 
@@ -593,25 +643,31 @@ static double ratio_median(const double *a, const double *b, int n)
     return median(r, n);
 }
 
-static int bench_tput(size_t size, const struct opts *o, struct tput_result *res)
+/* Round r runs the kinds forwards when even, backwards when odd, so that
+ * no kind always follows the same one. */
+static int kind_in_round(int r, int i, int kinds)
+{
+    return r % 2 ? kinds - 1 - i : i;
+}
+
+static int bench_tput(struct bench *b, size_t size, struct tput_result *res)
 {
     struct tput t;
     memset(res, 0, sizeof *res);
-    if (tput_setup(&t, size) != 0)
+    if (tput_setup(b, &t, size) != 0)
         return -1;
     res->size = size;
     res->capacity = t.c.capacity;
-    int rc = 0;
-    for (int r = 0; r < o->rounds && rc == 0; r++) {
-        res->cl_before[r] = probe();
+    int rc = 0, n = b->set.rounds;
+    for (int r = 0; r < n && rc == 0; r++) {
+        res->cl_before[r] = probe(b);
         for (int i = 0; i < T_KINDS && rc == 0; i++) {
-            int k = r % 2 ? T_KINDS - 1 - i : i;
-            rc = tput_run(&t, k, o, &res->rate[k][r]);
+            int k = kind_in_round(r, i, T_KINDS);
+            rc = tput_run(&t, k, &res->rate[k][r]);
         }
-        res->cl_after[r] = probe();
+        res->cl_after[r] = probe(b);
     }
     tput_teardown(&t);
-    int n = o->rounds;
     res->chan_vs_pipe = ratio_median(res->rate[T_CHAN], res->rate[T_PIPE], n);
     res->copy_vs_memcpy =
         ratio_median(res->rate[T_CHAN], res->rate[T_MEMCPY], n);
@@ -628,6 +684,7 @@ static const char *const p_names[P_KINDS] = {"raw_loop", "hipc_pipe",
                                              "hipc_pipe_sigpipe_ignored"};
 
 struct pio {
+    struct bench *b;
     size_t size;
     int kind;
     unsigned char *buf;
@@ -650,7 +707,7 @@ static int child_pio_send(void *arg, int ready_fd)
         }
     }
     say_ready(ready_fd);
-    while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
+    while (!atomic_load_explicit(&t->b->sh->stop, memory_order_relaxed)) {
         int bad = t->kind == P_RAW
                       ? write_all(t->raw[1], t->buf, t->size) != 0
                       : hipc_pipe_write_all(&t->hp, t->buf, t->size, NULL) !=
@@ -693,30 +750,25 @@ static void pio_close(struct pio *t)
         (void)hipc_pipe_close(&t->hp);
 }
 
-static int pio_run(struct pio *t, const struct opts *o, double *rate)
+STEP pio_step(void *arg)
+{
+    return pio_read(arg) != 1;
+}
+
+static int pio_run(struct pio *t, double *rate)
 {
     if (pio_open(t) != 0)
         return -1;
-    pid_t pid = spawn(child_pio_send, t);
+    pid_t pid = spawn(t->b, child_pio_send, t);
     if (t->kind == P_RAW)
         close(t->raw[1]);
     else
         (void)hipc_pipe_close_end(&t->hp, HIPC_PIPE_WRITE_END);
-    uint64_t n = 0;
-    int64_t t0 = now_ns(), end = t0 + o->round_ns, t1 = t0;
-    int bad = pid < 0;
-    while (!bad) {
-        for (int i = 0; i < 16 && !bad; i++, n++)
-            bad = pio_read(t) != 1;
-        t1 = now_ns();
-        if (t1 >= end)
-            break;
-    }
-    atomic_store(&sh->stop, 1);
+    int bad = pid < 0 || timed(pio_step, t, t->b->set.round_ns, 16, rate);
+    atomic_store(&t->b->sh->stop, 1);
     while (pid > 0 && pio_read(t) == 1)
         ;
     pio_close(t);
-    *rate = (double)n * 1e9 / (double)(t1 - t0);
     return pid < 0 || reap(pid) != 0 || bad ? -1 : 0;
 }
 
@@ -728,72 +780,65 @@ struct pio_result {
     double call_hipc_vs_raw, call_ign_vs_raw; /* time ratios, raw = 1 */
 };
 
+/* One write and read of `size` bytes through one pipe, in one thread. */
+STEP pio_call_step(void *arg)
+{
+    struct pio *t = arg;
+    if (t->kind == P_RAW)
+        return write_all(t->raw[1], t->buf, t->size) != 0 ||
+               read_exact(t->raw[0], t->buf, t->size) != 1;
+    return hipc_pipe_write_all(&t->hp, t->buf, t->size, NULL) != HIPC_OK ||
+           hipc_pipe_read_exact(&t->hp, t->buf, t->size, NULL) != HIPC_OK;
+}
+
 /* The library's own cost per call, without a second process's scheduling
  * in the figure: one thread writes `size` bytes into a pipe and reads them
  * back, raw calls against hipc's, in the same round. */
-static int pio_calls(struct pio *t, int kind, const struct opts *o,
-                     double *ns)
+static int pio_calls(struct pio *t, int kind, double *ns)
 {
     t->kind = kind;
     if (pio_open(t) != 0)
         return -1;
-    int wfd = kind == P_RAW ? t->raw[1] : t->hp.write_fd;
-    int rfd = kind == P_RAW ? t->raw[0] : t->hp.read_fd;
-    uint64_t n = 0;
-    int bad = 0;
-    int64_t t0 = now_ns(), end = t0 + o->round_ns / 4, t1;
-    do {
-        for (int i = 0; i < 64 && !bad; i++, n++) {
-            if (kind == P_RAW)
-                bad = write_all(wfd, t->buf, t->size) != 0 ||
-                      read_exact(rfd, t->buf, t->size) != 1;
-            else
-                bad = hipc_pipe_write_all(&t->hp, t->buf, t->size, NULL) !=
-                          HIPC_OK ||
-                      hipc_pipe_read_exact(&t->hp, t->buf, t->size, NULL) !=
-                          HIPC_OK;
-        }
-        t1 = now_ns();
-    } while (t1 < end && !bad);
+    double rate = 0;
+    int bad = timed(pio_call_step, t, t->b->set.round_ns / 4, 64, &rate);
     if (kind == P_RAW) {
         close(t->raw[0]);
         close(t->raw[1]);
     } else {
         (void)hipc_pipe_close(&t->hp);
     }
-    *ns = (double)(t1 - t0) / (double)n;
-    return bad ? -1 : 0;
+    *ns = 1e9 / rate;
+    return bad;
 }
 
-static int bench_pio(size_t size, const struct opts *o, struct pio_result *res)
+static int bench_pio(struct bench *b, size_t size, struct pio_result *res)
 {
     struct pio t;
     memset(&t, 0, sizeof t);
     memset(res, 0, sizeof *res);
+    t.b = b;
     t.size = res->size = size;
     t.buf = calloc(1, size);
     if (t.buf == NULL)
         return -1;
-    int rc = 0;
-    for (int r = 0; r < o->rounds && rc == 0; r++)
+    int rc = 0, n = b->set.rounds;
+    for (int r = 0; r < n && rc == 0; r++)
         for (int i = 0; i < P_KINDS && rc == 0; i++) {
-            t.kind = r % 2 ? P_KINDS - 1 - i : i;
-            rc = pio_run(&t, o, &res->rate[t.kind][r]);
+            t.kind = kind_in_round(r, i, P_KINDS);
+            rc = pio_run(&t, &res->rate[t.kind][r]);
         }
-    for (int r = 0; r < o->rounds && rc == 0; r++)
+    for (int r = 0; r < n && rc == 0; r++)
         for (int i = 0; i < P_KINDS && rc == 0; i++) {
-            int k = r % 2 ? P_KINDS - 1 - i : i;
-            rc = pio_calls(&t, k, o, &res->call_ns[k][r]);
+            int k = kind_in_round(r, i, P_KINDS);
+            rc = pio_calls(&t, k, &res->call_ns[k][r]);
         }
     free(t.buf);
-    res->call_hipc_vs_raw = ratio_median(res->call_ns[P_HIPC],
-                                         res->call_ns[P_RAW], o->rounds);
-    res->call_ign_vs_raw = ratio_median(res->call_ns[P_HIPC_IGN],
-                                        res->call_ns[P_RAW], o->rounds);
-    res->hipc_vs_raw = ratio_median(res->rate[P_HIPC], res->rate[P_RAW],
-                                    o->rounds);
-    res->ign_vs_raw = ratio_median(res->rate[P_HIPC_IGN], res->rate[P_RAW],
-                                   o->rounds);
+    res->call_hipc_vs_raw =
+        ratio_median(res->call_ns[P_HIPC], res->call_ns[P_RAW], n);
+    res->call_ign_vs_raw =
+        ratio_median(res->call_ns[P_HIPC_IGN], res->call_ns[P_RAW], n);
+    res->hipc_vs_raw = ratio_median(res->rate[P_HIPC], res->rate[P_RAW], n);
+    res->ign_vs_raw = ratio_median(res->rate[P_HIPC_IGN], res->rate[P_RAW], n);
     return rc;
 }
 
@@ -804,6 +849,7 @@ static const char *const l_names[L_KINDS] = {
     "chan_busy_poll", "chan_blocking", "chan_default", "pipe", "cache_line"};
 
 struct lat {
+    struct bench *b;
     hipc_chan to, from; /* parent produces on `to`, consumes on `from` */
     int64_t spin_ns;
     int up[2], down[2]; /* raw pipes: parent -> child, child -> parent */
@@ -838,19 +884,20 @@ static int lat_chan(struct lat *l, int64_t spin_ns, int64_t end)
     if (hipc_chan_set_spin(&l->to, spin_ns) != HIPC_OK ||
         hipc_chan_set_spin(&l->from, spin_ns) != HIPC_OK)
         return -1;
-    pid_t pid = spawn(child_chan_echo, l);
+    struct bench *b = l->b;
+    pid_t pid = spawn(b, child_chan_echo, l);
     if (pid < 0)
         return -1;
     unsigned char msg[LAT_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8}, back[LAT_BYTES];
     int bad = 0;
-    nsamples = 0;
-    while (nsamples < MAX_SAMPLES && !bad) {
+    b->nsamples = 0;
+    while (b->nsamples < MAX_SAMPLES && !bad) {
         int64_t t0 = now_ns();
         bad = hipc_chan_send(&l->to, msg, sizeof msg, WAIT_NS) != HIPC_OK ||
               hipc_chan_recv(&l->from, back, sizeof back, WAIT_NS) !=
                   (int)sizeof back;
         int64_t t1 = now_ns();
-        samples[nsamples++] = (uint64_t)(t1 - t0);
+        b->samples[b->nsamples++] = (uint64_t)(t1 - t0);
         if (t1 >= end)
             break;
     }
@@ -881,18 +928,19 @@ static int lat_pipe(struct lat *l, int64_t end)
         close(l->up[1]);
         return -1;
     }
-    pid_t pid = spawn(child_pipe_echo, l);
+    struct bench *b = l->b;
+    pid_t pid = spawn(b, child_pipe_echo, l);
     close(l->up[0]);
     close(l->down[1]);
     unsigned char msg[LAT_BYTES] = {1}, back[LAT_BYTES];
     int bad = pid < 0;
-    nsamples = 0;
-    while (nsamples < MAX_SAMPLES && !bad) {
+    b->nsamples = 0;
+    while (b->nsamples < MAX_SAMPLES && !bad) {
         int64_t t0 = now_ns();
         bad = write_all(l->up[1], msg, sizeof msg) != 0 ||
               read_exact(l->down[0], back, sizeof back) != 1;
         int64_t t1 = now_ns();
-        samples[nsamples++] = (uint64_t)(t1 - t0);
+        b->samples[b->nsamples++] = (uint64_t)(t1 - t0);
         if (t1 >= end)
             break;
     }
@@ -901,9 +949,9 @@ static int lat_pipe(struct lat *l, int64_t end)
     return pid < 0 || reap(pid) != 0 || bad ? -1 : 0;
 }
 
-static int lat_run(struct lat *l, int kind, const struct opts *o)
+static int lat_run(struct lat *l, int kind)
 {
-    int64_t end = now_ns() + o->round_ns;
+    int64_t end = now_ns() + l->b->set.round_ns;
     switch (kind) {
     case L_CHAN_BUSY:
         return lat_chan(l, HIPC_CHAN_SPIN_ALWAYS, end);
@@ -914,7 +962,7 @@ static int lat_run(struct lat *l, int kind, const struct opts *o)
     case L_PIPE:
         return lat_pipe(l, end);
     default:
-        return line_trips(end, MAX_SAMPLES);
+        return line_trips(l->b, end, MAX_SAMPLES);
     }
 }
 
@@ -924,9 +972,10 @@ struct lat_result {
     double busy_vs_line, block_vs_pipe, default_vs_pipe;
 };
 
-static int lat_setup(struct lat *l)
+static int lat_setup(struct bench *b, struct lat *l)
 {
     memset(l, 0, sizeof *l);
+    l->b = b;
     hipc_chan_config cfg = {.capacity = 4096};
     if (hipc_chan_create(&l->to, HIPC_SHM_KEY_PRIVATE, HIPC_CHAN_PRODUCER,
                          &cfg) != HIPC_OK)
@@ -941,26 +990,25 @@ static int lat_setup(struct lat *l)
     return 0;
 }
 
-static int bench_lat(const struct opts *o, struct lat_result *res)
+static int bench_lat(struct bench *b, struct lat_result *res)
 {
     struct lat l;
     memset(res, 0, sizeof *res);
-    if (lat_setup(&l) != 0)
+    if (lat_setup(b, &l) != 0)
         return -1;
-    int rc = 0;
-    for (int r = 0; r < o->rounds && rc == 0; r++) {
-        res->cl_before[r] = probe();
+    int rc = 0, n = b->set.rounds;
+    for (int r = 0; r < n && rc == 0; r++) {
+        res->cl_before[r] = probe(b);
         for (int i = 0; i < L_KINDS && rc == 0; i++) {
-            int k = r % 2 ? L_KINDS - 1 - i : i;
-            rc = lat_run(&l, k, o);
-            res->p99[k][r] = quantile_samples(0.99);
-            res->med[k][r] = quantile_samples(0.5);
+            int k = kind_in_round(r, i, L_KINDS);
+            rc = lat_run(&l, k);
+            res->p99[k][r] = quantile_samples(b, 0.99);
+            res->med[k][r] = quantile_samples(b, 0.5);
         }
-        res->cl_after[r] = probe();
+        res->cl_after[r] = probe(b);
     }
     (void)hipc_chan_close(&l.to);
     (void)hipc_chan_close(&l.from);
-    int n = o->rounds;
     res->busy_vs_line =
         ratio_median(res->med[L_CHAN_BUSY], res->med[L_LINE], n);
     res->block_vs_pipe =
@@ -974,44 +1022,67 @@ static int bench_lat(const struct opts *o, struct lat_result *res)
 
 #define NSIZES 3
 static const size_t sizes[NSIZES] = {64, 4096, 65536};
+#define NPIO 2
+static const size_t pio_sizes[NPIO] = {64, 4096};
 
+/* Everything one run measured. */
+struct results {
+    struct tput_result t[NSIZES];
+    struct lat_result l;
+    struct pio_result p[NPIO];
+};
+
+/* The issue's targets: which ratio of the run each one judges, and what it
+ * must reach. The text report and the JSON both print from this table. */
 struct target {
     const char *name;
-    double ratio, want;
+    size_t at; /* offset of the ratio in struct results */
+    double want;
     int higher_is_better;
     unsigned part; /* the PART_* that measures it */
 };
 
-#define NTARGETS 9
-#define NPIO 2
-static const size_t pio_sizes[NPIO] = {64, 4096};
+#define RATIO(field) offsetof(struct results, field)
 
-static void fill_targets(const struct tput_result *t, const struct lat_result *l,
-                         const struct pio_result *p, struct target out[NTARGETS])
+static const struct target targets[] = {
+    {.name = "chan 64 B msg rate / raw pipe", .at = RATIO(t[0].chan_vs_pipe),
+     .want = 10.0, .higher_is_better = 1, .part = PART_TPUT},
+    {.name = "chan 4 KiB copy / memcpy", .at = RATIO(t[1].copy_vs_memcpy),
+     .want = 0.4, .higher_is_better = 1, .part = PART_TPUT},
+    {.name = "chan 4 KiB zero-copy / memcpy", .at = RATIO(t[1].zc_vs_memcpy),
+     .want = 0.8, .higher_is_better = 1, .part = PART_TPUT},
+    {.name = "busy-poll RTT / cache-line RTT", .at = RATIO(l.busy_vs_line),
+     .want = 3.0, .higher_is_better = 0, .part = PART_LAT},
+    {.name = "blocking RTT / raw pipe RTT", .at = RATIO(l.block_vs_pipe),
+     .want = 1.0, .higher_is_better = 0, .part = PART_LAT},
+    {.name = "hipc pipe 64 B / raw loop", .at = RATIO(p[0].hipc_vs_raw),
+     .want = 0.97, .higher_is_better = 1, .part = PART_PIO},
+    {.name = "hipc pipe 64 B sigpipe-ign / raw", .at = RATIO(p[0].ign_vs_raw),
+     .want = 0.97, .higher_is_better = 1, .part = PART_PIO},
+    {.name = "hipc pipe 4 KiB / raw loop", .at = RATIO(p[1].hipc_vs_raw),
+     .want = 0.97, .higher_is_better = 1, .part = PART_PIO},
+    {.name = "hipc pipe 64 B ign, 1 thread: time",
+     .at = RATIO(p[0].call_ign_vs_raw), .want = 1.03, .higher_is_better = 0,
+     .part = PART_PIO},
+};
+
+#define NTARGETS (sizeof targets / sizeof targets[0])
+
+static double ratio_of(const struct target *tg, const struct results *res)
 {
-    out[0] = (struct target){"chan 64 B msg rate / raw pipe", t[0].chan_vs_pipe,
-                             10.0, 1, PART_TPUT};
-    out[1] = (struct target){"chan 4 KiB copy / memcpy", t[1].copy_vs_memcpy,
-                             0.4, 1, PART_TPUT};
-    out[2] = (struct target){"chan 4 KiB zero-copy / memcpy",
-                             t[1].zc_vs_memcpy, 0.8, 1, PART_TPUT};
-    out[3] = (struct target){"busy-poll RTT / cache-line RTT", l->busy_vs_line,
-                             3.0, 0, PART_LAT};
-    out[4] = (struct target){"blocking RTT / raw pipe RTT", l->block_vs_pipe,
-                             1.0, 0, PART_LAT};
-    out[5] = (struct target){"hipc pipe 64 B / raw loop", p[0].hipc_vs_raw,
-                             0.97, 1, PART_PIO};
-    out[6] = (struct target){"hipc pipe 64 B sigpipe-ign / raw", p[0].ign_vs_raw,
-                             0.97, 1, PART_PIO};
-    out[8] = (struct target){"hipc pipe 64 B ign, 1 thread: time",
-                             p[0].call_ign_vs_raw, 1.03, 0, PART_PIO};
-    out[7] = (struct target){"hipc pipe 4 KiB / raw loop", p[1].hipc_vs_raw,
-                             0.97, 1, PART_PIO};
+    double v;
+    memcpy(&v, (const char *)res + tg->at, sizeof v);
+    return v;
 }
 
-static int met(const struct target *t)
+/* 1 met, 0 missed, -1 not run. */
+static int verdict(const struct target *tg, const struct results *res,
+                   const struct settings *set)
 {
-    return t->higher_is_better ? t->ratio >= t->want : t->ratio <= t->want;
+    if (!(set->parts & tg->part))
+        return -1;
+    double r = ratio_of(tg, res);
+    return tg->higher_is_better ? r >= tg->want : r <= tg->want;
 }
 
 static void print_placement(const double *before, const double *after, int n)
@@ -1028,58 +1099,27 @@ static void print_placement(const double *before, const double *after, int n)
            lo, hi);
 }
 
-static void print_pio(const struct opts *o, const struct pio_result *p)
+static void print_pio(int n, const struct pio_result *p)
 {
     printf("\npipe I/O, Mmsg/s   %10s %10s %10s   %9s %9s\n", "raw loop",
            "hipc", "hipc ign", "hipc/raw", "ign/raw");
     for (int s = 0; s < NPIO; s++) {
         printf("  %6zu B        ", p[s].size);
         for (int k = 0; k < P_KINDS; k++)
-            printf(" %10.3f", median(p[s].rate[k], o->rounds) / 1e6);
+            printf(" %10.3f", median(p[s].rate[k], n) / 1e6);
         printf("   %9.3f %9.3f\n", p[s].hipc_vs_raw, p[s].ign_vs_raw);
     }
     printf("one thread, ns per write + read (time ratios, raw = 1)\n");
     for (int s = 0; s < NPIO; s++) {
         printf("  %6zu B        ", p[s].size);
         for (int k = 0; k < P_KINDS; k++)
-            printf(" %10.0f", median(p[s].call_ns[k], o->rounds));
+            printf(" %10.0f", median(p[s].call_ns[k], n));
         printf("   %9.3f %9.3f\n", p[s].call_hipc_vs_raw, p[s].call_ign_vs_raw);
     }
 }
 
-static void print_tput(const struct opts *o, const struct tput_result *t);
-static void print_lat(const struct opts *o, const struct lat_result *l);
-
-static void print_table(const struct opts *o, const struct tput_result *t,
-                        const struct lat_result *l, const struct pio_result *p,
-                        const struct target *tg)
+static void print_tput(int n, const struct tput_result *t)
 {
-    int n = o->rounds;
-    printf("hipc bench: %d interleaved rounds of %.0f ms per kind; CPUs %d,%d;"
-           " figures are medians over rounds,\nratios the median of "
-           "per-round ratios.\n\n", n, (double)o->round_ns / 1e6,
-           cpu_parent, cpu_child);
-    if (o->parts & PART_TPUT)
-        print_tput(o, t);
-    if (o->parts & PART_LAT)
-        print_lat(o, l);
-    if (o->parts & PART_PIO)
-        print_pio(o, p);
-    printf("\ntargets (same run):\n");
-    for (int i = 0; i < NTARGETS; i++) {
-        if (!(o->parts & tg[i].part)) {
-            printf("  %-34s  not run\n", tg[i].name);
-            continue;
-        }
-        printf("  %-34s %8.4f  want %s %.2f  %s\n", tg[i].name, tg[i].ratio,
-               tg[i].higher_is_better ? ">=" : "<=", tg[i].want,
-               met(&tg[i]) ? "met" : "MISSED");
-    }
-}
-
-static void print_tput(const struct opts *o, const struct tput_result *t)
-{
-    int n = o->rounds;
     printf("throughput   %10s %10s %10s %10s %10s  %9s %9s %9s %9s\n",
            "chan copy", "chan 0cp", "bare ring", "raw pipe", "memcpy",
            "chan/pipe", "copy/mcpy", "0cp/mcpy", "copy/bare");
@@ -1098,9 +1138,8 @@ static void print_tput(const struct opts *o, const struct tput_result *t)
     }
 }
 
-static void print_lat(const struct opts *o, const struct lat_result *l)
+static void print_lat(int n, const struct lat_result *l)
 {
-    int n = o->rounds;
     printf("\nround trip, %d B     median ns    p99 ns\n", LAT_BYTES);
     for (int k = 0; k < L_KINDS; k++)
         printf("  %-16s %12.0f %9.0f\n", l_names[k], median(l->med[k], n),
@@ -1108,6 +1147,38 @@ static void print_lat(const struct opts *o, const struct lat_result *l)
     printf("  busy/cache-line %.2f   blocking/pipe %.2f   default/pipe %.2f\n",
            l->busy_vs_line, l->block_vs_pipe, l->default_vs_pipe);
     print_placement(l->cl_before, l->cl_after, n);
+}
+
+static void print_targets(const struct bench *b, const struct results *res)
+{
+    printf("\ntargets (same run):\n");
+    for (size_t i = 0; i < NTARGETS; i++) {
+        const struct target *tg = &targets[i];
+        int v = verdict(tg, res, &b->set);
+        if (v < 0) {
+            printf("  %-34s  not run\n", tg->name);
+            continue;
+        }
+        printf("  %-34s %8.4f  want %s %.2f  %s\n", tg->name,
+               ratio_of(tg, res), tg->higher_is_better ? ">=" : "<=",
+               tg->want, v ? "met" : "MISSED");
+    }
+}
+
+static void print_table(const struct bench *b, const struct results *res)
+{
+    const struct settings *set = &b->set;
+    printf("hipc bench: %d interleaved rounds of %.0f ms per kind; CPUs %d,%d;"
+           " figures are medians over rounds,\nratios the median of "
+           "per-round ratios.\n\n", set->rounds, (double)set->round_ns / 1e6,
+           b->cpu_parent, b->cpu_child);
+    if (set->parts & PART_TPUT)
+        print_tput(set->rounds, res->t);
+    if (set->parts & PART_LAT)
+        print_lat(set->rounds, &res->l);
+    if (set->parts & PART_PIO)
+        print_pio(set->rounds, res->p);
+    print_targets(b, res);
 }
 
 static void json_array(const char *name, const double *v, int n, int last)
@@ -1118,62 +1189,33 @@ static void json_array(const char *name, const double *v, int n, int last)
     printf("]%s", last ? "" : ", ");
 }
 
-static void print_json_lat(const struct opts *o, const struct lat_result *l);
-static void print_json_targets(const struct opts *o, const struct target *tg);
-
-static void print_json(const struct opts *o, const struct tput_result *t,
-                       const struct lat_result *l, const struct pio_result *p,
-                       const struct target *tg)
+/* The rounds of every kind of a table, as "<kind><suffix>": [...]. */
+static void json_kinds(const char *const *names, const char *suffix,
+                       const double (*v)[MAX_ROUNDS], int kinds, int n)
 {
-    int n = o->rounds;
-    printf("{\"rounds\": %d, \"round_ms\": %.1f, \"cpus\": [%d, %d],\n",
-           n, (double)o->round_ns / 1e6, cpu_parent, cpu_child);
-    printf(" \"throughput\": [\n");
-    for (int s = 0; s < NSIZES && (o->parts & PART_TPUT); s++) {
+    for (int k = 0; k < kinds; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s%s", names[k], suffix);
+        json_array(name, v[k], n, 0);
+    }
+}
+
+static void print_json_tput(int n, const struct tput_result *t)
+{
+    for (int s = 0; s < NSIZES; s++) {
         printf("  {\"size\": %zu, \"ring\": %zu, ", t[s].size, t[s].capacity);
-        for (int k = 0; k < T_KINDS; k++) {
-            char name[64];
-            snprintf(name, sizeof name, "%s_msgs_per_s", t_names[k]);
-            json_array(name, t[s].rate[k], n, 0);
-        }
+        json_kinds(t_names, "_msgs_per_s", t[s].rate, T_KINDS, n);
         json_array("cache_line_before_ns", t[s].cl_before, n, 0);
         json_array("cache_line_after_ns", t[s].cl_after, n, 0);
         printf("\"chan_vs_pipe\": %.4g, \"copy_vs_memcpy\": %.4g, "
                "\"zero_copy_vs_memcpy\": %.4g, \"copy_vs_bare_ring\": %.4g}%s\n",
                t[s].chan_vs_pipe, t[s].copy_vs_memcpy, t[s].zc_vs_memcpy,
-               t[s].copy_vs_bare,
-               s + 1 < NSIZES ? "," : "");
+               t[s].copy_vs_bare, s + 1 < NSIZES ? "," : "");
     }
-    printf(" ],\n \"latency\": ");
-    if (o->parts & PART_LAT)
-        print_json_lat(o, l);
-    else
-        printf("null,\n");
-    printf(" \"pipe_io\": [\n");
-    for (int s = 0; s < NPIO && (o->parts & PART_PIO); s++) {
-        printf("  {\"size\": %zu, ", p[s].size);
-        for (int k = 0; k < P_KINDS; k++) {
-            char name[64];
-            snprintf(name, sizeof name, "%s_msgs_per_s", p_names[k]);
-            json_array(name, p[s].rate[k], n, 0);
-        }
-        for (int k = 0; k < P_KINDS; k++) {
-            char name[64];
-            snprintf(name, sizeof name, "%s_one_thread_ns", p_names[k]);
-            json_array(name, p[s].call_ns[k], n, 0);
-        }
-        printf("\"hipc_vs_raw\": %.4g, \"sigpipe_ignored_vs_raw\": %.4g, "
-               "\"one_thread_time_hipc_vs_raw\": %.4g, "
-               "\"one_thread_time_ignored_vs_raw\": %.4g}%s\n",
-               p[s].hipc_vs_raw, p[s].ign_vs_raw, p[s].call_hipc_vs_raw,
-               p[s].call_ign_vs_raw, s + 1 < NPIO ? "," : "");
-    }
-    print_json_targets(o, tg);
 }
 
-static void print_json_lat(const struct opts *o, const struct lat_result *l)
+static void print_json_lat(int n, const struct lat_result *l)
 {
-    int n = o->rounds;
     printf("{\"bytes\": %d, ", LAT_BYTES);
     for (int k = 0; k < L_KINDS; k++) {
         char name[64];
@@ -1189,18 +1231,55 @@ static void print_json_lat(const struct opts *o, const struct lat_result *l)
            l->default_vs_pipe);
 }
 
-static void print_json_targets(const struct opts *o, const struct target *tg)
+static void print_json_pio(int n, const struct pio_result *p)
 {
-    printf(" ],\n \"targets\": [\n");
-    for (int i = 0; i < NTARGETS; i++)
+    for (int s = 0; s < NPIO; s++) {
+        printf("  {\"size\": %zu, ", p[s].size);
+        json_kinds(p_names, "_msgs_per_s", p[s].rate, P_KINDS, n);
+        json_kinds(p_names, "_one_thread_ns", p[s].call_ns, P_KINDS, n);
+        printf("\"hipc_vs_raw\": %.4g, \"sigpipe_ignored_vs_raw\": %.4g, "
+               "\"one_thread_time_hipc_vs_raw\": %.4g, "
+               "\"one_thread_time_ignored_vs_raw\": %.4g}%s\n",
+               p[s].hipc_vs_raw, p[s].ign_vs_raw, p[s].call_hipc_vs_raw,
+               p[s].call_ign_vs_raw, s + 1 < NPIO ? "," : "");
+    }
+}
+
+static void print_json_targets(const struct bench *b, const struct results *res)
+{
+    static const char *const verdicts[] = {"null", "false", "true"};
+    printf(" \"targets\": [\n");
+    for (size_t i = 0; i < NTARGETS; i++) {
+        const struct target *tg = &targets[i];
         printf("  {\"name\": \"%s\", \"ratio\": %.4g, \"want\": %.3g, "
-               "\"higher_is_better\": %s, \"met\": %s}%s\n", tg[i].name,
-               tg[i].ratio, tg[i].want, tg[i].higher_is_better ? "true" : "false",
-               !(o->parts & tg[i].part) ? "null"
-               : met(&tg[i])            ? "true"
-                                        : "false",
+               "\"higher_is_better\": %s, \"met\": %s}%s\n", tg->name,
+               ratio_of(tg, res), tg->want,
+               tg->higher_is_better ? "true" : "false",
+               verdicts[verdict(tg, res, &b->set) + 1],
                i + 1 < NTARGETS ? "," : "");
+    }
     printf(" ]}\n");
+}
+
+static void print_json(const struct bench *b, const struct results *res)
+{
+    const struct settings *set = &b->set;
+    int n = set->rounds;
+    printf("{\"rounds\": %d, \"round_ms\": %.1f, \"cpus\": [%d, %d],\n", n,
+           (double)set->round_ns / 1e6, b->cpu_parent, b->cpu_child);
+    printf(" \"throughput\": [\n");
+    if (set->parts & PART_TPUT)
+        print_json_tput(n, res->t);
+    printf(" ],\n \"latency\": ");
+    if (set->parts & PART_LAT)
+        print_json_lat(n, &res->l);
+    else
+        printf("null,\n");
+    printf(" \"pipe_io\": [\n");
+    if (set->parts & PART_PIO)
+        print_json_pio(n, res->p);
+    printf(" ],\n");
+    print_json_targets(b, res);
 }
 
 /* ---- command line ------------------------------------------------------------ */
@@ -1217,46 +1296,67 @@ static int usage(const char *prog, FILE *f)
     return f == stderr ? 2 : 0;
 }
 
-static int parse(int argc, char **argv, struct opts *o)
+/* The part --only names; 0 for none. */
+static unsigned part_named(const char *w)
 {
-    *o = (struct opts){15, 50 * 1000 * 1000, 0, 1, 0, PART_ALL};
+    return strcmp(w, "throughput") == 0 ? PART_TPUT
+           : strcmp(w, "latency") == 0  ? PART_LAT
+           : strcmp(w, "pipe") == 0     ? PART_PIO
+                                        : 0;
+}
+
+static int valid_ring(size_t ring)
+{
+    return ring >= 65536 && ring <= RING_MAX && (ring & (ring - 1)) == 0;
+}
+
+/* One option with a value; -1 when the value is out of range. */
+static int parse_valued(const char *a, const char *v, struct settings *set)
+{
+    if (strcmp(a, "--rounds") == 0) {
+        set->rounds = atoi(v);
+        return set->rounds >= 1 && set->rounds <= MAX_ROUNDS ? 0 : -1;
+    }
+    if (strcmp(a, "--round-ms") == 0) {
+        int ms = atoi(v);
+        set->round_ns = (int64_t)ms * 1000 * 1000;
+        return ms >= 1 && ms <= 10000 ? 0 : -1;
+    }
+    if (strcmp(a, "--spin-ns") == 0) {
+        set->spin_ns = atoll(v);
+        if (set->spin_ns < 0)
+            set->spin_ns = HIPC_CHAN_SPIN_ALWAYS;
+        return 0;
+    }
+    if (strcmp(a, "--ring") == 0) {
+        set->ring = (size_t)atoll(v);
+        return valid_ring(set->ring) ? 0 : -1;
+    }
+    if (strcmp(a, "--only") == 0) {
+        set->parts = part_named(v);
+        return set->parts != 0 ? 0 : -1;
+    }
+    return -1;
+}
+
+/* 0 to run, 1 for --help, -1 for a bad command line. */
+static int parse(int argc, char **argv, struct settings *set)
+{
+    *set = (struct settings){.rounds = 15, .round_ns = 50 * 1000 * 1000,
+                             .pin = 1, .parts = PART_ALL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--quick") == 0) {
-            o->rounds = 3;
-            o->round_ns = 15 * 1000 * 1000;
+            set->rounds = 3;
+            set->round_ns = 15 * 1000 * 1000;
         } else if (strcmp(a, "--json") == 0) {
-            o->json = 1;
+            set->json = 1;
         } else if (strcmp(a, "--no-pin") == 0) {
-            o->pin = 0;
-        } else if (strcmp(a, "--rounds") == 0 && i + 1 < argc) {
-            o->rounds = atoi(argv[++i]);
-            if (o->rounds < 1 || o->rounds > MAX_ROUNDS)
-                return -1;
-        } else if (strcmp(a, "--round-ms") == 0 && i + 1 < argc) {
-            int ms = atoi(argv[++i]);
-            if (ms < 1 || ms > 10000)
-                return -1;
-            o->round_ns = (int64_t)ms * 1000 * 1000;
-        } else if (strcmp(a, "--spin-ns") == 0 && i + 1 < argc) {
-            o->spin_ns = atoll(argv[++i]);
-            if (o->spin_ns < 0)
-                o->spin_ns = HIPC_CHAN_SPIN_ALWAYS;
-        } else if (strcmp(a, "--ring") == 0 && i + 1 < argc) {
-            ring_override = (size_t)atoll(argv[++i]);
-            if (ring_override < 65536 || ring_override > RING_MAX ||
-                (ring_override & (ring_override - 1)) != 0)
-                return -1;
-        } else if (strcmp(a, "--only") == 0 && i + 1 < argc) {
-            const char *w = argv[++i];
-            o->parts = strcmp(w, "throughput") == 0 ? PART_TPUT
-                       : strcmp(w, "latency") == 0  ? PART_LAT
-                       : strcmp(w, "pipe") == 0     ? PART_PIO
-                                                    : 0;
-            if (o->parts == 0)
-                return -1;
+            set->pin = 0;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             return 1;
+        } else if (i + 1 < argc && parse_valued(a, argv[i + 1], set) == 0) {
+            i++;
         } else {
             return -1;
         }
@@ -1264,55 +1364,64 @@ static int parse(int argc, char **argv, struct opts *o)
     return 0;
 }
 
-static int run_all(const struct opts *o)
+static int measure(struct bench *b, struct results *res)
 {
-    static struct tput_result t[NSIZES];
-    static struct lat_result l;
-    static struct pio_result p[NPIO];
-    for (int s = 0; s < NSIZES && (o->parts & PART_TPUT); s++)
-        if (bench_tput(sizes[s], o, &t[s]) != 0) {
+    unsigned parts = b->set.parts;
+    for (int s = 0; s < NSIZES && (parts & PART_TPUT); s++)
+        if (bench_tput(b, sizes[s], &res->t[s]) != 0) {
             fprintf(stderr, "bench: throughput at %zu B failed\n", sizes[s]);
             return 1;
         }
-    if ((o->parts & PART_LAT) && bench_lat(o, &l) != 0) {
+    if ((parts & PART_LAT) && bench_lat(b, &res->l) != 0) {
         fprintf(stderr, "bench: latency failed\n");
         return 1;
     }
-    for (int s = 0; s < NPIO && (o->parts & PART_PIO); s++)
-        if (bench_pio(pio_sizes[s], o, &p[s]) != 0) {
+    for (int s = 0; s < NPIO && (parts & PART_PIO); s++)
+        if (bench_pio(b, pio_sizes[s], &res->p[s]) != 0) {
             fprintf(stderr, "bench: pipe I/O at %zu B failed\n", pio_sizes[s]);
             return 1;
         }
-    struct target tg[NTARGETS];
-    fill_targets(t, &l, p, tg);
-    if (o->json)
-        print_json(o, t, &l, p, tg);
-    else
-        print_table(o, t, &l, p, tg);
     return 0;
+}
+
+static int run_all(struct bench *b)
+{
+    struct results *res = calloc(1, sizeof *res); /* too big for a stack */
+    if (res == NULL)
+        return 1;
+    int rc = measure(b, res);
+    if (rc == 0 && b->set.json)
+        print_json(b, res);
+    else if (rc == 0)
+        print_table(b, res);
+    free(res);
+    return rc;
 }
 
 int hipc_bench_main(int argc, char **argv)
 {
-    struct opts o;
-    int p = parse(argc, argv, &o);
+    struct bench b;
+    memset(&b, 0, sizeof b);
+    int p = parse(argc, argv, &b.set);
     if (p != 0)
         return usage(argv[0], p < 0 ? stderr : stdout);
-    sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE,
-              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    samples = malloc(MAX_SAMPLES * sizeof *samples);
-    size_t bare_size = sizeof *bare + RING_MAX;
-    bare = mmap(NULL, bare_size, PROT_READ | PROT_WRITE,
+    b.sh = mmap(NULL, sizeof *b.sh, PROT_READ | PROT_WRITE,
                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (sh == MAP_FAILED || samples == NULL || bare == MAP_FAILED) {
+    b.samples = malloc(MAX_SAMPLES * sizeof *b.samples);
+    size_t bare_size = sizeof *b.bare + RING_MAX;
+    b.bare = mmap(NULL, bare_size, PROT_READ | PROT_WRITE,
+                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    int rc = 1;
+    if (b.sh == MAP_FAILED || b.samples == NULL || b.bare == MAP_FAILED) {
         fprintf(stderr, "bench: out of memory\n");
-        return 1;
+    } else {
+        pick_cpus(&b);
+        rc = run_all(&b);
     }
-    pick_cpus(o.pin);
-    tput_spin = o.spin_ns;
-    int rc = run_all(&o);
-    free(samples);
-    munmap(sh, sizeof *sh);
-    munmap(bare, bare_size);
+    free(b.samples);
+    if (b.sh != MAP_FAILED)
+        munmap(b.sh, sizeof *b.sh);
+    if (b.bare != MAP_FAILED)
+        munmap(b.bare, bare_size);
     return rc;
 }
