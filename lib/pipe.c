@@ -30,13 +30,15 @@ enum guard_how {
     GUARD_MASK      /* SIGPIPE is blocked for the length of the call */
 };
 
-/* The SIGPIPE state a writing call saves and restores. */
+/* The SIGPIPE state a writing call saves and restores. Only SIGPIPE's
+ * own bit of the old mask is kept (not a 128-byte sigset_t, which every
+ * transfer would zero): the call changes no other bit. */
 struct sigpipe_guard {
     enum guard_how how;
     int active;      /* the mask was read (and possibly changed) */
+    int was_blocked; /* SIGPIPE was blocked before the call */
     int was_pending; /* a SIGPIPE was pending before the write */
     int saw_epipe;   /* a write met a gone reader: its SIGPIPE is ours */
-    sigset_t old;
 };
 
 /* The first syscall of a transfer, when a fast path has made it already. */
@@ -340,14 +342,15 @@ static int guard_mask(hipc_pipe *p, struct sigpipe_guard *g)
     g->how = GUARD_MASK;
     g->active = 0;
     g->was_pending = 0;
-    sigset_t set;
+    sigset_t set, old;
     sigemptyset(&set);
     sigaddset(&set, SIGPIPE);
-    int rc = hipc_sys_sigmask(SIG_BLOCK, &set, &g->old);
+    int rc = hipc_sys_sigmask(SIG_BLOCK, &set, &old);
     if (rc < 0)
         return hipc__fail(&p->sys_errno, rc);
     g->active = 1;
-    if (!sigismember(&g->old, SIGPIPE))
+    g->was_blocked = sigismember(&old, SIGPIPE);
+    if (!g->was_blocked)
         return HIPC_OK;
     sigset_t pending;
     rc = hipc_sys_sigpending(&pending);
@@ -411,11 +414,11 @@ static void guard_leave(const struct sigpipe_guard *g)
 {
     if (!g->active)
         return;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
     int consumed = 1;
     if (g->saw_epipe && !g->was_pending) {
-        sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, SIGPIPE);
         const struct timespec zero = {0, 0};
         int r;
         while ((r = hipc_sys_sigtimedwait(&set, &zero)) == -EINTR)
@@ -426,8 +429,8 @@ static void guard_leave(const struct sigpipe_guard *g)
          * caller: then it stays blocked instead. */
         consumed = r == SIGPIPE || (r == -EAGAIN && !sigpipe_pending());
     }
-    if (consumed && !sigismember(&g->old, SIGPIPE))
-        hipc_sys_sigmask(SIG_SETMASK, &g->old, NULL);
+    if (consumed && !g->was_blocked)
+        hipc_sys_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
 /* ---- Deadlines ---------------------------------------------------------- */
@@ -601,14 +604,23 @@ HIPC_NOINLINE static int transfer(hipc_pipe *p, enum op op, const void *buf,
                                   struct tried first, size_t *done)
 {
     set_done(done, 0);
-    struct xfer x = {.op = op, .len = len, .first = first};
+    /* Set field by field rather than zeroed whole (160 bytes, a rep stos
+     * on every call that misses a fast path): run() reads nothing that is
+     * not set here, in admit() or in guard_enter(). */
+    struct xfer x;
+    x.op = op;
+    x.len = len;
+    x.done = 0;
+    x.confirmed = 0;
+    x.first = first;
+    x.guard.how = GUARD_PLAIN;
+    x.guard.active = 0;
     int rc = admit(p, &x, buf);
     if (rc != HIPC_OK)
         return rc;
-    if (timeout_ms >= 0) {
-        x.timed = 1;
+    x.timed = timeout_ms >= 0;
+    if (x.timed)
         deadline_after(timeout_ms, &x.deadline);
-    }
     if (op == OP_WRITE && (rc = guard_enter(p, &x.guard)) != HIPC_OK)
         return rc;
     rc = run(p, &x);
