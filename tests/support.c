@@ -155,19 +155,55 @@ int hipc_test_run_group(const char *name, const struct CMUnitTest *tests,
     return failed == 0 ? 0 : 1;
 }
 
+/* The SIGPIPE guard of the group now running: 1 RWF_NOSIGNAL, 0 the mask.
+ * Every pipe fixture returns the library to it. */
+static int group_nosignal = 1;
+
 int hipc_test_run_group_both_guards(const char *name,
                                     const struct CMUnitTest *tests,
                                     size_t count)
 {
     char label[512];
-    snprintf(label, sizeof label, "%s [RWF_NOSIGNAL]", name);
     int was = hipc__pipe_set_nosignal(1);
-    int rc = hipc_test_run_group(label, tests, count);
-    snprintf(label, sizeof label, "%s [signal mask]", name);
-    hipc__pipe_set_nosignal(0);
-    rc |= hipc_test_run_group(label, tests, count);
+    int rc = 0;
+    for (int nosignal = 1; nosignal >= 0; nosignal--) {
+        snprintf(label, sizeof label, "%s [%s]", name,
+                 nosignal ? "RWF_NOSIGNAL" : "signal mask");
+        group_nosignal = nosignal;
+        hipc__pipe_set_nosignal(nosignal);
+        rc |= hipc_test_run_group(label, tests, count);
+    }
+    group_nosignal = 1;
     hipc__pipe_set_nosignal(was);
     return rc;
+}
+
+static int guard_setup_as(void **state, int nosignal)
+{
+    hipc__pipe_set_nosignal(nosignal);
+    return hipc_test_fd_setup(state);
+}
+
+int hipc_test_guard_setup(void **state)
+{
+    return guard_setup_as(state, group_nosignal);
+}
+
+int hipc_test_mask_setup(void **state)
+{
+    return guard_setup_as(state, 0);
+}
+
+int hipc_test_nosignal_setup(void **state)
+{
+    return guard_setup_as(state, 1);
+}
+
+/* The mode goes back first: the leak check below may fail the test. */
+int hipc_test_guard_teardown(void **state)
+{
+    hipc__pipe_set_nosignal(group_nosignal);
+    return hipc_test_fd_teardown(state);
 }
 
 /* What identifies a process in /proc/PID/stat: the command name (field 2),

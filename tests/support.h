@@ -73,6 +73,28 @@ int hipc_test_run_group_both_guards(const char *name,
             __FILE__, (tests), sizeof(tests) / sizeof((tests)[0]));            \
     }
 
+/* cmocka fixtures for pipe tests: the SIGPIPE guard is set up per test and
+ * put back by the teardown, which cmocka runs even after a failed assert,
+ * so no test can leave the next one in another mode. guard_setup gives the
+ * test its group's mode (RWF_NOSIGNAL or the mask, as the run says);
+ * mask_setup the signal mask, as on a kernel without RWF_NOSIGNAL;
+ * nosignal_setup RWF_NOSIGNAL, as if the kernel had never refused it.
+ * All three include the descriptor-leak check of hipc_test_fd_setup. */
+int hipc_test_guard_setup(void **state);
+int hipc_test_mask_setup(void **state);
+int hipc_test_nosignal_setup(void **state);
+int hipc_test_guard_teardown(void **state);
+
+#define HIPC_PIPE_TEST(f)                                                      \
+    cmocka_unit_test_setup_teardown(f, hipc_test_guard_setup,                  \
+                                    hipc_test_guard_teardown)
+#define HIPC_PIPE_TEST_MASKED(f)                                               \
+    cmocka_unit_test_setup_teardown(f, hipc_test_mask_setup,                   \
+                                    hipc_test_guard_teardown)
+#define HIPC_PIPE_TEST_NOSIGNAL(f)                                             \
+    cmocka_unit_test_setup_teardown(f, hipc_test_nosignal_setup,               \
+                                    hipc_test_guard_teardown)
+
 /* Skips the running test and says why (cmocka's skip() takes no reason). */
 #define hipc_test_skip(why)                                                    \
     do {                                                                       \

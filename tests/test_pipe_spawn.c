@@ -404,7 +404,7 @@ static void failing_pipe_creation_reports_its_code(void **state)
 }
 #endif
 
-#define T(f) cmocka_unit_test_setup_teardown(f, hipc_test_fd_setup, hipc_test_fd_teardown)
+#define T(f) HIPC_PIPE_TEST(f) /* in its group's SIGPIPE guard */
 
 static const struct CMUnitTest tests[] = {
     T(parent_writes_five_lines_and_the_child_reads_them),
