@@ -979,7 +979,71 @@ static void short_transfers_and_eintr_are_absorbed(void **state)
     hipc_fault_reset();
     assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
 }
+/* The first writev of a frame larger than PIPE_BUF moves one byte (a
+ * short write the kernel may make), and the write that should finish the
+ * header fails: the failure comes back with its errno. */
+static void a_frame_whose_header_is_cut_short_reports_the_next_failure(void **state)
+{
+    (void)state;
+    static char payload[PIPE_BUF + 100];
+    hipc_pipe p;
+    assert_int_equal(hipc_pipe_create(&p, HIPC_PIPE_SIGPIPE_IGNORED), HIPC_OK);
+    hipc_fault_reset();
+    hipc_fault_set_mode("none");
+    hipc_fault_short_io(1);
+    hipc_fault_fail_nth(HIPC_SYS_WRITE, 2, EIO);
+    assert_int_equal(hipc_pipe_send_frame(&p, payload, sizeof payload,
+                                          sizeof payload),
+                     HIPC_E_SYS);
+    assert_true(hipc_fault_fired());
+    assert_int_equal(p.sys_errno, EIO);
+    hipc_fault_reset();
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
 #endif
+
+/* A handle that is not one is reported as such even when the other
+ * arguments are wrong too: the handle is checked first. */
+static void a_bad_handle_outranks_a_bad_size_or_timeout(void **state)
+{
+    (void)state;
+    hipc_pipe bad;
+    char buf[4];
+    size_t done = 9;
+    memset(&bad, 0, sizeof bad);
+    assert_int_equal(hipc_pipe_read_some(&bad, buf, 0), HIPC_E_BAD_HANDLE);
+    assert_int_equal(hipc_pipe_write_all_timed(&bad, buf, 1, -1, &done),
+                     HIPC_E_BAD_HANDLE);
+    assert_int_equal(done, 0);
+    assert_int_equal(hipc_pipe_read_exact_timed(NULL, buf, 1, -1, NULL),
+                     HIPC_E_NULL);
+    assert_int_equal(hipc_pipe_read_some_timed(&bad, buf, 1, -1),
+                     HIPC_E_BAD_HANDLE);
+    hipc_pipe p;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_read_some(&p, buf, 0), HIPC_E_BAD_SIZE);
+    assert_int_equal(hipc_pipe_read_some_timed(&p, buf, 1, -1),
+                     HIPC_E_BAD_TIMEOUT);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+    assert_int_equal(hipc_pipe_read_some(&p, buf, 0), HIPC_E_STALE_HANDLE);
+}
+
+/* A deadline 999 ms away carries into the next second (for any clock
+ * reading past its first millisecond); data already there arrives. */
+static void a_deadline_that_carries_into_the_next_second_works(void **state)
+{
+    (void)state;
+    hipc_pipe p;
+    char buf[4];
+    size_t done = 0;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_write_all_timed(&p, "abc", 3, 999, &done),
+                     HIPC_OK);
+    assert_int_equal(hipc_pipe_read_exact_timed(&p, buf, 3, 999, &done),
+                     HIPC_OK);
+    assert_int_equal(done, 3);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
 
 /* Every test starts in its group's SIGPIPE guard and is put back to it;
  * TM and TN pin the mask or RWF_NOSIGNAL for one test (support.h). */
@@ -1021,6 +1085,8 @@ static const struct CMUnitTest tests[] = {
     T(frame_limits_are_checked_before_any_io),
     T(bad_frames_on_the_wire_get_their_own_codes),
     T(frame_up_to_pipe_buf_goes_out_in_one_write),
+    T(a_bad_handle_outranks_a_bad_size_or_timeout),
+    T(a_deadline_that_carries_into_the_next_second_works),
 #ifdef HIPC_FAULT_INJECTION
     TM(failing_syscalls_map_to_their_codes),
     T(adoption_reports_each_failing_check),
@@ -1033,6 +1099,7 @@ static const struct CMUnitTest tests[] = {
     T(failing_close_still_releases_both_ends),
     T(io_validates_nothing_again_after_adoption),
     T(short_transfers_and_eintr_are_absorbed),
+    T(a_frame_whose_header_is_cut_short_reports_the_next_failure),
 #endif
 };
 

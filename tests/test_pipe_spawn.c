@@ -404,9 +404,69 @@ static void failing_pipe_creation_reports_its_code(void **state)
 }
 #endif
 
+static int child_returns_five(hipc_pipe *pipe, FILE *stream, void *arg)
+{
+    (void)pipe;
+    (void)stream;
+    (void)arg;
+    return 5;
+}
+
+/* The caller may close the parent's end itself; finishing then only reaps. */
+static void finish_after_the_caller_closed_the_pipe_only_reaps(void **state)
+{
+    (void)state;
+    hipc_pipe_child c;
+    int code = -1;
+    assert_int_equal(hipc_pipe_spawn(&c, 0, child_returns_five, NULL), HIPC_OK);
+    assert_int_equal(hipc_pipe_close(&c.pipe), HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(code, 5);
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+}
+
+static int child_closes_its_end(hipc_pipe *pipe, FILE *stream, void *arg)
+{
+    (void)stream;
+    (void)arg;
+    return hipc_pipe_close(pipe) == HIPC_OK ? 6 : 1;
+}
+
+static int child_writes_hi(hipc_pipe *pipe, FILE *stream, void *arg)
+{
+    (void)stream;
+    (void)arg;
+    size_t done = 0;
+    return hipc_pipe_write_all(pipe, "hi", 2, &done) == HIPC_OK ? 0 : 1;
+}
+
+/* A child may close its own end before returning; the parent may read the
+ * child's output as a stream. */
+static void children_close_early_and_parents_read_streams(void **state)
+{
+    (void)state;
+    hipc_pipe_child c;
+    int code = -1;
+    char buf[4] = "";
+    assert_int_equal(hipc_pipe_spawn(&c, 0, child_closes_its_end, NULL),
+                     HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(code, 6);
+    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_CHILD_WRITES |
+                                             HIPC_SPAWN_PARENT_STREAM,
+                                     child_writes_hi, NULL),
+                     HIPC_OK);
+    assert_int_equal(fread(buf, 1, 2, c.stream), 2);
+    assert_memory_equal(buf, "hi", 2);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(code, 0);
+}
+
 #define T(f) HIPC_PIPE_TEST(f) /* in its group's SIGPIPE guard */
 
 static const struct CMUnitTest tests[] = {
+    T(finish_after_the_caller_closed_the_pipe_only_reaps),
+    T(children_close_early_and_parents_read_streams),
     T(parent_writes_five_lines_and_the_child_reads_them),
     T(child_writes_and_the_parent_reads_until_eof),
     T(only_its_own_end_is_left_open_on_either_side),
