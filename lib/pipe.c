@@ -541,7 +541,8 @@ static int judge(hipc_pipe *p, struct xfer *x, ssize_t n)
         x->ready = 1;
         return guard_mask(p, &x->guard);
     }
-    x->guard.saw_epipe |= n == -EPIPE;
+    if (n == -EPIPE)
+        x->guard.saw_epipe = 1;
     return hipc__fail(&p->sys_errno, n);
 }
 
@@ -613,8 +614,9 @@ HIPC_NOINLINE static int transfer(hipc_pipe *p, enum op op, const void *buf,
     x.done = 0;
     x.confirmed = 0;
     x.first = first;
-    x.guard.how = GUARD_PLAIN;
+    x.guard.how = GUARD_PLAIN; /* a read's: guard_enter sets a write's */
     x.guard.active = 0;
+    x.guard.saw_epipe = 0;
     int rc = admit(p, &x, buf);
     if (rc != HIPC_OK)
         return rc;
