@@ -434,39 +434,60 @@ static int read_table(hipc_inspect_entry_fn fn, void *ctx, int *sys_errno)
     return rc == HIPC_OK ? hipc_inspect_parser_finish(&t.parser) : rc;
 }
 
-struct list_ctx {
+/* What each public listing call checks first: the errno sink cleared,
+ * the pointers it needs, and its flags. */
+static int check_call(int pointers_ok, unsigned flags, unsigned allowed,
+                      int *sys_errno)
+{
+    hipc__set_errno(sys_errno, 0);
+    if (!pointers_ok)
+        return HIPC_E_NULL;
+    return (flags & ~allowed) != 0 ? HIPC_E_BAD_FLAGS : HIPC_OK;
+}
+
+/* A walk over the live table that keeps entries (all, or gc's orphans)
+ * in the caller's array and counts them all. */
+struct walk {
     hipc_seg_entry *out;
-    size_t cap, total;
+    size_t cap, count;
     unsigned flags;
     struct clocks clocks;
 };
 
+/* Checks the call (`allowed` flags), reads the clocks once, then the
+ * table; *count gets the number of entries kept. */
+static int walk_table(struct walk *w, unsigned allowed,
+                      hipc_inspect_entry_fn fn, void *ctx, size_t *count,
+                      int *sys_errno)
+{
+    int rc = check_call(count != NULL && (w->out != NULL || w->cap == 0),
+                        w->flags, allowed, sys_errno);
+    if (rc != HIPC_OK)
+        return rc;
+    read_clocks(&w->clocks);
+    rc = read_table(fn, ctx, sys_errno);
+    *count = w->count;
+    return rc;
+}
+
 static int list_entry(void *ctx, const hipc_seg_entry *e)
 {
-    struct list_ctx *c = ctx;
-    if (c->total < c->cap) {
-        c->out[c->total] = *e;
-        annotate(&c->out[c->total], c->flags, &c->clocks);
+    struct walk *c = ctx;
+    if (c->count < c->cap) {
+        c->out[c->count] = *e;
+        annotate(&c->out[c->count], c->flags, &c->clocks);
     }
-    c->total++;
+    c->count++;
     return HIPC_OK;
 }
 
 int hipc_inspect_list(hipc_seg_entry *out, size_t cap, size_t *total,
                       unsigned flags, int *sys_errno)
 {
-    hipc__set_errno(sys_errno, 0);
-    if (total == NULL || (out == NULL && cap > 0))
-        return HIPC_E_NULL;
-    if ((flags & ~(unsigned)HIPC_INSPECT_NO_PEEK) != 0)
-        return HIPC_E_BAD_FLAGS;
-    struct list_ctx c = {out, cap, 0, flags, {0, 0, 0, 0}};
-    read_clocks(&c.clocks);
-    int rc = read_table(list_entry, &c, sys_errno);
-    *total = c.total;
-    if (rc != HIPC_OK)
-        return rc;
-    return stored_count(c.total, cap);
+    struct walk c = {out, cap, 0, flags, {0, 0, 0, 0}};
+    int rc = walk_table(&c, HIPC_INSPECT_NO_PEEK, list_entry, &c, total,
+                        sys_errno);
+    return rc != HIPC_OK ? rc : stored_count(c.count, cap);
 }
 
 struct find_ctx {
@@ -486,15 +507,13 @@ static int find_entry(void *ctx, const hipc_seg_entry *e)
 int hipc_inspect_find_id(int id, hipc_seg_entry *out, unsigned flags,
                          int *sys_errno)
 {
-    hipc__set_errno(sys_errno, 0);
-    if (out == NULL)
-        return HIPC_E_NULL;
+    int rc = check_call(out != NULL, flags, HIPC_INSPECT_NO_PEEK, sys_errno);
+    if (rc != HIPC_OK)
+        return rc;
     if (id < 0)
         return HIPC_E_BAD_ID;
-    if ((flags & ~(unsigned)HIPC_INSPECT_NO_PEEK) != 0)
-        return HIPC_E_BAD_FLAGS;
     struct find_ctx c = {id, out};
-    int rc = read_table(find_entry, &c, sys_errno);
+    rc = read_table(find_entry, &c, sys_errno);
     if (rc < 0)
         return rc;
     if (rc == 0)
@@ -529,11 +548,8 @@ int hipc_inspect_remove_key(key_t key, int *sys_errno)
 /* ---- Garbage collection -------------------------------------------------- */
 
 struct gc_ctx {
-    hipc_seg_entry *out;
-    size_t cap, found;
-    unsigned flags;
+    struct walk w; /* count: orphans found */
     int removed, first_error, sys_errno;
-    struct clocks clocks;
 };
 
 /* Checks again right before IPC_RMID that the segment is the one judged
@@ -553,14 +569,15 @@ static int remove_if_unchanged(const hipc_seg_entry *e, int *sys_errno)
 static int gc_entry(void *ctx, const hipc_seg_entry *entry)
 {
     struct gc_ctx *c = ctx;
+    struct walk *w = &c->w;
     hipc_seg_entry e = *entry;
-    annotate(&e, c->flags & HIPC_INSPECT_NO_PEEK, &c->clocks);
+    annotate(&e, w->flags & HIPC_INSPECT_NO_PEEK, &w->clocks);
     if (e.orphan != HIPC_ORPHAN_YES)
         return HIPC_OK;
-    if (c->found < c->cap)
-        c->out[c->found] = e;
-    c->found++;
-    if (c->flags & HIPC_INSPECT_DRY_RUN) {
+    if (w->count < w->cap)
+        w->out[w->count] = e;
+    w->count++;
+    if (w->flags & HIPC_INSPECT_DRY_RUN) {
         c->removed++;
         return HIPC_OK;
     }
@@ -580,19 +597,9 @@ static int gc_entry(void *ctx, const hipc_seg_entry *entry)
 int hipc_inspect_gc(hipc_seg_entry *out, size_t cap, size_t *found,
                     unsigned flags, int *sys_errno)
 {
-    hipc__set_errno(sys_errno, 0);
-    if (found == NULL || (out == NULL && cap > 0))
-        return HIPC_E_NULL;
-    if ((flags & ~(unsigned)HIPC_INSPECT_FLAGS_ALL_) != 0)
-        return HIPC_E_BAD_FLAGS;
-    struct gc_ctx c;
-    memset(&c, 0, sizeof c);
-    c.out = out;
-    c.cap = cap;
-    c.flags = flags;
-    read_clocks(&c.clocks);
-    int rc = read_table(gc_entry, &c, sys_errno);
-    *found = c.found;
+    struct gc_ctx c = {{out, cap, 0, flags, {0, 0, 0, 0}}, 0, 0, 0};
+    int rc = walk_table(&c.w, HIPC_INSPECT_FLAGS_ALL_, gc_entry, &c, found,
+                        sys_errno);
     if (rc != HIPC_OK)
         return rc;
     if (c.first_error != 0) {
