@@ -902,8 +902,10 @@ static int packet_fits(const hipc_pipe *p, size_t before, size_t got,
  * so every read offers room for all the frame may still hold (its payload
  * space, `cap` while the length is unknown) and one byte more, which only
  * a packet reaching past its frame can fill. */
-static int recv_packets(hipc_pipe *p, int fd, unsigned char *buf, size_t cap,
-                        size_t max_payload, size_t *len)
+/* buf is written by readv through the iovec, which clang-tidy cannot see. */
+static int recv_packets(hipc_pipe *p, int fd,
+                        unsigned char *buf, /* NOLINT(readability-non-const-parameter) */
+                        size_t cap, size_t max_payload, size_t *len)
 {
     size_t got = p->frame_got_, n = cap;
     unsigned char probe;
