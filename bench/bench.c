@@ -324,7 +324,7 @@ static const char *const t_names[T_KINDS] = {"chan_copy", "chan_zero_copy",
 struct tput {
     struct bench *b;
     size_t size;
-    hipc_chan c;      /* the parent's consumer end */
+    hipc_chan c; /* the parent's consumer end */
     unsigned char *src;
     unsigned char *dst; /* capacity bytes: the ring's working set */
     int fds[2];
@@ -445,7 +445,8 @@ static int child_bare_send(void *arg, int ready_fd)
     uint32_t tail = 0, head = 0, len = (uint32_t)t->size;
     say_ready(ready_fd);
     while (!atomic_load_explicit(&t->b->sh->stop, memory_order_relaxed)) {
-        uint32_t off = tail & (cap - 1), need = cap - off < rec ? cap - off + rec : rec;
+        uint32_t off = tail & (cap - 1),
+                 need = cap - off < rec ? cap - off + rec : rec;
         while (cap - (tail - head) < need) {
             head = atomic_load_explicit(&bare->head, memory_order_acquire);
             if (atomic_load_explicit(&t->b->sh->stop, memory_order_relaxed))
@@ -539,7 +540,8 @@ static int tput_pipe(struct tput *t, double *rate)
 /* One thread copying messages round a 256 KiB window (1 MiB for 64 KiB
  * messages), whatever the ring's size: a window that fits the L2 is the
  * fastest memcpy here, so the baseline is the strictest one. */
-#define MEMCPY_WINDOW(size) ((size) <= 4096 ? (size_t)256 << 10 : (size_t)1 << 20)
+#define MEMCPY_WINDOW(size)                                                    \
+    ((size) <= 4096 ? (size_t)256 << 10 : (size_t)1 << 20)
 
 STEP memcpy_step(void *arg)
 {
@@ -604,8 +606,8 @@ static int tput_setup(struct bench *b, struct tput *t, size_t size)
     t->size = size;
     hipc_chan_config cfg = {.capacity = ring_for(&b->set, size),
                             .spin_ns = b->set.spin_ns};
-    int rc = hipc_chan_create(&t->c, HIPC_SHM_KEY_PRIVATE, HIPC_CHAN_CONSUMER,
-                              &cfg);
+    int rc =
+        hipc_chan_create(&t->c, HIPC_SHM_KEY_PRIVATE, HIPC_CHAN_CONSUMER, &cfg);
     if (rc != HIPC_OK) {
         fprintf(stderr, "bench: chan create: %s\n", hipc_err_name(rc));
         return -1;
@@ -708,10 +710,10 @@ static int child_pio_send(void *arg, int ready_fd)
     }
     say_ready(ready_fd);
     while (!atomic_load_explicit(&t->b->sh->stop, memory_order_relaxed)) {
-        int bad = t->kind == P_RAW
-                      ? write_all(t->raw[1], t->buf, t->size) != 0
-                      : hipc_pipe_write_all(&t->hp, t->buf, t->size, NULL) !=
-                            HIPC_OK;
+        int bad =
+            t->kind == P_RAW
+                ? write_all(t->raw[1], t->buf, t->size) != 0
+                : hipc_pipe_write_all(&t->hp, t->buf, t->size, NULL) != HIPC_OK;
         if (bad)
             return 50;
     }
@@ -776,7 +778,7 @@ struct pio_result {
     size_t size;
     double rate[P_KINDS][MAX_ROUNDS];
     double hipc_vs_raw, ign_vs_raw;
-    double call_ns[P_KINDS][MAX_ROUNDS]; /* one thread: write + read */
+    double call_ns[P_KINDS][MAX_ROUNDS];      /* one thread: write + read */
     double call_hipc_vs_raw, call_ign_vs_raw; /* time ratios, raw = 1 */
 };
 
@@ -845,8 +847,9 @@ static int bench_pio(struct bench *b, size_t size, struct pio_result *res)
 /* ---- latency -------------------------------------------------------------- */
 
 enum { L_CHAN_BUSY, L_CHAN_BLOCK, L_CHAN_DEFAULT, L_PIPE, L_LINE, L_KINDS };
-static const char *const l_names[L_KINDS] = {
-    "chan_busy_poll", "chan_blocking", "chan_default", "pipe", "cache_line"};
+static const char *const l_names[L_KINDS] = {"chan_busy_poll", "chan_blocking",
+                                             "chan_default", "pipe",
+                                             "cache_line"};
 
 struct lat {
     struct bench *b;
@@ -1045,24 +1048,50 @@ struct target {
 #define RATIO(field) offsetof(struct results, field)
 
 static const struct target targets[] = {
-    {.name = "chan 64 B msg rate / raw pipe", .at = RATIO(t[0].chan_vs_pipe),
-     .want = 10.0, .higher_is_better = 1, .part = PART_TPUT},
-    {.name = "chan 4 KiB copy / memcpy", .at = RATIO(t[1].copy_vs_memcpy),
-     .want = 0.4, .higher_is_better = 1, .part = PART_TPUT},
-    {.name = "chan 4 KiB zero-copy / memcpy", .at = RATIO(t[1].zc_vs_memcpy),
-     .want = 0.8, .higher_is_better = 1, .part = PART_TPUT},
-    {.name = "busy-poll RTT / cache-line RTT", .at = RATIO(l.busy_vs_line),
-     .want = 3.0, .higher_is_better = 0, .part = PART_LAT},
-    {.name = "blocking RTT / raw pipe RTT", .at = RATIO(l.block_vs_pipe),
-     .want = 1.0, .higher_is_better = 0, .part = PART_LAT},
-    {.name = "hipc pipe 64 B / raw loop", .at = RATIO(p[0].hipc_vs_raw),
-     .want = 0.97, .higher_is_better = 1, .part = PART_PIO},
-    {.name = "hipc pipe 64 B sigpipe-ign / raw", .at = RATIO(p[0].ign_vs_raw),
-     .want = 0.97, .higher_is_better = 1, .part = PART_PIO},
-    {.name = "hipc pipe 4 KiB / raw loop", .at = RATIO(p[1].hipc_vs_raw),
-     .want = 0.97, .higher_is_better = 1, .part = PART_PIO},
+    {.name = "chan 64 B msg rate / raw pipe",
+     .at = RATIO(t[0].chan_vs_pipe),
+     .want = 10.0,
+     .higher_is_better = 1,
+     .part = PART_TPUT},
+    {.name = "chan 4 KiB copy / memcpy",
+     .at = RATIO(t[1].copy_vs_memcpy),
+     .want = 0.4,
+     .higher_is_better = 1,
+     .part = PART_TPUT},
+    {.name = "chan 4 KiB zero-copy / memcpy",
+     .at = RATIO(t[1].zc_vs_memcpy),
+     .want = 0.8,
+     .higher_is_better = 1,
+     .part = PART_TPUT},
+    {.name = "busy-poll RTT / cache-line RTT",
+     .at = RATIO(l.busy_vs_line),
+     .want = 3.0,
+     .higher_is_better = 0,
+     .part = PART_LAT},
+    {.name = "blocking RTT / raw pipe RTT",
+     .at = RATIO(l.block_vs_pipe),
+     .want = 1.0,
+     .higher_is_better = 0,
+     .part = PART_LAT},
+    {.name = "hipc pipe 64 B / raw loop",
+     .at = RATIO(p[0].hipc_vs_raw),
+     .want = 0.97,
+     .higher_is_better = 1,
+     .part = PART_PIO},
+    {.name = "hipc pipe 64 B sigpipe-ign / raw",
+     .at = RATIO(p[0].ign_vs_raw),
+     .want = 0.97,
+     .higher_is_better = 1,
+     .part = PART_PIO},
+    {.name = "hipc pipe 4 KiB / raw loop",
+     .at = RATIO(p[1].hipc_vs_raw),
+     .want = 0.97,
+     .higher_is_better = 1,
+     .part = PART_PIO},
     {.name = "hipc pipe 64 B ign, 1 thread: time",
-     .at = RATIO(p[0].call_ign_vs_raw), .want = 1.03, .higher_is_better = 0,
+     .at = RATIO(p[0].call_ign_vs_raw),
+     .want = 1.03,
+     .higher_is_better = 0,
      .part = PART_PIO},
 };
 
@@ -1159,9 +1188,9 @@ static void print_targets(const struct bench *b, const struct results *res)
             printf("  %-34s  not run\n", tg->name);
             continue;
         }
-        printf("  %-34s %8.4f  want %s %.2f  %s\n", tg->name,
-               ratio_of(tg, res), tg->higher_is_better ? ">=" : "<=",
-               tg->want, v ? "met" : "MISSED");
+        printf("  %-34s %8.4f  want %s %.2f  %s\n", tg->name, ratio_of(tg, res),
+               tg->higher_is_better ? ">=" : "<=", tg->want,
+               v ? "met" : "MISSED");
     }
 }
 
@@ -1170,8 +1199,9 @@ static void print_table(const struct bench *b, const struct results *res)
     const struct settings *set = &b->set;
     printf("hipc bench: %d interleaved rounds of %.0f ms per kind; CPUs %d,%d;"
            " figures are medians over rounds,\nratios the median of "
-           "per-round ratios.\n\n", set->rounds, (double)set->round_ns / 1e6,
-           b->cpu_parent, b->cpu_child);
+           "per-round ratios.\n\n",
+           set->rounds, (double)set->round_ns / 1e6, b->cpu_parent,
+           b->cpu_child);
     if (set->parts & PART_TPUT)
         print_tput(set->rounds, res->t);
     if (set->parts & PART_LAT)
@@ -1207,10 +1237,11 @@ static void print_json_tput(int n, const struct tput_result *t)
         json_kinds(t_names, "_msgs_per_s", t[s].rate, T_KINDS, n);
         json_array("cache_line_before_ns", t[s].cl_before, n, 0);
         json_array("cache_line_after_ns", t[s].cl_after, n, 0);
-        printf("\"chan_vs_pipe\": %.4g, \"copy_vs_memcpy\": %.4g, "
-               "\"zero_copy_vs_memcpy\": %.4g, \"copy_vs_bare_ring\": %.4g}%s\n",
-               t[s].chan_vs_pipe, t[s].copy_vs_memcpy, t[s].zc_vs_memcpy,
-               t[s].copy_vs_bare, s + 1 < NSIZES ? "," : "");
+        printf(
+            "\"chan_vs_pipe\": %.4g, \"copy_vs_memcpy\": %.4g, "
+            "\"zero_copy_vs_memcpy\": %.4g, \"copy_vs_bare_ring\": %.4g}%s\n",
+            t[s].chan_vs_pipe, t[s].copy_vs_memcpy, t[s].zc_vs_memcpy,
+            t[s].copy_vs_bare, s + 1 < NSIZES ? "," : "");
     }
 }
 
@@ -1227,8 +1258,8 @@ static void print_json_lat(int n, const struct lat_result *l)
     json_array("cache_line_before_ns", l->cl_before, n, 0);
     json_array("cache_line_after_ns", l->cl_after, n, 0);
     printf("\"busy_vs_cache_line\": %.4g, \"blocking_vs_pipe\": %.4g, "
-           "\"default_vs_pipe\": %.4g},\n", l->busy_vs_line, l->block_vs_pipe,
-           l->default_vs_pipe);
+           "\"default_vs_pipe\": %.4g},\n",
+           l->busy_vs_line, l->block_vs_pipe, l->default_vs_pipe);
 }
 
 static void print_json_pio(int n, const struct pio_result *p)
@@ -1252,8 +1283,8 @@ static void print_json_targets(const struct bench *b, const struct results *res)
     for (size_t i = 0; i < NTARGETS; i++) {
         const struct target *tg = &targets[i];
         printf("  {\"name\": \"%s\", \"ratio\": %.4g, \"want\": %.3g, "
-               "\"higher_is_better\": %s, \"met\": %s}%s\n", tg->name,
-               ratio_of(tg, res), tg->want,
+               "\"higher_is_better\": %s, \"met\": %s}%s\n",
+               tg->name, ratio_of(tg, res), tg->want,
                tg->higher_is_better ? "true" : "false",
                verdicts[verdict(tg, res, &b->set) + 1],
                i + 1 < NTARGETS ? "," : "");
@@ -1286,13 +1317,15 @@ static void print_json(const struct bench *b, const struct results *res)
 
 static int usage(const char *prog, FILE *f)
 {
-    fprintf(f, "usage: %s [--quick] [--json] [--rounds N] [--round-ms MS] "
-               "[--no-pin] [--spin-ns NS]\n"
-               "       [--only throughput|latency|pipe] [--ring BYTES]\n"
-               "  default: 15 rounds of 50 ms per kind (about 30 s); --quick: "
-               "3 rounds of 15 ms\n"
-               "  --spin-ns: busy-poll time of the throughput channels' ends "
-               "(-1: never sleep)\n", prog);
+    fprintf(f,
+            "usage: %s [--quick] [--json] [--rounds N] [--round-ms MS] "
+            "[--no-pin] [--spin-ns NS]\n"
+            "       [--only throughput|latency|pipe] [--ring BYTES]\n"
+            "  default: 15 rounds of 50 ms per kind (about 30 s); --quick: "
+            "3 rounds of 15 ms\n"
+            "  --spin-ns: busy-poll time of the throughput channels' ends "
+            "(-1: never sleep)\n",
+            prog);
     return f == stderr ? 2 : 0;
 }
 
@@ -1342,8 +1375,10 @@ static int parse_valued(const char *a, const char *v, struct settings *set)
 /* 0 to run, 1 for --help, -1 for a bad command line. */
 static int parse(int argc, char **argv, struct settings *set)
 {
-    *set = (struct settings){.rounds = 15, .round_ns = 50 * 1000 * 1000,
-                             .pin = 1, .parts = PART_ALL};
+    *set = (struct settings){.rounds = 15,
+                             .round_ns = 50 * 1000 * 1000,
+                             .pin = 1,
+                             .parts = PART_ALL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--quick") == 0) {

@@ -40,8 +40,9 @@ static int child(hipc_pipe *pipe, FILE *in, void *arg)
 int main(void)
 {
     hipc_pipe_child c;
-    int rc = hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM | HIPC_SPAWN_CHILD_STREAM,
-                             child, NULL);
+    int rc =
+        hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM | HIPC_SPAWN_CHILD_STREAM,
+                        child, NULL);
     if (rc != HIPC_OK)
         return report("spawn", rc, c.sys_errno);
     for (int i = 0; i < TIMES; i++) {

@@ -34,15 +34,16 @@ static int parent(hipc_shm *shm, pid_t pid)
         fprintf(stderr, "shm_hello: the child failed\n");
         return 1;
     }
-    printf("parent %ld read: \"%s\"\n", (long)getpid(), (const char *)shm->data);
+    printf("parent %ld read: \"%s\"\n", (long)getpid(),
+           (const char *)shm->data);
     hipc_shm_info info;
     int rc = hipc_shm_stat(shm, &info);
     if (rc != HIPC_OK)
         return report("stat", rc, shm->sys_errno);
     printf("segment %d: %zu bytes requested, %zu in the segment, %zu mapped, "
-           "%lu attached, creator %ld, last %ld\n", shm->id, shm->requested,
-           shm->seg_size, shm->rounded, info.nattch, (long)info.cpid,
-           (long)info.lpid);
+           "%lu attached, creator %ld, last %ld\n",
+           shm->id, shm->requested, shm->seg_size, shm->rounded, info.nattch,
+           (long)info.cpid, (long)info.lpid);
     return 0;
 }
 

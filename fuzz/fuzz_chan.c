@@ -72,8 +72,8 @@ static void check_span(const struct world *w, const void *at, size_t len)
 static void model_push(struct world *w, const void *buf, size_t len)
 {
     if (w->honest && w->qtail - w->qhead < MODEL)
-        w->q[w->qtail++ % MODEL] = (struct model_msg){(uint32_t)len,
-                                                      fnv(buf, len)};
+        w->q[w->qtail++ % MODEL] =
+            (struct model_msg){(uint32_t)len, fnv(buf, len)};
 }
 
 /* What came out (rc = length or code) against what went in. */
@@ -114,7 +114,8 @@ static void op_recv(struct world *w, hipc_fuzz_in *in)
     HIPC_FUZZ_CHECK(buf != NULL);
     int rc = hipc_chan_recv(&w->c, buf, cap, 0);
     HIPC_FUZZ_CHECK_CODE(rc);
-    HIPC_FUZZ_CHECK(rc < 0 || ((size_t)rc <= cap && (size_t)rc <= w->c.max_msg));
+    HIPC_FUZZ_CHECK(rc < 0 ||
+                    ((size_t)rc <= cap && (size_t)rc <= w->c.max_msg));
     if (rc >= 0 || rc == HIPC_E_AGAIN || rc == HIPC_E_BUF_TOO_SMALL)
         model_pop(w, rc, buf, cap);
     free(buf);
@@ -186,7 +187,8 @@ static void op_nudge(struct world *w, hipc_fuzz_in *in)
 
 static void op_reattach(struct world *w, hipc_fuzz_in *in)
 {
-    int role = (hipc_fuzz_u8(in) & 1u) ? HIPC_CHAN_PRODUCER : HIPC_CHAN_CONSUMER;
+    int role =
+        (hipc_fuzz_u8(in) & 1u) ? HIPC_CHAN_PRODUCER : HIPC_CHAN_CONSUMER;
     hipc_chan *ch = role == HIPC_CHAN_PRODUCER ? &w->p : &w->c;
     int rc = hipc_chan_close(ch);
     HIPC_FUZZ_CHECK_CODE(rc);
@@ -198,14 +200,30 @@ static void run(struct world *w, hipc_fuzz_in *in)
 {
     for (int i = 0; i < MAX_OPS && in->n != 0; i++) {
         switch (hipc_fuzz_u8(in) % 8u) {
-        case 0: op_send(w, in); break;
-        case 1: op_recv(w, in); break;
-        case 2: op_reserve_commit(w, in); break;
-        case 3: op_peek_release(w); break;
-        case 4: op_scribble(w, in, 0); break;
-        case 5: op_scribble(w, in, 1); break;
-        case 6: op_nudge(w, in); break;
-        default: op_reattach(w, in); break;
+        case 0:
+            op_send(w, in);
+            break;
+        case 1:
+            op_recv(w, in);
+            break;
+        case 2:
+            op_reserve_commit(w, in);
+            break;
+        case 3:
+            op_peek_release(w);
+            break;
+        case 4:
+            op_scribble(w, in, 0);
+            break;
+        case 5:
+            op_scribble(w, in, 1);
+            break;
+        case 6:
+            op_nudge(w, in);
+            break;
+        default:
+            op_reattach(w, in);
+            break;
         }
     }
 }
@@ -223,7 +241,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     w.mem = malloc(w.size);
     HIPC_FUZZ_CHECK(w.mem != NULL);
     int rc = hipc_chan_init_mem(w.mem, w.size, &cfg);
-    HIPC_FUZZ_CHECK(rc == (cfg.max_msg <= cap - 8u ? HIPC_OK : HIPC_E_BAD_SIZE));
+    HIPC_FUZZ_CHECK(rc ==
+                    (cfg.max_msg <= cap - 8u ? HIPC_OK : HIPC_E_BAD_SIZE));
     if (rc == HIPC_OK) {
         w.honest = 1;
         if (attach(&w, HIPC_CHAN_PRODUCER) == HIPC_OK &&

@@ -15,8 +15,8 @@
 
 static size_t pick_max(hipc_fuzz_in *in)
 {
-    static const size_t table[] = {0, 1, 8, 64, 4096, HIPC_MAX_MSG_BYTES,
-                                   (size_t)HIPC_MAX_MSG_BYTES + 1u};
+    static const size_t table[] = {
+        0, 1, 8, 64, 4096, HIPC_MAX_MSG_BYTES, (size_t)HIPC_MAX_MSG_BYTES + 1u};
     uint8_t sel = hipc_fuzz_u8(in);
     if (sel < sizeof table / sizeof table[0])
         return table[sel];
@@ -42,8 +42,8 @@ static void check_reencode(const uint8_t *frame, size_t consumed,
     uint8_t *out = malloc(consumed);
     HIPC_FUZZ_CHECK(out != NULL);
     size_t written = 0;
-    HIPC_FUZZ_CHECK(hipc_frame_encode(out, consumed, payload, n, max,
-                                      &written) == HIPC_OK);
+    HIPC_FUZZ_CHECK(
+        hipc_frame_encode(out, consumed, payload, n, max, &written) == HIPC_OK);
     HIPC_FUZZ_CHECK(written == consumed && memcmp(out, frame, consumed) == 0);
     HIPC_FUZZ_CHECK(hipc_frame_encode(out, consumed - 1, payload, n, max,
                                       &written) == HIPC_E_BUF_TOO_SMALL);
@@ -66,8 +66,8 @@ static size_t walk(const uint8_t *buf, size_t len, size_t max)
         }
         if (rc != HIPC_OK) {
             HIPC_FUZZ_CHECK(decode_error_ok(rc));
-            HIPC_FUZZ_CHECK(hrc == rc || (hrc == HIPC_OK &&
-                                          rc == HIPC_E_TRUNCATED));
+            HIPC_FUZZ_CHECK(hrc == rc ||
+                            (hrc == HIPC_OK && rc == HIPC_E_TRUNCATED));
             return off;
         }
         HIPC_FUZZ_CHECK(hrc == HIPC_OK && hn == n && n <= effective(max));

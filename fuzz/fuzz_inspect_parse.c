@@ -27,11 +27,11 @@ static int same(const hipc_seg_entry *a, const hipc_seg_entry *b)
     return a->key == b->key && a->id == b->id && a->mode == b->mode &&
            a->perms == b->perms && a->dest == b->dest &&
            a->locked == b->locked && a->bytes == b->bytes &&
-           a->cpid == b->cpid && a->lpid == b->lpid &&
-           a->nattch == b->nattch && a->uid == b->uid && a->cuid == b->cuid &&
-           a->gid == b->gid && a->cgid == b->cgid && a->atime == b->atime &&
-           a->dtime == b->dtime && a->ctime == b->ctime && a->rss == b->rss &&
-           a->swap == b->swap && a->has_rss_swap == b->has_rss_swap &&
+           a->cpid == b->cpid && a->lpid == b->lpid && a->nattch == b->nattch &&
+           a->uid == b->uid && a->cuid == b->cuid && a->gid == b->gid &&
+           a->cgid == b->cgid && a->atime == b->atime && a->dtime == b->dtime &&
+           a->ctime == b->ctime && a->rss == b->rss && a->swap == b->swap &&
+           a->has_rss_swap == b->has_rss_swap &&
            a->kind == HIPC_SEG_UNCHECKED && b->kind == HIPC_SEG_UNCHECKED;
 }
 

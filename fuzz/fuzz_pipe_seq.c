@@ -47,11 +47,11 @@
 
 struct pipe_model {
     int used;
-    int direct;  /* packet mode: modelled while only frames travel */
-    int unknown; /* the model lost track (a partial recv, packets read
+    int direct;   /* packet mode: modelled while only frames travel */
+    int unknown;  /* the model lost track (a partial recv, packets read
                     other than as frames) */
     size_t slots; /* packet mode: pages in use, an upper bound */
-    size_t cap;  /* F_GETPIPE_SZ */
+    size_t cap;   /* F_GETPIPE_SZ */
     size_t head, count;
     uint8_t ring[RING];
 };
@@ -59,13 +59,13 @@ struct pipe_model {
 struct slot {
     hipc_pipe p;
     int open;
-    int pipe; /* model index of the pipe its ends belong to */
-    int ignored; /* HIPC_PIPE_SIGPIPE_IGNORED: the caller must block it */
-    int nb;      /* non-blocking: no call can wait */
-    int pkt;     /* reads frames as packets (created or adopted DIRECT) */
-    size_t sent; /* bytes out of the frame it owes (0: none) */
-    size_t flen, fmax;      /* that frame's payload length and maximum */
-    uint8_t frame[MAX_IO];  /* its payload: the buffer every send passes */
+    int pipe;          /* model index of the pipe its ends belong to */
+    int ignored;       /* HIPC_PIPE_SIGPIPE_IGNORED: the caller must block it */
+    int nb;            /* non-blocking: no call can wait */
+    int pkt;           /* reads frames as packets (created or adopted DIRECT) */
+    size_t sent;       /* bytes out of the frame it owes (0: none) */
+    size_t flen, fmax; /* that frame's payload length and maximum */
+    uint8_t frame[MAX_IO]; /* its payload: the buffer every send passes */
 };
 
 struct raw {
@@ -194,8 +194,7 @@ static int write_safe(const struct world *w, int pi, int fd, size_t n)
 
 /* A blocking read of n bytes (any count for read_some) cannot wait: the
  * writers are gone, or enough is in flight. */
-static int read_safe(const struct world *w, int pi, int fd, size_t n,
-                     int some)
+static int read_safe(const struct world *w, int pi, int fd, size_t n, int some)
 {
     const struct pipe_model *m = &w->m[pi];
     int pending = 0;
@@ -247,7 +246,8 @@ static int not_a_pipe(uint8_t sel, int *expect)
         fd = open("/dev/null", O_RDWR | O_CLOEXEC);
         break;
     case 1:
-        HIPC_FUZZ_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+        HIPC_FUZZ_CHECK(
+            socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
         close(sv[1]);
         fd = sv[0];
         break;
@@ -296,9 +296,16 @@ static void op_create(struct world *w, hipc_fuzz_in *in)
         HIPC_FUZZ_CHECK(hipc_pipe_close(&sl->p) == HIPC_OK);
         return;
     }
-    *sl = (struct slot){sl->p, 1, pi, (flags & HIPC_PIPE_SIGPIPE_IGNORED) != 0,
+    *sl = (struct slot){sl->p,
+                        1,
+                        pi,
+                        (flags & HIPC_PIPE_SIGPIPE_IGNORED) != 0,
                         (flags & HIPC_PIPE_NONBLOCK) != 0,
-                        (flags & HIPC_PIPE_DIRECT) != 0, 0, 0, 0, {0}};
+                        (flags & HIPC_PIPE_DIRECT) != 0,
+                        0,
+                        0,
+                        0,
+                        {0}};
 }
 
 static void op_adopt(struct world *w, hipc_fuzz_in *in)
@@ -331,10 +338,12 @@ static void op_adopt(struct world *w, hipc_fuzz_in *in)
     hipc_fuzz_trace("adopt", (int)(sl - w->s), rc);
     HIPC_FUZZ_CHECK(rc == expect);
     if (rc == HIPC_OK) {
-        *sl = (struct slot){sl->p, 1, r->pipe,
-                            (flags & HIPC_PIPE_SIGPIPE_IGNORED) != 0,
-                            r->nonblock, (flags & HIPC_PIPE_DIRECT) != 0,
-                            0, 0, 0, {0}};
+        *sl =
+            (struct slot){sl->p,       1,
+                          r->pipe,     (flags & HIPC_PIPE_SIGPIPE_IGNORED) != 0,
+                          r->nonblock, (flags & HIPC_PIPE_DIRECT) != 0,
+                          0,           0,
+                          0,           {0}};
         r->fd = -1; /* the handle owns it now */
         return;
     }
@@ -466,8 +475,9 @@ static void op_read(struct world *w, hipc_fuzz_in *in)
     else if (kind == 2)
         rc = hipc_pipe_read_exact_timed(&sl->p, buf_in, len, timeout, &done);
     else {
-        rc = kind == 1 ? hipc_pipe_read_some(&sl->p, buf_in, len)
-                       : hipc_pipe_read_some_timed(&sl->p, buf_in, len, timeout);
+        rc = kind == 1
+                 ? hipc_pipe_read_some(&sl->p, buf_in, len)
+                 : hipc_pipe_read_some_timed(&sl->p, buf_in, len, timeout);
         done = rc > 0 ? (size_t)rc : 0;
         HIPC_FUZZ_CHECK(rc != 0);
         if (rc > 0)
@@ -718,8 +728,8 @@ static void op_capacity(struct world *w, hipc_fuzz_in *in)
     struct slot *sl = &w->s[hipc_fuzz_u8(in) % HANDLES];
     int set = hipc_fuzz_u8(in) & 1;
     size_t want = set ? pick_capacity(in) : 0;
-    int rc = set ? hipc_pipe_set_capacity(&sl->p, want)
-                 : hipc_pipe_capacity(&sl->p);
+    int rc =
+        set ? hipc_pipe_set_capacity(&sl->p, want) : hipc_pipe_capacity(&sl->p);
     hipc_fuzz_trace(set ? "set_capacity" : "capacity", (int)(sl - w->s), rc);
     HIPC_FUZZ_CHECK_CODE(rc);
     HIPC_FUZZ_CHECK(sl->open || rc < 0);
@@ -793,9 +803,9 @@ static void op_misc(struct world *w, hipc_fuzz_in *in)
     int rc = hipc_pipe_fd(&sl->p, end);
     HIPC_FUZZ_CHECK_CODE(rc);
     if (rc >= 0)
-        HIPC_FUZZ_CHECK(sl->open && rc == (end == HIPC_PIPE_READ_END
-                                               ? sl->p.read_fd
-                                               : sl->p.write_fd));
+        HIPC_FUZZ_CHECK(
+            sl->open &&
+            rc == (end == HIPC_PIPE_READ_END ? sl->p.read_fd : sl->p.write_fd));
 }
 
 /* ---- The program ------------------------------------------------------ */
@@ -803,18 +813,42 @@ static void op_misc(struct world *w, hipc_fuzz_in *in)
 static void step(struct world *w, hipc_fuzz_in *in)
 {
     switch (hipc_fuzz_u8(in) % 12u) {
-    case 0: op_create(w, in); break;
-    case 1: op_raw_pipe(w, in); break;
-    case 2: op_adopt(w, in); break;
-    case 3: op_write(w, in); break;
-    case 4: op_read(w, in); break;
-    case 5: op_send_frame(w, in); break;
-    case 6: op_recv_frame(w, in); break;
-    case 7: op_close(w, in); break;
-    case 8: op_capacity(w, in); break;
-    case 9: op_pending(w, in); break;
-    case 10: op_raw_io(w, in); break;
-    default: op_misc(w, in); break;
+    case 0:
+        op_create(w, in);
+        break;
+    case 1:
+        op_raw_pipe(w, in);
+        break;
+    case 2:
+        op_adopt(w, in);
+        break;
+    case 3:
+        op_write(w, in);
+        break;
+    case 4:
+        op_read(w, in);
+        break;
+    case 5:
+        op_send_frame(w, in);
+        break;
+    case 6:
+        op_recv_frame(w, in);
+        break;
+    case 7:
+        op_close(w, in);
+        break;
+    case 8:
+        op_capacity(w, in);
+        break;
+    case 9:
+        op_pending(w, in);
+        break;
+    case 10:
+        op_raw_io(w, in);
+        break;
+    default:
+        op_misc(w, in);
+        break;
     }
 }
 
@@ -849,7 +883,8 @@ static void cleanup(struct world *w, int fds)
     hipc_fuzz_check_fds(fds);
     sigset_t pending, mask;
     HIPC_FUZZ_CHECK(sigpending(&pending) == 0);
-    HIPC_FUZZ_CHECK(sigismember(&pending, SIGPIPE) == sigpipe_at_start().pending);
+    HIPC_FUZZ_CHECK(sigismember(&pending, SIGPIPE) ==
+                    sigpipe_at_start().pending);
     HIPC_FUZZ_CHECK(sigprocmask(SIG_BLOCK, NULL, &mask) == 0);
     HIPC_FUZZ_CHECK(sigismember(&mask, SIGPIPE) == sigpipe_at_start().blocked);
 }

@@ -59,8 +59,8 @@ static int value_reference(const char *buf, size_t len, uint64_t max,
     size_t i = 0, n = len - 1;
     while (i + 1 < n && buf[i] == '0')
         i++;
-    size_t blen = (size_t)snprintf(bound, sizeof bound, "%llu",
-                                   (unsigned long long)max);
+    size_t blen =
+        (size_t)snprintf(bound, sizeof bound, "%llu", (unsigned long long)max);
     if (n - i > blen || (n - i == blen && memcmp(buf + i, bound, blen) > 0))
         return -1;
     uint64_t v = 0;
@@ -86,8 +86,8 @@ static void check_offsets(const char *buf, size_t len)
     int rc = hipc__proc_parse_offsets(buf, len, 100, &ticks);
     HIPC_FUZZ_CHECK(rc == HIPC_OK || rc == HIPC_E_CORRUPT);
     /* KTIME_SEC_MAX / 2 seconds, at 100 ticks a second, either way. */
-    HIPC_FUZZ_CHECK(rc != HIPC_OK || (ticks <= 461168601900LL &&
-                                      ticks >= -461168601900LL));
+    HIPC_FUZZ_CHECK(rc != HIPC_OK ||
+                    (ticks <= 461168601900LL && ticks >= -461168601900LL));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -41,10 +41,10 @@
 
 struct slot {
     hipc_shm shm;
-    int open;    /* the last create/open succeeded and close did not run */
-    int rdonly;  /* attached read-only */
-    int raw;     /* opened without a header: data is the segment start */
-    int last_id; /* the id it last named, even after close */
+    int open;     /* the last create/open succeeded and close did not run */
+    int rdonly;   /* attached read-only */
+    int raw;      /* opened without a header: data is the segment start */
+    int last_id;  /* the id it last named, even after close */
     unsigned gen; /* generation of the segment it opened (see world.gen) */
     struct shmid_ds seen; /* IPC_STAT of that segment when it was opened */
 };
@@ -67,7 +67,6 @@ struct world {
     unsigned gen[MAX_TRACKED];
     unsigned next_gen;
 };
-
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -150,10 +149,15 @@ static key_t pick_key(hipc_fuzz_in *in)
  * limit; sometimes sizes that overflow before the kernel is asked. */
 static size_t pick_size(hipc_fuzz_in *in)
 {
-    static const size_t huge[] = {SIZE_MAX, SIZE_MAX - 63u, SIZE_MAX - 4096u,
-                                  (size_t)PTRDIFF_MAX, (size_t)PTRDIFF_MAX + 1u,
-                                  LIMIT_SHMMAX - 64u, LIMIT_SHMMAX - 63u,
-                                  LIMIT_SHMMAX, LIMIT_SHMMAX + 1u};
+    static const size_t huge[] = {SIZE_MAX,
+                                  SIZE_MAX - 63u,
+                                  SIZE_MAX - 4096u,
+                                  (size_t)PTRDIFF_MAX,
+                                  (size_t)PTRDIFF_MAX + 1u,
+                                  LIMIT_SHMMAX - 64u,
+                                  LIMIT_SHMMAX - 63u,
+                                  LIMIT_SHMMAX,
+                                  LIMIT_SHMMAX + 1u};
     uint16_t v = hipc_fuzz_u16(in);
     if ((v & 0xf000u) == 0xf000u)
         return huge[(v & 0x0fffu) % (sizeof huge / sizeof huge[0])];
@@ -301,8 +305,8 @@ static void op_simple(struct world *w, hipc_fuzz_in *in, int which)
         rc = hipc_shm_remove(&sl->shm);
         if (rc == HIPC_OK)
             check_same_segment(w, sl);
-        if (rc == HIPC_OK || (rc == HIPC_E_REMOVED &&
-                              sl->gen == gen_at(w, sl->shm.id)))
+        if (rc == HIPC_OK ||
+            (rc == HIPC_E_REMOVED && sl->gen == gen_at(w, sl->shm.id)))
             track(w->removed, &w->nremoved, sl->shm.id);
         break;
     case 2:
@@ -414,8 +418,7 @@ static void check_entries(const struct world *w, const hipc_seg_entry *e,
 
 /* An orphan gc found is removed unless it changed meanwhile: ask the
  * kernel which, so the removed-segment invariant stays exact. */
-static void track_collected(struct world *w, const hipc_seg_entry *e,
-                            size_t n)
+static void track_collected(struct world *w, const hipc_seg_entry *e, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         hipc_shm_info info;
@@ -494,11 +497,21 @@ static void op_copy(struct world *w, hipc_fuzz_in *in)
     hipc_shm_info info;
     int rc;
     switch (hipc_fuzz_u8(in) % 5u) {
-    case 0: rc = hipc_shm_close(&copy); break;
-    case 1: rc = hipc_shm_detach(&copy); break;
-    case 2: rc = hipc_shm_remove(&copy); break;
-    case 3: rc = hipc_shm_stat(&copy, &info); break;
-    default: rc = hipc_shm_attach(&copy, 0); break;
+    case 0:
+        rc = hipc_shm_close(&copy);
+        break;
+    case 1:
+        rc = hipc_shm_detach(&copy);
+        break;
+    case 2:
+        rc = hipc_shm_remove(&copy);
+        break;
+    case 3:
+        rc = hipc_shm_stat(&copy, &info);
+        break;
+    default:
+        rc = hipc_shm_attach(&copy, 0);
+        break;
     }
     hipc_fuzz_trace("copy", (int)(sl - w->s), rc);
     HIPC_FUZZ_CHECK(rc == HIPC_E_BAD_HANDLE);
@@ -507,23 +520,57 @@ static void op_copy(struct world *w, hipc_fuzz_in *in)
 static void step(struct world *w, hipc_fuzz_in *in)
 {
     switch (hipc_fuzz_u8(in) % 17u) {
-    case 0: op_create(w, in, 0); break;
-    case 1: op_create(w, in, 1); break;
-    case 2: op_open(w, in, 0); break;
-    case 3: op_open(w, in, 1); break;
-    case 4: op_attach(w, in); break;
-    case 5: op_simple(w, in, 0); break;
-    case 6: op_simple(w, in, 1); break;
-    case 7: op_simple(w, in, 2); break;
-    case 8: op_simple(w, in, 3); break;
-    case 9: op_by_id(w, in, 0); break;
-    case 10: op_by_id(w, in, 1); break;
-    case 11: op_write(w, in, 0); break;
-    case 12: op_write(w, in, 1); break;
-    case 13: op_limits(); break;
-    case 14: op_inspect(w, in); break;
-    case 15: op_reuse(w, in); break;
-    default: op_copy(w, in); break;
+    case 0:
+        op_create(w, in, 0);
+        break;
+    case 1:
+        op_create(w, in, 1);
+        break;
+    case 2:
+        op_open(w, in, 0);
+        break;
+    case 3:
+        op_open(w, in, 1);
+        break;
+    case 4:
+        op_attach(w, in);
+        break;
+    case 5:
+        op_simple(w, in, 0);
+        break;
+    case 6:
+        op_simple(w, in, 1);
+        break;
+    case 7:
+        op_simple(w, in, 2);
+        break;
+    case 8:
+        op_simple(w, in, 3);
+        break;
+    case 9:
+        op_by_id(w, in, 0);
+        break;
+    case 10:
+        op_by_id(w, in, 1);
+        break;
+    case 11:
+        op_write(w, in, 0);
+        break;
+    case 12:
+        op_write(w, in, 1);
+        break;
+    case 13:
+        op_limits();
+        break;
+    case 14:
+        op_inspect(w, in);
+        break;
+    case 15:
+        op_reuse(w, in);
+        break;
+    default:
+        op_copy(w, in);
+        break;
     }
 }
 

@@ -60,12 +60,15 @@ void hipc_fuzz_isolate(void)
     }
     const char *allow = getenv(HIPC_FUZZ_ALLOW_HOST_ENV);
     if (allow != NULL && strcmp(allow, "1") == 0) {
-        fprintf(stderr, "hipc fuzz: no private IPC namespace; running in the "
-                        "machine's own because %s=1\n", HIPC_FUZZ_ALLOW_HOST_ENV);
+        fprintf(stderr,
+                "hipc fuzz: no private IPC namespace; running in the "
+                "machine's own because %s=1\n",
+                HIPC_FUZZ_ALLOW_HOST_ENV);
         return;
     }
-    fprintf(stderr, "hipc fuzz: cannot make a private IPC namespace; refusing "
-                    "to run on the machine's own (set %s=1 to allow)\n",
+    fprintf(stderr,
+            "hipc fuzz: cannot make a private IPC namespace; refusing "
+            "to run on the machine's own (set %s=1 to allow)\n",
             HIPC_FUZZ_ALLOW_HOST_ENV);
     exit(HIPC_FUZZ_SKIP_STATUS);
 }
@@ -108,8 +111,8 @@ void hipc_fuzz_check_fds(int expected)
     if (now == expected)
         return;
     char what[512];
-    int used = snprintf(what, sizeof what, "%d descriptors open, %d expected:",
-                        now, expected);
+    int used = snprintf(what, sizeof what,
+                        "%d descriptors open, %d expected:", now, expected);
     for (int fd = 0; fd < 64 && used > 0 && (size_t)used < sizeof what; fd++) {
         char link[32], target[64];
         snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
@@ -151,20 +154,19 @@ void hipc_fuzz_trace(const char *op, int slot, long rc)
 void hipc_fuzz_fail(const char *file, int line, const char *what)
 {
     int err = errno;
-    fprintf(stderr, "%s:%d: fuzz invariant failed: %s (errno %d)\n", file,
-            line, what, err);
+    fprintf(stderr, "%s:%d: fuzz invariant failed: %s (errno %d)\n", file, line,
+            what, err);
     const char *log = getenv("HIPC_FUZZ_FAIL_LOG");
     FILE *f = log != NULL ? fopen(log, "ae") : NULL;
     if (f != NULL) {
-        fprintf(f, "%s:%d: fuzz invariant failed: %s (errno %d)\n", file,
-                line, what, err);
+        fprintf(f, "%s:%d: fuzz invariant failed: %s (errno %d)\n", file, line,
+                what, err);
         fclose(f);
     }
     abort();
 }
 
-void hipc_fuzz_check_code(long rc, const char *file, int line,
-                          const char *what)
+void hipc_fuzz_check_code(long rc, const char *file, int line, const char *what)
 {
     if (rc >= 0 || (rc >= (long)HIPC_ERROR_LAST_ && hipc_err_is_known((int)rc)))
         return;

@@ -138,10 +138,10 @@ enum pace {
 /* One attempt's question and answer, the same for both ends: the producer
  * asks for room for a record, the consumer for the next record. */
 struct rec_pos {
-    uint32_t off;   /* ring offset of the record header (found) */
-    uint32_t len;   /* payload bytes (asked by a producer, found by a
+    uint32_t off; /* ring offset of the record header (found) */
+    uint32_t len; /* payload bytes (asked by a producer, found by a
                        consumer) */
-    uint32_t rec;   /* record bytes: header + payload rounded up to 8 */
+    uint32_t rec; /* record bytes: header + payload rounded up to 8 */
     enum pace pace;
 };
 
@@ -304,8 +304,8 @@ int hipc_chan_init_mem(void *mem, size_t size, const hipc_chan_config *cfg)
     h->meta.endian = ENDIAN_MARK;
     h->meta.header_size = HIPC_CHAN_HEADER_SIZE;
     h->meta.capacity = (uint32_t)cfg->capacity;
-    h->meta.max_msg = (uint32_t)(cfg->max_msg != 0 ? cfg->max_msg
-                                                   : cfg->capacity - REC_HDR);
+    h->meta.max_msg =
+        (uint32_t)(cfg->max_msg != 0 ? cfg->max_msg : cfg->capacity - REC_HDR);
     /* Release: an attacher that sees the magic sees the fields above. */
     atomic_store_explicit(&h->meta.magic, CHAN_MAGIC, memory_order_release);
     return HIPC_OK;
@@ -542,8 +542,8 @@ static uint32_t let_producer_lead(const hipc_chan *ch, uint32_t tail)
     uint32_t cap = ch->mask_ + 1u;
     uint32_t lead = cap / 4 < LEAD_BYTES ? cap / 4 : LEAD_BYTES;
     int still = 0;
-    for (int i = 0; i < LEAD_POLLS && tail - ch->pos_ < lead &&
-                    still < STILL_POLLS; i++) {
+    for (int i = 0;
+         i < LEAD_POLLS && tail - ch->pos_ < lead && still < STILL_POLLS; i++) {
         cpu_relax();
         /* Acquire, as every tail load: the caller reads records below it. */
         uint32_t t = atomic_load_explicit(&hdr(ch)->tail, memory_order_acquire);
@@ -583,7 +583,8 @@ static int seq_ready(hipc_chan *ch, uint32_t off, enum pace pace)
         ch->peer_ = tail;
     }
     /* Relaxed: ordered by the acquire load of the tail that covers it. */
-    uint32_t seq = atomic_load_explicit(ring_word(ch, off), memory_order_relaxed);
+    uint32_t seq =
+        atomic_load_explicit(ring_word(ch, off), memory_order_relaxed);
     return seq == (ch->pos_ | 1u) ? HIPC_OK : HIPC_E_CORRUPT;
 }
 
@@ -643,8 +644,8 @@ static int cons_next(hipc_chan *ch, struct rec_pos *r)
         int rc = seq_ready(ch, off, r->pace);
         if (rc != HIPC_OK)
             return rc;
-        uint32_t len = atomic_load_explicit(ring_word(ch, off + 4u),
-                                            memory_order_relaxed);
+        uint32_t len =
+            atomic_load_explicit(ring_word(ch, off + 4u), memory_order_relaxed);
         if ((len & PAD_BIT) != 0) {
             /* A pad runs to the end of the ring and is never at offset 0. */
             if ((len & ~PAD_BIT) != contig || off == 0)
@@ -679,9 +680,11 @@ struct chan_side {
 };
 
 static const struct chan_side sides[] = {
-    [END_PRODUCER] = {.attempt = prod_room, .own = END_PRODUCER,
+    [END_PRODUCER] = {.attempt = prod_room,
+                      .own = END_PRODUCER,
                       .peer = END_CONSUMER},
-    [END_CONSUMER] = {.attempt = cons_next, .own = END_CONSUMER,
+    [END_CONSUMER] = {.attempt = cons_next,
+                      .own = END_CONSUMER,
                       .peer = END_PRODUCER},
 };
 
@@ -756,7 +759,8 @@ static int sleep_once(hipc_chan *ch, struct rec_pos *r, int64_t ns)
      * waker that stores the index after this point sees the flag. */
     atomic_thread_fence(memory_order_seq_cst);
     int rc = attempt(ch, r);
-    if (rc == HIPC_E_AGAIN && (rc = check_peer(ch, PEER_SLOT_ONLY)) == HIPC_OK) {
+    if (rc == HIPC_E_AGAIN &&
+        (rc = check_peer(ch, PEER_SLOT_ONLY)) == HIPC_OK) {
         struct timespec ts = {(time_t)(ns / 1000000000),
                               (long)(ns % 1000000000)};
         int f = hipc_sys_futex_wait(futex_word(w), seq, &ts);
@@ -897,8 +901,8 @@ static void resolve_side(hipc_chan *ch, int role)
     struct chan_hdr *h = hdr(ch);
     const struct chan_side *s =
         &sides[role == HIPC_CHAN_PRODUCER ? END_PRODUCER : END_CONSUMER];
-    struct chan_wait *wait[] = {[END_PRODUCER] = &h->prod_wait,
-                                [END_CONSUMER] = &h->cons_wait};
+    struct chan_wait *wait[] = {
+        [END_PRODUCER] = &h->prod_wait, [END_CONSUMER] = &h->cons_wait};
     ch->role = role;
     ch->side_ = s;
     ch->own_slot_ = &h->slot[s->own];
@@ -1199,7 +1203,8 @@ static int check_len_timeout(const hipc_chan *ch, size_t len,
  * (producer), or a record of at least that many (consumer). */
 static struct rec_pos ask(uint32_t len, int64_t timeout_ns)
 {
-    return (struct rec_pos){.len = len, .rec = rec_size(len),
+    return (struct rec_pos){.len = len,
+                            .rec = rec_size(len),
                             .pace = timeout_ns != 0 ? PACE_WAIT : PACE_TRY};
 }
 

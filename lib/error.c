@@ -7,8 +7,8 @@
 const char *hipc_strerror(int code)
 {
     switch (code) {
-#define HIPC_ERROR_MSG_(name, value, msg) \
-    case (value):                         \
+#define HIPC_ERROR_MSG_(name, value, msg)                                      \
+    case (value):                                                              \
         return (msg);
         HIPC_ERROR_MAP(HIPC_ERROR_MSG_)
 #undef HIPC_ERROR_MSG_
@@ -20,8 +20,8 @@ const char *hipc_strerror(int code)
 const char *hipc_err_name(int code)
 {
     switch (code) {
-#define HIPC_ERROR_NAME_(name, value, msg) \
-    case (value):                          \
+#define HIPC_ERROR_NAME_(name, value, msg)                                     \
+    case (value):                                                              \
         return "HIPC_" #name;
         HIPC_ERROR_MAP(HIPC_ERROR_NAME_)
 #undef HIPC_ERROR_NAME_

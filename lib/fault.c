@@ -163,9 +163,9 @@ static int planned_failure(enum hipc_sys_call call, unsigned long n,
 {
     if (plan.fail_nth == 0 || atomic_load(&plan.fired))
         return 0;
-    int match = plan.fail_call == HIPC_SYS_COUNT_ ? any == plan.fail_nth
-                                                  : (plan.fail_call == call &&
-                                                     n == plan.fail_nth);
+    int match = plan.fail_call == HIPC_SYS_COUNT_
+                    ? any == plan.fail_nth
+                    : (plan.fail_call == call && n == plan.fail_nth);
     /* A forked child inherits the plan but must not fire it: its calls
      * were never part of the count the plan was made from. */
     if (!match || getpid() != plan.owner)
@@ -339,8 +339,8 @@ const char *hipc_fault_mode(void)
                      atomic_load(&plan.eagain_first) ? "eagain," : "");
     long long shift = atomic_load(&plan.realtime_shift);
     if (shift != 0)
-        n += snprintf(buf + n, sizeof buf - (size_t)n, "realtime=%+lld,",
-                      shift);
+        n +=
+            snprintf(buf + n, sizeof buf - (size_t)n, "realtime=%+lld,", shift);
     if (max != 0)
         snprintf(buf + n, sizeof buf - (size_t)n, "short=%zu", max);
     else if (n > 0)
@@ -356,9 +356,11 @@ __attribute__((constructor)) static void fault_from_environment(void)
 {
     const char *mode = getenv("HIPC_FAULT_MODE");
     if (hipc_fault_set_mode(mode) != 0) {
-        fprintf(stderr, "HIPC_FAULT_MODE=%s: unknown mode (use eintr, "
-                        "eagain, short, short=N, realtime=+N, "
-                        "realtime=-N, none)\n", mode);
+        fprintf(stderr,
+                "HIPC_FAULT_MODE=%s: unknown mode (use eintr, "
+                "eagain, short, short=N, realtime=+N, "
+                "realtime=-N, none)\n",
+                mode);
         _exit(125);
     }
     env_modes.eintr = atomic_load(&plan.eintr_first);

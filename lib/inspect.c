@@ -91,7 +91,7 @@ static int parse_field(unsigned i, const char *s, size_t n, uint64_t *v,
     if (cols[i].kind == COL_KEY)
         return parse_key(s, n, key);
     int rc = hipc__parse_uint(s, n, cols[i].kind == COL_OCT ? 8u : 10u,
-                           cols[i].max, v);
+                              cols[i].max, v);
     if (rc == HIPC_OK && *v < cols[i].min)
         return HIPC_E_CORRUPT;
     return rc;
@@ -181,8 +181,7 @@ static int parser_fail(hipc_inspect_parser *p, int rc)
 
 /* One complete line: the header first, then entries with the same number
  * of columns as the header named. */
-static int end_line(hipc_inspect_parser *p, hipc_inspect_entry_fn fn,
-                    void *ctx)
+static int end_line(hipc_inspect_parser *p, hipc_inspect_entry_fn fn, void *ctx)
 {
     size_t len = p->len_;
     p->len_ = 0;
@@ -294,7 +293,8 @@ int hipc__inspect_started_after(uint64_t start_ticks, long ticks_per_s,
     /* A start time beyond the current uptime is nonsense: claim nothing. */
     if (start_ticks > (uint64_t)(boot_now_ns / tick_ns))
         return 0;
-    int64_t started = real_now_ns - boot_now_ns + (int64_t)start_ticks * tick_ns;
+    int64_t started =
+        real_now_ns - boot_now_ns + (int64_t)start_ticks * tick_ns;
     return started > (ctime + 1) * NSEC + HIPC__INSPECT_SKEW_NS;
 }
 
@@ -364,7 +364,8 @@ static enum hipc_seg_orphan orphan_of(const hipc_seg_entry *e,
      * header lies: trust only the kernel's view then. The header's start
      * time is compared as a boot-clock reading, free of the wall clock. */
     if (e->kind == HIPC_SEG_HIPC && e->creator_pid == e->cpid)
-        return verdict(hipc__proc_alive(e->creator_pid, e->creator_start, NULL));
+        return verdict(
+            hipc__proc_alive(e->creator_pid, e->creator_start, NULL));
     return foreign_orphan(e, c);
 }
 
@@ -485,8 +486,8 @@ int hipc_inspect_list(hipc_seg_entry *out, size_t cap, size_t *total,
                       unsigned flags, int *sys_errno)
 {
     struct walk c = {out, cap, 0, flags, {0, 0, 0, 0}};
-    int rc = walk_table(&c, HIPC_INSPECT_NO_PEEK, list_entry, &c, total,
-                        sys_errno);
+    int rc =
+        walk_table(&c, HIPC_INSPECT_NO_PEEK, list_entry, &c, total, sys_errno);
     return rc != HIPC_OK ? rc : stored_count(c.count, cap);
 }
 

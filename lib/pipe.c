@@ -143,8 +143,9 @@ int hipc_pipe_create(hipc_pipe *p, unsigned flags)
     int fds[2];
     int rc = hipc_sys_pipe2(fds, sysflags);
     if (rc < 0)
-        return rc == -EINVAL ? hipc__fail_as(&p->sys_errno, rc, HIPC_E_UNSUPPORTED)
-                             : hipc__fail(&p->sys_errno, rc);
+        return rc == -EINVAL
+                   ? hipc__fail_as(&p->sys_errno, rc, HIPC_E_UNSUPPORTED)
+                   : hipc__fail(&p->sys_errno, rc);
     p->read_fd = fds[0];
     p->write_fd = fds[1];
     p->flags_ = flags;
@@ -186,7 +187,8 @@ static unsigned adopt_flags(enum hipc_pipe_end end)
            (end == HIPC_PIPE_READ_END ? HIPC_PIPE_DIRECT : 0u);
 }
 
-int hipc_pipe_adopt(hipc_pipe *p, int fd, enum hipc_pipe_end end, unsigned flags)
+int hipc_pipe_adopt(hipc_pipe *p, int fd, enum hipc_pipe_end end,
+                    unsigned flags)
 {
     if (p == NULL)
         return HIPC_E_NULL;
@@ -578,8 +580,9 @@ static int run(hipc_pipe *p, struct xfer *x)
 /* Checks what a transfer was asked for and takes on its buffer. */
 static int admit(hipc_pipe *p, struct xfer *x, const void *buf)
 {
-    int rc = begin(p, x->op == OP_WRITE ? HIPC_PIPE_WRITE_END
-                                        : HIPC_PIPE_READ_END, &x->fd);
+    int rc =
+        begin(p, x->op == OP_WRITE ? HIPC_PIPE_WRITE_END : HIPC_PIPE_READ_END,
+              &x->fd);
     if (rc != HIPC_OK)
         return rc;
     if (buf == NULL && x->len != 0)
@@ -649,7 +652,7 @@ static int read_some_op(hipc_pipe *p, void *buf, size_t len, int timeout_ms)
 
 /* The fast paths take lengths from 1 to SSIZE_MAX: above it the kernel's
  * -errno would pass for a count (len - 1 wraps for 0, so one compare). */
-#define FAST_LEN_(len) ((size_t)(len) - 1u < (size_t)SSIZE_MAX)
+#define FAST_LEN_(len) ((size_t)(len)-1u < (size_t)SSIZE_MAX)
 
 /* A handle the fast paths may use: open, not a copy. */
 #define FAST_HANDLE_(p)                                                        \
@@ -667,9 +670,8 @@ static HIPC_INLINE ssize_t write_unmasked(const hipc_pipe *p, const void *buf,
 
 int hipc_pipe_write_all(hipc_pipe *p, const void *buf, size_t len, size_t *done)
 {
-    if (!FAST_HANDLE_(p) || p->write_fd < 0 || buf == NULL ||
-        !FAST_LEN_(len) || p->send_done_ != 0 ||
-        guard_how_for(p) == GUARD_MASK)
+    if (!FAST_HANDLE_(p) || p->write_fd < 0 || buf == NULL || !FAST_LEN_(len) ||
+        p->send_done_ != 0 || guard_how_for(p) == GUARD_MASK)
         return transfer(p, OP_WRITE, buf, len, -1, NOT_TRIED, done);
     ssize_t n = write_unmasked(p, buf, len);
     p->sys_errno = 0;
@@ -720,7 +722,8 @@ int hipc_pipe_read_exact_timed(hipc_pipe *p, void *buf, size_t len,
     return transfer(p, OP_READ_EXACT, buf, len, timeout_ms, NOT_TRIED, done);
 }
 
-int hipc_pipe_read_some_timed(hipc_pipe *p, void *buf, size_t len, int timeout_ms)
+int hipc_pipe_read_some_timed(hipc_pipe *p, void *buf, size_t len,
+                              int timeout_ms)
 {
     if (timeout_ms < 0)
         return check_or(p, HIPC_E_BAD_TIMEOUT);
@@ -830,8 +833,11 @@ int hipc_pipe_send_frame(hipc_pipe *p, const void *payload, size_t len,
         return rc;
     /* Header and payload go in one writev (a frame of at most PIPE_BUF
      * bytes lands in one piece), from where an earlier call left off. */
-    struct xfer x = {.op = OP_WRITE, .fd = fd, .len = HDR_ + len,
-                     .done = p->send_done_, .iovcnt = 2,
+    struct xfer x = {.op = OP_WRITE,
+                     .fd = fd,
+                     .len = HDR_ + len,
+                     .done = p->send_done_,
+                     .iovcnt = 2,
                      .iov = {{hdr, HDR_}, {(void *)(uintptr_t)payload, len}}};
     if ((rc = guard_enter(p, &x.guard)) != HIPC_OK)
         return rc;
@@ -903,9 +909,9 @@ static int packet_fits(const hipc_pipe *p, size_t before, size_t got,
  * space, `cap` while the length is unknown) and one byte more, which only
  * a packet reaching past its frame can fill. */
 /* buf is written by readv through the iovec, which clang-tidy cannot see. */
-static int recv_packets(hipc_pipe *p, int fd,
-                        unsigned char *buf, /* NOLINT(readability-non-const-parameter) */
-                        size_t cap, size_t max_payload, size_t *len)
+/* NOLINTNEXTLINE(readability-non-const-parameter) */
+static int recv_packets(hipc_pipe *p, int fd, unsigned char *buf, size_t cap,
+                        size_t max_payload, size_t *len)
 {
     size_t got = p->frame_got_, n = cap;
     unsigned char probe;
@@ -956,15 +962,21 @@ int hipc_pipe_recv_frame(hipc_pipe *p, void *buf, size_t cap,
         return recv_packets(p, fd, buf, eff, max_payload, len);
     const size_t hlen = sizeof p->frame_hdr_;
     size_t got = p->frame_got_;
-    struct xfer x = {.op = OP_READ_EXACT, .fd = fd, .rbuf = p->frame_hdr_,
-                     .len = hlen, .done = got < hlen ? got : hlen};
+    struct xfer x = {.op = OP_READ_EXACT,
+                     .fd = fd,
+                     .rbuf = p->frame_hdr_,
+                     .len = hlen,
+                     .done = got < hlen ? got : hlen};
     if ((rc = frame_part(p, &x, 0)) != HIPC_OK)
         return rc;
     size_t n = 0;
     rc = hipc_frame_decode_header(p->frame_hdr_, hlen, max_payload, &n);
     if (rc != HIPC_OK)
         return rc;
-    x = (struct xfer){.op = OP_READ_EXACT, .fd = fd, .rbuf = buf, .len = n,
+    x = (struct xfer){.op = OP_READ_EXACT,
+                      .fd = fd,
+                      .rbuf = buf,
+                      .len = n,
                       .done = got > hlen ? got - hlen : 0};
     rc = frame_part(p, &x, hlen);
     /* The header promised a payload: its absence is a truncated frame. */

@@ -135,8 +135,7 @@ static int stat_unreadable(pid_t pid, int rc)
 
 /* 1 KiB holds a stat line even with a 64-byte command name and every
  * field at its widest. */
-static int read_stat(const char *path, char *state, uint64_t *start,
-                     int *err)
+static int read_stat(const char *path, char *state, uint64_t *start, int *err)
 {
     char buf[1024];
     size_t len = 0;
@@ -176,7 +175,8 @@ static int own_offset(long ticks, int64_t *off, int *err)
         return hipc__fail(err, ns);
     if (ns == 0 && (own.st_ino != kids.st_ino || own.st_dev != kids.st_dev))
         return HIPC_E_UNSUPPORTED;
-    int rc = hipc__procfs_read("/proc/self/timens_offsets", buf, sizeof buf, &len, err);
+    int rc = hipc__procfs_read("/proc/self/timens_offsets", buf, sizeof buf,
+                               &len, err);
     /* Both missing takes two ENOENTs, which one planned fault cannot
      * give: only a kernel without CONFIG_TIME_NS runs this. */
     /* GCOVR_EXCL_START [kernel]: only without CONFIG_TIME_NS */

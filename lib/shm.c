@@ -262,15 +262,16 @@ static size_t payload_offset(unsigned flags)
  * they get the WILLNEED hint instead, which never fails the call. */
 static int prefault(void *base, size_t len, int rdonly, int *err)
 {
-    int r = hipc_sys_madvise(base, len, rdonly ? MADV_POPULATE_READ
-                                               : MADV_POPULATE_WRITE);
+    int r = hipc_sys_madvise(base, len,
+                             rdonly ? MADV_POPULATE_READ : MADV_POPULATE_WRITE);
     if (r == -EINVAL) {
         (void)hipc_sys_madvise(base, len, MADV_WILLNEED);
         return HIPC_OK;
     }
     if (r == 0)
         return HIPC_OK;
-    return r == -EFAULT ? hipc__fail_as(err, r, HIPC_E_NOMEM) : hipc__fail(err, r);
+    return r == -EFAULT ? hipc__fail_as(err, r, HIPC_E_NOMEM)
+                        : hipc__fail(err, r);
 }
 
 static int stat_raw(int id, struct shmid_ds *ds)
@@ -430,7 +431,8 @@ static void header_write(void *base, size_t size, uint32_t tag, pid_t pid,
     /* Everything but the magic first; the magic's release store publishes
      * the header to any opener that acquires it. */
     memcpy((unsigned char *)base + sizeof h.magic,
-           (const unsigned char *)&h + sizeof h.magic, sizeof h - sizeof h.magic);
+           (const unsigned char *)&h + sizeof h.magic,
+           sizeof h - sizeof h.magic);
     _Atomic uint32_t *mp = (_Atomic uint32_t *)base;
     atomic_store_explicit(mp, HEADER_MAGIC, memory_order_release);
 }
@@ -497,8 +499,8 @@ static int create_finish(hipc_shm *shm, const hipc_shm_config *cfg,
                          const struct create_plan *plan)
 {
     void *base = NULL;
-    int rc = attach_map(shm, cfg->flags & HIPC_SHM_PREFAULT, IDENTITY_RECORD,
-                        &base);
+    int rc =
+        attach_map(shm, cfg->flags & HIPC_SHM_PREFAULT, IDENTITY_RECORD, &base);
     if (rc != HIPC_OK)
         return rc;
     if (!(cfg->flags & HIPC_SHM_RAW)) {
@@ -750,7 +752,8 @@ static int open_end(hipc_shm *shm, int rc)
     return rc;
 }
 
-int hipc_shm_open(hipc_shm *shm, key_t key, size_t expected_size, unsigned flags)
+int hipc_shm_open(hipc_shm *shm, key_t key, size_t expected_size,
+                  unsigned flags)
 {
     int rc = open_begin(shm, flags);
     if (rc != HIPC_OK)
@@ -763,10 +766,12 @@ int hipc_shm_open(hipc_shm *shm, key_t key, size_t expected_size, unsigned flags
         return hipc__fail(&shm->sys_errno, id);
     shm->id = id;
     /* The key named it a moment ago: if the id is gone now, it was removed. */
-    return open_end(shm, open_common(shm, expected_size, flags, HIPC_E_REMOVED));
+    return open_end(shm,
+                    open_common(shm, expected_size, flags, HIPC_E_REMOVED));
 }
 
-int hipc_shm_open_id(hipc_shm *shm, int id, size_t expected_size, unsigned flags)
+int hipc_shm_open_id(hipc_shm *shm, int id, size_t expected_size,
+                     unsigned flags)
 {
     int rc = open_begin(shm, flags);
     if (rc != HIPC_OK)
@@ -796,8 +801,7 @@ int hipc_shm_attach(hipc_shm *shm, unsigned flags)
     if (shm->state_ & STATE_REMOVED)
         return HIPC_E_REMOVED;
     unsigned oflags = (flags & ~(unsigned)HIPC_SHM_RDONLY) |
-                      (shm->flags_ & HIPC_SHM_RAW) |
-                      (flags & HIPC_SHM_RDONLY);
+                      (shm->flags_ & HIPC_SHM_RAW) | (flags & HIPC_SHM_RDONLY);
     hipc_shm tmp = *shm;
     rc = open_map(&tmp, oflags, 1, 0);
     shm->sys_errno = tmp.sys_errno;

@@ -173,7 +173,8 @@ pid_t hipc_sys_fork(void)
  * SIGCHLD is ignored), so an injected ECHILD reaps it first. */
 pid_t hipc_sys_waitpid(pid_t pid, int *status, int options)
 {
-    int fault = hipc_fault_errno_if(HIPC_SYS_WAITPID, hipc_fault_can_wait(options));
+    int fault =
+        hipc_fault_errno_if(HIPC_SYS_WAITPID, hipc_fault_can_wait(options));
     if (fault == ECHILD)
         (void)waitpid(pid, status, options);
     if (fault != 0)

@@ -20,7 +20,9 @@
 #include <sys/types.h>
 #include <time.h>
 
-/* Every call the seam knows, so a fault plan can name one. */
+/* Every call the seam knows, so a fault plan can name one. (Laid out by
+ * hand: clang-format would indent each line of the list further.) */
+/* clang-format off */
 #define HIPC_SYS_CALLS(X)                                                      \
     X(SHMGET) X(SHMAT) X(SHMDT) X(SHMCTL) X(PIPE2) X(READ) X(WRITE) X(CLOSE)  \
     X(FCNTL) X(FSTAT) X(STAT) X(OPEN) X(POLL) X(IOCTL) X(FORK) X(WAITPID)     \
@@ -33,6 +35,7 @@ enum hipc_sys_call {
 #undef HIPC_SYS_ENUM_
     HIPC_SYS_COUNT_
 };
+/* clang-format on */
 
 int hipc_sys_shmget(key_t key, size_t size, int flags);
 /* On success stores the address in *addr and returns 0. */

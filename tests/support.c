@@ -138,8 +138,10 @@ int hipc_test_run_group(const char *name, const struct CMUnitTest *tests,
     int fds0 = hipc_test_fd_count();
     int shm0 = hipc_test_shm_count();
     if (!isolated)
-        fprintf(stderr, "%s: no private IPC namespace; checking leaks "
-                        "against a snapshot\n", name);
+        fprintf(stderr,
+                "%s: no private IPC namespace; checking leaks "
+                "against a snapshot\n",
+                name);
     /* HIPC_TEST_FILTER=name (cmocka's wildcards) runs only matching
      * tests: for repeating one test many times, e.g. under load. */
     if (getenv("HIPC_TEST_FILTER") != NULL)
@@ -233,7 +235,8 @@ static int read_stat_view(pid_t pid, struct stat_view *v)
         return -1;
     memset(v, 0, sizeof *v);
     size_t len = (size_t)(p - open_paren - 1);
-    memcpy(v->comm, open_paren + 1, len < sizeof v->comm ? len : sizeof v->comm - 1);
+    memcpy(v->comm, open_paren + 1,
+           len < sizeof v->comm ? len : sizeof v->comm - 1);
     v->state = p[2];
     for (int field = 2; p != NULL && field < 22; field++)
         p = strchr(p + 1, ' ');
@@ -259,8 +262,7 @@ int hipc_test_own_stat_is_faked(void)
         struct stat_view theirs;
         if (read_stat_view(self, &theirs) != 0)
             _exit(1);
-        _exit(theirs.start == mine.start &&
-                      strcmp(theirs.comm, mine.comm) == 0
+        _exit(theirs.start == mine.start && strcmp(theirs.comm, mine.comm) == 0
                   ? 0
                   : 1);
     }

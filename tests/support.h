@@ -69,8 +69,9 @@ int hipc_test_run_group_both_guards(const char *name,
 #define HIPC_TEST_MAIN_BOTH_GUARDS(tests)                                      \
     int main(void)                                                             \
     {                                                                          \
-        return hipc_test_run_group_both_guards(                                \
-            __FILE__, (tests), sizeof(tests) / sizeof((tests)[0]));            \
+        return hipc_test_run_group_both_guards(__FILE__, (tests),              \
+                                               sizeof(tests) /                 \
+                                                   sizeof((tests)[0]));        \
     }
 
 /* cmocka fixtures for pipe tests: the SIGPIPE guard is set up per test and
@@ -98,7 +99,7 @@ int hipc_test_guard_teardown(void **state);
 /* Skips the running test and says why (cmocka's skip() takes no reason). */
 #define hipc_test_skip(why)                                                    \
     do {                                                                       \
-        print_message("[  SKIPPED ] %s\n", (why));                            \
+        print_message("[  SKIPPED ] %s\n", (why));                             \
         skip();                                                                \
     } while (0)
 
@@ -112,7 +113,7 @@ int hipc_test_guard_teardown(void **state);
 int hipc_test_own_stat_is_faked(void);
 #define HIPC_TEST_FAKED_STAT_REASON                                            \
     "this process's /proc/self/stat is emulated (qemu-user): its start time "  \
-    "differs from what peers read, so liveness across processes and "        \
+    "differs from what peers read, so liveness across processes and "          \
     "threads cannot be tested"
 
 /* Non-zero when /proc/PID/syscall shows other syscall numbers than this

@@ -66,12 +66,12 @@ static const hipc_chan_config anon = {.flags = HIPC_CHAN_ANONYMOUS};
 /* A producer and a consumer on the same memory, without identities. */
 static void pair(struct region *r, hipc_chan *p, hipc_chan *c)
 {
-    assert_int_equal(
-        hipc_chan_attach_mem(p, r->mem, r->size, HIPC_CHAN_PRODUCER, &anon),
-        HIPC_OK);
-    assert_int_equal(
-        hipc_chan_attach_mem(c, r->mem, r->size, HIPC_CHAN_CONSUMER, &anon),
-        HIPC_OK);
+    assert_int_equal(hipc_chan_attach_mem(p, r->mem, r->size,
+                                          HIPC_CHAN_PRODUCER, &anon),
+                     HIPC_OK);
+    assert_int_equal(hipc_chan_attach_mem(c, r->mem, r->size,
+                                          HIPC_CHAN_CONSUMER, &anon),
+                     HIPC_OK);
 }
 
 static void fill(unsigned char *buf, size_t len, unsigned seed)
@@ -89,7 +89,8 @@ static void mem_size_accepts_only_powers_of_two_in_bounds(void **state)
     assert_int_equal(hipc_chan_mem_size(0, &size), HIPC_E_BAD_SIZE);
     assert_int_equal(hipc_chan_mem_size(32, &size), HIPC_E_BAD_SIZE);
     assert_int_equal(hipc_chan_mem_size(96, &size), HIPC_E_BAD_SIZE);
-    assert_int_equal(hipc_chan_mem_size((size_t)HIPC_CHAN_MAX_CAPACITY * 2, &size),
+    assert_int_equal(hipc_chan_mem_size((size_t)HIPC_CHAN_MAX_CAPACITY * 2,
+                                        &size),
                      HIPC_E_BAD_SIZE);
     assert_int_equal(hipc_chan_mem_size(SIZE_MAX, &size), HIPC_E_BAD_SIZE);
     assert_int_equal(hipc_chan_mem_size(64, NULL), HIPC_E_NULL);
@@ -108,16 +109,20 @@ static void init_rejects_bad_arguments_before_writing(void **state)
     assert_int_equal(hipc_chan_init_mem(mem, sizeof mem - 1, &cfg),
                      HIPC_E_BAD_SIZE);
     cfg.flags = 0x100;
-    assert_int_equal(hipc_chan_init_mem(mem, sizeof mem, &cfg), HIPC_E_BAD_FLAGS);
+    assert_int_equal(hipc_chan_init_mem(mem, sizeof mem, &cfg),
+                     HIPC_E_BAD_FLAGS);
     cfg.flags = 0;
     cfg.spin_ns = -5;
-    assert_int_equal(hipc_chan_init_mem(mem, sizeof mem, &cfg), HIPC_E_BAD_TIMEOUT);
+    assert_int_equal(hipc_chan_init_mem(mem, sizeof mem, &cfg),
+                     HIPC_E_BAD_TIMEOUT);
     cfg.spin_ns = 0;
     cfg.max_msg = 121;
-    assert_int_equal(hipc_chan_init_mem(mem, sizeof mem, &cfg), HIPC_E_BAD_SIZE);
+    assert_int_equal(hipc_chan_init_mem(mem, sizeof mem, &cfg),
+                     HIPC_E_BAD_SIZE);
     cfg.capacity = 100;
     cfg.max_msg = 0;
-    assert_int_equal(hipc_chan_init_mem(mem, sizeof mem, &cfg), HIPC_E_BAD_SIZE);
+    assert_int_equal(hipc_chan_init_mem(mem, sizeof mem, &cfg),
+                     HIPC_E_BAD_SIZE);
     for (size_t i = 0; i < sizeof mem; i++)
         assert_int_equal(mem[i], 0xAB);
 }
@@ -178,7 +183,8 @@ static void messages_of_zero_one_and_max_bytes_arrive_intact(void **state)
     region_free(&r);
 }
 
-static void too_large_messages_are_refused_and_leave_the_ring_alone(void **state)
+static void
+too_large_messages_are_refused_and_leave_the_ring_alone(void **state)
 {
     (void)state;
     struct region r = region_new(CAP, 100);
@@ -268,7 +274,8 @@ static void a_small_buffer_leaves_the_message_for_a_bigger_one(void **state)
     region_free(&r);
 }
 
-static void zero_copy_reserve_commit_peek_release_move_bytes_in_place(void **state)
+static void
+zero_copy_reserve_commit_peek_release_move_bytes_in_place(void **state)
 {
     (void)state;
     struct region r = region_new(CAP, 0);
@@ -326,9 +333,9 @@ static void expect_attach(struct region *r, size_t off, uint32_t v, int want)
     uint32_t old = get32(r, off);
     put32(r, off, v);
     hipc_chan ch;
-    assert_int_equal(
-        hipc_chan_attach_mem(&ch, r->mem, r->size, HIPC_CHAN_CONSUMER, &anon),
-        want);
+    assert_int_equal(hipc_chan_attach_mem(&ch, r->mem, r->size,
+                                          HIPC_CHAN_CONSUMER, &anon),
+                     want);
     put32(r, off, old);
 }
 
@@ -389,8 +396,8 @@ static void corrupt_positions_are_corrupt_for_the_reader(void **state)
 
 /* Puts a record {seq, len} at ring offset `at`, moves both positions
  * there and publishes `tail`; the consumer must answer `want`. */
-static void expect_recv(uint32_t at, uint32_t seq, uint32_t len,
-                        uint32_t tail, int want)
+static void expect_recv(uint32_t at, uint32_t seq, uint32_t len, uint32_t tail,
+                        int want)
 {
     struct region r = region_new(CAP, 64);
     put32(&r, OFF_HEAD, at);
@@ -412,8 +419,8 @@ static void corrupt_record_lengths_and_kinds_are_corrupt(void **state)
 {
     (void)state;
     const uint32_t end = CAP - 24; /* a record here has 24 bytes of room */
-    expect_recv(0, 1, 16, 24, 16);                /* the honest baseline */
-    expect_recv(0, 1, 65, 80, HIPC_E_CORRUPT);    /* above max_msg */
+    expect_recv(0, 1, 16, 24, 16); /* the honest baseline */
+    expect_recv(0, 1, 65, 80, HIPC_E_CORRUPT); /* above max_msg */
     expect_recv(0, 1, 0x7fffffffu, 80, HIPC_E_CORRUPT);
     expect_recv(0, 1, 0xffffffffu, 80, HIPC_E_CORRUPT);
     /* The tail says published, the record says otherwise. */
@@ -443,7 +450,8 @@ static void corrupt_record_lengths_and_kinds_are_corrupt(void **state)
         put32(&r, HIPC_CHAN_HEADER_SIZE + 4, PAD_BIT | CAP);
         put32(&r, OFF_TAIL, CAP - 16 + CAP);
         unsigned char buf[8];
-        assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), HIPC_E_CORRUPT);
+        assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0),
+                         HIPC_E_CORRUPT);
         region_free(&r);
     }
 }
@@ -462,8 +470,9 @@ static void a_record_the_tail_missed_is_written_over(void **state)
     put32(&r, OFF_TAIL, 0); /* as if the tail store never happened */
     char buf[8];
     assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), HIPC_E_AGAIN);
-    assert_int_equal(hipc_chan_attach_mem(&p, r.mem, r.size,
-                                          HIPC_CHAN_PRODUCER, &anon), HIPC_OK);
+    assert_int_equal(hipc_chan_attach_mem(&p, r.mem, r.size, HIPC_CHAN_PRODUCER,
+                                          &anon),
+                     HIPC_OK);
     assert_int_equal(get32(&r, OFF_TAIL), 0);
     assert_int_equal(hipc_chan_send(&p, "second", 6, 0), HIPC_OK);
     assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), 6);
@@ -488,8 +497,9 @@ static void reserved_but_uncommitted_bytes_never_become_a_message(void **state)
     char buf[8];
     assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), 0);
     assert_int_equal(hipc_chan_close(&p), HIPC_OK);
-    assert_int_equal(hipc_chan_attach_mem(&p, r.mem, r.size,
-                                          HIPC_CHAN_PRODUCER, &anon), HIPC_OK);
+    assert_int_equal(hipc_chan_attach_mem(&p, r.mem, r.size, HIPC_CHAN_PRODUCER,
+                                          &anon),
+                     HIPC_OK);
     assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), HIPC_E_AGAIN);
     region_free(&r);
 }
@@ -499,10 +509,12 @@ static void an_end_is_held_by_one_process_and_can_be_taken_over(void **state)
     (void)state;
     struct region r = region_new(CAP, 0);
     hipc_chan p, c1, c2;
-    assert_int_equal(hipc_chan_attach_mem(&p, r.mem, r.size,
-                                          HIPC_CHAN_PRODUCER, NULL), HIPC_OK);
+    assert_int_equal(hipc_chan_attach_mem(&p, r.mem, r.size, HIPC_CHAN_PRODUCER,
+                                          NULL),
+                     HIPC_OK);
     assert_int_equal(hipc_chan_attach_mem(&c1, r.mem, r.size,
-                                          HIPC_CHAN_CONSUMER, NULL), HIPC_OK);
+                                          HIPC_CHAN_CONSUMER, NULL),
+                     HIPC_OK);
     assert_int_equal(hipc_chan_attach_mem(&c2, r.mem, r.size,
                                           HIPC_CHAN_CONSUMER, NULL),
                      HIPC_E_EXISTS);
@@ -515,7 +527,8 @@ static void an_end_is_held_by_one_process_and_can_be_taken_over(void **state)
     /* The producer still has room, so it does not notice yet. */
     assert_int_equal(hipc_chan_send(&p, "три", 6, 0), HIPC_OK);
     assert_int_equal(hipc_chan_attach_mem(&c2, r.mem, r.size,
-                                          HIPC_CHAN_CONSUMER, NULL), HIPC_OK);
+                                          HIPC_CHAN_CONSUMER, NULL),
+                     HIPC_OK);
     assert_int_equal(hipc_chan_recv(&c2, buf, sizeof buf, 0), 3);
     assert_memory_equal(buf, "two", 3);
     assert_int_equal(hipc_chan_recv(&c2, buf, sizeof buf, 0), 6);
@@ -529,14 +542,16 @@ static void a_closed_producer_is_peer_gone_once_drained(void **state)
     (void)state;
     struct region r = region_new(CAP, 0);
     hipc_chan p, c;
-    assert_int_equal(hipc_chan_attach_mem(&c, r.mem, r.size,
-                                          HIPC_CHAN_CONSUMER, NULL), HIPC_OK);
+    assert_int_equal(hipc_chan_attach_mem(&c, r.mem, r.size, HIPC_CHAN_CONSUMER,
+                                          NULL),
+                     HIPC_OK);
     char buf[8];
     /* No producer has come yet: that is a wait, not a departure. */
     assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 1000000),
                      HIPC_E_TIMEDOUT);
-    assert_int_equal(hipc_chan_attach_mem(&p, r.mem, r.size,
-                                          HIPC_CHAN_PRODUCER, NULL), HIPC_OK);
+    assert_int_equal(hipc_chan_attach_mem(&p, r.mem, r.size, HIPC_CHAN_PRODUCER,
+                                          NULL),
+                     HIPC_OK);
     assert_int_equal(hipc_chan_send(&p, "last", 4, 0), HIPC_OK);
     assert_int_equal(hipc_chan_close(&p), HIPC_OK);
     assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, HIPC_CHAN_FOREVER), 4);
@@ -559,7 +574,8 @@ static size_t stream_len(unsigned i)
 static int child_produce(struct region *r)
 {
     hipc_chan p;
-    if (hipc_chan_attach_mem(&p, r->mem, r->size, HIPC_CHAN_PRODUCER, NULL) != 0)
+    if (hipc_chan_attach_mem(&p, r->mem, r->size, HIPC_CHAN_PRODUCER, NULL) !=
+        0)
         return 10;
     unsigned char buf[128];
     for (unsigned i = 0; i < STREAM_MSGS; i++) {
@@ -575,7 +591,8 @@ static int child_produce(struct region *r)
  * may wait, and only while the tail moves: with a producer that has
  * stopped, every message still arrives, in order. A hostile tail is as
  * corrupt as ever. */
-static void a_streaming_consumer_takes_what_a_stopped_producer_left(void **state)
+static void
+a_streaming_consumer_takes_what_a_stopped_producer_left(void **state)
 {
     (void)state;
     const int64_t second = 1000000000;
@@ -587,7 +604,9 @@ static void a_streaming_consumer_takes_what_a_stopped_producer_left(void **state
         char msg[8];
         fill((unsigned char *)msg, sizeof msg, i);
         assert_int_equal(hipc_chan_send(&p, msg, sizeof msg, 0), HIPC_OK);
-        assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, i % 2 ? second : 0), 8);
+        assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf,
+                                        i % 2 ? second : 0),
+                         8);
         assert_memory_equal(buf, msg, sizeof msg);
     }
     assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), HIPC_E_AGAIN);
@@ -598,7 +617,8 @@ static void a_streaming_consumer_takes_what_a_stopped_producer_left(void **state
         assert_int_equal(hipc_chan_release(&c), HIPC_OK);
     }
     put32(&r, OFF_TAIL, get32(&r, OFF_TAIL) + CAP + 8);
-    assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, second), HIPC_E_CORRUPT);
+    assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, second),
+                     HIPC_E_CORRUPT);
     region_free(&r);
 }
 
@@ -609,8 +629,9 @@ static void a_child_streams_messages_through_blocking_waits(void **state)
         hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
     struct region r = region_new(CAP, 0);
     hipc_chan c;
-    assert_int_equal(hipc_chan_attach_mem(&c, r.mem, r.size,
-                                          HIPC_CHAN_CONSUMER, NULL), HIPC_OK);
+    assert_int_equal(hipc_chan_attach_mem(&c, r.mem, r.size, HIPC_CHAN_CONSUMER,
+                                          NULL),
+                     HIPC_OK);
     /* Half the runs sleep at once, so the futex path is taken as well. */
     assert_int_equal(hipc_chan_set_spin(&c, 0), HIPC_OK);
     pid_t pid = fork();
@@ -638,7 +659,8 @@ static void a_child_streams_messages_through_blocking_waits(void **state)
 static int child_dies_mid_message(struct region *r, int tell)
 {
     hipc_chan p;
-    if (hipc_chan_attach_mem(&p, r->mem, r->size, HIPC_CHAN_PRODUCER, NULL) != 0)
+    if (hipc_chan_attach_mem(&p, r->mem, r->size, HIPC_CHAN_PRODUCER, NULL) !=
+        0)
         return 10;
     for (unsigned i = 0; i < 3; i++)
         if (hipc_chan_send(&p, "abc", 3, 0) != HIPC_OK)
@@ -661,8 +683,9 @@ static void a_producer_killed_mid_message_is_gone_and_replaceable(void **state)
         hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
     struct region r = region_new(CAP, 0);
     hipc_chan c, p2;
-    assert_int_equal(hipc_chan_attach_mem(&c, r.mem, r.size,
-                                          HIPC_CHAN_CONSUMER, NULL), HIPC_OK);
+    assert_int_equal(hipc_chan_attach_mem(&c, r.mem, r.size, HIPC_CHAN_CONSUMER,
+                                          NULL),
+                     HIPC_OK);
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     pid_t pid = fork();
@@ -690,7 +713,8 @@ static void a_producer_killed_mid_message_is_gone_and_replaceable(void **state)
     /* A new producer takes the dead one's place and its half message is
      * simply never seen. */
     assert_int_equal(hipc_chan_attach_mem(&p2, r.mem, r.size,
-                                          HIPC_CHAN_PRODUCER, NULL), HIPC_OK);
+                                          HIPC_CHAN_PRODUCER, NULL),
+                     HIPC_OK);
     assert_int_equal(hipc_chan_send(&p2, "new", 3, 0), HIPC_OK);
     assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 10000000000), 3);
     assert_memory_equal(buf, "new", 3);
@@ -704,14 +728,15 @@ static void a_killed_consumer_makes_a_full_ring_peer_gone(void **state)
     (void)state;
     struct region r = region_new(CAP, 0);
     hipc_chan p;
-    assert_int_equal(hipc_chan_attach_mem(&p, r.mem, r.size,
-                                          HIPC_CHAN_PRODUCER, NULL), HIPC_OK);
+    assert_int_equal(hipc_chan_attach_mem(&p, r.mem, r.size, HIPC_CHAN_PRODUCER,
+                                          NULL),
+                     HIPC_OK);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         hipc_chan c;
-        int rc = hipc_chan_attach_mem(&c, r.mem, r.size, HIPC_CHAN_CONSUMER,
-                                      NULL);
+        int rc =
+            hipc_chan_attach_mem(&c, r.mem, r.size, HIPC_CHAN_CONSUMER, NULL);
         _exit(rc == HIPC_OK ? 0 : 1); /* dies without closing */
     }
     assert_int_equal(hipc_test_wait_child(pid, 30), 0);
@@ -729,10 +754,12 @@ static void a_forked_copy_of_a_handle_closes_without_signing_out(void **state)
     (void)state;
     struct region r = region_new(CAP, 0);
     hipc_chan p, c, p2;
-    assert_int_equal(hipc_chan_attach_mem(&p, r.mem, r.size,
-                                          HIPC_CHAN_PRODUCER, NULL), HIPC_OK);
-    assert_int_equal(hipc_chan_attach_mem(&c, r.mem, r.size,
-                                          HIPC_CHAN_CONSUMER, NULL), HIPC_OK);
+    assert_int_equal(hipc_chan_attach_mem(&p, r.mem, r.size, HIPC_CHAN_PRODUCER,
+                                          NULL),
+                     HIPC_OK);
+    assert_int_equal(hipc_chan_attach_mem(&c, r.mem, r.size, HIPC_CHAN_CONSUMER,
+                                          NULL),
+                     HIPC_OK);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0)
@@ -756,7 +783,8 @@ static void a_forked_copy_of_a_handle_closes_without_signing_out(void **state)
 
 #define KEY ((key_t)0x48430001)
 
-static void a_created_channel_is_opened_by_key_and_carries_messages(void **state)
+static void
+a_created_channel_is_opened_by_key_and_carries_messages(void **state)
 {
     (void)state;
     int before = hipc_test_shm_count();
@@ -766,7 +794,8 @@ static void a_created_channel_is_opened_by_key_and_carries_messages(void **state
                      HIPC_OK);
     assert_int_equal(p.shm.tag, HIPC_CHAN_SHM_TAG);
     assert_int_equal(hipc_test_shm_count(), before + 1);
-    assert_int_equal(hipc_chan_open(&c, KEY, HIPC_CHAN_CONSUMER, NULL), HIPC_OK);
+    assert_int_equal(hipc_chan_open(&c, KEY, HIPC_CHAN_CONSUMER, NULL),
+                     HIPC_OK);
     assert_int_equal(c.capacity, 4096);
     assert_int_equal(c.max_msg, 1000);
     unsigned char out[1000], in[1000];
@@ -829,7 +858,8 @@ static void another_programs_segment_is_foreign(void **state)
     /* A channel on plain memory has no segment to remove. */
     struct region r = region_new(CAP, 0);
     assert_int_equal(hipc_chan_attach_mem(&ch, r.mem, r.size,
-                                          HIPC_CHAN_CONSUMER, &anon), HIPC_OK);
+                                          HIPC_CHAN_CONSUMER, &anon),
+                     HIPC_OK);
     assert_int_equal(hipc_chan_remove(&ch), HIPC_E_BAD_STATE);
     assert_int_equal(hipc_chan_close(&ch), HIPC_OK);
     region_free(&r);
@@ -861,7 +891,8 @@ static pid_t start_unformatted(int *hold_wr)
     if (pid == 0) {
         close(tell[0]);
         close(hold[1]);
-        _exit(child_creates_unformatted(tell[1], hold_wr != NULL ? hold[0] : -1));
+        _exit(
+            child_creates_unformatted(tell[1], hold_wr != NULL ? hold[0] : -1));
     }
     close(tell[1]);
     close(hold[0]);
@@ -913,14 +944,18 @@ static void a_copied_handle_is_bad_and_cannot_hurt_the_original(void **state)
     hipc_chan p, c, copy;
     hipc_chan_config cfg = {.capacity = 4096};
     unsigned char msg[8] = {1, 2, 3}, in[8];
-    assert_int_equal(hipc_chan_create(&p, KEY, HIPC_CHAN_PRODUCER, &cfg), HIPC_OK);
-    assert_int_equal(hipc_chan_open(&c, KEY, HIPC_CHAN_CONSUMER, NULL), HIPC_OK);
+    assert_int_equal(hipc_chan_create(&p, KEY, HIPC_CHAN_PRODUCER, &cfg),
+                     HIPC_OK);
+    assert_int_equal(hipc_chan_open(&c, KEY, HIPC_CHAN_CONSUMER, NULL),
+                     HIPC_OK);
     memcpy(&copy, &p, sizeof copy);
-    assert_int_equal(hipc_chan_send(&copy, msg, sizeof msg, 0), HIPC_E_BAD_HANDLE);
+    assert_int_equal(hipc_chan_send(&copy, msg, sizeof msg, 0),
+                     HIPC_E_BAD_HANDLE);
     assert_int_equal(hipc_chan_remove(&copy), HIPC_E_BAD_HANDLE);
     assert_int_equal(hipc_chan_close(&copy), HIPC_E_BAD_HANDLE);
     memcpy(&copy, &c, sizeof copy);
-    assert_int_equal(hipc_chan_recv(&copy, in, sizeof in, 0), HIPC_E_BAD_HANDLE);
+    assert_int_equal(hipc_chan_recv(&copy, in, sizeof in, 0),
+                     HIPC_E_BAD_HANDLE);
     assert_int_equal(hipc_chan_close(&copy), HIPC_E_BAD_HANDLE);
     assert_int_equal(hipc_chan_send(&p, msg, sizeof msg, 0), HIPC_OK);
     assert_int_equal(hipc_chan_recv(&c, in, sizeof in, 0), (int)sizeof msg);
@@ -955,7 +990,8 @@ static void a_child_killed_mid_message_over_a_segment_is_peer_gone(void **state)
     hipc_chan c;
     hipc_chan_config cfg = {.capacity = 4096};
     assert_int_equal(hipc_chan_create(&c, HIPC_SHM_KEY_PRIVATE,
-                                      HIPC_CHAN_CONSUMER, &cfg), HIPC_OK);
+                                      HIPC_CHAN_CONSUMER, &cfg),
+                     HIPC_OK);
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     pid_t pid = fork();

@@ -39,9 +39,11 @@ static void fresh_pair(const hipc_chan_config *cfg, hipc_chan *p, hipc_chan *c)
 {
     fresh(cfg);
     assert_int_equal(hipc_chan_attach_mem(p, mem, sizeof mem,
-                                          HIPC_CHAN_PRODUCER, cfg), HIPC_OK);
+                                          HIPC_CHAN_PRODUCER, cfg),
+                     HIPC_OK);
     assert_int_equal(hipc_chan_attach_mem(c, mem, sizeof mem,
-                                          HIPC_CHAN_CONSUMER, cfg), HIPC_OK);
+                                          HIPC_CHAN_CONSUMER, cfg),
+                     HIPC_OK);
 }
 
 static void every_message_call_checks_its_arguments(void **state)
@@ -57,9 +59,11 @@ static void every_message_call_checks_its_arguments(void **state)
                                           HIPC_CHAN_PRODUCER, &cfg),
                      HIPC_E_BAD_ADDR);
     assert_int_equal(hipc_chan_attach_mem(&p, mem, sizeof mem,
-                                          HIPC_CHAN_PRODUCER, &cfg), HIPC_OK);
+                                          HIPC_CHAN_PRODUCER, &cfg),
+                     HIPC_OK);
     assert_int_equal(hipc_chan_attach_mem(&c, mem, sizeof mem,
-                                          HIPC_CHAN_CONSUMER, &cfg), HIPC_OK);
+                                          HIPC_CHAN_CONSUMER, &cfg),
+                     HIPC_OK);
     assert_int_equal(hipc_chan_reserve(&p, 8, NULL, 0), HIPC_E_NULL);
     assert_int_equal(hipc_chan_reserve(&p, 8, &slot, -2), HIPC_E_BAD_TIMEOUT);
     assert_int_equal(hipc_chan_send(&p, NULL, 1, 0), HIPC_E_NULL);
@@ -128,7 +132,8 @@ static void handles_that_contradict_themselves_are_bad(void **state)
     hipc_chan p, bad;
     fresh(&cfg);
     assert_int_equal(hipc_chan_attach_mem(&p, mem, sizeof mem,
-                                          HIPC_CHAN_PRODUCER, &cfg), HIPC_OK);
+                                          HIPC_CHAN_PRODUCER, &cfg),
+                     HIPC_OK);
     bad = p;
     bad.hdr_ = NULL;
     assert_int_equal(hipc_chan_send(&bad, "x", 1, 0), HIPC_E_BAD_HANDLE);
@@ -164,7 +169,8 @@ static void a_group_writable_channel_is_shared_write(void **state)
     hipc_chan_config cfg = {.capacity = 4096, .mode = 0660};
     hipc_chan p;
     assert_int_equal(hipc_chan_create(&p, HIPC_SHM_KEY_PRIVATE,
-                                      HIPC_CHAN_PRODUCER, &cfg), HIPC_OK);
+                                      HIPC_CHAN_PRODUCER, &cfg),
+                     HIPC_OK);
     hipc_shm_info info;
     assert_int_equal(hipc_shm_stat(&p.shm, &info), HIPC_OK);
     assert_int_equal(info.mode, 0660);
@@ -185,9 +191,11 @@ static void a_large_message_arrives_whole(void **state)
         out[i] = (unsigned char)(i * 7u);
     assert_int_equal(hipc_chan_init_mem(big, sizeof big, &cfg), HIPC_OK);
     assert_int_equal(hipc_chan_attach_mem(&p, big, sizeof big,
-                                          HIPC_CHAN_PRODUCER, &cfg), HIPC_OK);
+                                          HIPC_CHAN_PRODUCER, &cfg),
+                     HIPC_OK);
     assert_int_equal(hipc_chan_attach_mem(&c, big, sizeof big,
-                                          HIPC_CHAN_CONSUMER, &cfg), HIPC_OK);
+                                          HIPC_CHAN_CONSUMER, &cfg),
+                     HIPC_OK);
     assert_int_equal(hipc_chan_send(&p, out, sizeof out, 0), HIPC_OK);
     assert_int_equal(hipc_chan_recv(&c, in, sizeof in, 0), (int)sizeof in);
     assert_memory_equal(in, out, sizeof out);
@@ -277,7 +285,8 @@ static void a_half_claimed_end_is_judged_by_its_pid(void **state)
     assert_int_equal(hipc_test_wait_child(pid, 30), 0);
     put_owner(OWNER_CLAIMING | (uint32_t)pid);
     assert_int_equal(hipc_chan_attach_mem(&c, mem, sizeof mem,
-                                          HIPC_CHAN_CONSUMER, &cfg), HIPC_OK);
+                                          HIPC_CHAN_CONSUMER, &cfg),
+                     HIPC_OK);
     assert_int_equal(hipc_chan_close(&c), HIPC_OK);
 }
 
@@ -312,7 +321,8 @@ static void a_failed_wake_up_still_delivers(void **state)
     assert_int_equal(hipc_chan_init_mem(shared, sizeof mem, &cfg), HIPC_OK);
     hipc_chan p;
     assert_int_equal(hipc_chan_attach_mem(&p, shared, sizeof mem,
-                                          HIPC_CHAN_PRODUCER, &cfg), HIPC_OK);
+                                          HIPC_CHAN_PRODUCER, &cfg),
+                     HIPC_OK);
     pid_t pid = fork();
     if (pid == 0) {
         hipc_chan c;
@@ -372,7 +382,8 @@ static void a_holder_that_cannot_be_looked_up_keeps_its_end(void **state)
     hipc_chan p, again;
     fresh(&cfg);
     assert_int_equal(hipc_chan_attach_mem(&p, mem, sizeof mem,
-                                          HIPC_CHAN_PRODUCER, &cfg), HIPC_OK);
+                                          HIPC_CHAN_PRODUCER, &cfg),
+                     HIPC_OK);
     hipc_fault_reset();
     hipc_fault_set_mode("none");
     /* Open #1 is our own identity, #2 the holder's liveness. */

@@ -66,8 +66,8 @@ static void *producer(void *arg)
     struct run *run = arg;
     hipc_chan p;
     hipc_chan_config cfg = {.spin_ns = run->spin_ns};
-    run->result = hipc_chan_attach_mem(&p, run->mem, run->size,
-                                       HIPC_CHAN_PRODUCER, &cfg);
+    run->result =
+        hipc_chan_attach_mem(&p, run->mem, run->size, HIPC_CHAN_PRODUCER, &cfg);
     for (unsigned i = 0; i < MSGS && run->result == HIPC_OK; i++)
         run->result = produce_one(&p, i, run->zero_copy);
     if (run->result == HIPC_OK)
@@ -108,7 +108,8 @@ static void stream(int64_t spin_ns, int zero_copy)
     hipc_chan c;
     hipc_chan_config cfg = {.spin_ns = spin_ns};
     assert_int_equal(hipc_chan_attach_mem(&c, run.mem, run.size,
-                                          HIPC_CHAN_CONSUMER, &cfg), HIPC_OK);
+                                          HIPC_CHAN_CONSUMER, &cfg),
+                     HIPC_OK);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, producer, &run), 0);
     consume_all(&c, zero_copy);
@@ -164,10 +165,12 @@ static void a_waiting_consumer_learns_that_the_producer_closed(void **state)
     void *mem = mem_new(CAP, &size);
     hipc_chan p, c;
     assert_int_equal(hipc_chan_attach_mem(&c, mem, size, HIPC_CHAN_CONSUMER,
-                                          NULL), HIPC_OK);
+                                          NULL),
+                     HIPC_OK);
     assert_int_equal(hipc_chan_set_spin(&c, 1), HIPC_OK);
     assert_int_equal(hipc_chan_attach_mem(&p, mem, size, HIPC_CHAN_PRODUCER,
-                                          NULL), HIPC_OK);
+                                          NULL),
+                     HIPC_OK);
     struct waiter w = {&c, 1};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, recv_forever, &w), 0);

@@ -26,7 +26,8 @@ static void names_match_the_enum(void **state)
     (void)state;
     assert_string_equal(hipc_err_name(HIPC_OK), "HIPC_OK");
     assert_string_equal(hipc_err_name(HIPC_E_REMOVED), "HIPC_E_REMOVED");
-    assert_string_equal(hipc_err_name(HIPC_E_UNSUPPORTED), "HIPC_E_UNSUPPORTED");
+    assert_string_equal(hipc_err_name(HIPC_E_UNSUPPORTED),
+                        "HIPC_E_UNSUPPORTED");
 }
 
 static void unknown_codes_are_reported_as_unknown(void **state)

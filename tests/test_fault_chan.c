@@ -38,10 +38,10 @@ static int both_ends(struct chan_ctx *x, int *sys_errno)
     rc = hipc_chan_init_mem(x->mem, size, &cfg);
     if (rc != HIPC_OK)
         return rc;
-    FAULT_STEP(x->p, hipc_chan_attach_mem(&x->p, x->mem, size, HIPC_CHAN_PRODUCER,
-                                    &cfg));
-    FAULT_STEP(x->c, hipc_chan_attach_mem(&x->c, x->mem, size, HIPC_CHAN_CONSUMER,
-                                    &cfg));
+    FAULT_STEP(x->p, hipc_chan_attach_mem(&x->p, x->mem, size,
+                                          HIPC_CHAN_PRODUCER, &cfg));
+    FAULT_STEP(x->c, hipc_chan_attach_mem(&x->c, x->mem, size,
+                                          HIPC_CHAN_CONSUMER, &cfg));
     return HIPC_OK;
 }
 
@@ -102,9 +102,11 @@ static int over_a_segment(void *p, int *sys_errno)
     struct chan_ctx *x = p;
     hipc_chan_config cfg = {.capacity = 4096};
     char buf[16];
-    FAULT_STEP(x->p, hipc_chan_create(&x->p, 0x4348414e, HIPC_CHAN_PRODUCER, &cfg));
+    FAULT_STEP(x->p,
+               hipc_chan_create(&x->p, 0x4348414e, HIPC_CHAN_PRODUCER, &cfg));
     x->seg_id = x->p.shm.id + 1;
-    FAULT_STEP(x->c, hipc_chan_open(&x->c, 0x4348414e, HIPC_CHAN_CONSUMER, &cfg));
+    FAULT_STEP(x->c,
+               hipc_chan_open(&x->c, 0x4348414e, HIPC_CHAN_CONSUMER, &cfg));
     FAULT_STEP(x->p, hipc_chan_send(&x->p, "segment", 8, 0));
     FAULT_STEP(x->c, hipc_chan_recv(&x->c, buf, sizeof buf, 0));
     if (memcmp(buf, "segment", 8) != 0)
@@ -126,9 +128,9 @@ static int chan_accepts(enum hipc_sys_call call, int err, int rc)
     /* The segment's creator: limits it cannot read are left to the kernel
      * (OPEN, READ), an unsupported prefault falls back to a hint, and a
      * header mapping dropped after checking ignores shmdt's answer. */
-    if (rc == HIPC_OK && (call == HIPC_SYS_OPEN || call == HIPC_SYS_READ ||
-                          call == HIPC_SYS_SHMDT ||
-                          (call == HIPC_SYS_MADVISE && err == EINVAL)))
+    if (rc == HIPC_OK &&
+        (call == HIPC_SYS_OPEN || call == HIPC_SYS_READ ||
+         call == HIPC_SYS_SHMDT || (call == HIPC_SYS_MADVISE && err == EINVAL)))
         return 1;
     if (call == HIPC_SYS_MADVISE && err == EFAULT && rc == HIPC_E_NOMEM)
         return 1;

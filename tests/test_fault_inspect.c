@@ -33,7 +33,6 @@ static void insp_release(void *p)
         shmctl(x->orphan_id - 1, IPC_RMID, NULL);
 }
 
-
 static int list_find_gc(void *p, int *sys_errno)
 {
     struct insp_ctx *x = p;

@@ -60,7 +60,8 @@ static int one_process(void *p, int *sys_errno)
     FAULT_STEP(x->a, hipc_pipe_write_all(&x->a, "0123456789", 10, NULL));
     FAULT_STEP(x->a, hipc_pipe_read_exact(&x->a, buf, 10, NULL));
     FAULT_STEP(x->a, hipc_pipe_send_frame(&x->a, "frame", 5, sizeof buf));
-    FAULT_STEP(x->a, hipc_pipe_recv_frame(&x->a, buf, sizeof buf, sizeof buf, &len));
+    FAULT_STEP(x->a,
+               hipc_pipe_recv_frame(&x->a, buf, sizeof buf, sizeof buf, &len));
     if (len != 5 || memcmp(buf, "frame", 5) != 0)
         return HIPC_E_CORRUPT;
     FAULT_STEP(x->a, hipc_pipe_set_capacity(&x->a, 8192));
@@ -93,7 +94,6 @@ static int create_write_pending_read(void *p, int *sys_errno)
     return HIPC_OK;
 }
 
-
 static int timed_and_frames(void *p, int *sys_errno)
 {
     struct pipe_ctx *x = p;
@@ -113,7 +113,6 @@ static int timed_and_frames(void *p, int *sys_errno)
     return HIPC_OK;
 }
 
-
 static int capacity_limits(void *p, int *sys_errno)
 {
     struct pipe_ctx *x = p;
@@ -127,7 +126,6 @@ static int capacity_limits(void *p, int *sys_errno)
     FAULT_STEP(x->a, hipc_pipe_close(&x->a));
     return HIPC_OK;
 }
-
 
 static int child_says_hello(hipc_pipe *pipe, FILE *stream, void *arg)
 {
@@ -149,14 +147,14 @@ static int spawn_and_finish(void *p, int *sys_errno)
         *sys_errno = x->child.sys_errno;
         return rc;
     }
-    FAULT_STEP(x->child.pipe, hipc_pipe_read_exact(&x->child.pipe, buf, 5, &done));
+    FAULT_STEP(x->child.pipe,
+               hipc_pipe_read_exact(&x->child.pipe, buf, 5, &done));
     rc = hipc_pipe_child_finish(&x->child, &code);
     if (rc != HIPC_OK) {
         *sys_errno = x->child.sys_errno;
         return rc;
     }
-    return code == 7 && memcmp(buf, "hello", 5) == 0 ? HIPC_OK
-                                                     : HIPC_E_CORRUPT;
+    return code == 7 && memcmp(buf, "hello", 5) == 0 ? HIPC_OK : HIPC_E_CORRUPT;
 }
 
 static int child_reads_hello(hipc_pipe *pipe, FILE *stream, void *arg)
@@ -239,10 +237,12 @@ static int packet_frames(void *p, int *sys_errno)
     FAULT_STEP(x->a, hipc_pipe_create(&x->a, HIPC_PIPE_DIRECT));
     FAULT_STEP(x->a, hipc_pipe_send_frame(&x->a, "hi", 2, sizeof buf));
     FAULT_STEP(x->a, hipc_pipe_send_frame(&x->a, big, sizeof big, sizeof buf));
-    FAULT_STEP(x->a, hipc_pipe_recv_frame(&x->a, buf, sizeof buf, sizeof buf, &len));
+    FAULT_STEP(x->a,
+               hipc_pipe_recv_frame(&x->a, buf, sizeof buf, sizeof buf, &len));
     if (len != 2 || memcmp(buf, "hi", 2) != 0)
         return HIPC_E_CORRUPT;
-    FAULT_STEP(x->a, hipc_pipe_recv_frame(&x->a, buf, sizeof buf, sizeof buf, &len));
+    FAULT_STEP(x->a,
+               hipc_pipe_recv_frame(&x->a, buf, sizeof buf, sizeof buf, &len));
     if (len != sizeof big)
         return HIPC_E_CORRUPT;
     FAULT_STEP(x->a, hipc_pipe_close(&x->a));
@@ -299,9 +299,10 @@ static int parent_and_child(void *p, int *sys_errno)
 {
     struct pipe_ctx *x = p;
     int code = -1;
-    FAULT_STEP(x->child, hipc_pipe_spawn(&x->child, HIPC_SPAWN_PARENT_STREAM |
-                                                  HIPC_SPAWN_CHILD_STREAM,
-                                   read_lines, NULL));
+    FAULT_STEP(x->child, hipc_pipe_spawn(&x->child,
+                                         HIPC_SPAWN_PARENT_STREAM |
+                                             HIPC_SPAWN_CHILD_STREAM,
+                                         read_lines, NULL));
     if (fputs("one\ntwo\n", x->child.stream) < 0)
         return HIPC_E_SYS;
     FAULT_STEP(x->child, hipc_pipe_child_finish(&x->child, &code));
@@ -345,8 +346,8 @@ static void pipe_scenarios_survive_every_syscall_failure(void **state)
          pipe_release, pipe_accepts},
         {"pipe: adopt both ends, timed transfers", adopted_and_timed,
          pipe_release, pipe_accepts},
-        {"pipe: max size, set capacity, too big", capacity_limits,
-         pipe_release, pipe_accepts},
+        {"pipe: max size, set capacity, too big", capacity_limits, pipe_release,
+         pipe_accepts},
         {"pipe: writes to a gone reader", reader_gone, pipe_release,
          gone_accepts},
         {"pipe: gone reader, SIGPIPE blocked and pending",

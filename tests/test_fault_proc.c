@@ -32,7 +32,8 @@ static int identity_run(void *ctx, int *sys_errno)
  * /proc/PID, whose ENOENT means hidden when kill(pid, 0) finds us. */
 static int identity_accepts(enum hipc_sys_call call, int err, int rc)
 {
-    return rc == HIPC_E_PERM && (call == HIPC_SYS_OPEN || call == HIPC_SYS_STAT) &&
+    return rc == HIPC_E_PERM &&
+           (call == HIPC_SYS_OPEN || call == HIPC_SYS_STAT) &&
            (err == ENOENT || err == EACCES || err == ENOTDIR);
 }
 
@@ -44,9 +45,9 @@ static void nothing_to_release(void *ctx)
 static void own_identity_survives_every_syscall_failure(void **state)
 {
     (void)state;
-    static const struct fault_scenario s = {
-        "proc: own start time and liveness", identity_run, nothing_to_release,
-        identity_accepts};
+    static const struct fault_scenario s = {"proc: own start time and liveness",
+                                            identity_run, nothing_to_release,
+                                            identity_accepts};
     fault_drive_all(&s, 1);
 }
 

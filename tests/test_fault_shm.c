@@ -113,7 +113,8 @@ static int fresh_run(void *ctx, int *sys_errno)
         return failed(&c->a, rc, sys_errno);
     keep(c, &c->a);
     return (rc = hipc_shm_close(&c->a)) != HIPC_OK
-               ? failed(&c->a, rc, sys_errno) : HIPC_OK;
+               ? failed(&c->a, rc, sys_errno)
+               : HIPC_OK;
 }
 
 static int by_id_run(void *ctx, int *sys_errno)

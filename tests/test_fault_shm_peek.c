@@ -28,7 +28,8 @@ static int hipc_segment(void)
 {
     hipc_shm shm;
     hipc_shm_config cfg = {.size = 100, .flags = HIPC_SHM_NO_ATTACH};
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_OK);
     assert_int_equal(hipc_shm_close(&shm), HIPC_OK);
     return shm.id;
 }
@@ -106,7 +107,8 @@ static void a_page_the_kernel_cannot_provide_is_nomem(void **state)
     hipc_shm_header_info info;
     int err = 0;
     fail_nth(HIPC_SYS_MADVISE, 1, EFAULT);
-    assert_int_equal(hipc__shm_peek_header(id, NULL, &info, &err), HIPC_E_NOMEM);
+    assert_int_equal(hipc__shm_peek_header(id, NULL, &info, &err),
+                     HIPC_E_NOMEM);
     hipc_fault_reset();
     assert_int_equal(err, EFAULT);
     assert_int_equal(nattch(id), 0);
@@ -133,14 +135,16 @@ static void peek_failures_leave_nothing_attached(void **state)
     size_t size = 3;
     int err = 0;
     fail_nth(HIPC_SYS_SHMAT, 1, EACCES);
-    assert_int_equal(hipc__shm_peek_header(id, &size, &info, &err), HIPC_E_PERM);
+    assert_int_equal(hipc__shm_peek_header(id, &size, &info, &err),
+                     HIPC_E_PERM);
     assert_int_equal(err, EACCES);
     fail_nth(HIPC_SYS_SHMAT, 1, EIDRM);
     assert_int_equal(hipc__shm_peek_header(id, &size, &info, &err),
                      HIPC_E_NOT_FOUND);
     assert_int_equal(err, EIDRM);
     fail_nth(HIPC_SYS_SHMCTL, 1, EACCES);
-    assert_int_equal(hipc__shm_peek_header(id, &size, &info, &err), HIPC_E_PERM);
+    assert_int_equal(hipc__shm_peek_header(id, &size, &info, &err),
+                     HIPC_E_PERM);
     assert_int_equal(err, EACCES);
     hipc_fault_reset();
     assert_int_equal(size, 3);
@@ -157,7 +161,8 @@ static void remove_without_a_pin_still_checks_and_removes(void **state)
     (void)state;
     hipc_shm shm;
     hipc_shm_config cfg = {.size = 10, .flags = HIPC_SHM_NO_ATTACH};
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_OK);
     fail_nth(HIPC_SYS_SHMAT, 1, EIDRM);
     assert_int_equal(hipc_shm_remove(&shm), HIPC_E_REMOVED);
     assert_int_equal(shm.sys_errno, EIDRM);
@@ -165,7 +170,8 @@ static void remove_without_a_pin_still_checks_and_removes(void **state)
     hipc_fault_reset();
     assert_int_equal(hipc_shm_close(&shm), HIPC_OK);
     assert_int_equal(hipc_shm_remove_id(shm.id, NULL), HIPC_OK);
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_OK);
     fail_nth(HIPC_SYS_SHMAT, 1, EACCES);
     assert_int_equal(hipc_shm_remove(&shm), HIPC_OK);
     assert_int_equal(hipc_fault_calls(HIPC_SYS_SHMDT), 0);
@@ -182,11 +188,13 @@ static void a_failed_identity_stat_undoes_the_attach(void **state)
     hipc_shm shm;
     hipc_shm_config cfg = {.size = 10};
     fail_nth(HIPC_SYS_SHMCTL, 1, EACCES);
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_E_PERM);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_E_PERM);
     assert_int_equal(shm.sys_errno, EACCES);
     hipc_fault_reset();
     assert_int_equal(hipc_test_shm_count(), 0);
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_OK);
     assert_int_equal(hipc_shm_detach(&shm), HIPC_OK);
     fail_nth(HIPC_SYS_SHMCTL, 1, EACCES);
     assert_int_equal(hipc_shm_attach(&shm, 0), HIPC_E_PERM);
@@ -237,7 +245,8 @@ static int peek_accepts(enum hipc_sys_call call, int err, int rc)
 {
     if (rc == HIPC_OK)
         return call == HIPC_SYS_OPEN || call == HIPC_SYS_READ ||
-               call == HIPC_SYS_SHMDT || (call == HIPC_SYS_MADVISE && err == EINVAL);
+               call == HIPC_SYS_SHMDT ||
+               (call == HIPC_SYS_MADVISE && err == EINVAL);
     if (call == HIPC_SYS_MADVISE && err == EFAULT)
         return rc == HIPC_E_NOMEM;
     return err == EIDRM && rc == HIPC_E_NOT_FOUND;
@@ -252,18 +261,21 @@ static void a_peek_survives_every_syscall_failure(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(without_populate_a_written_header_still_opens,
-                                    hipc_test_fd_setup, hipc_test_fd_teardown),
-    cmocka_unit_test_setup_teardown(without_populate_an_absent_page_is_unsupported,
-                                    hipc_test_fd_setup, hipc_test_fd_teardown),
+    cmocka_unit_test_setup_teardown(
+        without_populate_a_written_header_still_opens, hipc_test_fd_setup,
+        hipc_test_fd_teardown),
+    cmocka_unit_test_setup_teardown(
+        without_populate_an_absent_page_is_unsupported, hipc_test_fd_setup,
+        hipc_test_fd_teardown),
     cmocka_unit_test_setup_teardown(a_page_the_kernel_cannot_provide_is_nomem,
                                     hipc_test_fd_setup, hipc_test_fd_teardown),
     cmocka_unit_test_setup_teardown(a_failed_mincore_is_its_code,
                                     hipc_test_fd_setup, hipc_test_fd_teardown),
     cmocka_unit_test_setup_teardown(peek_failures_leave_nothing_attached,
                                     hipc_test_fd_setup, hipc_test_fd_teardown),
-    cmocka_unit_test_setup_teardown(remove_without_a_pin_still_checks_and_removes,
-                                    hipc_test_fd_setup, hipc_test_fd_teardown),
+    cmocka_unit_test_setup_teardown(
+        remove_without_a_pin_still_checks_and_removes, hipc_test_fd_setup,
+        hipc_test_fd_teardown),
     cmocka_unit_test_setup_teardown(a_failed_identity_stat_undoes_the_attach,
                                     hipc_test_fd_setup, hipc_test_fd_teardown),
     cmocka_unit_test(a_peek_survives_every_syscall_failure),

@@ -105,11 +105,12 @@ static int fresh_and_raw(void *p, int *sys_errno)
     struct shm_ctx *c = p;
     hipc_shm_config cfg = {.size = 100, .flags = HIPC_SHM_REMOVE_ON_ATTACH};
     FAULT_STEP(c->a, hipc_shm_create_fresh(&c->a, 0x1234, &cfg));
-    hipc_shm_config raw = {.size = 5000, .flags = HIPC_SHM_RAW |
-                                                  HIPC_SHM_NO_ATTACH};
+    hipc_shm_config raw = {.size = 5000,
+                           .flags = HIPC_SHM_RAW | HIPC_SHM_NO_ATTACH};
     FAULT_STEP(c->b, hipc_shm_create(&c->b, HIPC_SHM_KEY_PRIVATE, &raw));
     keep(c, &c->b);
-    FAULT_STEP(c->c, hipc_shm_open_id(&c->c, c->b.id, 5000,
+    FAULT_STEP(c->c,
+               hipc_shm_open_id(&c->c, c->b.id, 5000,
                                 HIPC_SHM_RAW | HIPC_SHM_REMOVE_ON_ATTACH));
     /* The opener marked it removed: attaching again must be refused. */
     int rc = hipc_shm_attach(&c->b, HIPC_SHM_PREFAULT);

@@ -192,8 +192,8 @@ static void signal_calls_report_and_succeed(void **state)
     assert_int_equal(hipc_sys_sigtimedwait(&set, &zero), SIGUSR1);
     assert_int_equal(hipc_sys_sigmask(SIG_SETMASK, &old, NULL), 0);
     /* The kernel cannot write the set into a read-only page. */
-    sigset_t *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
-                        -1, 0);
+    sigset_t *ro =
+        mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     assert_true(ro != MAP_FAILED);
     assert_int_equal(hipc_sys_sigpending(ro), -EFAULT);
     munmap(ro, 4096);
@@ -239,31 +239,56 @@ static long call_once(enum hipc_sys_call call)
     sigset_t set;
     sigemptyset(&set);
     switch (call) {
-    case HIPC_SYS_SHMGET: return hipc_sys_shmget(IPC_PRIVATE, 0, 0);
-    case HIPC_SYS_SHMAT: return hipc_sys_shmat(-1, NULL, 0, &addr);
-    case HIPC_SYS_SHMDT: return hipc_sys_shmdt(&word);
-    case HIPC_SYS_SHMCTL: return hipc_sys_shmctl(-1, IPC_STAT, NULL);
-    case HIPC_SYS_PIPE2: return hipc_sys_pipe2(fds, -1);
-    case HIPC_SYS_READ: return hipc_sys_read(-1, &v, 1);
-    case HIPC_SYS_WRITE: return hipc_sys_write(-1, &v, 1);
-    case HIPC_SYS_CLOSE: return hipc_sys_close(-1);
-    case HIPC_SYS_FCNTL: return hipc_sys_fcntl(-1, F_GETFL, 0);
-    case HIPC_SYS_FSTAT: return hipc_sys_fstat(-1, &st);
-    case HIPC_SYS_STAT: return hipc_sys_stat("/", &st);
-    case HIPC_SYS_OPEN: return hipc_sys_open("/nonexistent/hipc", O_RDONLY);
-    case HIPC_SYS_POLL: return hipc_sys_poll(NULL, 0, 0);
-    case HIPC_SYS_IOCTL: return hipc_sys_ioctl_int(-1, FIONREAD, &v);
-    case HIPC_SYS_WAITPID: return hipc_sys_waitpid(-1, NULL, WNOHANG);
-    case HIPC_SYS_KILL: return hipc_sys_kill(INT_MAX, 0);
-    case HIPC_SYS_SIGMASK: return hipc_sys_sigmask(SIG_BLOCK, &set, NULL);
-    case HIPC_SYS_SIGTIMEDWAIT: return hipc_sys_sigtimedwait(&set, &ts);
-    case HIPC_SYS_SIGPENDING: return hipc_sys_sigpending(&set);
-    case HIPC_SYS_FUTEX: return hipc_sys_futex_wake(&word, 1);
-    case HIPC_SYS_MADVISE: return hipc_sys_madvise(&word, 1, MADV_NORMAL);
-    case HIPC_SYS_DUP2: return hipc_sys_dup2(-1, 100);
-    case HIPC_SYS_FDOPEN: return hipc_sys_fdopen(-1, "r", &f);
-    case HIPC_SYS_CLOCK: return hipc_sys_clock_gettime(CLOCK_REALTIME, &ts);
-    default: return -ENOSYS;
+    case HIPC_SYS_SHMGET:
+        return hipc_sys_shmget(IPC_PRIVATE, 0, 0);
+    case HIPC_SYS_SHMAT:
+        return hipc_sys_shmat(-1, NULL, 0, &addr);
+    case HIPC_SYS_SHMDT:
+        return hipc_sys_shmdt(&word);
+    case HIPC_SYS_SHMCTL:
+        return hipc_sys_shmctl(-1, IPC_STAT, NULL);
+    case HIPC_SYS_PIPE2:
+        return hipc_sys_pipe2(fds, -1);
+    case HIPC_SYS_READ:
+        return hipc_sys_read(-1, &v, 1);
+    case HIPC_SYS_WRITE:
+        return hipc_sys_write(-1, &v, 1);
+    case HIPC_SYS_CLOSE:
+        return hipc_sys_close(-1);
+    case HIPC_SYS_FCNTL:
+        return hipc_sys_fcntl(-1, F_GETFL, 0);
+    case HIPC_SYS_FSTAT:
+        return hipc_sys_fstat(-1, &st);
+    case HIPC_SYS_STAT:
+        return hipc_sys_stat("/", &st);
+    case HIPC_SYS_OPEN:
+        return hipc_sys_open("/nonexistent/hipc", O_RDONLY);
+    case HIPC_SYS_POLL:
+        return hipc_sys_poll(NULL, 0, 0);
+    case HIPC_SYS_IOCTL:
+        return hipc_sys_ioctl_int(-1, FIONREAD, &v);
+    case HIPC_SYS_WAITPID:
+        return hipc_sys_waitpid(-1, NULL, WNOHANG);
+    case HIPC_SYS_KILL:
+        return hipc_sys_kill(INT_MAX, 0);
+    case HIPC_SYS_SIGMASK:
+        return hipc_sys_sigmask(SIG_BLOCK, &set, NULL);
+    case HIPC_SYS_SIGTIMEDWAIT:
+        return hipc_sys_sigtimedwait(&set, &ts);
+    case HIPC_SYS_SIGPENDING:
+        return hipc_sys_sigpending(&set);
+    case HIPC_SYS_FUTEX:
+        return hipc_sys_futex_wake(&word, 1);
+    case HIPC_SYS_MADVISE:
+        return hipc_sys_madvise(&word, 1, MADV_NORMAL);
+    case HIPC_SYS_DUP2:
+        return hipc_sys_dup2(-1, 100);
+    case HIPC_SYS_FDOPEN:
+        return hipc_sys_fdopen(-1, "r", &f);
+    case HIPC_SYS_CLOCK:
+        return hipc_sys_clock_gettime(CLOCK_REALTIME, &ts);
+    default:
+        return -ENOSYS;
     }
 }
 
@@ -343,7 +368,8 @@ static void a_forked_child_never_fires_its_parents_plan(void **state)
     hipc_fault_reset();
 }
 
-static void eintr_first_interrupts_only_blocking_calls_and_alternates(void **state)
+static void
+eintr_first_interrupts_only_blocking_calls_and_alternates(void **state)
 {
     (void)state;
     int fds[2];
@@ -487,22 +513,31 @@ static void modes_parse_from_words_and_print_back(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup(segment_calls_pass_the_kernels_errno_up, plain_plan),
     cmocka_unit_test_setup(segment_calls_succeed_in_order, plain_plan),
-    cmocka_unit_test_setup(descriptor_calls_pass_the_kernels_errno_up, plain_plan),
+    cmocka_unit_test_setup(descriptor_calls_pass_the_kernels_errno_up,
+                           plain_plan),
     cmocka_unit_test_setup(poll_passes_the_kernels_errno_up, plain_plan),
     cmocka_unit_test_setup(descriptor_calls_succeed_on_a_pipe, plain_plan),
     cmocka_unit_test_setup(process_calls_report_and_succeed, plain_plan),
     cmocka_unit_test_setup(fork_passes_the_kernels_errno_up, plain_plan),
     cmocka_unit_test_setup(signal_calls_report_and_succeed, plain_plan),
-    cmocka_unit_test_setup(time_futex_and_memory_calls_report_and_succeed, plain_plan),
+    cmocka_unit_test_setup(time_futex_and_memory_calls_report_and_succeed,
+                           plain_plan),
 #ifdef HIPC_FAULT_INJECTION
-    cmocka_unit_test_setup(every_fault_point_fails_with_the_planned_errno, plain_plan),
-    cmocka_unit_test_setup(an_injected_echild_leaves_no_child_behind, plain_plan),
-    cmocka_unit_test_setup(only_the_nth_call_of_its_kind_fails_and_only_once, plain_plan),
+    cmocka_unit_test_setup(every_fault_point_fails_with_the_planned_errno,
+                           plain_plan),
+    cmocka_unit_test_setup(an_injected_echild_leaves_no_child_behind,
+                           plain_plan),
+    cmocka_unit_test_setup(only_the_nth_call_of_its_kind_fails_and_only_once,
+                           plain_plan),
     cmocka_unit_test_setup(the_nth_call_of_any_kind_can_fail, plain_plan),
-    cmocka_unit_test_setup(a_forked_child_never_fires_its_parents_plan, plain_plan),
-    cmocka_unit_test_setup(eintr_first_interrupts_only_blocking_calls_and_alternates, plain_plan),
-    cmocka_unit_test_setup(eagain_first_hits_only_non_blocking_transfers, plain_plan),
-    cmocka_unit_test_setup(short_io_shortens_all_but_atomic_pipe_writes, plain_plan),
+    cmocka_unit_test_setup(a_forked_child_never_fires_its_parents_plan,
+                           plain_plan),
+    cmocka_unit_test_setup(
+        eintr_first_interrupts_only_blocking_calls_and_alternates, plain_plan),
+    cmocka_unit_test_setup(eagain_first_hits_only_non_blocking_transfers,
+                           plain_plan),
+    cmocka_unit_test_setup(short_io_shortens_all_but_atomic_pipe_writes,
+                           plain_plan),
     cmocka_unit_test_setup(a_short_writev_reports_its_failure, plain_plan),
     cmocka_unit_test_setup(modes_parse_from_words_and_print_back, plain_plan),
     cmocka_unit_test(reset_returns_to_the_modes_of_the_environment),

@@ -72,7 +72,8 @@ static void run_with(const char *const argv[], const char *input, struct run *r)
     close(err[1]);
     close(in[0]);
     if (input != NULL)
-        assert_int_equal(write(in[1], input, strlen(input)), (ssize_t)strlen(input));
+        assert_int_equal(write(in[1], input, strlen(input)),
+                         (ssize_t)strlen(input));
     close(in[1]);
     drain(out[0], r->out, sizeof r->out);
     drain(err[0], r->err, sizeof r->err);
@@ -91,7 +92,7 @@ static struct run R;
 
 #define RUN(...)                                                               \
     do {                                                                       \
-        const char *const argv_[] = {CTL, __VA_ARGS__, NULL};                        \
+        const char *const argv_[] = {CTL, __VA_ARGS__, NULL};                  \
         run_with(argv_, NULL, &R);                                             \
     } while (0)
 
@@ -127,7 +128,8 @@ static void help_and_version_exit_zero(void **state)
     NEED_HIPCCTL();
     RUN("help");
     assert_int_equal(R.code, 0);
-    assert_non_null(strstr(R.out, "exit codes: 0 ok, 1 operation failed, 2 usage"));
+    assert_non_null(
+        strstr(R.out, "exit codes: 0 ok, 1 operation failed, 2 usage"));
     RUN("version");
     assert_int_equal(R.code, 0);
     assert_non_null(strstr(R.out, HIPC_VERSION_STRING));
@@ -139,11 +141,13 @@ static void usage_errors_exit_two_with_one_line(void **state)
 {
     NEED_HIPCCTL();
     static const char *const bad[][3] = {
-        {"bogus", NULL, NULL}, {"ls", "extra", NULL}, {"ls", "--frob", NULL},
-        {"stat", NULL, NULL}, {"stat", "abc", NULL}, {"stat", "-1", NULL},
-        {"stat", "2147483648", NULL}, {"rm", NULL, NULL}, {"rm", "--key", NULL},
-        {"rm", "--key", "zz"}, {"rm", "--key", "0x100000000"},
-        {"rm", "1", "2"}, {"gc", "--now", NULL}, {"demo", "x", NULL},
+        {"bogus", NULL, NULL},          {"ls", "extra", NULL},
+        {"ls", "--frob", NULL},         {"stat", NULL, NULL},
+        {"stat", "abc", NULL},          {"stat", "-1", NULL},
+        {"stat", "2147483648", NULL},   {"rm", NULL, NULL},
+        {"rm", "--key", NULL},          {"rm", "--key", "zz"},
+        {"rm", "--key", "0x100000000"}, {"rm", "1", "2"},
+        {"gc", "--now", NULL},          {"demo", "x", NULL},
         {"version", "x", NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -165,8 +169,9 @@ static void missing_segments_exit_three_with_code_and_errno(void **state)
     NEED_HIPCCTL();
     RUN("stat", "123456");
     assert_int_equal(R.code, 3);
-    assert_string_equal(R.err, "hipcctl: stat: segment 123456: HIPC_E_NOT_FOUND "
-                               "(no such object)\n");
+    assert_string_equal(R.err,
+                        "hipcctl: stat: segment 123456: HIPC_E_NOT_FOUND "
+                        "(no such object)\n");
     RUN("rm", "123456");
     assert_int_equal(R.code, 3);
     assert_non_null(strstr(R.err, "HIPC_E_NOT_FOUND"));
@@ -264,7 +269,8 @@ struct row {
 static size_t split(char *line, char **w, size_t max)
 {
     size_t n = 0;
-    for (char *t = strtok(line, " \t"); t != NULL && n < max; t = strtok(NULL, " \t"))
+    for (char *t = strtok(line, " \t"); t != NULL && n < max;
+         t = strtok(NULL, " \t"))
         w[n++] = t;
     return n;
 }
@@ -382,7 +388,8 @@ static void ls_agrees_with_ipcs(void **state)
 
 /* ---- gc and demo ---------------------------------------------------------------- */
 
-static void gc_removes_a_dead_creators_segment_and_dry_run_does_not(void **state)
+static void
+gc_removes_a_dead_creators_segment_and_dry_run_does_not(void **state)
 {
     NEED_HIPCCTL();
     int fds[2];
@@ -405,7 +412,8 @@ static void gc_removes_a_dead_creators_segment_and_dry_run_does_not(void **state
     RUN("gc", "--dry-run");
     assert_int_equal(R.code, 0);
     assert_non_null(strstr(R.out, line));
-    assert_non_null(strstr(R.out, "gc: 1 orphan found (dry run: nothing removed)"));
+    assert_non_null(
+        strstr(R.out, "gc: 1 orphan found (dry run: nothing removed)"));
     assert_int_equal(hipc_test_shm_count(), 2);
     RUN("gc");
     assert_int_equal(R.code, 0);

@@ -23,29 +23,29 @@
 /* The header and three lines exactly as this machine's kernel printed them
  * (64-bit, Linux 6.x): a fixed key, a negative key locked in memory, and a
  * private segment marked for removal while attached. */
-#define HEADER16                                                               \
+#define HEADER16                                                                 \
     "       key      shmid perms                  size  cpid  lpid nattch   uid" \
     "   gid  cuid  cgid      atime      dtime      ctime                   rss " \
     "                 swap\n"
-#define LINE_A                                                                 \
+#define LINE_A                                                                  \
     "2147483647          0   640                  4096  6349     0      0     " \
     "0     0     0     0          0          0 1795563889                     " \
     "0                     0\n"
-#define LINE_B                                                                 \
+#define LINE_B                                                                  \
     "        -5          1  2777                   100  6349     0      0     " \
     "0     0     0     0          0          0 1795563889                     " \
     "0                     0\n"
-#define LINE_C                                                                 \
+#define LINE_C                                                                  \
     "         0          2  1600               1048576  6349  6349      1  100" \
     "0  1001  1002  1003 1795563890          0 1795563889                  409" \
     "6                  8192\n"
 #define TABLE16 HEADER16 LINE_A LINE_B LINE_C
 
 /* Kernels before 4.1 print no rss and swap columns. */
-#define HEADER14                                                               \
+#define HEADER14                                                                \
     "       key      shmid perms       size  cpid  lpid nattch   uid   gid  cu" \
     "id  cgid      atime      dtime      ctime\n"
-#define LINE14                                                                 \
+#define LINE14                                                                  \
     "      4660     131072   666    1048576  2720  2720      1     0     0    " \
     " 0     0 1304962654          0 1304962654\n"
 
@@ -132,7 +132,8 @@ static void extreme_but_valid_values_are_accepted(void **state)
     assert_int_equal(line("-2147483648 2147483647 3777 18446744073709551615 "
                           "4194304 0 18446744073709551615 4294967294 "
                           "4294967294 0 0 9223372036854775807 0 0 "
-                          "18446744073709551615 0", &e),
+                          "18446744073709551615 0",
+                          &e),
                      HIPC_OK);
     assert_int_equal(e.key, INT32_MIN);
     assert_int_equal(e.id, INT32_MAX);
@@ -168,22 +169,22 @@ static void hostile_lines_are_corrupt(void **state)
     static const char *const bad[] = {
         "",
         "   ",
-        "1 2 600 4096 3 4 5 6 7 8 9 10 11",              /* 13 fields */
-        "1 2 600 4096 3 4 5 6 7 8 9 10 11 12 13",        /* 15 fields */
-        "1 2 600 4096 3 4 5 6 7 8 9 10 11 12 13 14 15",  /* 17 fields */
-        "1 2 600 4096 3 4 5 6 7 8 9 10 11 12 13 1x",     /* garbage */
-        "1 2 600 4096 3 4 5 6 7 8 9 10 11 12 13\t14",    /* tab */
-        "1 2 600 4096 3 4 5 6 7 8 9 10 11 12 13 14\r",   /* CR */
-        "+1 2 600 4096 3 4 5 6 7 8 9 10 11 12 13 14",    /* plus sign */
-        "1 -2 600 4096 3 4 5 6 7 8 9 10 11 12 13 14",    /* negative id */
-        "- 2 600 4096 3 4 5 6 7 8 9 10 11 12 13 14",     /* lone minus */
+        "1 2 600 4096 3 4 5 6 7 8 9 10 11",             /* 13 fields */
+        "1 2 600 4096 3 4 5 6 7 8 9 10 11 12 13",       /* 15 fields */
+        "1 2 600 4096 3 4 5 6 7 8 9 10 11 12 13 14 15", /* 17 fields */
+        "1 2 600 4096 3 4 5 6 7 8 9 10 11 12 13 1x",    /* garbage */
+        "1 2 600 4096 3 4 5 6 7 8 9 10 11 12 13\t14",   /* tab */
+        "1 2 600 4096 3 4 5 6 7 8 9 10 11 12 13 14\r",  /* CR */
+        "+1 2 600 4096 3 4 5 6 7 8 9 10 11 12 13 14",   /* plus sign */
+        "1 -2 600 4096 3 4 5 6 7 8 9 10 11 12 13 14",   /* negative id */
+        "- 2 600 4096 3 4 5 6 7 8 9 10 11 12 13 14",    /* lone minus */
         "--1 2 600 4096 3 4 5 6 7 8 9 10 11 12 13 14",
         "2147483648 2 600 4096 3 4 5 6 7 8 9 10 11 12 13 14",
         "-2147483649 2 600 4096 3 4 5 6 7 8 9 10 11 12 13 14",
         "1 2147483648 600 4096 3 4 5 6 7 8 9 10 11 12 13 14",
-        "1 2 680 4096 3 4 5 6 7 8 9 10 11 12 13 14",     /* not octal */
-        "1 2 4000 4096 3 4 5 6 7 8 9 10 11 12 13 14",    /* unknown mode bit */
-        "1 2 600 0 3 4 5 6 7 8 9 10 11 12 13 14",        /* empty segment */
+        "1 2 680 4096 3 4 5 6 7 8 9 10 11 12 13 14",  /* not octal */
+        "1 2 4000 4096 3 4 5 6 7 8 9 10 11 12 13 14", /* unknown mode bit */
+        "1 2 600 0 3 4 5 6 7 8 9 10 11 12 13 14",     /* empty segment */
         "1 2 600 18446744073709551616 3 4 5 6 7 8 9 10 11 12 13 14",
         "1 2 600 4096 4194305 4 5 6 7 8 9 10 11 12 13 14", /* pid limit */
         "1 2 600 4096 3 4194305 5 6 7 8 9 10 11 12 13 14",
@@ -261,9 +262,11 @@ static void lines_longer_than_the_limit_are_corrupt(void **state)
     (void)state;
     static char buf[HIPC_INSPECT_LINE_MAX + 2 + sizeof HEADER16];
     hipc_seg_entry e;
-    assert_int_equal(hipc_inspect_parse_line(buf, padded_line(buf, HIPC_INSPECT_LINE_MAX), &e),
+    assert_int_equal(hipc_inspect_parse_line(
+                         buf, padded_line(buf, HIPC_INSPECT_LINE_MAX), &e),
                      HIPC_OK);
-    assert_int_equal(hipc_inspect_parse_line(buf, padded_line(buf, HIPC_INSPECT_LINE_MAX + 1), &e),
+    assert_int_equal(hipc_inspect_parse_line(
+                         buf, padded_line(buf, HIPC_INSPECT_LINE_MAX + 1), &e),
                      HIPC_E_CORRUPT);
     /* The same through the streaming parser, line at the limit and over. */
     size_t h = strlen(HEADER16), total = 0;
@@ -274,7 +277,8 @@ static void lines_longer_than_the_limit_are_corrupt(void **state)
         int rc = hipc_inspect_parse(buf, h + n + 1, NULL, 0, &total);
         assert_int_equal(rc, extra == 0 ? 0 : HIPC_E_CORRUPT);
     }
-    assert_int_equal(hipc_inspect_parse_header(buf, HIPC_INSPECT_LINE_MAX + 1, &(unsigned){0}),
+    assert_int_equal(hipc_inspect_parse_header(buf, HIPC_INSPECT_LINE_MAX + 1,
+                                               &(unsigned){0}),
                      HIPC_E_CORRUPT);
 }
 
@@ -294,7 +298,8 @@ static void input_ending_inside_a_line_is_truncated(void **state)
             fail_msg("prefix of %zu bytes gave %s", cut, hipc_err_name(rc));
         }
     }
-    assert_int_equal(hipc_inspect_parse("", 0, NULL, 0, &total), HIPC_E_TRUNCATED);
+    assert_int_equal(hipc_inspect_parse("", 0, NULL, 0, &total),
+                     HIPC_E_TRUNCATED);
 }
 
 static void chunked_feeding_agrees_with_the_whole_buffer(void **state)
@@ -307,7 +312,8 @@ static void chunked_feeding_agrees_with_the_whole_buffer(void **state)
         hipc_inspect_parser_init(&p);
         for (size_t off = 0; off < len; off += chunk) {
             size_t n = len - off < chunk ? len - off : chunk;
-            assert_int_equal(hipc_inspect_parser_feed(&p, t + off, n, NULL, NULL),
+            assert_int_equal(hipc_inspect_parser_feed(&p, t + off, n, NULL,
+                                                      NULL),
                              HIPC_OK);
         }
         assert_int_equal(hipc_inspect_parser_finish(&p), HIPC_OK);
@@ -337,17 +343,21 @@ static void callbacks_can_stop_and_a_failed_parser_stays_failed(void **state)
     int seen = 0;
     hipc_inspect_parser_init(&p);
     assert_int_equal(hipc_inspect_parser_feed(&p, TABLE16, strlen(TABLE16),
-                                              stop_at_second, &seen), 1);
+                                              stop_at_second, &seen),
+                     1);
     assert_int_equal(seen, 2);
     hipc_inspect_parser_init(&p);
     assert_int_equal(hipc_inspect_parser_feed(&p, TABLE16, strlen(TABLE16),
-                                              fail_always, NULL), HIPC_E_NOMEM);
-    assert_int_equal(hipc_inspect_parser_feed(&p, "x", 1, NULL, NULL), HIPC_E_NOMEM);
+                                              fail_always, NULL),
+                     HIPC_E_NOMEM);
+    assert_int_equal(hipc_inspect_parser_feed(&p, "x", 1, NULL, NULL),
+                     HIPC_E_NOMEM);
     assert_int_equal(hipc_inspect_parser_finish(&p), HIPC_E_NOMEM);
     hipc_inspect_parser_init(&p);
     assert_int_equal(hipc_inspect_parser_feed(&p, "bad\n", 4, NULL, NULL),
                      HIPC_E_CORRUPT);
-    assert_int_equal(hipc_inspect_parser_feed(&p, HEADER16, strlen(HEADER16), NULL, NULL),
+    assert_int_equal(hipc_inspect_parser_feed(&p, HEADER16, strlen(HEADER16),
+                                              NULL, NULL),
                      HIPC_E_CORRUPT);
 }
 
@@ -364,11 +374,15 @@ static void null_arguments_are_rejected(void **state)
     assert_int_equal(hipc_inspect_parse_header(NULL, 0, &n), HIPC_E_NULL);
     assert_int_equal(hipc_inspect_parse_header("key", 3, NULL), HIPC_E_NULL);
     assert_int_equal(hipc_inspect_parse(NULL, 0, &e, 1, &total), HIPC_E_NULL);
-    assert_int_equal(hipc_inspect_parse(TABLE16, 1, NULL, 1, &total), HIPC_E_NULL);
+    assert_int_equal(hipc_inspect_parse(TABLE16, 1, NULL, 1, &total),
+                     HIPC_E_NULL);
     assert_int_equal(hipc_inspect_parse(TABLE16, 1, &e, 1, NULL), HIPC_E_NULL);
-    assert_int_equal(hipc_inspect_parser_feed(NULL, "x", 1, NULL, NULL), HIPC_E_NULL);
-    assert_int_equal(hipc_inspect_parser_feed(&p, NULL, 1, NULL, NULL), HIPC_E_NULL);
-    assert_int_equal(hipc_inspect_parser_feed(&p, NULL, 0, NULL, NULL), HIPC_OK);
+    assert_int_equal(hipc_inspect_parser_feed(NULL, "x", 1, NULL, NULL),
+                     HIPC_E_NULL);
+    assert_int_equal(hipc_inspect_parser_feed(&p, NULL, 1, NULL, NULL),
+                     HIPC_E_NULL);
+    assert_int_equal(hipc_inspect_parser_feed(&p, NULL, 0, NULL, NULL),
+                     HIPC_OK);
     assert_int_equal(hipc_inspect_parser_finish(NULL), HIPC_E_NULL);
     assert_int_equal(hipc_inspect_list(NULL, 1, &total, 0, NULL), HIPC_E_NULL);
     assert_int_equal(hipc_inspect_list(&e, 1, NULL, 0, NULL), HIPC_E_NULL);
@@ -383,15 +397,19 @@ static void unknown_flags_and_bad_ids_are_rejected(void **state)
     hipc_seg_entry e;
     size_t total = 0;
     int err = -1;
-    assert_int_equal(hipc_inspect_list(&e, 1, &total, HIPC_INSPECT_DRY_RUN, &err),
+    assert_int_equal(hipc_inspect_list(&e, 1, &total, HIPC_INSPECT_DRY_RUN,
+                                       &err),
                      HIPC_E_BAD_FLAGS);
     assert_int_equal(err, 0);
-    assert_int_equal(hipc_inspect_list(&e, 1, &total, 0x80, NULL), HIPC_E_BAD_FLAGS);
+    assert_int_equal(hipc_inspect_list(&e, 1, &total, 0x80, NULL),
+                     HIPC_E_BAD_FLAGS);
     assert_int_equal(hipc_inspect_find_id(0, &e, 0x80, NULL), HIPC_E_BAD_FLAGS);
-    assert_int_equal(hipc_inspect_gc(&e, 1, &total, 0x80, NULL), HIPC_E_BAD_FLAGS);
+    assert_int_equal(hipc_inspect_gc(&e, 1, &total, 0x80, NULL),
+                     HIPC_E_BAD_FLAGS);
     assert_int_equal(hipc_inspect_find_id(-1, &e, 0, NULL), HIPC_E_BAD_ID);
     assert_int_equal(hipc_inspect_remove_id(-1, NULL), HIPC_E_BAD_ID);
-    assert_int_equal(hipc_inspect_remove_key(HIPC_SHM_KEY_PRIVATE, NULL), HIPC_E_BAD_KEY);
+    assert_int_equal(hipc_inspect_remove_key(HIPC_SHM_KEY_PRIVATE, NULL),
+                     HIPC_E_BAD_KEY);
 }
 
 /* The verdict on a segment without attachment whose creator is alive but
@@ -417,20 +435,37 @@ static void process_started_after_the_segment_is_not_its_creator(void **state)
     /* Booted at epoch 1000000, 100 ticks a second. */
     const int64_t boot = 5000 * SEC, real = 1005000 * SEC;
     /* Started at 1004000; segment made at 1003000: not its creator. */
-    assert_int_equal(hipc__inspect_started_after(400000, 100, real, boot, 1003000), 1);
+    assert_int_equal(hipc__inspect_started_after(400000, 100, real, boot,
+                                                 1003000),
+                     1);
     /* Started before the segment existed: may be its creator. */
-    assert_int_equal(hipc__inspect_started_after(200000, 100, real, boot, 1003000), 0);
+    assert_int_equal(hipc__inspect_started_after(200000, 100, real, boot,
+                                                 1003000),
+                     0);
     /* ctime is truncated: a start within the second after it, or just one
      * tick past it, proves nothing; two ticks past ctime + 1 s does. */
-    assert_int_equal(hipc__inspect_started_after(300000 + 99, 100, real, boot, 1003000), 0);
-    assert_int_equal(hipc__inspect_started_after(300000 + 100, 100, real, boot, 1003000), 0);
-    assert_int_equal(hipc__inspect_started_after(300000 + 101, 100, real, boot, 1003000), 1);
+    assert_int_equal(hipc__inspect_started_after(300000 + 99, 100, real, boot,
+                                                 1003000),
+                     0);
+    assert_int_equal(hipc__inspect_started_after(300000 + 100, 100, real, boot,
+                                                 1003000),
+                     0);
+    assert_int_equal(hipc__inspect_started_after(300000 + 101, 100, real, boot,
+                                                 1003000),
+                     1);
     /* Nonsense readings never condemn a segment. */
-    assert_int_equal(hipc__inspect_started_after(UINT64_MAX, 100, real, boot, 0), 0);
+    assert_int_equal(hipc__inspect_started_after(UINT64_MAX, 100, real, boot,
+                                                 0),
+                     0);
     assert_int_equal(hipc__inspect_started_after(400000, 0, real, boot, 0), 0);
-    assert_int_equal(hipc__inspect_started_after(400000, 100, boot - 1, boot, 0), 0);
-    assert_int_equal(hipc__inspect_started_after(400000, 100, real, boot, -1), 0);
-    assert_int_equal(hipc__inspect_started_after(400000, 100, real, boot, INT64_MAX), 0);
+    assert_int_equal(hipc__inspect_started_after(400000, 100, boot - 1, boot,
+                                                 0),
+                     0);
+    assert_int_equal(hipc__inspect_started_after(400000, 100, real, boot, -1),
+                     0);
+    assert_int_equal(hipc__inspect_started_after(400000, 100, real, boot,
+                                                 INT64_MAX),
+                     0);
 }
 
 /* The same rule with this machine's real clocks and our own start time. */
@@ -440,7 +475,8 @@ static void own_start_time_compares_correctly_with_real_clocks(void **state)
     uint64_t start = 0;
     char st = 0;
     struct timespec real, boot;
-    assert_int_equal(hipc__proc_stat_seen(getpid(), &st, &start, NULL), HIPC_OK);
+    assert_int_equal(hipc__proc_stat_seen(getpid(), &st, &start, NULL),
+                     HIPC_OK);
     assert_int_equal(clock_gettime(CLOCK_BOOTTIME, &boot), 0);
     assert_int_equal(clock_gettime(CLOCK_REALTIME, &real), 0);
     long tck = sysconf(_SC_CLK_TCK);
@@ -448,9 +484,11 @@ static void own_start_time_compares_correctly_with_real_clocks(void **state)
     int64_t boot_ns = boot.tv_sec * SEC + boot.tv_nsec;
     /* We started (well) after an hour-old segment, and before a new one. */
     assert_int_equal(hipc__inspect_started_after(start, tck, real_ns, boot_ns,
-                                                 real.tv_sec - 3600), 1);
+                                                 real.tv_sec - 3600),
+                     1);
     assert_int_equal(hipc__inspect_started_after(start, tck, real_ns, boot_ns,
-                                                 real.tv_sec), 0);
+                                                 real.tv_sec),
+                     0);
 }
 
 /* ---- the live table ----------------------------------------------------------- */
@@ -631,7 +669,9 @@ static void orphans_are_found_after_the_creator_is_killed(void **state)
     assert_true(mine >= 0);
     hipc_seg_entry out[4];
     size_t found = 0;
-    assert_int_equal(hipc_inspect_gc(out, 4, &found, HIPC_INSPECT_DRY_RUN, NULL), 2);
+    assert_int_equal(hipc_inspect_gc(out, 4, &found, HIPC_INSPECT_DRY_RUN,
+                                     NULL),
+                     2);
     assert_int_equal(found, 2);
     assert_int_equal(find(ids[0], &e, 0), HIPC_OK);
     assert_int_equal(hipc_inspect_gc(out, 1, &found, 0, NULL), 2);
@@ -699,7 +739,8 @@ static void creator_outside_our_pid_namespace_is_unknown(void **state)
     (void)state;
     hipc_shm shm;
     hipc_shm_config cfg = cfg_of(64, 0x5e5eu);
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_OK);
     assert_int_equal(hipc_shm_detach(&shm), HIPC_OK);
     int raw = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
     assert_true(raw >= 0);
@@ -824,7 +865,8 @@ static void table_read_failures_keep_code_and_errno(void **state)
         int err = 0;
         hipc_fault_reset();
         hipc_fault_fail_nth(cases[i].call, 1, cases[i].err);
-        assert_int_equal(hipc_inspect_list(&e, 1, &total, 0, &err), cases[i].code);
+        assert_int_equal(hipc_inspect_list(&e, 1, &total, 0, &err),
+                         cases[i].code);
         assert_int_equal(err, cases[i].err);
         hipc_fault_reset();
         hipc_fault_fail_nth(cases[i].call, 1, cases[i].err);

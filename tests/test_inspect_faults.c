@@ -82,7 +82,8 @@ static void without_clocks_a_live_creator_still_counts(void **state)
     hipc_fault_set_mode("none");
     hipc_fault_fail_nth(HIPC_SYS_CLOCK, 1, EINVAL);
     assert_int_equal(hipc_inspect_list(&e, 1, &total, HIPC_INSPECT_NO_PEEK,
-                                       NULL), 1);
+                                       NULL),
+                     1);
     assert_true(hipc_fault_fired());
     hipc_fault_reset();
     assert_int_equal(e.orphan, HIPC_ORPHAN_NO);
@@ -131,8 +132,8 @@ static void verdicts_with_clock_stepped(long long step, int foreign, int mine,
     assert_int_equal(hipc_inspect_list(e, 2, &total, 0, NULL), 2);
     for (size_t i = 0; i < 2; i++) {
         assert_true(e[i].id == foreign || e[i].id == mine);
-        assert_int_equal(e[i].orphan, e[i].id == mine ? HIPC_ORPHAN_NO
-                                                      : want_foreign);
+        assert_int_equal(e[i].orphan,
+                         e[i].id == mine ? HIPC_ORPHAN_NO : want_foreign);
     }
     /* We run: nothing of ours is collected, whatever the clock says. */
     assert_int_equal(hipc_inspect_gc(e, 2, &found, 0, NULL), 0);
@@ -147,7 +148,8 @@ static void a_stepped_wall_clock_never_collects_a_live_creator(void **state)
     hipc_shm_config cfg = {.size = 64};
     int foreign = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
     assert_true(foreign >= 0);
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_OK);
     int mine = shm.id;
     assert_int_equal(hipc_shm_close(&shm), HIPC_OK);
     /* Forward: we seem to have started after our own segment. */
@@ -174,7 +176,8 @@ static void a_creator_that_cannot_be_looked_up_is_unknown(void **state)
     size_t n = 0;
     hipc_fault_reset();
     hipc_fault_set_mode("none");
-    assert_int_equal(hipc_inspect_list(&one, 1, &n, HIPC_INSPECT_NO_PEEK, NULL), 1);
+    assert_int_equal(hipc_inspect_list(&one, 1, &n, HIPC_INSPECT_NO_PEEK, NULL),
+                     1);
     assert_int_equal(one.orphan, HIPC_ORPHAN_NO);
     assert_int_equal(hipc_fault_calls(HIPC_SYS_OPEN), 2);
     size_t found = 9;
@@ -210,12 +213,19 @@ static void nonsense_clocks_never_prove_a_pid_reused(void **state)
 {
     (void)state;
     const int64_t s = 1000000000;
-    assert_int_equal(hipc__inspect_started_after(1000, 0, 2000 * s, 100 * s, 0), 0);
-    assert_int_equal(hipc__inspect_started_after(1000, 100, 2000 * s, -1, 0), 0);
-    assert_int_equal(hipc__inspect_started_after(1000, 100, 50 * s, 100 * s, 0), 0);
-    assert_int_equal(hipc__inspect_started_after(1000, 2000000000, 2000 * s, 100 * s, 0), 0);
+    assert_int_equal(hipc__inspect_started_after(1000, 0, 2000 * s, 100 * s, 0),
+                     0);
+    assert_int_equal(hipc__inspect_started_after(1000, 100, 2000 * s, -1, 0),
+                     0);
+    assert_int_equal(hipc__inspect_started_after(1000, 100, 50 * s, 100 * s, 0),
+                     0);
+    assert_int_equal(hipc__inspect_started_after(1000, 2000000000, 2000 * s,
+                                                 100 * s, 0),
+                     0);
     /* Sane clocks: started 10 s after boot, boot at 1900: 1910 > 1000. */
-    assert_int_equal(hipc__inspect_started_after(1000, 100, 2000 * s, 100 * s, 1000), 1);
+    assert_int_equal(hipc__inspect_started_after(1000, 100, 2000 * s, 100 * s,
+                                                 1000),
+                     1);
 }
 
 /* An unprivileged gc may not even look at root's orphans: each removal

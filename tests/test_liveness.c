@@ -148,8 +148,8 @@ static int enter_far_time_namespace(void)
     if (unshare(CLONE_NEWTIME) != 0)
         return -1;
     int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
-    int ok = fd >= 0 &&
-             write(fd, offsets, sizeof offsets - 1) == (ssize_t)(sizeof offsets - 1);
+    int ok = fd >= 0 && write(fd, offsets, sizeof offsets - 1) ==
+                            (ssize_t)(sizeof offsets - 1);
     if (fd >= 0)
         close(fd);
     return ok ? 0 : -1;
@@ -167,7 +167,8 @@ static int creator_in_time_namespace_world(void)
 {
     int ready = -1, hold = -1;
     pid_t pid = start_creator(&ready, &hold, born_in_time_namespace);
-    return pid < 0 ? 2 : judge_and_release(pid, ready, hold, judge_live_creator);
+    return pid < 0 ? 2
+                   : judge_and_release(pid, ready, hold, judge_live_creator);
 }
 
 static void creator_in_another_time_namespace_is_alive(void **state)
@@ -329,7 +330,8 @@ static int producer_in_pid_namespace_world(void)
         return 77;
     int ready = -1, hold = -1;
     pid_t pid = start_creator(&ready, &hold, own_proc);
-    return pid < 0 ? 2 : judge_and_release(pid, ready, hold, judge_live_creator);
+    return pid < 0 ? 2
+                   : judge_and_release(pid, ready, hold, judge_live_creator);
 }
 
 static void an_end_held_from_another_pid_namespace_is_held(void **state)

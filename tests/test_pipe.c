@@ -26,7 +26,6 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-
 /* Under HIPC_FAULT_MODE=short the fault build shortens pipe reads and
  * large writes to a few bytes, as the kernel could; assertions about how
  * much one read returns hold only without it. */
@@ -87,7 +86,8 @@ static void nonblock_and_direct_flags_reach_the_kernel(void **state)
 {
     (void)state;
     hipc_pipe p;
-    assert_int_equal(hipc_pipe_create(&p, HIPC_PIPE_NONBLOCK | HIPC_PIPE_DIRECT),
+    assert_int_equal(hipc_pipe_create(&p,
+                                      HIPC_PIPE_NONBLOCK | HIPC_PIPE_DIRECT),
                      HIPC_OK);
     int fl = fcntl(p.write_fd, F_GETFL);
     assert_true(fl & O_NONBLOCK);
@@ -132,7 +132,8 @@ static void wrong_end_use_is_wrong_end(void **state)
     assert_int_equal(hipc_pipe_write_all(&p, "x", 1, NULL), HIPC_E_WRONG_END);
     assert_int_equal(hipc_pipe_send_frame(&p, "x", 1, 0), HIPC_E_WRONG_END);
     assert_int_equal(hipc_pipe_fd(&p, HIPC_PIPE_WRITE_END), HIPC_E_WRONG_END);
-    assert_int_equal(hipc_pipe_close_end(&p, HIPC_PIPE_WRITE_END), HIPC_E_WRONG_END);
+    assert_int_equal(hipc_pipe_close_end(&p, HIPC_PIPE_WRITE_END),
+                     HIPC_E_WRONG_END);
     assert_int_equal(hipc_pipe_fd(&p, HIPC_PIPE_READ_END), p.read_fd);
     assert_int_equal(hipc_pipe_close_end(&p, HIPC_PIPE_READ_END), HIPC_OK);
     /* No end left: the handle is closed. */
@@ -145,7 +146,8 @@ static void wrong_end_use_is_wrong_end(void **state)
     assert_int_equal(hipc_pipe_read_exact_timed(&p, &c, 1, 0, NULL),
                      HIPC_E_WRONG_END);
     size_t len = 0;
-    assert_int_equal(hipc_pipe_recv_frame(&p, &c, 1, 1, &len), HIPC_E_WRONG_END);
+    assert_int_equal(hipc_pipe_recv_frame(&p, &c, 1, 1, &len),
+                     HIPC_E_WRONG_END);
     assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
 }
 
@@ -220,8 +222,10 @@ static void adopted_ends_work_and_close_with_the_handle(void **state)
     int fds[2];
     assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
     hipc_pipe r, w;
-    assert_int_equal(hipc_pipe_adopt(&r, fds[0], HIPC_PIPE_READ_END, 0), HIPC_OK);
-    assert_int_equal(hipc_pipe_adopt(&w, fds[1], HIPC_PIPE_WRITE_END, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_adopt(&r, fds[0], HIPC_PIPE_READ_END, 0),
+                     HIPC_OK);
+    assert_int_equal(hipc_pipe_adopt(&w, fds[1], HIPC_PIPE_WRITE_END, 0),
+                     HIPC_OK);
     assert_int_equal(r.write_fd, -1);
     assert_int_equal(w.read_fd, -1);
     char buf[4] = {0};
@@ -239,12 +243,14 @@ static void negative_closed_and_o_path_descriptors_are_bad_fd(void **state)
 {
     (void)state;
     hipc_pipe p;
-    assert_int_equal(hipc_pipe_adopt(&p, -1, HIPC_PIPE_READ_END, 0), HIPC_E_BAD_FD);
+    assert_int_equal(hipc_pipe_adopt(&p, -1, HIPC_PIPE_READ_END, 0),
+                     HIPC_E_BAD_FD);
     assert_int_equal(p.sys_errno, 0);
     int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     assert_true(fd >= 0);
     close(fd);
-    assert_int_equal(hipc_pipe_adopt(&p, fd, HIPC_PIPE_READ_END, 0), HIPC_E_BAD_FD);
+    assert_int_equal(hipc_pipe_adopt(&p, fd, HIPC_PIPE_READ_END, 0),
+                     HIPC_E_BAD_FD);
     assert_int_equal(p.sys_errno, EBADF);
     /* An O_PATH descriptor of a FIFO passes fstat but cannot do I/O. */
     char path[] = "/tmp/hipc-fifo-XXXXXX";
@@ -254,7 +260,8 @@ static void negative_closed_and_o_path_descriptors_are_bad_fd(void **state)
     assert_int_equal(mkfifo(fifo, 0600), 0);
     fd = open(fifo, O_PATH | O_CLOEXEC);
     assert_true(fd >= 0);
-    assert_int_equal(hipc_pipe_adopt(&p, fd, HIPC_PIPE_READ_END, 0), HIPC_E_BAD_FD);
+    assert_int_equal(hipc_pipe_adopt(&p, fd, HIPC_PIPE_READ_END, 0),
+                     HIPC_E_BAD_FD);
     close(fd);
     /* A FIFO opened read-write is a valid end of either kind. */
     fd = open(fifo, O_RDWR | O_CLOEXEC);
@@ -271,7 +278,8 @@ static void files_and_sockets_are_not_pipe(void **state)
     hipc_pipe p;
     int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     assert_true(fd >= 0);
-    assert_int_equal(hipc_pipe_adopt(&p, fd, HIPC_PIPE_READ_END, 0), HIPC_E_NOT_PIPE);
+    assert_int_equal(hipc_pipe_adopt(&p, fd, HIPC_PIPE_READ_END, 0),
+                     HIPC_E_NOT_PIPE);
     /* A failed adoption leaves the descriptor open and untouched. */
     assert_true(fcntl(fd, F_GETFD) >= 0);
     close(fd);
@@ -323,7 +331,8 @@ static void adopted_nonblocking_descriptor_reports_again(void **state)
     int fds[2];
     assert_int_equal(pipe2(fds, O_CLOEXEC | O_NONBLOCK), 0);
     hipc_pipe p;
-    assert_int_equal(hipc_pipe_adopt(&p, fds[0], HIPC_PIPE_READ_END, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_adopt(&p, fds[0], HIPC_PIPE_READ_END, 0),
+                     HIPC_OK);
     char c;
     assert_int_equal(hipc_pipe_read_some(&p, &c, 1), HIPC_E_AGAIN);
     assert_int_equal(p.sys_errno, EAGAIN);
@@ -333,7 +342,8 @@ static void adopted_nonblocking_descriptor_reports_again(void **state)
 
 /* ---- Complete I/O -------------------------------------------------------- */
 
-static void read_exact_tells_eof_at_a_boundary_from_a_truncated_read(void **state)
+static void
+read_exact_tells_eof_at_a_boundary_from_a_truncated_read(void **state)
 {
     (void)state;
     hipc_pipe p;
@@ -351,7 +361,8 @@ static void read_exact_tells_eof_at_a_boundary_from_a_truncated_read(void **stat
     assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
 }
 
-static void read_some_returns_what_is_there_without_waiting_for_more(void **state)
+static void
+read_some_returns_what_is_there_without_waiting_for_more(void **state)
 {
     (void)state;
     hipc_pipe p;
@@ -368,7 +379,8 @@ static void read_some_returns_what_is_there_without_waiting_for_more(void **stat
     assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
 }
 
-static void nonblocking_pipe_reports_again_when_empty_and_when_full(void **state)
+static void
+nonblocking_pipe_reports_again_when_empty_and_when_full(void **state)
 {
     (void)state;
     hipc_pipe p;
@@ -418,13 +430,15 @@ static void negative_timeout_is_bad_timeout(void **state)
     assert_int_equal(hipc_pipe_read_exact_timed(&p, &c, 1, -1, &done),
                      HIPC_E_BAD_TIMEOUT);
     assert_int_equal(done, 0);
-    assert_int_equal(hipc_pipe_read_some_timed(&p, &c, 1, -5), HIPC_E_BAD_TIMEOUT);
+    assert_int_equal(hipc_pipe_read_some_timed(&p, &c, 1, -5),
+                     HIPC_E_BAD_TIMEOUT);
     assert_int_equal(hipc_pipe_write_all_timed(&p, "x", 1, -1, NULL),
                      HIPC_E_BAD_TIMEOUT);
     assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
 }
 
-static void read_on_an_empty_pipe_times_out_no_earlier_than_the_deadline(void **state)
+static void
+read_on_an_empty_pipe_times_out_no_earlier_than_the_deadline(void **state)
 {
     (void)state;
     const unsigned modes[] = {0, HIPC_PIPE_NONBLOCK};
@@ -439,7 +453,8 @@ static void read_on_an_empty_pipe_times_out_no_earlier_than_the_deadline(void **
         assert_true(now_ms() - t0 >= 60);
         assert_int_equal(done, 0);
         t0 = now_ms();
-        assert_int_equal(hipc_pipe_read_some_timed(&p, buf, 4, 30), HIPC_E_TIMEDOUT);
+        assert_int_equal(hipc_pipe_read_some_timed(&p, buf, 4, 30),
+                         HIPC_E_TIMEDOUT);
         assert_true(now_ms() - t0 >= 30);
         assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
     }
@@ -469,13 +484,15 @@ static void zero_timeout_takes_what_is_there_and_never_waits(void **state)
     assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
     assert_int_equal(hipc_pipe_read_some_timed(&p, buf, sizeof buf, 0),
                      HIPC_E_TIMEDOUT);
-    assert_int_equal(hipc_pipe_write_all_timed(&p, "abcd", 4, 0, &done), HIPC_OK);
+    assert_int_equal(hipc_pipe_write_all_timed(&p, "abcd", 4, 0, &done),
+                     HIPC_OK);
     assert_int_equal(done, 4);
     int n = hipc_pipe_read_some_timed(&p, buf, sizeof buf, 0);
     assert_true(n >= 1 && n <= 4);
     if (!transfers_may_be_short())
         assert_int_equal(n, 4);
-    assert_int_equal(hipc_pipe_read_exact(&p, buf + n, 4 - (size_t)n, NULL), HIPC_OK);
+    assert_int_equal(hipc_pipe_read_exact(&p, buf + n, 4 - (size_t)n, NULL),
+                     HIPC_OK);
     assert_int_equal(hipc_pipe_write_all(&p, "ef", 2, NULL), HIPC_OK);
     assert_int_equal(hipc_pipe_read_exact_timed(&p, buf, 2, 0, &done), HIPC_OK);
     assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
@@ -496,7 +513,8 @@ static void write_into_a_full_pipe_times_out_with_the_bytes_moved(void **state)
         fill(buf, sizeof buf, 2);
         size_t done = 0;
         long long t0 = now_ms();
-        assert_int_equal(hipc_pipe_write_all_timed(&p, buf, sizeof buf, 40, &done),
+        assert_int_equal(hipc_pipe_write_all_timed(&p, buf, sizeof buf, 40,
+                                                   &done),
                          HIPC_E_TIMEDOUT);
         assert_true(now_ms() - t0 >= 40);
         /* One-byte writes (fault build) may not fill it by the deadline. */
@@ -588,29 +606,35 @@ static void frames_arrive_whole_and_in_order(void **state)
     assert_int_equal(hipc_pipe_send_frame(&p, "first", 5, 32), HIPC_OK);
     assert_int_equal(hipc_pipe_send_frame(&p, NULL, 0, 32), HIPC_OK);
     assert_int_equal(hipc_pipe_send_frame(&p, "third!", 6, 32), HIPC_OK);
-    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 32, &len), HIPC_OK);
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 32, &len),
+                     HIPC_OK);
     assert_int_equal(len, 5);
     assert_memory_equal(buf, "first", 5);
-    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 32, &len), HIPC_OK);
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 32, &len),
+                     HIPC_OK);
     assert_int_equal(len, 0);
-    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 32, &len), HIPC_OK);
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 32, &len),
+                     HIPC_OK);
     assert_int_equal(len, 6);
     assert_memory_equal(buf, "third!", 6);
     assert_int_equal(hipc_pipe_close_end(&p, HIPC_PIPE_WRITE_END), HIPC_OK);
-    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 32, &len), HIPC_E_EOF);
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 32, &len),
+                     HIPC_E_EOF);
     assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
 }
 
 /* A non-blocking reader meets a frame that arrives in pieces: each call
  * takes what is there and says "again"; nothing is lost in between. */
-static void nonblocking_recv_resumes_a_frame_that_arrives_in_pieces(void **state)
+static void
+nonblocking_recv_resumes_a_frame_that_arrives_in_pieces(void **state)
 {
     (void)state;
     hipc_pipe p;
     unsigned char wire[HIPC_FRAME_HEADER_BYTES + 5];
     char buf[16];
     size_t len = 0, written = 0;
-    assert_int_equal(hipc_frame_encode(wire, sizeof wire, "hello", 5, 16, &written),
+    assert_int_equal(hipc_frame_encode(wire, sizeof wire, "hello", 5, 16,
+                                       &written),
                      HIPC_OK);
     assert_int_equal(written, sizeof wire);
     assert_int_equal(hipc_pipe_create(&p, HIPC_PIPE_NONBLOCK), HIPC_OK);
@@ -625,7 +649,8 @@ static void nonblocking_recv_resumes_a_frame_that_arrives_in_pieces(void **state
                          (ssize_t)(cuts[i] - sent));
         sent = cuts[i];
         int want = sent < sizeof wire ? HIPC_E_AGAIN : HIPC_OK;
-        assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 16, &len), want);
+        assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 16, &len),
+                         want);
     }
     assert_int_equal(len, 5);
     assert_memory_equal(buf, "hello", 5);
@@ -633,9 +658,11 @@ static void nonblocking_recv_resumes_a_frame_that_arrives_in_pieces(void **state
     assert_int_equal(hipc_frame_encode(wire, sizeof wire, "x", 1, 16, &written),
                      HIPC_OK);
     assert_int_equal(write(wfd, wire, written), (ssize_t)written);
-    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 16, &len), HIPC_OK);
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 16, &len),
+                     HIPC_OK);
     assert_int_equal(len, 1);
-    assert_int_equal(hipc_frame_encode(wire, sizeof wire, "hello", 5, 16, &written),
+    assert_int_equal(hipc_frame_encode(wire, sizeof wire, "hello", 5, 16,
+                                       &written),
                      HIPC_OK);
     assert_int_equal(write(wfd, wire, 4), 4);
     assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 16, &len),
@@ -643,7 +670,8 @@ static void nonblocking_recv_resumes_a_frame_that_arrives_in_pieces(void **state
     assert_int_equal(hipc_pipe_close_end(&p, HIPC_PIPE_WRITE_END), HIPC_OK);
     assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 16, &len),
                      HIPC_E_TRUNCATED);
-    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 16, &len), HIPC_E_EOF);
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 16, &len),
+                     HIPC_E_EOF);
     assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
 }
 
@@ -654,8 +682,10 @@ static void frame_limits_are_checked_before_any_io(void **state)
     char buf[16];
     size_t len = 0, n = 99;
     assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
-    assert_int_equal(hipc_pipe_send_frame(&p, "12345", 5, 4), HIPC_E_MSG_TOO_BIG);
-    assert_int_equal(hipc_pipe_send_frame(&p, "1", 1, (size_t)HIPC_MAX_MSG_BYTES + 1),
+    assert_int_equal(hipc_pipe_send_frame(&p, "12345", 5, 4),
+                     HIPC_E_MSG_TOO_BIG);
+    assert_int_equal(hipc_pipe_send_frame(&p, "1", 1,
+                                          (size_t)HIPC_MAX_MSG_BYTES + 1),
                      HIPC_E_TOO_BIG);
     assert_int_equal(hipc_pipe_recv_frame(&p, buf, 8, 16, &len),
                      HIPC_E_BUF_TOO_SMALL);
@@ -680,7 +710,8 @@ static void expect_recv(const void *raw, size_t rawlen, size_t max, int want)
     assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
     assert_int_equal(hipc_pipe_write_all(&p, raw, rawlen, NULL), HIPC_OK);
     assert_int_equal(hipc_pipe_close_end(&p, HIPC_PIPE_WRITE_END), HIPC_OK);
-    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, max, &len), want);
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, max, &len),
+                     want);
     if (want != HIPC_OK)
         assert_int_equal(len, 0);
     assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
@@ -690,7 +721,8 @@ static void bad_frames_on_the_wire_get_their_own_codes(void **state)
 {
     (void)state;
     const unsigned char half_header[] = {'h', 'f', 1};
-    const unsigned char short_payload[] = {'h', 'f', 1, 0, 5, 0, 0, 0, 'a', 'b'};
+    const unsigned char short_payload[] = {'h', 'f', 1, 0,   5,
+                                           0,   0,   0, 'a', 'b'};
     const unsigned char no_payload[] = {'h', 'f', 1, 0, 5, 0, 0, 0};
     const unsigned char garbage[] = "GET / HTTP/1.0\r\n";
     const unsigned char future[] = {'h', 'f', 9, 0, 1, 0, 0, 0, 'x'};
@@ -716,7 +748,8 @@ static void frame_up_to_pipe_buf_goes_out_in_one_write(void **state)
     skip_if_transfers_may_be_short("short transfers split the frame's "
                                    "writev into several packets");
     assert_int_equal(hipc_pipe_create(&p, HIPC_PIPE_DIRECT), HIPC_OK);
-    assert_int_equal(hipc_pipe_send_frame(&p, payload, sizeof payload, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_send_frame(&p, payload, sizeof payload, 0),
+                     HIPC_OK);
     unsigned char raw[2 * HIPC_PIPE_ATOMIC_BYTES];
     assert_int_equal(hipc_pipe_read_some(&p, raw, sizeof raw),
                      HIPC_PIPE_ATOMIC_BYTES);
@@ -744,7 +777,8 @@ static void failing_syscalls_map_to_their_codes(void **state)
     assert_int_equal(hipc_pipe_create(&p, 0), HIPC_E_LIMIT);
     assert_int_equal(p.sys_errno, EMFILE);
     hipc_fault_fail_nth(HIPC_SYS_PIPE2, 1, EINVAL);
-    assert_int_equal(hipc_pipe_create(&p, HIPC_PIPE_DIRECT), HIPC_E_UNSUPPORTED);
+    assert_int_equal(hipc_pipe_create(&p, HIPC_PIPE_DIRECT),
+                     HIPC_E_UNSUPPORTED);
     hipc_fault_reset();
     assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
     hipc_fault_fail_nth(HIPC_SYS_FCNTL, 1, EPERM);
@@ -907,9 +941,11 @@ static void frame_split_inside_its_header_still_arrives_whole(void **state)
     fill(out, sizeof out, 6);
     assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
     hipc_fault_short_io(3);
-    assert_int_equal(hipc_pipe_send_frame(&p, out, sizeof out, sizeof out), HIPC_OK);
+    assert_int_equal(hipc_pipe_send_frame(&p, out, sizeof out, sizeof out),
+                     HIPC_OK);
     size_t len = 0;
-    assert_int_equal(hipc_pipe_recv_frame(&p, in, sizeof in, sizeof in, &len), HIPC_OK);
+    assert_int_equal(hipc_pipe_recv_frame(&p, in, sizeof in, sizeof in, &len),
+                     HIPC_OK);
     assert_int_equal(len, sizeof out);
     assert_memory_equal(in, out, sizeof out);
     hipc_fault_reset();
@@ -935,7 +971,8 @@ static void io_validates_nothing_again_after_adoption(void **state)
     int fds[2];
     assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
     hipc_pipe r, w;
-    assert_int_equal(hipc_pipe_adopt(&r, fds[0], HIPC_PIPE_READ_END, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_adopt(&r, fds[0], HIPC_PIPE_READ_END, 0),
+                     HIPC_OK);
     assert_int_equal(hipc_pipe_adopt(&w, fds[1], HIPC_PIPE_WRITE_END,
                                      HIPC_PIPE_SIGPIPE_IGNORED),
                      HIPC_OK);
@@ -970,11 +1007,14 @@ static void short_transfers_and_eintr_are_absorbed(void **state)
     assert_memory_equal(in, out, sizeof out);
     assert_int_equal(hipc_pipe_send_frame(&p, out, 100, 0), HIPC_OK);
     size_t len = 0;
-    assert_int_equal(hipc_pipe_recv_frame(&p, in, sizeof in, sizeof in, &len), HIPC_OK);
+    assert_int_equal(hipc_pipe_recv_frame(&p, in, sizeof in, sizeof in, &len),
+                     HIPC_OK);
     assert_int_equal(len, 100);
     assert_memory_equal(in, out, 100);
-    assert_int_equal(hipc_pipe_write_all_timed(&p, out, 50, 1000, &done), HIPC_OK);
-    assert_int_equal(hipc_pipe_read_exact_timed(&p, in, 50, 1000, &done), HIPC_OK);
+    assert_int_equal(hipc_pipe_write_all_timed(&p, out, 50, 1000, &done),
+                     HIPC_OK);
+    assert_int_equal(hipc_pipe_read_exact_timed(&p, in, 50, 1000, &done),
+                     HIPC_OK);
     assert_memory_equal(in, out, 50);
     hipc_fault_reset();
     assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
@@ -982,7 +1022,8 @@ static void short_transfers_and_eintr_are_absorbed(void **state)
 /* The first writev of a frame larger than PIPE_BUF moves one byte (a
  * short write the kernel may make), and the write that should finish the
  * header fails: the failure comes back with its errno. */
-static void a_frame_whose_header_is_cut_short_reports_the_next_failure(void **state)
+static void
+a_frame_whose_header_is_cut_short_reports_the_next_failure(void **state)
 {
     (void)state;
     static char payload[PIPE_BUF + 100];

@@ -78,7 +78,8 @@ static void a_send_cut_short_owes_the_rest_and_splices_nothing(void **state)
     /* Another frame, another length, plain writes: refused, nothing out. */
     assert_int_equal(hipc_pipe_send_frame(&p, other, sizeof other, BIG),
                      HIPC_E_BAD_STATE);
-    assert_int_equal(hipc_pipe_send_frame(&p, big, BIG - 1, BIG), HIPC_E_BAD_STATE);
+    assert_int_equal(hipc_pipe_send_frame(&p, big, BIG - 1, BIG),
+                     HIPC_E_BAD_STATE);
     assert_int_equal(hipc_pipe_write_all(&p, "x", 1, &done), HIPC_E_BAD_STATE);
     assert_int_equal(done, 0);
     assert_int_equal(hipc_pipe_write_all_timed(&p, "x", 1, 0, NULL),
@@ -92,12 +93,15 @@ static void a_send_cut_short_owes_the_rest_and_splices_nothing(void **state)
     assert_int_equal(hipc_pipe_send_frame(&p, big, BIG, BIG), HIPC_OK);
     assert_int_equal(hipc_pipe_frame_owed(&p, &again), HIPC_OK);
     assert_int_equal(again, 0);
-    assert_int_equal(hipc_pipe_recv_frame(&p, got, sizeof got, BIG, &len), HIPC_OK);
+    assert_int_equal(hipc_pipe_recv_frame(&p, got, sizeof got, BIG, &len),
+                     HIPC_OK);
     assert_int_equal(len, BIG);
     assert_memory_equal(got, big, BIG);
     /* And the stream is in step for the next frame. */
-    assert_int_equal(hipc_pipe_send_frame(&p, other, sizeof other, BIG), HIPC_OK);
-    assert_int_equal(hipc_pipe_recv_frame(&p, got, sizeof got, BIG, &len), HIPC_OK);
+    assert_int_equal(hipc_pipe_send_frame(&p, other, sizeof other, BIG),
+                     HIPC_OK);
+    assert_int_equal(hipc_pipe_recv_frame(&p, got, sizeof got, BIG, &len),
+                     HIPC_OK);
     assert_int_equal(len, sizeof other);
     assert_memory_equal(got, other, sizeof other);
     assert_int_equal(hipc_pipe_write_all(&p, "x", 1, NULL), HIPC_OK);
@@ -162,13 +166,15 @@ static void frames_arrive_whole_in_packets(const size_t *sizes, size_t count)
     fill(pay, sizeof pay, 3);
     create_direct(&p, 0);
     for (size_t i = 0; i < count; i++)
-        assert_int_equal(hipc_pipe_send_frame(&p, pay, sizes[i], 16384), HIPC_OK);
+        assert_int_equal(hipc_pipe_send_frame(&p, pay, sizes[i], 16384),
+                         HIPC_OK);
     for (size_t i = 0; i < count; i++)
         expect_frame(&p, pay, sizes[i]);
     assert_int_equal(pending_of(&p), 0);
     assert_int_equal(hipc_pipe_close_end(&p, HIPC_PIPE_WRITE_END), HIPC_OK);
     size_t len = 0;
-    assert_int_equal(hipc_pipe_recv_frame(&p, pay, sizeof pay, 16, &len), HIPC_E_EOF);
+    assert_int_equal(hipc_pipe_recv_frame(&p, pay, sizeof pay, 16, &len),
+                     HIPC_E_EOF);
     assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
 }
 
@@ -188,7 +194,8 @@ static void packet_mode_frames_of_several_packets_arrive_whole(void **state)
     skip_if_transfers_may_be_short("short transfers make every byte a packet "
                                    "of its own, more than a pipe holds "
                                    "without a reader");
-    const size_t sizes[] = {5, PIPE_BUF - HIPC_FRAME_HEADER_BYTES + 1, 10000, 3};
+    const size_t sizes[] = {5, PIPE_BUF - HIPC_FRAME_HEADER_BYTES + 1, 10000,
+                            3};
     frames_arrive_whole_in_packets(sizes, 4);
 }
 
@@ -205,24 +212,30 @@ static void packets_that_do_not_match_their_header_are_corrupt(void **state)
                      HIPC_OK);
     /* Three bytes past the frame, in the same packet. */
     assert_int_equal(write(wfd, wire, n + 3), (ssize_t)(n + 3));
-    assert_int_equal(hipc_pipe_recv_frame(&p, buf, 16, 16, &len), HIPC_E_CORRUPT);
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, 16, 16, &len),
+                     HIPC_E_CORRUPT);
     /* A frame of the caller's maximum with more behind it: only the probe
      * byte sees the rest. */
     assert_int_equal(hipc_frame_encode(wire, sizeof wire, "0123456789abcdef",
-                                       16, 16, &n), HIPC_OK);
+                                       16, 16, &n),
+                     HIPC_OK);
     assert_int_equal(write(wfd, wire, n + 10), (ssize_t)(n + 10));
-    assert_int_equal(hipc_pipe_recv_frame(&p, buf, 16, 16, &len), HIPC_E_CORRUPT);
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, 16, 16, &len),
+                     HIPC_E_CORRUPT);
     /* A small frame split in two packets; the second, read as a frame of
      * its own, has no header. */
     fill(pay, sizeof pay, 0);
     assert_int_equal(hipc_frame_encode(wire, sizeof wire, pay, sizeof pay,
-                                       sizeof buf, &n), HIPC_OK);
+                                       sizeof buf, &n),
+                     HIPC_OK);
     assert_int_equal(write(wfd, wire, 10), 10);
     assert_int_equal(write(wfd, wire + 10, n - 10), (ssize_t)(n - 10));
-    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, sizeof buf, &len),
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, sizeof buf,
+                                          &len),
                      HIPC_E_CORRUPT);
     assert_int_equal(pending_of(&p), n - 10);
-    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, sizeof buf, &len),
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, sizeof buf,
+                                          &len),
                      HIPC_E_CORRUPT);
     /* Nothing was taken for a frame; a good one arrives whole. */
     assert_int_equal(len, 0);
@@ -243,7 +256,8 @@ static void packet_reader_resumes_a_frame_packet_by_packet(void **state)
     fill(buf, sizeof buf, 4);
     int wfd = create_direct(&p, HIPC_PIPE_NONBLOCK);
     assert_int_equal(hipc_frame_encode(wire, sizeof wire, buf, sizeof buf,
-                                       sizeof buf, &n), HIPC_OK);
+                                       sizeof buf, &n),
+                     HIPC_OK);
     const size_t cuts[] = {3, 4000, n};
     size_t sent = 0;
     for (size_t i = 0; i < 3; i++) {
@@ -252,16 +266,19 @@ static void packet_reader_resumes_a_frame_packet_by_packet(void **state)
         sent = cuts[i];
         int want = sent < n ? HIPC_E_AGAIN : HIPC_OK;
         assert_int_equal(hipc_pipe_recv_frame(&p, got, sizeof buf, sizeof buf,
-                                              &len), want);
+                                              &len),
+                         want);
     }
     assert_int_equal(len, sizeof buf);
     assert_memory_equal(got, buf, sizeof buf);
     /* Cut again, then the writer goes: the frame is truncated. */
     assert_int_equal(write(wfd, wire, 100), 100);
-    assert_int_equal(hipc_pipe_recv_frame(&p, got, sizeof buf, sizeof buf, &len),
+    assert_int_equal(hipc_pipe_recv_frame(&p, got, sizeof buf, sizeof buf,
+                                          &len),
                      HIPC_E_AGAIN);
     assert_int_equal(hipc_pipe_close_end(&p, HIPC_PIPE_WRITE_END), HIPC_OK);
-    assert_int_equal(hipc_pipe_recv_frame(&p, got, sizeof buf, sizeof buf, &len),
+    assert_int_equal(hipc_pipe_recv_frame(&p, got, sizeof buf, sizeof buf,
+                                          &len),
                      HIPC_E_TRUNCATED);
     assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
 }
@@ -275,10 +292,13 @@ static void a_read_end_adopted_as_direct_reads_packets(void **state)
     hipc_pipe r, w;
     /* The write end's own O_DIRECT decides there: the flag is refused. */
     assert_int_equal(hipc_pipe_adopt(&w, fds[1], HIPC_PIPE_WRITE_END,
-                                     HIPC_PIPE_DIRECT), HIPC_E_BAD_FLAGS);
-    assert_int_equal(hipc_pipe_adopt(&w, fds[1], HIPC_PIPE_WRITE_END, 0), HIPC_OK);
+                                     HIPC_PIPE_DIRECT),
+                     HIPC_E_BAD_FLAGS);
+    assert_int_equal(hipc_pipe_adopt(&w, fds[1], HIPC_PIPE_WRITE_END, 0),
+                     HIPC_OK);
     assert_int_equal(hipc_pipe_adopt(&r, fds[0], HIPC_PIPE_READ_END,
-                                     HIPC_PIPE_DIRECT), HIPC_OK);
+                                     HIPC_PIPE_DIRECT),
+                     HIPC_OK);
     assert_int_equal(hipc_pipe_send_frame(&w, "one", 3, 16), HIPC_OK);
     assert_int_equal(hipc_pipe_send_frame(&w, "second", 6, 16), HIPC_OK);
     expect_frame(&r, (const unsigned char *)"one", 3);
@@ -297,9 +317,12 @@ static void assert_copy_is_refused(hipc_pipe *c)
     assert_int_equal(hipc_pipe_write_all(c, "x", 1, &n), HIPC_E_BAD_HANDLE);
     assert_int_equal(hipc_pipe_read_exact(c, buf, 1, &n), HIPC_E_BAD_HANDLE);
     assert_int_equal(hipc_pipe_read_some(c, buf, 1), HIPC_E_BAD_HANDLE);
-    assert_int_equal(hipc_pipe_write_all_timed(c, "x", 1, 0, &n), HIPC_E_BAD_HANDLE);
-    assert_int_equal(hipc_pipe_read_exact_timed(c, buf, 1, 0, &n), HIPC_E_BAD_HANDLE);
-    assert_int_equal(hipc_pipe_read_some_timed(c, buf, 1, 0), HIPC_E_BAD_HANDLE);
+    assert_int_equal(hipc_pipe_write_all_timed(c, "x", 1, 0, &n),
+                     HIPC_E_BAD_HANDLE);
+    assert_int_equal(hipc_pipe_read_exact_timed(c, buf, 1, 0, &n),
+                     HIPC_E_BAD_HANDLE);
+    assert_int_equal(hipc_pipe_read_some_timed(c, buf, 1, 0),
+                     HIPC_E_BAD_HANDLE);
     assert_int_equal(hipc_pipe_capacity(c), HIPC_E_BAD_HANDLE);
     assert_int_equal(hipc_pipe_set_capacity(c, 4096), HIPC_E_BAD_HANDLE);
     assert_int_equal(hipc_pipe_pending(c, &n), HIPC_E_BAD_HANDLE);
@@ -308,7 +331,8 @@ static void assert_copy_is_refused(hipc_pipe *c)
                      HIPC_E_BAD_HANDLE);
     assert_int_equal(hipc_pipe_frame_owed(c, &n), HIPC_E_BAD_HANDLE);
     assert_int_equal(hipc_pipe_fd(c, HIPC_PIPE_READ_END), HIPC_E_BAD_HANDLE);
-    assert_int_equal(hipc_pipe_close_end(c, HIPC_PIPE_READ_END), HIPC_E_BAD_HANDLE);
+    assert_int_equal(hipc_pipe_close_end(c, HIPC_PIPE_READ_END),
+                     HIPC_E_BAD_HANDLE);
     assert_int_equal(hipc_pipe_close(c), HIPC_E_BAD_HANDLE);
 }
 
@@ -346,7 +370,8 @@ static void an_adopted_handle_moved_by_memcpy_is_a_copy_too(void **state)
     int fds[2];
     assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
     hipc_pipe r, moved;
-    assert_int_equal(hipc_pipe_adopt(&r, fds[0], HIPC_PIPE_READ_END, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_adopt(&r, fds[0], HIPC_PIPE_READ_END, 0),
+                     HIPC_OK);
     memcpy(&moved, &r, sizeof r);
     assert_int_equal(hipc_pipe_close(&moved), HIPC_E_BAD_HANDLE);
     assert_true(fd_open(fds[0]));
@@ -368,9 +393,11 @@ static void lengths_above_ssize_max_are_bad_size_and_move_nothing(void **state)
     assert_int_equal(hipc_pipe_write_all(&p, "abc", 3, NULL), HIPC_OK);
     for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
         size_t len = huge[i], done = 99;
-        assert_int_equal(hipc_pipe_write_all(&p, "x", len, &done), HIPC_E_BAD_SIZE);
+        assert_int_equal(hipc_pipe_write_all(&p, "x", len, &done),
+                         HIPC_E_BAD_SIZE);
         assert_int_equal(done, 0);
-        assert_int_equal(hipc_pipe_read_exact(&p, buf, len, &done), HIPC_E_BAD_SIZE);
+        assert_int_equal(hipc_pipe_read_exact(&p, buf, len, &done),
+                         HIPC_E_BAD_SIZE);
         assert_int_equal(done, 0);
         assert_int_equal(hipc_pipe_write_all_timed(&p, "x", len, 0, &done),
                          HIPC_E_BAD_SIZE);
@@ -378,9 +405,11 @@ static void lengths_above_ssize_max_are_bad_size_and_move_nothing(void **state)
                          HIPC_E_BAD_SIZE);
         assert_int_equal(done, 0);
         assert_int_equal(hipc_pipe_read_some(&p, buf, len), HIPC_E_BAD_SIZE);
-        assert_int_equal(hipc_pipe_read_some_timed(&p, buf, len, 0), HIPC_E_BAD_SIZE);
+        assert_int_equal(hipc_pipe_read_some_timed(&p, buf, len, 0),
+                         HIPC_E_BAD_SIZE);
         /* A frame that long is beyond any maximum. */
-        assert_int_equal(hipc_pipe_send_frame(&p, "x", len, 0), HIPC_E_MSG_TOO_BIG);
+        assert_int_equal(hipc_pipe_send_frame(&p, "x", len, 0),
+                         HIPC_E_MSG_TOO_BIG);
         assert_int_equal(hipc_pipe_set_capacity(&p, len), HIPC_E_TOO_BIG);
         assert_int_equal(pending_of(&p), 3);
     }
@@ -447,7 +476,8 @@ static void sigpnd_lines_are_scanned_across_reads(void **state)
         assert_true(s.mask == 0x1000u);
     }
     /* Not hex, empty, and 33 digits (more than 128 signals). */
-    static const char long_value[] = "x\nSigPnd:\t0123456789abcdef0123456789abcdef0\n";
+    static const char long_value[] =
+        "x\nSigPnd:\t0123456789abcdef0123456789abcdef0\n";
     static const char *const bad[] = {"x\nSigPnd:\t12g4\n", "x\nSigPnd:\t\n",
                                       long_value};
     for (size_t i = 0; i < 3; i++) {

@@ -175,7 +175,8 @@ static void blocked_child(void)
     CHECK(hipc_pipe_close(&p) == HIPC_OK);
 }
 
-static void sigpipe_blocked_by_the_caller_stays_blocked_and_not_pending(void **state)
+static void
+sigpipe_blocked_by_the_caller_stays_blocked_and_not_pending(void **state)
 {
     (void)state;
     in_child(blocked_child);
@@ -424,7 +425,8 @@ static void read_exact_absorbs_eintr_from_a_real_handler(void **state)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        CHECK(interrupt_parent(SYS_read, SYS_read, p.read_fd, s.ack[0], -1, 10000));
+        CHECK(interrupt_parent(SYS_read, SYS_read, p.read_fd, s.ack[0], -1,
+                               10000));
         /* Only now does the data arrive: the read cannot have finished
          * before the signal, so it really was interrupted. */
         CHECK(write(p.write_fd, "payload", 7) == 7);
@@ -444,7 +446,8 @@ static void read_exact_absorbs_eintr_from_a_real_handler(void **state)
     assert_int_equal(hipc_test_fd_count(), fds);
 }
 
-static void write_all_absorbs_eintr_and_short_writes_from_a_real_handler(void **state)
+static void
+write_all_absorbs_eintr_and_short_writes_from_a_real_handler(void **state)
 {
     (void)state;
     if (hipc_test_syscall_numbers_are_foreign())
@@ -466,8 +469,8 @@ static void write_all_absorbs_eintr_and_short_writes_from_a_real_handler(void **
     if (pid == 0) {
         /* The pipe fills; the parent blocks in its write (pwritev2 when
          * the kernel takes RWF_NOSIGNAL); interrupt it. */
-        CHECK(interrupt_parent(SYS_write, SYS_pwritev2, p.write_fd, s.ack[0], -1,
-                               10000));
+        CHECK(interrupt_parent(SYS_write, SYS_pwritev2, p.write_fd, s.ack[0],
+                               -1, 10000));
         CHECK(hipc_pipe_close_end(&p, HIPC_PIPE_WRITE_END) == HIPC_OK);
         unsigned char chunk[4096];
         for (size_t got = 0; got < len;) {
@@ -517,7 +520,8 @@ static void signals_do_not_extend_a_deadline(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         int sent = 0;
-        while (interrupt_parent(SYS_poll, SYS_ppoll, -1, s.ack[0], s.stop[0], 8000))
+        while (interrupt_parent(SYS_poll, SYS_ppoll, -1, s.ack[0], s.stop[0],
+                                8000))
             sent++;
         _exit(sent > 0 ? 0 : 3);
     }
@@ -543,13 +547,15 @@ static void signals_do_not_extend_a_deadline(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(writer_without_reader_gets_peer_gone_and_survives),
     cmocka_unit_test(callers_sigpipe_handler_is_neither_called_nor_replaced),
-    cmocka_unit_test(sigpipe_blocked_by_the_caller_stays_blocked_and_not_pending),
+    cmocka_unit_test(
+        sigpipe_blocked_by_the_caller_stays_blocked_and_not_pending),
     cmocka_unit_test(sigpipe_pending_before_the_call_survives_it),
     cmocka_unit_test(process_wide_pending_sigpipe_survives_the_call),
     cmocka_unit_test(thread_and_process_pending_sigpipes_both_survive),
     cmocka_unit_test(caller_that_ignores_sigpipe_may_skip_the_mask),
     cmocka_unit_test(read_exact_absorbs_eintr_from_a_real_handler),
-    cmocka_unit_test(write_all_absorbs_eintr_and_short_writes_from_a_real_handler),
+    cmocka_unit_test(
+        write_all_absorbs_eintr_and_short_writes_from_a_real_handler),
     cmocka_unit_test(signals_do_not_extend_a_deadline),
 };
 

@@ -17,7 +17,6 @@
 #include "hipc/pipe.h"
 #include "support.h"
 
-
 #define HELLO "Hello, world.\n"
 
 /* Child: reads the five greetings through its stream; exit code = count. */
@@ -39,8 +38,9 @@ static void parent_writes_five_lines_and_the_child_reads_them(void **state)
 {
     (void)state;
     hipc_pipe_child c;
-    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM |
-                                             HIPC_SPAWN_CHILD_STREAM,
+    assert_int_equal(hipc_pipe_spawn(&c,
+                                     HIPC_SPAWN_PARENT_STREAM |
+                                         HIPC_SPAWN_CHILD_STREAM,
                                      read_greetings, NULL),
                      HIPC_OK);
     assert_true(c.pid > 0);
@@ -66,7 +66,8 @@ static void child_writes_and_the_parent_reads_until_eof(void **state)
 {
     (void)state;
     hipc_pipe_child c;
-    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_CHILD_WRITES, write_hello, NULL),
+    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_CHILD_WRITES, write_hello,
+                                     NULL),
                      HIPC_OK);
     assert_null(c.stream);
     assert_int_equal(c.pipe.write_fd, -1);
@@ -122,7 +123,8 @@ static void only_its_own_end_is_left_open_on_either_side(void **state)
     (void)state;
     struct fd_probe probe = {.fds_at_spawn = hipc_test_fd_count()};
     hipc_pipe_child c;
-    assert_int_equal(hipc_pipe_spawn(&c, 0, count_descriptors, &probe), HIPC_OK);
+    assert_int_equal(hipc_pipe_spawn(&c, 0, count_descriptors, &probe),
+                     HIPC_OK);
     assert_int_equal(hipc_test_fd_count(), probe.fds_at_spawn + 1);
     assert_int_equal(c.pipe.read_fd, -1);
     assert_true(c.pipe.write_fd >= 0);
@@ -185,7 +187,8 @@ static void reader_whose_writer_is_gone_gets_truncated_then_eof(void **state)
     assert_int_equal(hipc_pipe_read_exact(&c.pipe, buf, sizeof buf, &done),
                      HIPC_E_TRUNCATED);
     assert_int_equal(done, 3);
-    assert_int_equal(hipc_pipe_read_exact(&c.pipe, buf, sizeof buf, &done), HIPC_E_EOF);
+    assert_int_equal(hipc_pipe_read_exact(&c.pipe, buf, sizeof buf, &done),
+                     HIPC_E_EOF);
     assert_int_equal(done, 0);
     assert_int_equal(hipc_pipe_child_finish(&c, NULL), HIPC_OK);
 }
@@ -208,7 +211,8 @@ static void writer_whose_reader_is_gone_gets_peer_gone_and_lives(void **state)
     unsigned char *buf = calloc(1, len);
     assert_non_null(buf);
     size_t done = len;
-    assert_int_equal(hipc_pipe_write_all(&c.pipe, buf, len, &done), HIPC_E_PEER_GONE);
+    assert_int_equal(hipc_pipe_write_all(&c.pipe, buf, len, &done),
+                     HIPC_E_PEER_GONE);
     assert_true(done < len);
     assert_int_equal(c.pipe.sys_errno, EPIPE);
     free(buf);
@@ -224,7 +228,8 @@ static void stream_flush_to_a_gone_child_is_peer_gone_not_death(void **state)
     sigset_t pending;
     assert_int_equal(sigpending(&pending), 0);
     int was_pending = sigismember(&pending, SIGPIPE);
-    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM, leave_at_once, NULL),
+    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM,
+                                     leave_at_once, NULL),
                      HIPC_OK);
     /* Wait for the child's exit without reaping it: its end is closed. */
     siginfo_t info;
@@ -261,8 +266,9 @@ static void childs_final_flush_to_a_gone_parent_does_not_kill_it(void **state)
     int sync[2];
     assert_int_equal(pipe2(sync, O_CLOEXEC), 0);
     hipc_pipe_child c;
-    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_CHILD_WRITES |
-                                             HIPC_SPAWN_CHILD_STREAM,
+    assert_int_equal(hipc_pipe_spawn(&c,
+                                     HIPC_SPAWN_CHILD_WRITES |
+                                         HIPC_SPAWN_CHILD_STREAM,
                                      buffer_then_wait_for_the_parent, sync),
                      HIPC_OK);
     /* The parent's read end goes first, then the child may end. */
@@ -302,9 +308,11 @@ static void spawn_and_finish_reject_bad_arguments_and_handles(void **state)
     (void)state;
     hipc_pipe_child c;
     int code = 0;
-    assert_int_equal(hipc_pipe_spawn(NULL, 0, leave_at_once, NULL), HIPC_E_NULL);
+    assert_int_equal(hipc_pipe_spawn(NULL, 0, leave_at_once, NULL),
+                     HIPC_E_NULL);
     assert_int_equal(hipc_pipe_spawn(&c, 0, NULL, NULL), HIPC_E_NULL);
-    assert_int_equal(hipc_pipe_spawn(&c, 0x80u, leave_at_once, NULL), HIPC_E_BAD_FLAGS);
+    assert_int_equal(hipc_pipe_spawn(&c, 0x80u, leave_at_once, NULL),
+                     HIPC_E_BAD_FLAGS);
     assert_int_equal(hipc_pipe_child_finish(NULL, &code), HIPC_E_NULL);
     memset(&c, 0, sizeof c);
     assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_E_BAD_HANDLE);
@@ -334,12 +342,13 @@ static void failed_fork_closes_both_ends(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         struct rlimit none = {0, 0};
-        if (hipc_test_drop_privileges() != 0 || setrlimit(RLIMIT_NPROC, &none) != 0)
+        if (hipc_test_drop_privileges() != 0 ||
+            setrlimit(RLIMIT_NPROC, &none) != 0)
             _exit(10);
         int fds = hipc_test_fd_count();
         hipc_pipe_child c;
-        if (hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM, leave_at_once, NULL) !=
-            HIPC_E_LIMIT)
+        if (hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM, leave_at_once,
+                            NULL) != HIPC_E_LIMIT)
             _exit(11);
         if (c.sys_errno != EAGAIN)
             _exit(12);
@@ -354,7 +363,8 @@ static void failed_parent_stream_kills_reaps_and_closes(void **state)
     (void)state;
     hipc_pipe_child c;
     hipc_fault_fail_nth(HIPC_SYS_FDOPEN, 1, ENOMEM);
-    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM, leave_at_once, NULL),
+    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM,
+                                     leave_at_once, NULL),
                      HIPC_E_NOMEM);
     assert_int_equal(c.sys_errno, ENOMEM);
     hipc_fault_reset();
@@ -367,7 +377,8 @@ static void failing_guard_leaves_the_child_to_a_second_finish(void **state)
     (void)state;
     hipc_pipe_child c;
     int code = -1;
-    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM, leave_at_once, NULL),
+    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM,
+                                     leave_at_once, NULL),
                      HIPC_OK);
     hipc_fault_fail_nth(HIPC_SYS_SIGMASK, 1, EINVAL);
     assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_E_SYS);
@@ -381,13 +392,15 @@ static void failing_stream_close_is_reported_after_the_reap(void **state)
     (void)state;
     hipc_pipe_child c;
     int code = -1;
-    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM, leave_at_once, NULL),
+    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM,
+                                     leave_at_once, NULL),
                      HIPC_OK);
     /* With SIGPIPE blocked already (the hostile stage starts us so), the
      * guard first reads /proc/thread-self/status: its close comes first. */
     sigset_t now;
     assert_int_equal(sigprocmask(SIG_SETMASK, NULL, &now), 0);
-    hipc_fault_fail_nth(HIPC_SYS_CLOSE, sigismember(&now, SIGPIPE) ? 2 : 1, EIO);
+    hipc_fault_fail_nth(HIPC_SYS_CLOSE, sigismember(&now, SIGPIPE) ? 2 : 1,
+                        EIO);
     assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_E_SYS);
     assert_int_equal(c.sys_errno, EIO);
     assert_int_equal(code, 0);
@@ -452,8 +465,9 @@ static void children_close_early_and_parents_read_streams(void **state)
                      HIPC_OK);
     assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
     assert_int_equal(code, 6);
-    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_CHILD_WRITES |
-                                             HIPC_SPAWN_PARENT_STREAM,
+    assert_int_equal(hipc_pipe_spawn(&c,
+                                     HIPC_SPAWN_CHILD_WRITES |
+                                         HIPC_SPAWN_PARENT_STREAM,
                                      child_writes_hi, NULL),
                      HIPC_OK);
     assert_int_equal(fread(buf, 1, 2, c.stream), 2);

@@ -28,7 +28,10 @@ static void malformed_stat_lines_are_corrupt(void **state)
 {
     (void)state;
     const char *bad[] = {
-        "", "42 (x", "42 (x) S 1 2", "42 (x)S 1 2 3 4 5 6 7 8 9 10 11 12 13 "
+        "",
+        "42 (x",
+        "42 (x) S 1 2",
+        "42 (x)S 1 2 3 4 5 6 7 8 9 10 11 12 13 "
         "14 15 16 17 18 19 20",
         "1 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 x9",
         "1 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 "
@@ -48,10 +51,14 @@ static void own_process_is_alive_and_a_wrong_start_is_not(void **state)
     assert_int_equal(hipc__proc_start_time(getpid(), &start, NULL), HIPC_OK);
     assert_int_equal(hipc__proc_alive(getpid(), start, NULL), HIPC__PROC_ALIVE);
     /* Readings from two time namespaces may differ by one tick. */
-    assert_int_equal(hipc__proc_alive(getpid(), start + 1, NULL), HIPC__PROC_ALIVE);
-    assert_int_equal(hipc__proc_alive(getpid(), start - 1, NULL), HIPC__PROC_ALIVE);
-    assert_int_equal(hipc__proc_alive(getpid(), start + 2, NULL), HIPC__PROC_GONE);
-    assert_int_equal(hipc__proc_alive(getpid(), start - 2, NULL), HIPC__PROC_GONE);
+    assert_int_equal(hipc__proc_alive(getpid(), start + 1, NULL),
+                     HIPC__PROC_ALIVE);
+    assert_int_equal(hipc__proc_alive(getpid(), start - 1, NULL),
+                     HIPC__PROC_ALIVE);
+    assert_int_equal(hipc__proc_alive(getpid(), start + 2, NULL),
+                     HIPC__PROC_GONE);
+    assert_int_equal(hipc__proc_alive(getpid(), start - 2, NULL),
+                     HIPC__PROC_GONE);
 }
 
 static void reaped_and_zombie_children_are_gone(void **state)
@@ -70,7 +77,8 @@ static void reaped_and_zombie_children_are_gone(void **state)
     assert_int_equal(hipc__proc_alive(pid, start, NULL), 0);
     assert_int_equal(hipc_test_wait_child(pid, 10), 0);
     assert_int_equal(hipc__proc_alive(pid, start, NULL), 0);
-    assert_int_equal(hipc__proc_start_time(pid, &start, NULL), HIPC_E_NOT_FOUND);
+    assert_int_equal(hipc__proc_start_time(pid, &start, NULL),
+                     HIPC_E_NOT_FOUND);
 }
 
 static int offsets(const char *text, int64_t *ticks)
@@ -86,12 +94,19 @@ static void time_namespace_offsets_parse_to_ticks(void **state)
     assert_int_equal(t, 100000);
     assert_int_equal(offsets("boottime      -2   990000000\n", &t), HIPC_OK);
     assert_int_equal(t, -200 + 99);
-    assert_int_equal(offsets("monotonic 5 0\nboottime 0 19999999", &t), HIPC_OK);
+    assert_int_equal(offsets("monotonic 5 0\nboottime 0 19999999", &t),
+                     HIPC_OK);
     assert_int_equal(t, 1);
-    static const char *const bad[] = {
-        "", "monotonic 0 0\n", "boottime\n", "boottime 1\n", "boottime x 0\n",
-        "boottime 1 0 junk\n", "boottime 1 1000000000\n", "boottime -1 -1\n",
-        "boottime 99999999999999 0\n", "boottimes 1 0\n"};
+    static const char *const bad[] = {"",
+                                      "monotonic 0 0\n",
+                                      "boottime\n",
+                                      "boottime 1\n",
+                                      "boottime x 0\n",
+                                      "boottime 1 0 junk\n",
+                                      "boottime 1 1000000000\n",
+                                      "boottime -1 -1\n",
+                                      "boottime 99999999999999 0\n",
+                                      "boottimes 1 0\n"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(offsets(bad[i], &t), HIPC_E_CORRUPT);
     assert_int_equal(hipc__proc_parse_offsets("boottime 1 0", 12, 0, &t),
@@ -107,7 +122,8 @@ static void start_times_unshift_within_range(void **state)
     assert_int_equal(hipc__proc_unshift(500, -200, &s), HIPC_OK);
     assert_int_equal(s, 700);
     assert_int_equal(hipc__proc_unshift(100, 200, &s), HIPC_E_CORRUPT);
-    assert_int_equal(hipc__proc_unshift(UINT64_MAX - 5, -6, &s), HIPC_E_CORRUPT);
+    assert_int_equal(hipc__proc_unshift(UINT64_MAX - 5, -6, &s),
+                     HIPC_E_CORRUPT);
 }
 
 static const struct CMUnitTest tests[] = {

@@ -23,16 +23,16 @@ static void lines_cut_or_garbled_anywhere_are_corrupt(void **state)
     char st = 0;
     uint64_t start = 0;
     const char *bad[] = {
-        "7 (x) S 1 7 7",          /* ends before field 22 */
-        HEAD,                     /* field 22 missing, trailing space */
-        "7 (x) S 1 7 7 0 -1   ",  /* ends in a run of spaces */
-        HEAD "x1",                /* field 22 not a number */
-        HEAD ":1",                /* just above '9' */
-        HEAD "-1",                /* below '0' */
-        HEAD "12x 3",             /* digits, then garbage */
+        "7 (x) S 1 7 7",               /* ends before field 22 */
+        HEAD,                          /* field 22 missing, trailing space */
+        "7 (x) S 1 7 7 0 -1   ",       /* ends in a run of spaces */
+        HEAD "x1",                     /* field 22 not a number */
+        HEAD ":1",                     /* just above '9' */
+        HEAD "-1",                     /* below '0' */
+        HEAD "12x 3",                  /* digits, then garbage */
         HEAD "99999999999999999999 1", /* above UINT64_MAX */
-        "7 (x)",                  /* nothing after the name */
-        "7 (x)S 1",               /* no space after the name */
+        "7 (x)",                       /* nothing after the name */
+        "7 (x)S 1",                    /* no space after the name */
         "no name at all",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

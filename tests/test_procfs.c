@@ -30,9 +30,11 @@ static void sysctl_values_need_digits_and_the_final_newline(void **state)
     assert_int_equal(value("0\n", 0, &v), HIPC_OK);
     assert_int_equal(v, 0u);
     /* What a cut-short read of "1048576\n" would leave: never a value. */
-    static const char *const bad[] = {"1", "1048", "1048576", "", "\n",
-                                      "12a\n", "-1\n", " 1\n", "1\n\n",
-                                      "18446744073709551616\n"};
+    static const char *const bad[] = {"1",       "1048",
+                                      "1048576", "",
+                                      "\n",      "12a\n",
+                                      "-1\n",    " 1\n",
+                                      "1\n\n",   "18446744073709551616\n"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(value(bad[i], UINT64_MAX, &v), HIPC_E_CORRUPT);
     assert_int_equal(value("1048577\n", 1048576, &v), HIPC_E_CORRUPT);
@@ -45,7 +47,8 @@ static void numbers_parse_in_their_base_within_the_bound(void **state)
     uint64_t v = 0;
     assert_int_equal(hipc__parse_uint("777", 3, 8, 0777, &v), HIPC_OK);
     assert_int_equal(v, 0777u);
-    assert_int_equal(hipc__parse_uint("778", 3, 8, UINT64_MAX, &v), HIPC_E_CORRUPT);
+    assert_int_equal(hipc__parse_uint("778", 3, 8, UINT64_MAX, &v),
+                     HIPC_E_CORRUPT);
     assert_int_equal(hipc__parse_uint("1000", 4, 8, 0777, &v), HIPC_E_CORRUPT);
     assert_int_equal(hipc__parse_uint("", 0, 10, 1, &v), HIPC_E_CORRUPT);
     assert_int_equal(hipc__parse_uint("4294967296", 10, 10, UINT32_MAX, &v),
@@ -58,19 +61,22 @@ static void a_file_is_read_whole_or_said_to_be_too_big(void **state)
     char buf[2048];
     size_t len = 0;
     int err = -1;
-    assert_int_equal(hipc__procfs_read("/proc/self/stat", buf, sizeof buf,
-                                       &len, &err), HIPC_OK);
+    assert_int_equal(hipc__procfs_read("/proc/self/stat", buf, sizeof buf, &len,
+                                       &err),
+                     HIPC_OK);
     assert_int_equal(err, 0);
     assert_true(len > 20 && buf[len - 1] == '\n');
     /* Exactly the file's size fits; one byte less does not. */
     size_t whole = len;
     assert_int_equal(hipc__procfs_read("/proc/self/stat", buf, whole, &len,
-                                       NULL), HIPC_OK);
+                                       NULL),
+                     HIPC_OK);
     assert_int_equal(len, whole);
     assert_int_equal(hipc__procfs_read("/proc/self/stat", buf, 8, &len, NULL),
                      HIPC_E_TOO_BIG);
     assert_int_equal(hipc__procfs_read("/proc/no-such-file", buf, sizeof buf,
-                                       &len, &err), HIPC_E_NOT_FOUND);
+                                       &len, &err),
+                     HIPC_E_NOT_FOUND);
     assert_int_equal(err, ENOENT);
 }
 
@@ -79,11 +85,13 @@ static void values_are_read_from_the_kernel(void **state)
     (void)state;
     uint64_t v = 0;
     assert_int_equal(hipc__procfs_value("/proc/sys/fs/pipe-max-size",
-                                        UINT64_MAX, &v, NULL), HIPC_OK);
+                                        UINT64_MAX, &v, NULL),
+                     HIPC_OK);
     assert_true(v >= 4096);
     /* A file that is no number at all. */
     assert_int_equal(hipc__procfs_value("/proc/self/stat", UINT64_MAX, &v,
-                                        NULL), HIPC_E_TOO_BIG);
+                                        NULL),
+                     HIPC_E_TOO_BIG);
 }
 
 #ifdef HIPC_FAULT_INJECTION
@@ -96,11 +104,13 @@ static void short_and_interrupted_reads_never_give_a_wrong_value(void **state)
     (void)state;
     uint64_t want = 0, got = 0;
     assert_int_equal(hipc__procfs_value("/proc/sys/fs/pipe-max-size",
-                                        UINT64_MAX, &want, NULL), HIPC_OK);
+                                        UINT64_MAX, &want, NULL),
+                     HIPC_OK);
     hipc_fault_reset();
     hipc_fault_eintr_first(1);
     assert_int_equal(hipc__procfs_value("/proc/sys/fs/pipe-max-size",
-                                        UINT64_MAX, &got, NULL), HIPC_OK);
+                                        UINT64_MAX, &got, NULL),
+                     HIPC_OK);
     assert_int_equal(got, want);
     assert_true(hipc_fault_calls(HIPC_SYS_READ) >= 2);
     for (size_t n = 1; n <= 3; n++) {
@@ -159,8 +169,9 @@ static void nothing_to_release(void *ctx)
 static void the_reader_survives_every_syscall_failure(void **state)
 {
     (void)state;
-    static const struct fault_scenario s = {
-        "procfs: read a sysctl value", read_value, nothing_to_release, NULL};
+    static const struct fault_scenario s = {"procfs: read a sysctl value",
+                                            read_value, nothing_to_release,
+                                            NULL};
     fault_drive_all(&s, 1);
 }
 #endif

@@ -28,7 +28,8 @@ static void create_attach_write_read_and_remove(void **state)
     (void)state;
     hipc_shm shm;
     hipc_shm_config cfg = cfg_of(1000, 0);
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_OK);
     assert_non_null(shm.data);
     assert_int_equal(shm.size, 1000);
     assert_int_equal(shm.requested, 1000);
@@ -77,7 +78,8 @@ static void two_processes_share_data_both_ways(void **state)
     (void)state;
     hipc_shm shm;
     hipc_shm_config cfg = cfg_of(4096, 0);
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_OK);
     int go[2], done[2];
     assert_int_equal(pipe(go), 0);
     assert_int_equal(pipe(done), 0);
@@ -116,7 +118,8 @@ static void detach_twice_is_bad_state_and_attach_again_works(void **state)
     (void)state;
     hipc_shm shm;
     hipc_shm_config cfg = cfg_of(10, 0);
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_OK);
     ((char *)shm.data)[9] = 'z';
     assert_int_equal(hipc_shm_detach(&shm), HIPC_OK);
     assert_null(shm.data);
@@ -160,7 +163,8 @@ static void scribbled_handles_are_bad(void **state)
     hipc_shm shm, bad;
     hipc_shm_info info;
     hipc_shm_config cfg = cfg_of(10, 0);
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_OK);
     twin(&bad, &shm);
     bad.state_ = 7;
     assert_int_equal(hipc_shm_stat(&bad, &info), HIPC_E_BAD_HANDLE);
@@ -195,11 +199,21 @@ static void expect_another_segment(const hipc_shm *shm, int field)
     hipc_shm_info info;
     twin(&other, shm);
     switch (field) {
-    case 0: other.cpid_ += 1; break;
-    case 1: other.seg_size += 1; break;
-    case 2: other.key_ += 1; break;
-    case 3: other.ctime_ -= 1; break;
-    default: other.hstart_ += 1; break;
+    case 0:
+        other.cpid_ += 1;
+        break;
+    case 1:
+        other.seg_size += 1;
+        break;
+    case 2:
+        other.key_ += 1;
+        break;
+    case 3:
+        other.ctime_ -= 1;
+        break;
+    default:
+        other.hstart_ += 1;
+        break;
     }
     if (field < 4) {
         assert_int_equal(hipc_shm_stat(&other, &info), HIPC_E_REMOVED);
@@ -217,7 +231,8 @@ static void an_id_that_names_another_segment_is_removed(void **state)
     (void)state;
     hipc_shm shm;
     hipc_shm_config cfg = cfg_of(10, HIPC_SHM_NO_ATTACH);
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_OK);
     for (int field = 0; field < 5; field++)
         expect_another_segment(&shm, field);
     hipc_shm_info info;
@@ -284,7 +299,8 @@ static void a_fresh_handle_meets_ipcrm_on_attach(void **state)
     (void)state;
     hipc_shm shm;
     hipc_shm_config cfg = cfg_of(100, HIPC_SHM_NO_ATTACH);
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_OK);
     assert_null(shm.data);
     ipcrm_m(shm.id);
     assert_int_equal(hipc_shm_attach(&shm, 0), HIPC_E_REMOVED);
@@ -299,7 +315,8 @@ static void ipcrm_while_attached_marks_and_detach_destroys(void **state)
     (void)state;
     hipc_shm shm;
     hipc_shm_config cfg = cfg_of(100, 0);
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_OK);
     int id = shm.id;
     ipcrm_m(id);
     ((char *)shm.data)[99] = 1;
@@ -329,8 +346,8 @@ static void remove_on_attach_survives_a_sigkilled_child(void **state)
         close(ready[0]);
         close(hold[1]);
         hipc_shm shm;
-        hipc_shm_config cfg = cfg_of(1 << 20, HIPC_SHM_REMOVE_ON_ATTACH |
-                                                 HIPC_SHM_PREFAULT);
+        hipc_shm_config cfg =
+            cfg_of(1 << 20, HIPC_SHM_REMOVE_ON_ATTACH | HIPC_SHM_PREFAULT);
         int id = -1;
         if (hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg) == HIPC_OK)
             id = shm.id;
@@ -365,7 +382,8 @@ static void open_with_remove_on_attach_marks_the_segment(void **state)
     hipc_shm_config cfg = cfg_of(32, HIPC_SHM_NO_ATTACH);
     assert_int_equal(hipc_shm_create(&a, 0x70a, &cfg), HIPC_OK);
     assert_int_equal(hipc_shm_open(&b, 0x70a, 32,
-                                   HIPC_SHM_REMOVE_ON_ATTACH | HIPC_SHM_PREFAULT),
+                                   HIPC_SHM_REMOVE_ON_ATTACH |
+                                       HIPC_SHM_PREFAULT),
                      HIPC_OK);
     hipc_shm_info info;
     assert_int_equal(hipc_shm_stat(&b, &info), HIPC_OK);
@@ -384,7 +402,8 @@ static void a_read_only_attachment_cannot_be_written(void **state)
     (void)state;
     hipc_shm shm, ro;
     hipc_shm_config cfg = cfg_of(64, 0);
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_OK);
     strcpy((char *)shm.data, "read me");
     assert_int_equal(hipc_shm_open_id(&ro, shm.id, 64,
                                       HIPC_SHM_RDONLY | HIPC_SHM_PREFAULT),
@@ -428,7 +447,8 @@ static void stat_reports_attachments_pids_and_times(void **state)
     assert_int_equal(info.lpid, pid);
     assert_true(info.atime >= t0);
     assert_int_equal(info.nattch, 0);
-    assert_int_equal(hipc_shm_open(&b, 0x57a7, 64, HIPC_SHM_NO_ATTACH), HIPC_OK);
+    assert_int_equal(hipc_shm_open(&b, 0x57a7, 64, HIPC_SHM_NO_ATTACH),
+                     HIPC_OK);
     assert_null(b.data);
     assert_int_equal(hipc_shm_attach(&b, HIPC_SHM_PREFAULT), HIPC_OK);
     assert_int_equal(hipc_shm_stat(&b, &info), HIPC_OK);
@@ -444,7 +464,8 @@ static void raw_create_has_no_header(void **state)
     (void)state;
     hipc_shm shm, h;
     hipc_shm_config cfg = cfg_of(100, HIPC_SHM_RAW);
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_OK);
     assert_int_equal(shm.seg_size, 100);
     assert_int_equal(((unsigned char *)shm.data)[0], 0);
     /* Someone is attached, so a zero magic may be a creator mid-write. */

@@ -147,16 +147,15 @@ static void well_sealed_but_inconsistent_headers_are_corrupt(void **state)
         uint64_t value;
         size_t width;
     } bad[] = {
-        {16, 0, 8},                 /* requested 0 */
-        {16, 101, 8},               /* requested beyond the segment */
-        {16, UINT64_MAX, 8},        /* requested absurd */
-        {24, 0, 8},                 /* payload inside the header */
-        {24, 4096, 8},              /* payload elsewhere */
-        {40, 0, 4},                 /* creator pid 0 */
-        {40, 0x80000000u, 4},       /* creator pid negative */
-        {44, 1, 4},                 /* reserved words */
-        {48, 1, 8},
-        {56, 1, 4},
+        {16, 0, 8},           /* requested 0 */
+        {16, 101, 8},         /* requested beyond the segment */
+        {16, UINT64_MAX, 8},  /* requested absurd */
+        {24, 0, 8},           /* payload inside the header */
+        {24, 4096, 8},        /* payload elsewhere */
+        {40, 0, 4},           /* creator pid 0 */
+        {40, 0x80000000u, 4}, /* creator pid negative */
+        {44, 1, 4},           /* reserved words */
+        {48, 1, 8},           {56, 1, 4},
     };
     assert_int_equal(hipc_shm_header_check(good, sizeof good, seg, NULL),
                      HIPC_OK);

@@ -58,9 +58,10 @@ static int unbacked_segment(void)
     int sig = touch_verdict(id);
     if (sig != SIGBUS) {
         (void)shmctl(id, IPC_RMID, NULL);
-        hipc_test_skip(sig == 0 ? "a huge page is free: the segment is readable, "
-                                  "nothing to prove"
-                                : "a touch of the segment did not end in SIGBUS");
+        hipc_test_skip(sig == 0
+                           ? "a huge page is free: the segment is readable, "
+                             "nothing to prove"
+                           : "a touch of the segment did not end in SIGBUS");
     }
     return id;
 }
@@ -110,7 +111,8 @@ static int open_body(int id)
     return 0;
 }
 
-static void open_of_an_unbacked_huge_page_segment_is_nomem_not_sigbus(void **state)
+static void
+open_of_an_unbacked_huge_page_segment_is_nomem_not_sigbus(void **state)
 {
     (void)state;
     in_child(open_body, unbacked_segment());
@@ -140,7 +142,8 @@ static void peeking_at_an_unbacked_huge_page_segment_is_nomem(void **state)
 static int raw_body(int id)
 {
     hipc_shm h;
-    if (hipc_shm_open_id(&h, id, 0, HIPC_SHM_RAW | HIPC_SHM_NO_ATTACH) != HIPC_OK)
+    if (hipc_shm_open_id(&h, id, 0, HIPC_SHM_RAW | HIPC_SHM_NO_ATTACH) !=
+        HIPC_OK)
         return 1;
     int rc = hipc_shm_attach(&h, HIPC_SHM_RDONLY | HIPC_SHM_PREFAULT);
     if (!refused(rc, h.sys_errno))
@@ -152,7 +155,8 @@ static int raw_body(int id)
     return hipc_shm_close(&h) == HIPC_OK ? 0 : 5;
 }
 
-static void a_raw_handle_attaches_without_reading_and_prefault_is_nomem(void **state)
+static void
+a_raw_handle_attaches_without_reading_and_prefault_is_nomem(void **state)
 {
     (void)state;
     in_child(raw_body, unbacked_segment());
@@ -178,7 +182,8 @@ static int inspect_body(int id)
     return nattch(id) == 0 ? 0 : 5;
 }
 
-static void the_inspector_lists_an_unbacked_huge_page_segment_as_unreadable(void **state)
+static void
+the_inspector_lists_an_unbacked_huge_page_segment_as_unreadable(void **state)
 {
     (void)state;
     in_child(inspect_body, unbacked_segment());
@@ -187,7 +192,9 @@ static void the_inspector_lists_an_unbacked_huge_page_segment_as_unreadable(void
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(open_of_an_unbacked_huge_page_segment_is_nomem_not_sigbus),
     cmocka_unit_test(peeking_at_an_unbacked_huge_page_segment_is_nomem),
-    cmocka_unit_test(a_raw_handle_attaches_without_reading_and_prefault_is_nomem),
-    cmocka_unit_test(the_inspector_lists_an_unbacked_huge_page_segment_as_unreadable),
+    cmocka_unit_test(
+        a_raw_handle_attaches_without_reading_and_prefault_is_nomem),
+    cmocka_unit_test(
+        the_inspector_lists_an_unbacked_huge_page_segment_as_unreadable),
 };
 HIPC_TEST_MAIN(tests)

@@ -15,13 +15,16 @@ static void peek_reads_a_hipc_header_and_leaves_nothing_attached(void **state)
 {
     (void)state;
     hipc_shm shm;
-    hipc_shm_config cfg = {.size = 300, .tag = 0x9ee4u,
+    hipc_shm_config cfg = {.size = 300,
+                           .tag = 0x9ee4u,
                            .flags = HIPC_SHM_NO_ATTACH};
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_OK);
     hipc_shm_header_info info;
     size_t size = 0;
     int err = -1;
-    assert_int_equal(hipc__shm_peek_header(shm.id, &size, &info, &err), HIPC_OK);
+    assert_int_equal(hipc__shm_peek_header(shm.id, &size, &info, &err),
+                     HIPC_OK);
     assert_int_equal(err, 0);
     assert_int_equal(size, 300 + HIPC_SHM_HEADER_SIZE);
     assert_int_equal(info.tag, 0x9ee4u);
@@ -42,7 +45,8 @@ static void peek_refuses_bad_arguments_before_the_kernel(void **state)
     int err = -1;
     assert_int_equal(hipc__shm_peek_header(0, NULL, NULL, &err), HIPC_E_NULL);
     assert_int_equal(err, 0);
-    assert_int_equal(hipc__shm_peek_header(-1, NULL, &info, &err), HIPC_E_BAD_ID);
+    assert_int_equal(hipc__shm_peek_header(-1, NULL, &info, &err),
+                     HIPC_E_BAD_ID);
 }
 
 static void peek_of_a_missing_id_is_not_found(void **state)
@@ -68,13 +72,15 @@ static void peek_of_a_plain_segment_reports_the_header_check(void **state)
     int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
     assert_true(id >= 0);
     hipc_shm_header_info info;
-    assert_int_equal(hipc__shm_peek_header(id, NULL, &info, NULL), HIPC_E_AGAIN);
+    assert_int_equal(hipc__shm_peek_header(id, NULL, &info, NULL),
+                     HIPC_E_AGAIN);
     char *p = shmat(id, NULL, 0);
     assert_true(p != (void *)-1);
     memcpy(p, "junk", 4);
     assert_int_equal(shmdt(p), 0);
     int err = -1;
-    assert_int_equal(hipc__shm_peek_header(id, NULL, &info, &err), HIPC_E_FOREIGN);
+    assert_int_equal(hipc__shm_peek_header(id, NULL, &info, &err),
+                     HIPC_E_FOREIGN);
     assert_int_equal(err, 0);
     assert_int_equal(shmctl(id, IPC_RMID, NULL), 0);
 }
@@ -102,7 +108,8 @@ static void remove_id_of_a_marked_segment_succeeds_again(void **state)
     (void)state;
     hipc_shm shm;
     hipc_shm_config cfg = {.size = 10};
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_OK);
     assert_int_equal(hipc_shm_remove_id(shm.id, NULL), HIPC_OK);
     int err = -1;
     assert_int_equal(hipc_shm_remove_id(shm.id, &err), HIPC_OK);

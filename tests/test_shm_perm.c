@@ -32,8 +32,7 @@ static void drop(hipc_shm *shm)
 
 /* Runs `body` in a child without privileges; its exit code is the number
  * of the first check that failed, 0 when all held. */
-static void in_unprivileged_child(int (*body)(hipc_shm *),
-                                  hipc_shm *shm)
+static void in_unprivileged_child(int (*body)(hipc_shm *), hipc_shm *shm)
 {
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -55,11 +54,13 @@ static int private_segment_body(hipc_shm *shm)
     hipc_shm h;
     hipc_shm_info info;
     int err = 0;
-    if (hipc_shm_open_id(&h, shm->id, 0, 0) != HIPC_E_PERM || h.sys_errno != EACCES)
+    if (hipc_shm_open_id(&h, shm->id, 0, 0) != HIPC_E_PERM ||
+        h.sys_errno != EACCES)
         return 1;
     if (hipc_shm_open_id(&h, shm->id, 0, HIPC_SHM_RDONLY) != HIPC_E_PERM)
         return 2;
-    if (hipc_shm_open(&h, shm->key, 0, 0) != HIPC_E_PERM || h.sys_errno != EACCES)
+    if (hipc_shm_open(&h, shm->key, 0, 0) != HIPC_E_PERM ||
+        h.sys_errno != EACCES)
         return 3;
     if (hipc_shm_stat_id(shm->id, &info, &err) != HIPC_E_PERM || err != EACCES)
         return 4;
@@ -90,7 +91,8 @@ static void an_owner_only_segment_refuses_other_users(void **state)
 static int readable_segment_body(hipc_shm *shm)
 {
     hipc_shm h;
-    if (hipc_shm_open_id(&h, shm->id, 0, 0) != HIPC_E_PERM || h.sys_errno != EACCES)
+    if (hipc_shm_open_id(&h, shm->id, 0, 0) != HIPC_E_PERM ||
+        h.sys_errno != EACCES)
         return 1;
     if (hipc_shm_open_id(&h, shm->id, 256, HIPC_SHM_RDONLY) != HIPC_OK)
         return 2;
@@ -156,7 +158,8 @@ static void a_path_behind_a_locked_directory_is_perm(void **state)
     assert_true(fd >= 0);
     close(fd);
     key_t key;
-    assert_int_equal(hipc_shm_key_from_path(locked_file, 1, &key, NULL), HIPC_OK);
+    assert_int_equal(hipc_shm_key_from_path(locked_file, 1, &key, NULL),
+                     HIPC_OK);
     in_unprivileged_child(locked_path_body, NULL);
     assert_int_equal(unlink(locked_file), 0);
     assert_int_equal(rmdir(dir), 0);

@@ -116,13 +116,15 @@ static void reuse_case(unsigned flags, int b_in_child)
     handle_calls_leave_b_alone(&a, b, key_b);
 }
 
-static void a_reused_id_from_this_process_is_removed_for_every_call(void **state)
+static void
+a_reused_id_from_this_process_is_removed_for_every_call(void **state)
 {
     (void)state;
     reuse_case(0, 0);
 }
 
-static void a_reused_id_from_another_process_is_removed_for_every_call(void **state)
+static void
+a_reused_id_from_another_process_is_removed_for_every_call(void **state)
 {
     (void)state;
     reuse_case(0, 1);
@@ -293,7 +295,8 @@ static void a_forked_childs_inherited_handle_still_works(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_reused_id_from_this_process_is_removed_for_every_call),
-    cmocka_unit_test(a_reused_id_from_another_process_is_removed_for_every_call),
+    cmocka_unit_test(
+        a_reused_id_from_another_process_is_removed_for_every_call),
     cmocka_unit_test(a_raw_handle_on_a_reused_id_is_removed_for_every_call),
     cmocka_unit_test(an_open_of_a_reused_id_describes_the_new_segment),
     cmocka_unit_test(a_same_key_recreated_a_second_later_is_another_segment),

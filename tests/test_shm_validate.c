@@ -69,20 +69,24 @@ static void unknown_and_conflicting_flags_are_bad_flags(void **state)
     assert_int_equal(create_with(1, 0x40, 0), HIPC_E_BAD_FLAGS);
     assert_int_equal(create_with(1, 0x80000000u, 0), HIPC_E_BAD_FLAGS);
     assert_int_equal(create_with(1, HIPC_SHM_RDONLY, 0), HIPC_E_BAD_FLAGS);
-    assert_int_equal(create_with(1, HIPC_SHM_REMOVE_ON_ATTACH |
-                                        HIPC_SHM_NO_ATTACH, 0),
+    assert_int_equal(create_with(1,
+                                 HIPC_SHM_REMOVE_ON_ATTACH | HIPC_SHM_NO_ATTACH,
+                                 0),
                      HIPC_E_BAD_FLAGS);
     assert_int_equal(hipc_shm_open(&shm, 1, 0, 0x40), HIPC_E_BAD_FLAGS);
     assert_int_equal(hipc_shm_open(&shm, 1, 0, HIPC_SHM_SHARED_WRITE),
                      HIPC_E_BAD_FLAGS);
-    assert_int_equal(hipc_shm_open_id(&shm, 0, 0, HIPC_SHM_NO_ATTACH |
-                                                     HIPC_SHM_REMOVE_ON_ATTACH),
+    assert_int_equal(hipc_shm_open_id(&shm, 0, 0,
+                                      HIPC_SHM_NO_ATTACH |
+                                          HIPC_SHM_REMOVE_ON_ATTACH),
                      HIPC_E_BAD_FLAGS);
     hipc_shm_config cfg = cfg_of(1, 0, 0);
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_OK);
     assert_int_equal(hipc_shm_detach(&shm), HIPC_OK);
     assert_int_equal(hipc_shm_attach(&shm, HIPC_SHM_RAW), HIPC_E_BAD_FLAGS);
-    assert_int_equal(hipc_shm_attach(&shm, HIPC_SHM_NO_ATTACH), HIPC_E_BAD_FLAGS);
+    assert_int_equal(hipc_shm_attach(&shm, HIPC_SHM_NO_ATTACH),
+                     HIPC_E_BAD_FLAGS);
     assert_int_equal(hipc_shm_remove(&shm), HIPC_OK);
     assert_int_equal(hipc_shm_close(&shm), HIPC_OK);
 }
@@ -99,7 +103,8 @@ static void modes_are_checked_and_default_to_0600(void **state)
     assert_int_equal(create_with(1, 0, 0644), HIPC_OK);
     hipc_shm shm;
     hipc_shm_config cfg = cfg_of(1, 0, 0);
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_OK);
     hipc_shm_info info;
     assert_int_equal(hipc_shm_stat(&shm, &info), HIPC_OK);
     assert_int_equal(info.mode, 0600);
@@ -110,7 +115,8 @@ static void modes_are_checked_and_default_to_0600(void **state)
     assert_int_equal(hipc_shm_close(&shm), HIPC_OK);
     cfg.mode = 0666;
     cfg.flags = HIPC_SHM_SHARED_WRITE;
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_OK);
     assert_int_equal(hipc_shm_stat(&shm, &info), HIPC_OK);
     assert_int_equal(info.mode, 0666);
     assert_int_equal(hipc_shm_remove(&shm), HIPC_OK);
@@ -151,7 +157,8 @@ static void sizes_are_reported_requested_rounded_and_kernel(void **state)
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     hipc_shm shm;
     hipc_shm_config cfg = cfg_of(page - HIPC_SHM_HEADER_SIZE + 1, 0, 0);
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_OK);
     assert_int_equal(shm.requested, cfg.size);
     assert_int_equal(shm.size, cfg.size);
     assert_int_equal(shm.seg_size, page + 1);
@@ -164,7 +171,8 @@ static void sizes_are_reported_requested_rounded_and_kernel(void **state)
     assert_int_equal(hipc_shm_close(&shm), HIPC_OK);
     cfg.flags = HIPC_SHM_RAW;
     cfg.size = 3;
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg), HIPC_OK);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_OK);
     assert_int_equal(shm.seg_size, 3);
     assert_int_equal(shm.size, 3);
     assert_int_equal(shm.rounded, page);
@@ -194,7 +202,8 @@ static int planned_syscalls(void **state)
     return 0;
 }
 
-#define plain_test(f) cmocka_unit_test_setup_teardown(f, plain_syscalls, planned_syscalls)
+#define plain_test(f)                                                          \
+    cmocka_unit_test_setup_teardown(f, plain_syscalls, planned_syscalls)
 
 static unsigned long long read_proc(const char *path)
 {
@@ -216,10 +225,10 @@ static void limits_are_what_the_kernel_reports(void **state)
     assert_int_equal(lim.shmall, read_proc("/proc/sys/kernel/shmall"));
     assert_int_equal(lim.shmmni, read_proc("/proc/sys/kernel/shmmni"));
     assert_int_equal(lim.page_size, (size_t)sysconf(_SC_PAGESIZE));
-    print_message("limits: shmmax %llu shmall %llu pages shmmni %llu page %zu\n",
-                  (unsigned long long)lim.shmmax,
-                  (unsigned long long)lim.shmall,
-                  (unsigned long long)lim.shmmni, lim.page_size);
+    print_message(
+        "limits: shmmax %llu shmall %llu pages shmmni %llu page %zu\n",
+        (unsigned long long)lim.shmmax, (unsigned long long)lim.shmall,
+        (unsigned long long)lim.shmmni, lim.page_size);
 }
 
 /* The IPC sysctls belong to the IPC namespace: lowering them is only done
@@ -318,8 +327,10 @@ static void keys_from_paths_match_ftok_and_are_validated(void **state)
                      HIPC_E_BAD_PROJ_ID);
     assert_int_equal(hipc_shm_key_from_path("/", -1, &key, NULL),
                      HIPC_E_BAD_PROJ_ID);
-    assert_int_equal(hipc_shm_key_from_path("", 1, &key, NULL), HIPC_E_BAD_PATH);
-    assert_int_equal(hipc_shm_key_from_path("/no/such/hipc/path", 1, &key, &err),
+    assert_int_equal(hipc_shm_key_from_path("", 1, &key, NULL),
+                     HIPC_E_BAD_PATH);
+    assert_int_equal(hipc_shm_key_from_path("/no/such/hipc/path", 1, &key,
+                                            &err),
                      HIPC_E_BAD_PATH);
     assert_int_equal(err, ENOENT);
     char *longp = malloc(PATH_MAX + 1);
@@ -356,9 +367,11 @@ static void missing_keys_and_ids_are_not_found(void **state)
     int err = 0;
     assert_int_equal(hipc_shm_open(&shm, 0x0bad0bad, 0, 0), HIPC_E_NOT_FOUND);
     assert_int_equal(shm.sys_errno, ENOENT);
-    assert_int_equal(hipc_shm_open_id(&shm, 0x7ffffff0, 0, 0), HIPC_E_NOT_FOUND);
+    assert_int_equal(hipc_shm_open_id(&shm, 0x7ffffff0, 0, 0),
+                     HIPC_E_NOT_FOUND);
     assert_int_equal(shm.sys_errno, EINVAL);
-    assert_int_equal(hipc_shm_stat_id(0x7ffffff0, &info, &err), HIPC_E_NOT_FOUND);
+    assert_int_equal(hipc_shm_stat_id(0x7ffffff0, &info, &err),
+                     HIPC_E_NOT_FOUND);
     assert_int_equal(err, EINVAL);
     assert_int_equal(hipc_shm_remove_id(0x7ffffff0, &err), HIPC_E_NOT_FOUND);
     assert_int_equal(err, EINVAL);

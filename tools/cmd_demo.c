@@ -81,8 +81,9 @@ static int child_run(struct demo_link *l)
         return hipcctl_fail("demo (child): opening the segment", rc,
                             shm.sys_errno);
     printf("child  %ld: opened key 0x%08" PRIx32 " (id %d, tag 0x%08" PRIx32
-           "), read: \"%.*s\"\n", (long)getpid(), (uint32_t)key, shm.id,
-           shm.tag, (int)shm.size, (const char *)shm.data);
+           "), read: \"%.*s\"\n",
+           (long)getpid(), (uint32_t)key, shm.id, shm.tag, (int)shm.size,
+           (const char *)shm.data);
     snprintf(shm.data, shm.size, "hello back from child %ld", (long)getpid());
     printf("child  %ld: wrote its answer, stays attached until told\n",
            (long)getpid());
@@ -101,11 +102,13 @@ static int parent_talk(struct demo_link *l, hipc_shm *shm, pid_t child)
 {
     char ack = 0;
     snprintf(shm->data, shm->size, "hello from parent %ld", (long)getpid());
-    printf("parent %ld: wrote \"%s\"\n", (long)getpid(), (const char *)shm->data);
+    printf("parent %ld: wrote \"%s\"\n", (long)getpid(),
+           (const char *)shm->data);
     fflush(stdout);
     if (send_all(l->to_child[1], &shm->key, sizeof shm->key) != 0 ||
         recv_all(l->to_parent[0], &ack, 1) != 0)
-        return hipcctl_fail("demo: the child did not answer", HIPC_E_PEER_GONE, 0);
+        return hipcctl_fail("demo: the child did not answer", HIPC_E_PEER_GONE,
+                            0);
     show_table("while both processes are attached (nattch 2)");
     if (send_all(l->to_child[1], "g", 1) != 0)
         return hipcctl_fail("demo: telling the child", HIPC_E_PEER_GONE, 0);
@@ -115,7 +118,8 @@ static int parent_talk(struct demo_link *l, hipc_shm *shm, pid_t child)
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return hipcctl_fail("demo: the child failed", HIPC_E_CHILD, 0);
     printf("parent %ld: child %ld exited; read its answer: \"%.*s\"\n",
-           (long)getpid(), (long)child, (int)shm->size, (const char *)shm->data);
+           (long)getpid(), (long)child, (int)shm->size,
+           (const char *)shm->data);
     show_table("after the child detached (nattch 1)");
     return HIPCCTL_EXIT_OK;
 }
@@ -139,7 +143,8 @@ static int parent_run(struct demo_link *l, pid_t child)
     if (rrc != HIPC_OK || crc != HIPC_OK)
         return hipcctl_fail("demo: removing the segment",
                             rrc != HIPC_OK ? rrc : crc, shm.sys_errno);
-    printf("parent %ld: detached and removed segment %d\n", (long)getpid(), shm.id);
+    printf("parent %ld: detached and removed segment %d\n", (long)getpid(),
+           shm.id);
     show_table("after remove (the segment is gone)");
     return out;
 }

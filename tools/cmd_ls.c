@@ -43,7 +43,9 @@ static const char *kind_name(enum hipc_seg_kind k)
 
 static const char *orphan_name(enum hipc_seg_orphan o)
 {
-    return o == HIPC_ORPHAN_YES ? "yes" : o == HIPC_ORPHAN_NO ? "no" : "unknown";
+    return o == HIPC_ORPHAN_YES  ? "yes"
+           : o == HIPC_ORPHAN_NO ? "no"
+                                 : "unknown";
 }
 
 static const char *status_text(const hipc_seg_entry *e)
@@ -63,13 +65,16 @@ void hipcctl_print_table(FILE *f, const hipc_seg_entry *e, size_t n)
         if (e[i].kind == HIPC_SEG_HIPC)
             snprintf(tag, sizeof tag, "0x%08" PRIx32, e[i].tag);
         else
-            snprintf(tag, sizeof tag, "%s", e[i].kind == HIPC_SEG_FOREIGN ? "-" : "?");
-        fprintf(f, "0x%08" PRIx32 " %-10d %-10s %-10o %-10" PRIu64
-                   " %-10" PRIu64 " %-11s %-10s %s\n",
+            snprintf(tag, sizeof tag, "%s",
+                     e[i].kind == HIPC_SEG_FOREIGN ? "-" : "?");
+        fprintf(f,
+                "0x%08" PRIx32 " %-10d %-10s %-10o %-10" PRIu64 " %-10" PRIu64
+                " %-11s %-10s %s\n",
                 (uint32_t)e[i].key, e[i].id,
                 owner_name(e[i].uid, uid, sizeof uid), e[i].perms, e[i].bytes,
                 e[i].nattch, status_text(&e[i]), tag,
-                e[i].orphan == HIPC_ORPHAN_UNKNOWN ? "?" : orphan_name(e[i].orphan));
+                e[i].orphan == HIPC_ORPHAN_UNKNOWN ? "?"
+                                                   : orphan_name(e[i].orphan));
     }
 }
 
@@ -91,14 +96,17 @@ static void json_string(FILE *f, const char *s)
 static void json_entry(FILE *f, const hipc_seg_entry *e)
 {
     char buf[64];
-    fprintf(f, "{\"key\": %d, \"key_hex\": \"0x%08" PRIx32 "\", \"id\": %d, "
-               "\"owner\": ", (int)e->key, (uint32_t)e->key, e->id);
+    fprintf(f,
+            "{\"key\": %d, \"key_hex\": \"0x%08" PRIx32 "\", \"id\": %d, "
+            "\"owner\": ",
+            (int)e->key, (uint32_t)e->key, e->id);
     json_string(f, owner_name(e->uid, buf, sizeof buf));
-    fprintf(f, ", \"uid\": %lu, \"gid\": %lu, \"cuid\": %lu, \"cgid\": %lu, "
-               "\"perms\": \"%o\", \"mode\": %u, \"bytes\": %" PRIu64
-               ", \"nattch\": %" PRIu64 ", \"cpid\": %ld, \"lpid\": %ld, "
-               "\"atime\": %" PRId64 ", \"dtime\": %" PRId64
-               ", \"ctime\": %" PRId64 ", \"dest\": %s, \"locked\": %s, ",
+    fprintf(f,
+            ", \"uid\": %lu, \"gid\": %lu, \"cuid\": %lu, \"cgid\": %lu, "
+            "\"perms\": \"%o\", \"mode\": %u, \"bytes\": %" PRIu64
+            ", \"nattch\": %" PRIu64 ", \"cpid\": %ld, \"lpid\": %ld, "
+            "\"atime\": %" PRId64 ", \"dtime\": %" PRId64
+            ", \"ctime\": %" PRId64 ", \"dest\": %s, \"locked\": %s, ",
             (unsigned long)e->uid, (unsigned long)e->gid,
             (unsigned long)e->cuid, (unsigned long)e->cgid, e->perms, e->mode,
             e->bytes, e->nattch, (long)e->cpid, (long)e->lpid, e->atime,
@@ -111,8 +119,9 @@ static void json_entry(FILE *f, const hipc_seg_entry *e)
             kind_name(e->kind), hipc_err_name(e->kind_code),
             e->kind == HIPC_SEG_HIPC ? "true" : "false");
     if (e->kind == HIPC_SEG_HIPC)
-        fprintf(f, "\"tag\": %" PRIu32 ", \"layout_version\": %" PRIu32
-                   ", \"creator_pid\": %ld, \"creator_start\": %" PRIu64 ", ",
+        fprintf(f,
+                "\"tag\": %" PRIu32 ", \"layout_version\": %" PRIu32
+                ", \"creator_pid\": %ld, \"creator_start\": %" PRIu64 ", ",
                 e->tag, e->layout_version, (long)e->creator_pid,
                 e->creator_start);
     fprintf(f, "\"orphan\": \"%s\"}", orphan_name(e->orphan));
@@ -144,7 +153,8 @@ static int parse_opts(int argc, char **argv, struct ls_opts *o)
         else if (strcmp(argv[i], "--no-peek") == 0)
             o->flags |= HIPC_INSPECT_NO_PEEK;
         else if (argv[i][0] == '-' && argv[i][1] != '\0')
-            return hipcctl_usage_error("%s: unknown option '%s'", argv[0], argv[i]);
+            return hipcctl_usage_error("%s: unknown option '%s'", argv[0],
+                                       argv[i]);
         else if (o->operand != NULL)
             return hipcctl_usage_error("%s: too many arguments", argv[0]);
         else
@@ -185,16 +195,21 @@ static void print_stat(FILE *f, const hipc_seg_entry *e)
             (unsigned long)e->gid);
     fprintf(f, "creator  uid %lu, gid %lu, pid %ld\n", (unsigned long)e->cuid,
             (unsigned long)e->cgid, (long)e->cpid);
-    fprintf(f, "perms    %o\nbytes    %" PRIu64 "\nnattch   %" PRIu64
-               "\nlast pid %ld\nstatus   %s\n",
+    fprintf(f,
+            "perms    %o\nbytes    %" PRIu64 "\nnattch   %" PRIu64
+            "\nlast pid %ld\nstatus   %s\n",
             e->perms, e->bytes, e->nattch, (long)e->lpid,
             e->dest || e->locked ? status_text(e) : "-");
-    fprintf(f, "times    attach %" PRId64 ", detach %" PRId64
-               ", change %" PRId64 "\n", e->atime, e->dtime, e->ctime);
-    fprintf(f, "kind     %s (%s)\n", kind_name(e->kind), hipc_err_name(e->kind_code));
+    fprintf(f,
+            "times    attach %" PRId64 ", detach %" PRId64 ", change %" PRId64
+            "\n",
+            e->atime, e->dtime, e->ctime);
+    fprintf(f, "kind     %s (%s)\n", kind_name(e->kind),
+            hipc_err_name(e->kind_code));
     if (e->kind == HIPC_SEG_HIPC)
-        fprintf(f, "hipc     tag 0x%08" PRIx32 ", layout %" PRIu32
-                   ", creator pid %ld started at tick %" PRIu64 "\n",
+        fprintf(f,
+                "hipc     tag 0x%08" PRIx32 ", layout %" PRIu32
+                ", creator pid %ld started at tick %" PRIu64 "\n",
                 e->tag, e->layout_version, (long)e->creator_pid,
                 e->creator_start);
     fprintf(f, "orphan   %s\n", orphan_name(e->orphan));
@@ -208,7 +223,8 @@ int hipcctl_cmd_stat(int argc, char **argv)
         return rc;
     int id = 0;
     if (o.operand == NULL || hipcctl_parse_id(o.operand, &id) != 0)
-        return hipcctl_usage_error("stat: expected a segment id (0..%d)", INT32_MAX);
+        return hipcctl_usage_error("stat: expected a segment id (0..%d)",
+                                   INT32_MAX);
     hipc_seg_entry e;
     int err = 0;
     rc = hipc_inspect_find_id(id, &e, o.flags, &err);

@@ -9,7 +9,8 @@ static int rm_key(const char *arg)
 {
     key_t key = 0;
     if (arg == NULL || hipcctl_parse_key(arg, &key) != 0)
-        return hipcctl_usage_error("rm: --key needs a 32-bit key (decimal or 0x hex)");
+        return hipcctl_usage_error(
+            "rm: --key needs a 32-bit key (decimal or 0x hex)");
     int err = 0;
     int rc = hipc_inspect_remove_key(key, &err);
     if (rc != HIPC_OK) {
@@ -25,8 +26,8 @@ static int rm_id(const char *arg)
 {
     int id = 0;
     if (hipcctl_parse_id(arg, &id) != 0)
-        return hipcctl_usage_error("rm: expected a segment id (0..%d), got '%s'",
-                                   INT32_MAX, arg);
+        return hipcctl_usage_error(
+            "rm: expected a segment id (0..%d), got '%s'", INT32_MAX, arg);
     int err = 0;
     int rc = hipc_inspect_remove_id(id, &err);
     if (rc != HIPC_OK) {
@@ -65,12 +66,14 @@ int hipcctl_cmd_gc(int argc, char **argv)
     int err = 0;
     int rc = hipc_inspect_gc(e, SHOWN, &found, flags, &err);
     size_t shown = found < SHOWN ? found : SHOWN;
-    const char *verb = (flags & HIPC_INSPECT_DRY_RUN) ? "would remove" : "removed";
+    const char *verb =
+        (flags & HIPC_INSPECT_DRY_RUN) ? "would remove" : "removed";
     for (size_t i = 0; i < shown; i++)
         printf("%s orphan: id %d key 0x%08" PRIx32 " bytes %" PRIu64
-               " creator pid %ld\n", verb, e[i].id, (uint32_t)e[i].key,
-               e[i].bytes, (long)(e[i].kind == HIPC_SEG_HIPC ? e[i].creator_pid
-                                                             : e[i].cpid));
+               " creator pid %ld\n",
+               verb, e[i].id, (uint32_t)e[i].key, e[i].bytes,
+               (long)(e[i].kind == HIPC_SEG_HIPC ? e[i].creator_pid
+                                                 : e[i].cpid));
     free(e);
     if (rc < 0)
         return hipcctl_fail("gc", rc, err);

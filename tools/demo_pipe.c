@@ -27,8 +27,9 @@ static int demo_child(hipc_pipe *pipe, FILE *in, void *arg)
 static int demo_greetings(void)
 {
     hipc_pipe_child c;
-    int rc = hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM | HIPC_SPAWN_CHILD_STREAM,
-                             demo_child, NULL);
+    int rc =
+        hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM | HIPC_SPAWN_CHILD_STREAM,
+                        demo_child, NULL);
     if (rc != HIPC_OK)
         return hipcctl_fail("demo: spawning the pipe child", rc, c.sys_errno);
     printf("parent %ld: child %ld reads the pipe; writing %d greetings\n",

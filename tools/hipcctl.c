@@ -22,7 +22,8 @@ static const struct hipcctl_cmd {
      "list segments: the ipcs -m columns plus hipc tag and orphan flag"},
     {"stat", hipcctl_cmd_stat, "[--json] [--no-peek] ID",
      "show everything known about segment ID"},
-    {"rm", hipcctl_cmd_rm, "ID | --key KEY", "remove a segment (as ipcrm -m / -M)"},
+    {"rm", hipcctl_cmd_rm, "ID | --key KEY",
+     "remove a segment (as ipcrm -m / -M)"},
     {"gc", hipcctl_cmd_gc, "[--dry-run]",
      "remove orphans: no attachment and the creator gone"},
     {"demo", hipcctl_cmd_demo, "",
@@ -122,7 +123,8 @@ int hipcctl_parse_key(const char *s, key_t *key)
 {
     long long v = 0;
     int hex = s != NULL && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
-    if (parse_number(s, hex ? 16 : 10, INT32_MIN, (long long)UINT32_MAX, &v) != 0)
+    if (parse_number(s, hex ? 16 : 10, INT32_MIN, (long long)UINT32_MAX, &v) !=
+        0)
         return -1;
     *key = (key_t)(int32_t)(uint32_t)(v & 0xffffffffLL);
     return 0;

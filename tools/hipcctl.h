@@ -14,10 +14,10 @@
 
 /* Exit codes (documented in `hipcctl help` and README.md). */
 enum hipcctl_exit {
-    HIPCCTL_EXIT_OK = 0,        /* done */
-    HIPCCTL_EXIT_FAILED = 1,    /* an operation failed (message on stderr) */
-    HIPCCTL_EXIT_USAGE = 2,     /* bad command line */
-    HIPCCTL_EXIT_NOT_FOUND = 3  /* no such segment (stat, rm) */
+    HIPCCTL_EXIT_OK = 0,       /* done */
+    HIPCCTL_EXIT_FAILED = 1,   /* an operation failed (message on stderr) */
+    HIPCCTL_EXIT_USAGE = 2,    /* bad command line */
+    HIPCCTL_EXIT_NOT_FOUND = 3 /* no such segment (stat, rm) */
 };
 
 /* A command: argv[0] is the command name, argv[1..] its arguments. */

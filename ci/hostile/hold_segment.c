@@ -39,7 +39,8 @@ static int create(int plain)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2 || (strcmp(argv[1], "--hipc") != 0 && strcmp(argv[1], "--plain") != 0)) {
+    if (argc != 2 ||
+        (strcmp(argv[1], "--hipc") != 0 && strcmp(argv[1], "--plain") != 0)) {
         fprintf(stderr, "usage: %s --hipc|--plain\n", argv[0]);
         return 1;
     }

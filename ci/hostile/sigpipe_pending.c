@@ -37,7 +37,8 @@ int main(int argc, char **argv)
                 argv[0]);
         return 125;
     }
-    int process = strcmp(argv[1], "process") == 0 || strcmp(argv[1], "both") == 0;
+    int process =
+        strcmp(argv[1], "process") == 0 || strcmp(argv[1], "both") == 0;
     int thread = strcmp(argv[1], "thread") == 0 || strcmp(argv[1], "both") == 0;
     if (!process && !thread) {
         fprintf(stderr, "sigpipe_pending: unknown kind '%s'\n", argv[1]);

@@ -77,7 +77,8 @@ extern "C" {
 #define HIPC_CHAN_SPIN_ALWAYS INT64_MAX
 
 /* Flags. Unknown bits are HIPC_E_BAD_FLAGS. */
-#define HIPC_CHAN_ANONYMOUS 0x01u /* claim no identity, never check the peer:
+#define HIPC_CHAN_ANONYMOUS                                                    \
+    0x01u /* claim no identity, never check the peer:
                                      one process only (tests, fuzzing) */
 #define HIPC_CHAN_FLAGS_ALL_ 0x01u
 
@@ -99,19 +100,19 @@ typedef struct hipc_chan {
     int role;        /* HIPC_CHAN_PRODUCER or HIPC_CHAN_CONSUMER */
     int sys_errno;   /* errno of the last failed syscall on this handle */
     int64_t spin_ns;
-    hipc_shm shm;    /* the segment, for create/open; unused for _mem */
+    hipc_shm shm; /* the segment, for create/open; unused for _mem */
     /* Private: do not touch. */
     uint32_t magic_;
     unsigned state_;
     unsigned flags_;
     uint32_t mask_;
-    uint32_t pos_;      /* own position (tail or head), authoritative */
-    uint32_t peer_;     /* the peer's last validated position */
-    uint32_t pending_;  /* bytes of the reserved or peeked record */
-    uint32_t stream_;   /* consumer: tail loads in a row that found more */
+    uint32_t pos_;     /* own position (tail or head), authoritative */
+    uint32_t peer_;    /* the peer's last validated position */
+    uint32_t pending_; /* bytes of the reserved or peeked record */
+    uint32_t stream_;  /* consumer: tail loads in a row that found more */
     pid_t pid_;
     uint64_t start_;
-    uint64_t pidns_;    /* our pid namespace's inode; 0: no namespaces */
+    uint64_t pidns_; /* our pid namespace's inode; 0: no namespaces */
     void *hdr_;
     unsigned char *ring_;
     const struct hipc_chan *self_; /* where the handle was opened */

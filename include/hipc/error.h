@@ -64,12 +64,14 @@ extern "C" {
     X(E_CHILD, -40, "child process failed")                                    \
     X(E_UNSUPPORTED, -41, "not supported on this system")
 
+/* clang-format off */
 enum hipc_error {
 #define HIPC_ERROR_ENUM_(name, value, msg) HIPC_##name = (value),
     HIPC_ERROR_MAP(HIPC_ERROR_ENUM_)
 #undef HIPC_ERROR_ENUM_
     HIPC_ERROR_LAST_ = -41
 };
+/* clang-format on */
 
 /* A static, human-readable message; "unknown hipc error" for unknown codes. */
 const char *hipc_strerror(int code);

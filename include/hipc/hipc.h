@@ -9,7 +9,8 @@
 #define HIPC_VERSION_MINOR 2
 #define HIPC_VERSION_PATCH 0
 #define HIPC_VERSION                                                           \
-    ((HIPC_VERSION_MAJOR << 16) | (HIPC_VERSION_MINOR << 8) | HIPC_VERSION_PATCH)
+    ((HIPC_VERSION_MAJOR << 16) | (HIPC_VERSION_MINOR << 8) |                  \
+     HIPC_VERSION_PATCH)
 #define HIPC_VERSION_STRING "0.2.0"
 
 #include "hipc/config.h"

@@ -52,13 +52,13 @@ enum hipc_seg_orphan {
 typedef struct hipc_seg_entry {
     key_t key;
     int id;
-    unsigned mode;   /* perms | HIPC_SEG_MODE_DEST | HIPC_SEG_MODE_LOCKED */
-    unsigned perms;  /* mode & 0777 */
-    int dest;        /* marked for removal */
-    int locked;      /* locked in memory */
-    uint64_t bytes;  /* segment size */
-    pid_t cpid;      /* creator (0: not visible from this pid namespace) */
-    pid_t lpid;      /* last shmat/shmdt */
+    unsigned mode;  /* perms | HIPC_SEG_MODE_DEST | HIPC_SEG_MODE_LOCKED */
+    unsigned perms; /* mode & 0777 */
+    int dest;       /* marked for removal */
+    int locked;     /* locked in memory */
+    uint64_t bytes; /* segment size */
+    pid_t cpid;     /* creator (0: not visible from this pid namespace) */
+    pid_t lpid;     /* last shmat/shmdt */
     uint64_t nattch;
     uid_t uid, cuid; /* owner and creator */
     gid_t gid, cgid;

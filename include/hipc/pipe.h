@@ -104,26 +104,26 @@ extern "C" {
 #define HIPC_PIPE_ATOMIC_BYTES PIPE_BUF
 
 /* Flags. Unknown bits, or bits a call does not take, are HIPC_E_BAD_FLAGS. */
-#define HIPC_PIPE_NONBLOCK 0x01u /* create only: O_NONBLOCK on both ends;
+#define HIPC_PIPE_NONBLOCK                                                     \
+    0x01u /* create only: O_NONBLOCK on both ends;
                                     I/O without timeout then returns
                                     HIPC_E_AGAIN instead of waiting */
-#define HIPC_PIPE_DIRECT 0x02u   /* create: O_DIRECT, "packet mode": each
+#define HIPC_PIPE_DIRECT                                                       \
+    0x02u /* create: O_DIRECT, "packet mode": each
                                     write of up to PIPE_BUF bytes is one
                                     packet, a read takes one packet and drops
                                     what does not fit the buffer. adopt, read
                                     end only: its writer sends packets (the
                                     read end cannot see it; see recv_frame) */
-#define HIPC_PIPE_SIGPIPE_IGNORED 0x04u /* the caller guarantees SIGPIPE is
+#define HIPC_PIPE_SIGPIPE_IGNORED                                              \
+    0x04u /* the caller guarantees SIGPIPE is
                                     ignored or blocked in every thread that
                                     writes: writes skip the signal mask
                                     dance. If that is not true, a write to a
                                     pipe without reader kills the process. */
 #define HIPC_PIPE_FLAGS_ALL_ 0x07u
 
-enum hipc_pipe_end {
-    HIPC_PIPE_READ_END = 1,
-    HIPC_PIPE_WRITE_END = 2
-};
+enum hipc_pipe_end { HIPC_PIPE_READ_END = 1, HIPC_PIPE_WRITE_END = 2 };
 
 typedef struct hipc_pipe {
     /* Public, read-only. */
@@ -132,10 +132,11 @@ typedef struct hipc_pipe {
     int sys_errno; /* errno of the last failed syscall on this handle */
     /* Private: do not touch. */
     uint32_t magic_;
-    unsigned flags_;     /* the public HIPC_PIPE_* flags it was made with */
+    unsigned flags_;       /* the public HIPC_PIPE_* flags it was made with */
     unsigned nonblocking_; /* its descriptors are O_NONBLOCK */
-    size_t frame_got_;  /* bytes of a begun frame already received */
-    unsigned char frame_hdr_[8]; /* that frame's header (HIPC_FRAME_HEADER_BYTES) */
+    size_t frame_got_;     /* bytes of a begun frame already received */
+    unsigned char
+        frame_hdr_[8];   /* that frame's header (HIPC_FRAME_HEADER_BYTES) */
     uintptr_t self_;     /* the handle's own address: a copy is told apart */
     uintptr_t send_buf_; /* the payload of a begun, unfinished frame */
     size_t send_len_;    /* its payload length */
@@ -158,7 +159,8 @@ int hipc_pipe_create(hipc_pipe *p, unsigned flags);
  * other bits, or an `end` that is neither, are HIPC_E_BAD_FLAGS.
  * HIPC_OK, HIPC_E_NULL, HIPC_E_BAD_FLAGS, HIPC_E_BAD_FD, HIPC_E_NOT_PIPE,
  * HIPC_E_WRONG_END, K (fcntl, fstat). */
-int hipc_pipe_adopt(hipc_pipe *p, int fd, enum hipc_pipe_end end, unsigned flags);
+int hipc_pipe_adopt(hipc_pipe *p, int fd, enum hipc_pipe_end end,
+                    unsigned flags);
 
 /* The descriptor of one end, or a negative code: H, HIPC_E_BAD_FLAGS (no
  * such end), HIPC_E_WRONG_END (not held). The handle keeps it. */
@@ -180,7 +182,8 @@ int hipc_pipe_close(hipc_pipe *p);
  * H, HIPC_E_WRONG_END, HIPC_E_NULL (buf NULL, len > 0), HIPC_E_BAD_SIZE
  * (len > SSIZE_MAX), HIPC_E_BAD_STATE (a frame is owed: see send_frame),
  * K. */
-int hipc_pipe_write_all(hipc_pipe *p, const void *buf, size_t len, size_t *done);
+int hipc_pipe_write_all(hipc_pipe *p, const void *buf, size_t len,
+                        size_t *done);
 
 /* Reads exactly `len` bytes. HIPC_OK; HIPC_E_EOF when the writers closed
  * before the first byte; HIPC_E_TRUNCATED when they closed after some but
@@ -205,7 +208,8 @@ int hipc_pipe_write_all_timed(hipc_pipe *p, const void *buf, size_t len,
                               int timeout_ms, size_t *done);
 int hipc_pipe_read_exact_timed(hipc_pipe *p, void *buf, size_t len,
                                int timeout_ms, size_t *done);
-int hipc_pipe_read_some_timed(hipc_pipe *p, void *buf, size_t len, int timeout_ms);
+int hipc_pipe_read_some_timed(hipc_pipe *p, void *buf, size_t len,
+                              int timeout_ms);
 
 /* Capacity (F_GETPIPE_SZ) in bytes, or a negative code: H, K. Either end. */
 int hipc_pipe_capacity(hipc_pipe *p);
@@ -318,8 +322,8 @@ typedef int (*hipc_pipe_child_fn)(hipc_pipe *pipe, FILE *stream, void *arg);
 typedef struct hipc_pipe_child {
     /* Public, read-only. */
     pid_t pid;
-    hipc_pipe pipe;  /* the parent's end */
-    FILE *stream;    /* the parent's end as a stream, or NULL */
+    hipc_pipe pipe; /* the parent's end */
+    FILE *stream;   /* the parent's end as a stream, or NULL */
     int sys_errno;
     /* Private: do not touch. */
     uint32_t magic_;

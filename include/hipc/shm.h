@@ -73,26 +73,28 @@ extern "C" {
 #define HIPC_SHM_HEADER_SIZE 64u
 
 /* Flags for create, open and attach. Unknown bits are HIPC_E_BAD_FLAGS. */
-#define HIPC_SHM_RDONLY 0x01u            /* attach read-only */
-#define HIPC_SHM_RAW 0x02u               /* no hipc header */
-#define HIPC_SHM_REMOVE_ON_ATTACH 0x04u  /* IPC_RMID once attached: the
+#define HIPC_SHM_RDONLY 0x01u /* attach read-only */
+#define HIPC_SHM_RAW 0x02u    /* no hipc header */
+#define HIPC_SHM_REMOVE_ON_ATTACH                                              \
+    0x04u                           /* IPC_RMID once attached: the
                                             segment vanishes with the last
                                             detach, even after crashes.
                                             Nobody can open or attach it
                                             afterwards (HIPC_E_REMOVED):
                                             share it across fork */
-#define HIPC_SHM_SHARED_WRITE 0x08u      /* allow group/world-writable mode */
-#define HIPC_SHM_PREFAULT 0x10u          /* populate pages now: memory
+#define HIPC_SHM_SHARED_WRITE 0x08u /* allow group/world-writable mode */
+#define HIPC_SHM_PREFAULT                                                      \
+    0x10u                        /* populate pages now: memory
                                             shortage becomes an error code,
                                             not a SIGBUS later (Linux 5.14+
                                             MADV_POPULATE_*; older kernels
                                             get the MADV_WILLNEED hint) */
-#define HIPC_SHM_NO_ATTACH 0x20u         /* create/open without attaching */
+#define HIPC_SHM_NO_ATTACH 0x20u /* create/open without attaching */
 #define HIPC_SHM_FLAGS_ALL_ 0x3fu
 
 /* Zero-initialise, then set what you need. */
 typedef struct hipc_shm_config {
-    size_t size;   /* payload bytes wanted; must be > 0 */
+    size_t size; /* payload bytes wanted; must be > 0 */
     unsigned flags;
     unsigned mode; /* permission bits (0..0777); 0 means 0600 */
     uint32_t tag;  /* application tag stored in the header */
@@ -108,7 +110,7 @@ typedef struct hipc_shm {
     key_t key;
     int id;
     uint32_t tag;
-    int sys_errno;    /* errno of the last failed syscall on this handle */
+    int sys_errno; /* errno of the last failed syscall on this handle */
     /* Private: do not touch. */
     uint32_t magic_;
     unsigned state_;
@@ -120,8 +122,8 @@ typedef struct hipc_shm {
     pid_t cpid_;
     key_t key_;
     int64_t ctime_;
-    pid_t hpid_;      /* header's creator pid (0: raw) */
-    uint64_t hstart_; /* header's creator start time */
+    pid_t hpid_;                  /* header's creator pid (0: raw) */
+    uint64_t hstart_;             /* header's creator start time */
     const struct hipc_shm *self_; /* where the handle was made: a copy of
                                      it lives elsewhere */
 } hipc_shm;
@@ -136,8 +138,8 @@ typedef struct hipc_shm_info {
     int64_t atime, dtime, ctime;
     uid_t uid, cuid;
     gid_t gid, cgid;
-    unsigned mode;   /* permission bits */
-    int removed;     /* marked for removal (SHM_DEST) */
+    unsigned mode; /* permission bits */
+    int removed;   /* marked for removal (SHM_DEST) */
 } hipc_shm_info;
 
 /* What a hipc header says, as decoded by hipc_shm_header_check(). */
@@ -154,9 +156,9 @@ typedef struct hipc_shm_header_info {
  * IPC namespace. A limit hipc cannot read is reported as UINT64_MAX (the
  * kernel still enforces it). */
 typedef struct hipc_shm_limits {
-    uint64_t shmmax;  /* largest segment, bytes */
-    uint64_t shmall;  /* all segments together, pages */
-    uint64_t shmmni;  /* number of segments */
+    uint64_t shmmax; /* largest segment, bytes */
+    uint64_t shmall; /* all segments together, pages */
+    uint64_t shmmni; /* number of segments */
     size_t page_size;
 } hipc_shm_limits;
 
@@ -213,7 +215,8 @@ int hipc_shm_create(hipc_shm *shm, key_t key, const hipc_shm_config *cfg);
  * every attempt is IPC_CREAT|IPC_EXCL. After HIPC_SHM_CREATE_RETRIES taken
  * keys: HIPC_E_RETRIES. The chosen key is in shm->key. Every other code is
  * hipc_shm_create's. */
-int hipc_shm_create_fresh(hipc_shm *shm, key_t seed, const hipc_shm_config *cfg);
+int hipc_shm_create_fresh(hipc_shm *shm, key_t seed,
+                          const hipc_shm_config *cfg);
 
 /* Opens an existing segment by key or id and attaches it (unless
  * HIPC_SHM_NO_ATTACH). Flags: RDONLY, RAW, REMOVE_ON_ATTACH, PREFAULT,
@@ -238,8 +241,10 @@ int hipc_shm_create_fresh(hipc_shm *shm, key_t seed, const hipc_shm_config *cfg)
  * memory HIPC_E_NOMEM; any other kernel failure its hipc__from_errno code.
  * On failure the handle is not open (HIPC_E_BAD_HANDLE), sys_errno kept,
  * and nothing stays attached. */
-int hipc_shm_open(hipc_shm *shm, key_t key, size_t expected_size, unsigned flags);
-int hipc_shm_open_id(hipc_shm *shm, int id, size_t expected_size, unsigned flags);
+int hipc_shm_open(hipc_shm *shm, key_t key, size_t expected_size,
+                  unsigned flags);
+int hipc_shm_open_id(hipc_shm *shm, int id, size_t expected_size,
+                     unsigned flags);
 
 /* Attaches a detached handle (flags: RDONLY, PREFAULT, REMOVE_ON_ATTACH;
  * others HIPC_E_BAD_FLAGS) and verifies the header again. NULL

@@ -72,14 +72,14 @@ static const char *const fault_call_names[] = {
 static const int *fault_errnos(enum hipc_sys_call call)
 {
     static const int shmget[] = {ENOMEM, ENOSPC, EACCES, EINVAL, ENFILE,
-                                 EEXIST, ENOENT, EPERM, 0};
+                                 EEXIST, ENOENT, EPERM,  0};
     static const int shmat[] = {EACCES, EIDRM, EINVAL, ENOMEM, 0};
     static const int shmdt[] = {EINVAL, 0};
     static const int shmctl[] = {EACCES, EFAULT, EIDRM, EINVAL, EPERM, 0};
     static const int pipe2[] = {EFAULT, EINVAL, EMFILE, ENFILE, 0};
     static const int read[] = {EAGAIN, EBADF, EFAULT, EINTR, EINVAL, EIO, 0};
-    static const int write[] = {EAGAIN, EBADF, EFAULT, EINTR, EINVAL,
-                                EIO, ENOSPC, EPIPE, 0};
+    static const int write[] = {EAGAIN, EBADF,  EFAULT, EINTR, EINVAL,
+                                EIO,    ENOSPC, EPIPE,  0};
     static const int close[] = {EBADF, EINTR, EIO, 0};
     static const int fcntl[] = {EBADF, EINVAL, EBUSY, EPERM, 0};
     static const int fstat[] = {EBADF, EFAULT, ENOMEM, EOVERFLOW, 0};
@@ -105,32 +105,58 @@ static const int *fault_errnos(enum hipc_sys_call call)
     static const int clock[] = {EINVAL, 0};
     static const int none[] = {0};
     switch (call) {
-    case HIPC_SYS_SHMGET: return shmget;
-    case HIPC_SYS_SHMAT: return shmat;
-    case HIPC_SYS_SHMDT: return shmdt;
-    case HIPC_SYS_SHMCTL: return shmctl;
-    case HIPC_SYS_PIPE2: return pipe2;
-    case HIPC_SYS_READ: return read;
-    case HIPC_SYS_WRITE: return write;
-    case HIPC_SYS_CLOSE: return close;
-    case HIPC_SYS_FCNTL: return fcntl;
-    case HIPC_SYS_FSTAT: return fstat;
-    case HIPC_SYS_STAT: return stat;
-    case HIPC_SYS_OPEN: return open;
-    case HIPC_SYS_POLL: return poll;
-    case HIPC_SYS_IOCTL: return ioctl;
-    case HIPC_SYS_FORK: return fork;
-    case HIPC_SYS_WAITPID: return waitpid;
-    case HIPC_SYS_KILL: return kill;
-    case HIPC_SYS_SIGMASK: return sigmask;
-    case HIPC_SYS_SIGTIMEDWAIT: return sigtimedwait;
-    case HIPC_SYS_SIGPENDING: return sigpending;
-    case HIPC_SYS_FUTEX: return futex;
-    case HIPC_SYS_MADVISE: return madvise;
-    case HIPC_SYS_DUP2: return dup2;
-    case HIPC_SYS_FDOPEN: return fdopen;
-    case HIPC_SYS_CLOCK: return clock;
-    default: return none;
+    case HIPC_SYS_SHMGET:
+        return shmget;
+    case HIPC_SYS_SHMAT:
+        return shmat;
+    case HIPC_SYS_SHMDT:
+        return shmdt;
+    case HIPC_SYS_SHMCTL:
+        return shmctl;
+    case HIPC_SYS_PIPE2:
+        return pipe2;
+    case HIPC_SYS_READ:
+        return read;
+    case HIPC_SYS_WRITE:
+        return write;
+    case HIPC_SYS_CLOSE:
+        return close;
+    case HIPC_SYS_FCNTL:
+        return fcntl;
+    case HIPC_SYS_FSTAT:
+        return fstat;
+    case HIPC_SYS_STAT:
+        return stat;
+    case HIPC_SYS_OPEN:
+        return open;
+    case HIPC_SYS_POLL:
+        return poll;
+    case HIPC_SYS_IOCTL:
+        return ioctl;
+    case HIPC_SYS_FORK:
+        return fork;
+    case HIPC_SYS_WAITPID:
+        return waitpid;
+    case HIPC_SYS_KILL:
+        return kill;
+    case HIPC_SYS_SIGMASK:
+        return sigmask;
+    case HIPC_SYS_SIGTIMEDWAIT:
+        return sigtimedwait;
+    case HIPC_SYS_SIGPENDING:
+        return sigpending;
+    case HIPC_SYS_FUTEX:
+        return futex;
+    case HIPC_SYS_MADVISE:
+        return madvise;
+    case HIPC_SYS_DUP2:
+        return dup2;
+    case HIPC_SYS_FDOPEN:
+        return fdopen;
+    case HIPC_SYS_CLOCK:
+        return clock;
+    default:
+        return none;
     }
 }
 
@@ -141,16 +167,29 @@ static const int *fault_errnos(enum hipc_sys_call call)
 static int fault_expected_code(int err)
 {
     switch (err) {
-    case ENOMEM: return HIPC_E_NOMEM;
-    case ENOSPC: case EMFILE: case ENFILE: return HIPC_E_LIMIT;
-    case EACCES: case EPERM: return HIPC_E_PERM;
-    case EIDRM: return HIPC_E_REMOVED;
-    case EPIPE: return HIPC_E_PEER_GONE;
-    case EAGAIN: return HIPC_E_AGAIN;
-    case EINTR: return HIPC_E_INTR;
-    case EEXIST: return HIPC_E_EXISTS;
-    case ENOENT: return HIPC_E_NOT_FOUND;
-    default: return 0;
+    case ENOMEM:
+        return HIPC_E_NOMEM;
+    case ENOSPC:
+    case EMFILE:
+    case ENFILE:
+        return HIPC_E_LIMIT;
+    case EACCES:
+    case EPERM:
+        return HIPC_E_PERM;
+    case EIDRM:
+        return HIPC_E_REMOVED;
+    case EPIPE:
+        return HIPC_E_PEER_GONE;
+    case EAGAIN:
+        return HIPC_E_AGAIN;
+    case EINTR:
+        return HIPC_E_INTR;
+    case EEXIST:
+        return HIPC_E_EXISTS;
+    case ENOENT:
+        return HIPC_E_NOT_FOUND;
+    default:
+        return 0;
     }
 }
 
@@ -210,8 +249,8 @@ static const char *fault_release_and_check(const struct fault_scenario *s,
 /* The body of one case, in its own child. Exit 0: the fault fired and
  * every check passed; 3: the scenario never reached that call; 1: a
  * check failed (said on stderr). */
-static void fault_case(const struct fault_scenario *s,
-                       enum hipc_sys_call call, unsigned long nth, int err)
+static void fault_case(const struct fault_scenario *s, enum hipc_sys_call call,
+                       unsigned long nth, int err)
 {
     _Alignas(max_align_t) unsigned char ctx[FAULT_CTX_BYTES];
     int fds0 = hipc_test_fd_count(), shm0 = hipc_test_shm_count();
@@ -287,10 +326,10 @@ static void fault_run_case(const struct fault_scenario *s,
         t->unreached++;
     else {
         if (code != 1)
-            fprintf(stderr, "%s: %s #%lu failing with %s: case ended %d "
-                            "(-2: hung, killed after 10 s)\n",
-                    s->name, fault_call_names[call], nth, strerror(err),
-                    code);
+            fprintf(stderr,
+                    "%s: %s #%lu failing with %s: case ended %d "
+                    "(-2: hung, killed after 10 s)\n",
+                    s->name, fault_call_names[call], nth, strerror(err), code);
         t->failed++;
     }
 }
@@ -319,8 +358,8 @@ static unsigned long fault_drive(const struct fault_scenario *s,
             used += (size_t)snprintf(kinds + used, sizeof kinds - used,
                                      " %s:%lu", fault_call_names[k], counts[k]);
     printf("fault driver: %-44s %5lu injected cases, %lu unreached, "
-           "%lu failed;%s\n", s->name, t.injected, t.unreached, t.failed,
-           kinds);
+           "%lu failed;%s\n",
+           s->name, t.injected, t.unreached, t.failed, kinds);
     *total += t.injected;
     return t.failed;
 }
