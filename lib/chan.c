@@ -1111,24 +1111,35 @@ static int adopt_opened(hipc_chan *ch, int role, const hipc_chan_config *cfg,
     return adopt_segment(ch, role, cfg, SEG_OPENED);
 }
 
-int hipc_chan_open(hipc_chan *ch, key_t key, int role,
-                   const hipc_chan_config *cfg)
+/* Which segment to open: by key, or by id. */
+struct seg_ref {
+    int by_id;
+    key_t key;
+    int id;
+};
+
+static int open_ref(hipc_chan *ch, struct seg_ref ref, int role,
+                    const hipc_chan_config *cfg)
 {
     int rc = open_prepare(ch, role, cfg);
     if (rc != HIPC_OK)
         return rc;
-    rc = hipc_shm_open(&ch->shm, key, HIPC_CHAN_HEADER_SIZE, 0);
+    rc = ref.by_id
+             ? hipc_shm_open_id(&ch->shm, ref.id, HIPC_CHAN_HEADER_SIZE, 0)
+             : hipc_shm_open(&ch->shm, ref.key, HIPC_CHAN_HEADER_SIZE, 0);
     return adopt_opened(ch, role, cfg, rc);
+}
+
+int hipc_chan_open(hipc_chan *ch, key_t key, int role,
+                   const hipc_chan_config *cfg)
+{
+    return open_ref(ch, (struct seg_ref){.key = key}, role, cfg);
 }
 
 int hipc_chan_open_id(hipc_chan *ch, int id, int role,
                       const hipc_chan_config *cfg)
 {
-    int rc = open_prepare(ch, role, cfg);
-    if (rc != HIPC_OK)
-        return rc;
-    rc = hipc_shm_open_id(&ch->shm, id, HIPC_CHAN_HEADER_SIZE, 0);
-    return adopt_opened(ch, role, cfg, rc);
+    return open_ref(ch, (struct seg_ref){.by_id = 1, .id = id}, role, cfg);
 }
 
 int hipc_chan_remove(hipc_chan *ch)

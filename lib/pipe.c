@@ -704,22 +704,27 @@ int hipc_pipe_read_some(hipc_pipe *p, void *buf, size_t len)
     return read_some_op(p, buf, len, -1);
 }
 
-int hipc_pipe_write_all_timed(hipc_pipe *p, const void *buf, size_t len,
-                              int timeout_ms, size_t *done)
+/* A timed transfer: a negative timeout is refused before anything else
+ * (after the handle check, which names a worse mistake first). */
+static int timed(hipc_pipe *p, enum op op, const void *buf, size_t len,
+                 int timeout_ms, size_t *done)
 {
     set_done(done, 0);
     if (timeout_ms < 0)
         return check_or(p, HIPC_E_BAD_TIMEOUT);
-    return transfer(p, OP_WRITE, buf, len, timeout_ms, NOT_TRIED, done);
+    return transfer(p, op, buf, len, timeout_ms, NOT_TRIED, done);
+}
+
+int hipc_pipe_write_all_timed(hipc_pipe *p, const void *buf, size_t len,
+                              int timeout_ms, size_t *done)
+{
+    return timed(p, OP_WRITE, buf, len, timeout_ms, done);
 }
 
 int hipc_pipe_read_exact_timed(hipc_pipe *p, void *buf, size_t len,
                                int timeout_ms, size_t *done)
 {
-    set_done(done, 0);
-    if (timeout_ms < 0)
-        return check_or(p, HIPC_E_BAD_TIMEOUT);
-    return transfer(p, OP_READ_EXACT, buf, len, timeout_ms, NOT_TRIED, done);
+    return timed(p, OP_READ_EXACT, buf, len, timeout_ms, done);
 }
 
 int hipc_pipe_read_some_timed(hipc_pipe *p, void *buf, size_t len,
