@@ -27,8 +27,8 @@ static inline int hipc__shm_id_fail(int *sink, long neg, int gone)
 
 /* Reads the hipc header of segment `id` without ever risking a SIGBUS:
  * attaches it read-only for a moment, makes the header page present with
- * MADV_POPULATE_READ and proves it present with mincore() before reading
- * one byte, checks the header exactly as hipc_shm_open() does (acquire load
+ * MADV_POPULATE_READ (or, where the kernel lacks it, proves it present
+ * with mincore()) before reading one byte, checks the header exactly as hipc_shm_open() does (acquire load
  * of the magic, one copy into a local, hipc_shm_header_check()), and
  * detaches again. The size is the kernel's (IPC_STAT taken while attached,
  * so it belongs to the mapping read), never the caller's.
@@ -48,10 +48,10 @@ static inline int hipc__shm_id_fail(int *sink, long neg, int gone)
  *                      SIGBUS; ENOMEM), or shmat found no address space
  *   HIPC_E_UNSUPPORTED the kernel cannot populate pages (before Linux
  *                      5.14: madvise says EINVAL, kept in *sys_errno) and
- *                      mincore does not show the header page in memory;
- *                      or MADV_POPULATE_READ claimed success (an emulator
- *                      that ignores it) and the page still is not there
- *                      (*sys_errno 0). Not read: it could SIGBUS.
+ *                      mincore does not show the header page in memory.
+ *                      Not read: it could SIGBUS. (An emulator that
+ *                      ignores MADV_POPULATE_READ and says 0 is trusted
+ *                      like the kernel: hipc is not hardened for that.)
  *   hipc__from_errno() of any other errno (HIPC_E_SYS for the unexpected).
  * The segment was read and is not a valid hipc header (hipc_shm_header_
  * check's codes): HIPC_E_FOREIGN, HIPC_E_AGAIN (zero magic: a creator may

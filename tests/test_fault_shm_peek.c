@@ -115,16 +115,6 @@ static void a_page_the_kernel_cannot_provide_is_nomem(void **state)
     assert_int_equal(shmctl(id, IPC_RMID, NULL), 0);
 }
 
-/* mincore itself failing (the second MADVISE-point call) is its code. */
-static void a_failed_mincore_is_its_code(void **state)
-{
-    (void)state;
-    int id = hipc_segment();
-    open_with_madvise_fault(id, 2, ENOMEM, HIPC_E_NOMEM, ENOMEM);
-    open_with_madvise_fault(id, 2, EAGAIN, HIPC_E_AGAIN, EAGAIN);
-    assert_int_equal(shmctl(id, IPC_RMID, NULL), 0);
-}
-
 /* peek: shmat refused, or the IPC_STAT after it failing, leaves nothing
  * attached and says why. */
 static void peek_failures_leave_nothing_attached(void **state)
@@ -268,8 +258,6 @@ static const struct CMUnitTest tests[] = {
         without_populate_an_absent_page_is_unsupported, hipc_test_fd_setup,
         hipc_test_fd_teardown),
     cmocka_unit_test_setup_teardown(a_page_the_kernel_cannot_provide_is_nomem,
-                                    hipc_test_fd_setup, hipc_test_fd_teardown),
-    cmocka_unit_test_setup_teardown(a_failed_mincore_is_its_code,
                                     hipc_test_fd_setup, hipc_test_fd_teardown),
     cmocka_unit_test_setup_teardown(peek_failures_leave_nothing_attached,
                                     hipc_test_fd_setup, hipc_test_fd_teardown),
