@@ -116,8 +116,11 @@ static unsigned gen_at(const struct world *w, int id)
 static int twin(const struct slot *sl)
 {
     struct shmid_ds now;
-    return shmctl(sl->shm.id, IPC_STAT, &now) == 0 &&
-           now.shm_perm.__key == sl->seen.shm_perm.__key &&
+    if (shmctl(sl->shm.id, IPC_STAT, &now) != 0)
+        return 0;
+    /* A segment marked for removal shows key 0: its key tells nothing. */
+    int marked = (now.shm_perm.mode & SHM_DEST) && now.shm_perm.__key == 0;
+    return (now.shm_perm.__key == sl->seen.shm_perm.__key || marked) &&
            now.shm_cpid == sl->seen.shm_cpid &&
            now.shm_ctime == sl->seen.shm_ctime &&
            now.shm_segsz == sl->seen.shm_segsz;

@@ -18,9 +18,11 @@
  * time), and every call that acts on the id (attach, stat, remove) first
  * checks they still match; an id that now names another segment is
  * HIPC_E_REMOVED, and that segment is neither mapped, reported nor
- * removed. Limits: a segment re-created by the same process under the same
- * key with the same size within the same second cannot be told apart (no
- * kernel attribute differs); IPC_SET by any program changes shm_ctime, so
+ * removed. Limits: a segment re-created at the same id by the same
+ * process with the same size within the same second cannot be told apart
+ * when it has the same key, or has been marked for removal (its key then
+ * reads 0): no kernel attribute differs. Once any call has found the id
+ * naming another segment, every later call says HIPC_E_REMOVED. IPC_SET by any program changes shm_ctime, so
  * a segment chmod-ed that way is taken for another one (HIPC_E_REMOVED,
  * never acted on). detach and close act on this process's mapping only,
  * never on the id: while attached, the segment cannot be destroyed and its
