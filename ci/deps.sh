@@ -7,7 +7,7 @@ min_pkgs=(cmake make gcc libc6-dev)
 full_pkgs=("${min_pkgs[@]}" clang llvm libclang-rt-14-dev libcmocka-dev
   pkg-config util-linux valgrind afl++ musl-tools qemu-user
   gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu libc6-dev-armhf-cross
-  libc6-dev-arm64-cross gcovr cppcheck clang-tidy
+  libc6-dev-arm64-cross gcovr cppcheck clang-tidy clang-format
   dpkg-dev xz-utils  # apt-get source (ci/cmocka.sh)
   python3  # ci/stack_depth.py
   mount)  # ci/stages/hostile.sh remounts /proc with hidepid
