@@ -338,3 +338,18 @@ int hipc_test_fd_teardown(void **state)
     assert_int_equal(hipc_test_fd_count(), fds_at_setup);
     return 0;
 }
+
+int hipc_test_transfers_may_be_short(void)
+{
+#ifdef HIPC_FAULT_INJECTION
+    return strstr(hipc_fault_mode(), "short") != NULL;
+#else
+    return 0;
+#endif
+}
+
+void hipc_test_fill(unsigned char *buf, size_t len, unsigned seed)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (unsigned char)(i * 131u + seed);
+}

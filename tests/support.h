@@ -137,4 +137,18 @@ int hipc_test_syscall_numbers_are_foreign(void);
     };                                                                         \
     HIPC_TEST_MAIN(tests)
 
+/* Non-zero when the fault build shortens pipe transfers
+ * (HIPC_FAULT_MODE=short...): assertions about how much one call moves
+ * hold only without it. */
+int hipc_test_transfers_may_be_short(void);
+/* Skips the running test, saying `why`, under short transfers rather than
+ * passing without having checked. Call it before acquiring anything. */
+#define hipc_test_skip_if_short(why)                                           \
+    do {                                                                       \
+        if (hipc_test_transfers_may_be_short())                                \
+            hipc_test_skip(why);                                               \
+    } while (0)
+/* A recognisable byte pattern, different per seed. */
+void hipc_test_fill(unsigned char *buf, size_t len, unsigned seed);
+
 #endif

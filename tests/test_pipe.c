@@ -26,33 +26,6 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Under HIPC_FAULT_MODE=short the fault build shortens pipe reads and
- * large writes to a few bytes, as the kernel could; assertions about how
- * much one read returns hold only without it. */
-static int transfers_may_be_short(void)
-{
-#ifdef HIPC_FAULT_INJECTION
-    return strstr(hipc_fault_mode(), "short") != NULL;
-#else
-    return 0;
-#endif
-}
-
-/* A test that means nothing with short transfers is skipped, and says so,
- * rather than passing without having checked. Call it before acquiring
- * anything: a skip leaves the test at once. */
-static void skip_if_transfers_may_be_short(const char *what)
-{
-    if (transfers_may_be_short())
-        hipc_test_skip(what);
-}
-
-static void fill(unsigned char *buf, size_t len, unsigned seed)
-{
-    for (size_t i = 0; i < len; i++)
-        buf[i] = (unsigned char)(i * 131u + seed);
-}
-
 /* ---- Creation and ends --------------------------------------------------- */
 
 static void bytes_written_to_write_fd_come_out_of_read_fd(void **state)
@@ -99,8 +72,8 @@ static void nonblock_and_direct_flags_reach_the_kernel(void **state)
 static void packet_mode_keeps_two_writes_two_reads(void **state)
 {
     (void)state;
-    skip_if_transfers_may_be_short("short transfers split each write into "
-                                   "several packets");
+    hipc_test_skip_if_short("short transfers split each write into "
+                            "several packets");
     hipc_pipe p;
     assert_int_equal(hipc_pipe_create(&p, HIPC_PIPE_DIRECT), HIPC_OK);
     assert_int_equal(hipc_pipe_write_all(&p, "ab", 2, NULL), HIPC_OK);
@@ -370,7 +343,7 @@ read_some_returns_what_is_there_without_waiting_for_more(void **state)
     assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
     assert_int_equal(hipc_pipe_write_all(&p, "hello", 5, NULL), HIPC_OK);
     int n = hipc_pipe_read_some(&p, buf, sizeof buf);
-    if (transfers_may_be_short())
+    if (hipc_test_transfers_may_be_short())
         assert_true(n >= 1 && n <= 5);
     else
         assert_int_equal(n, 5);
@@ -394,7 +367,7 @@ nonblocking_pipe_reports_again_when_empty_and_when_full(void **state)
     size_t len = (size_t)cap * 2;
     unsigned char *buf = malloc(len);
     assert_non_null(buf);
-    fill(buf, len, 1);
+    hipc_test_fill(buf, len, 1);
     assert_int_equal(hipc_pipe_write_all(&p, buf, len, &done), HIPC_E_AGAIN);
     assert_int_equal(done, (size_t)cap);
     free(buf);
@@ -489,7 +462,7 @@ static void zero_timeout_takes_what_is_there_and_never_waits(void **state)
     assert_int_equal(done, 4);
     int n = hipc_pipe_read_some_timed(&p, buf, sizeof buf, 0);
     assert_true(n >= 1 && n <= 4);
-    if (!transfers_may_be_short())
+    if (!hipc_test_transfers_may_be_short())
         assert_int_equal(n, 4);
     assert_int_equal(hipc_pipe_read_exact(&p, buf + n, 4 - (size_t)n, NULL),
                      HIPC_OK);
@@ -510,7 +483,7 @@ static void write_into_a_full_pipe_times_out_with_the_bytes_moved(void **state)
         int cap = hipc_pipe_set_capacity(&p, 4096);
         assert_int_equal(cap, 4096);
         unsigned char buf[3 * 4096];
-        fill(buf, sizeof buf, 2);
+        hipc_test_fill(buf, sizeof buf, 2);
         size_t done = 0;
         long long t0 = now_ms();
         assert_int_equal(hipc_pipe_write_all_timed(&p, buf, sizeof buf, 40,
@@ -518,7 +491,7 @@ static void write_into_a_full_pipe_times_out_with_the_bytes_moved(void **state)
                          HIPC_E_TIMEDOUT);
         assert_true(now_ms() - t0 >= 40);
         /* One-byte writes (fault build) may not fill it by the deadline. */
-        if (transfers_may_be_short())
+        if (hipc_test_transfers_may_be_short())
             assert_true(done >= 1 && done <= 4096);
         else
             assert_int_equal(done, 4096);
@@ -582,7 +555,7 @@ static void shrinking_below_the_data_waiting_is_bad_state(void **state)
     (void)state;
     hipc_pipe p;
     unsigned char buf[3 * 4096];
-    fill(buf, sizeof buf, 3);
+    hipc_test_fill(buf, sizeof buf, 3);
     assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
     assert_int_equal(hipc_pipe_write_all(&p, buf, sizeof buf, NULL), HIPC_OK);
     assert_int_equal(hipc_pipe_set_capacity(&p, 4096), HIPC_E_BAD_STATE);
@@ -744,9 +717,9 @@ static void frame_up_to_pipe_buf_goes_out_in_one_write(void **state)
      * header + payload proves header and payload left in one writev. */
     hipc_pipe p;
     unsigned char payload[HIPC_PIPE_ATOMIC_BYTES - HIPC_FRAME_HEADER_BYTES];
-    fill(payload, sizeof payload, 4);
-    skip_if_transfers_may_be_short("short transfers split the frame's "
-                                   "writev into several packets");
+    hipc_test_fill(payload, sizeof payload, 4);
+    hipc_test_skip_if_short("short transfers split the frame's "
+                            "writev into several packets");
     assert_int_equal(hipc_pipe_create(&p, HIPC_PIPE_DIRECT), HIPC_OK);
     assert_int_equal(hipc_pipe_send_frame(&p, payload, sizeof payload, 0),
                      HIPC_OK);
@@ -938,7 +911,7 @@ static void frame_split_inside_its_header_still_arrives_whole(void **state)
     (void)state;
     hipc_pipe p;
     static unsigned char out[5000], in[5000];
-    fill(out, sizeof out, 6);
+    hipc_test_fill(out, sizeof out, 6);
     assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
     hipc_fault_short_io(3);
     assert_int_equal(hipc_pipe_send_frame(&p, out, sizeof out, sizeof out),
@@ -996,7 +969,7 @@ static void short_transfers_and_eintr_are_absorbed(void **state)
     (void)state;
     hipc_pipe p;
     unsigned char out[1000], in[1000];
-    fill(out, sizeof out, 5);
+    hipc_test_fill(out, sizeof out, 5);
     assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
     hipc_fault_short_io(7);
     hipc_fault_eintr_first(1);

@@ -18,31 +18,6 @@
 #include "hipc/pipe.h"
 #include "support.h"
 
-/* Under HIPC_FAULT_MODE=short large writes go out a few bytes at a time;
- * in packet mode each piece is a packet of its own, which a test without a
- * concurrent reader cannot hold in the pipe. */
-static int transfers_may_be_short(void)
-{
-#ifdef HIPC_FAULT_INJECTION
-    return strstr(hipc_fault_mode(), "short") != NULL;
-#else
-    return 0;
-#endif
-}
-
-/* Skips, saying why, rather than passing without having checked. */
-static void skip_if_transfers_may_be_short(const char *what)
-{
-    if (transfers_may_be_short())
-        hipc_test_skip(what);
-}
-
-static void fill(unsigned char *buf, size_t len, unsigned seed)
-{
-    for (size_t i = 0; i < len; i++)
-        buf[i] = (unsigned char)(i * 131u + seed);
-}
-
 static size_t pending_of(hipc_pipe *p)
 {
     size_t n = 0;
@@ -58,8 +33,8 @@ static unsigned char big[BIG], other[100], got[BIG];
 /* 16 KiB of pipe, a 20 KB frame: the send stops with part of it out. */
 static void begin_big_frame(hipc_pipe *p, size_t *owed)
 {
-    fill(big, sizeof big, 1);
-    fill(other, sizeof other, 2);
+    hipc_test_fill(big, sizeof big, 1);
+    hipc_test_fill(other, sizeof other, 2);
     assert_int_equal(hipc_pipe_create(p, HIPC_PIPE_NONBLOCK), HIPC_OK);
     assert_int_equal(hipc_pipe_set_capacity(p, 16384), 16384);
     assert_int_equal(hipc_pipe_send_frame(p, big, BIG, BIG), HIPC_E_AGAIN);
@@ -163,7 +138,7 @@ static void frames_arrive_whole_in_packets(const size_t *sizes, size_t count)
 {
     hipc_pipe p;
     static unsigned char pay[10000];
-    fill(pay, sizeof pay, 3);
+    hipc_test_fill(pay, sizeof pay, 3);
     create_direct(&p, 0);
     for (size_t i = 0; i < count; i++)
         assert_int_equal(hipc_pipe_send_frame(&p, pay, sizes[i], 16384),
@@ -191,9 +166,9 @@ static void packet_mode_frames_of_one_packet_arrive_whole(void **state)
 static void packet_mode_frames_of_several_packets_arrive_whole(void **state)
 {
     (void)state;
-    skip_if_transfers_may_be_short("short transfers make every byte a packet "
-                                   "of its own, more than a pipe holds "
-                                   "without a reader");
+    hipc_test_skip_if_short("short transfers make every byte a packet "
+                            "of its own, more than a pipe holds "
+                            "without a reader");
     const size_t sizes[] = {5, PIPE_BUF - HIPC_FRAME_HEADER_BYTES + 1, 10000,
                             3};
     frames_arrive_whole_in_packets(sizes, 4);
@@ -224,7 +199,7 @@ static void packets_that_do_not_match_their_header_are_corrupt(void **state)
                      HIPC_E_CORRUPT);
     /* A small frame split in two packets; the second, read as a frame of
      * its own, has no header. */
-    fill(pay, sizeof pay, 0);
+    hipc_test_fill(pay, sizeof pay, 0);
     assert_int_equal(hipc_frame_encode(wire, sizeof wire, pay, sizeof pay,
                                        sizeof buf, &n),
                      HIPC_OK);
@@ -253,7 +228,7 @@ static void packet_reader_resumes_a_frame_packet_by_packet(void **state)
     hipc_pipe p;
     static unsigned char wire[HIPC_FRAME_HEADER_BYTES + 6000], buf[6000];
     size_t n = 0, len = 0;
-    fill(buf, sizeof buf, 4);
+    hipc_test_fill(buf, sizeof buf, 4);
     int wfd = create_direct(&p, HIPC_PIPE_NONBLOCK);
     assert_int_equal(hipc_frame_encode(wire, sizeof wire, buf, sizeof buf,
                                        sizeof buf, &n),
