@@ -269,31 +269,45 @@ int hipc_test_own_stat_is_faked(void)
     return hipc_test_wait_child(pid, 30) != 0;
 }
 
-/* The syscall number /proc says `pid` is blocked in, once its state is
- * 'S'; -1 when that does not happen within about five seconds. */
-static long blocked_syscall(pid_t pid)
+/* The syscall number /proc says `pid` (a process or a thread) is blocked
+ * in, or -1 while it is not sleeping in one. */
+static long syscall_now(pid_t pid)
 {
     char path[64], buf[256];
+    struct stat_view v;
+    if (read_stat_view(pid, &v) != 0 || v.state != 'S')
+        return -1;
     snprintf(path, sizeof path, "/proc/%ld/syscall", (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    long nr = -1;
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    return sscanf(buf, "%ld", &nr) == 1 ? nr : -1;
+}
+
+/* Polls until `pid` sleeps in a syscall that `want` accepts (any, when
+ * `want` is negative); returns its number, or -1 after about five
+ * seconds. Bounded polling of another task's state, not synchronisation:
+ * the caller's assertions never depend on the timing. */
+static long poll_blocked(pid_t pid, long want)
+{
     for (int i = 0; i < 5000; i++) {
-        struct stat_view v;
-        if (read_stat_view(pid, &v) == 0 && v.state == 'S') {
-            int fd = open(path, O_RDONLY | O_CLOEXEC);
-            ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-            if (fd >= 0)
-                close(fd);
-            long nr = -1;
-            if (n > 0) {
-                buf[n] = '\0';
-                if (sscanf(buf, "%ld", &nr) == 1)
-                    return nr;
-            }
-        }
-        /* Bounded polling of a child's state, not synchronisation. */
+        long nr = syscall_now(pid);
+        if (nr >= 0 && (want < 0 || nr == want))
+            return nr;
         struct timespec ms = {0, 1000000};
         nanosleep(&ms, NULL);
     }
     return -1;
+}
+
+int hipc_test_wait_blocked_in(pid_t pid, long nr)
+{
+    return poll_blocked(pid, nr) == nr;
 }
 
 int hipc_test_syscall_numbers_are_foreign(void)
@@ -308,7 +322,7 @@ int hipc_test_syscall_numbers_are_foreign(void)
         _exit(read(fds[0], &c, 1) == 1 ? 0 : 1);
     }
     close(fds[0]);
-    long nr = pid > 0 ? blocked_syscall(pid) : SYS_read;
+    long nr = pid > 0 ? poll_blocked(pid, -1) : SYS_read;
     if (write(fds[1], "x", 1) != 1)
         nr = -1;
     close(fds[1]);

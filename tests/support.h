@@ -124,6 +124,12 @@ int hipc_test_syscall_numbers_are_foreign(void);
     "/proc/PID/syscall shows the emulator's host syscall numbers "             \
     "(qemu-user), so a blocked call of this program cannot be recognised"
 
+/* Non-zero once process or thread `pid` sleeps in syscall `nr` (as
+ * /proc/PID/syscall shows it), 0 when it does not within about five
+ * seconds. Lets a test act on a peer that is really asleep rather than
+ * hope it is; check hipc_test_syscall_numbers_are_foreign() first. */
+int hipc_test_wait_blocked_in(pid_t pid, long nr);
+
 /* The whole program of a test that only means something in the
  * fault-injection build: elsewhere it reports one skipped test. */
 #define HIPC_TEST_MAIN_FAULT_BUILD_ONLY()                                      \

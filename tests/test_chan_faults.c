@@ -290,21 +290,6 @@ static void a_half_claimed_end_is_judged_by_its_pid(void **state)
     assert_int_equal(hipc_chan_close(&c), HIPC_OK);
 }
 
-/* True once `pid` is blocked in the futex syscall (/proc/PID/syscall
- * starts with the number of the call a task is blocked in). */
-static int sleeping_in_futex(pid_t pid)
-{
-    char path[64], text[32] = "";
-    snprintf(path, sizeof path, "/proc/%ld/syscall", (long)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
-    long nr = -1;
-    return n > 0 && sscanf(text, "%ld", &nr) == 1 && nr == SYS_futex;
-}
-
 /* A consumer in a child sleeps on the futex; the producer's send must
  * wake it. In the fault build that wake-up fails: the message is out all
  * the same, the send succeeds and the errno is kept on the handle, and
@@ -333,10 +318,7 @@ static void a_failed_wake_up_still_delivers(void **state)
         int n = hipc_chan_recv(&c, buf, sizeof buf, HIPC_CHAN_FOREVER);
         _exit(n == 5 && memcmp(buf, "wake!", 5) == 0 ? 0 : 1);
     }
-    /* Waiting for the child to block: bounded polling of its state. */
-    struct timespec ms = {0, 1000000};
-    for (int i = 0; i < 10000 && !sleeping_in_futex(pid); i++)
-        nanosleep(&ms, NULL);
+    assert_true(hipc_test_wait_blocked_in(pid, SYS_futex));
 #ifdef HIPC_FAULT_INJECTION
     hipc_fault_reset();
     hipc_fault_fail_nth(HIPC_SYS_FUTEX, 1, EFAULT);

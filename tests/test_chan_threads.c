@@ -1,8 +1,12 @@
 /* The channel between two threads: the memory orderings under
  * ThreadSanitizer (ci/stages/tsan.sh), every waiting mode, and wake-ups. */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "hipc/chan.h"
 #include "hipc/error.h"
@@ -146,6 +150,7 @@ static void threads_stream_zero_copy_spans(void **state)
 
 struct waiter {
     hipc_chan *ch;
+    _Atomic pid_t tid;
     int result;
 };
 
@@ -153,14 +158,16 @@ static void *recv_forever(void *arg)
 {
     struct waiter *w = arg;
     char buf[8];
+    atomic_store(&w->tid, (pid_t)syscall(SYS_gettid));
     w->result = hipc_chan_recv(w->ch, buf, sizeof buf, HIPC_CHAN_FOREVER);
     return NULL;
 }
 
-/* Whether the consumer already sleeps or not, a close reaches it. */
-static void a_waiting_consumer_learns_that_the_producer_closed(void **state)
+/* A consumer thread waits forever; the producer closes either before the
+ * consumer looks (`asleep` 0) or once it sleeps in the futex (`asleep` 1,
+ * seen in /proc, so the close must wake it rather than be found). */
+static void close_reaches_waiting_consumer(int asleep)
 {
-    (void)state;
     size_t size = 0;
     void *mem = mem_new(CAP, &size);
     hipc_chan p, c;
@@ -171,14 +178,36 @@ static void a_waiting_consumer_learns_that_the_producer_closed(void **state)
     assert_int_equal(hipc_chan_attach_mem(&p, mem, size, HIPC_CHAN_PRODUCER,
                                           NULL),
                      HIPC_OK);
-    struct waiter w = {&c, 1};
+    struct waiter w = {.ch = &c, .result = 1};
+    atomic_init(&w.tid, 0);
+    if (!asleep)
+        assert_int_equal(hipc_chan_close(&p), HIPC_OK);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, recv_forever, &w), 0);
-    assert_int_equal(hipc_chan_close(&p), HIPC_OK);
+    if (asleep) {
+        while (atomic_load(&w.tid) == 0)
+            sched_yield();
+        assert_true(hipc_test_wait_blocked_in(atomic_load(&w.tid), SYS_futex));
+        assert_int_equal(hipc_chan_close(&p), HIPC_OK);
+    }
     assert_int_equal(pthread_join(t, NULL), 0);
     assert_int_equal(w.result, HIPC_E_PEER_GONE);
     assert_int_equal(hipc_chan_close(&c), HIPC_OK);
     free(mem);
+}
+
+static void a_consumer_that_waits_after_the_close_learns_of_it(void **state)
+{
+    (void)state;
+    close_reaches_waiting_consumer(0);
+}
+
+static void a_sleeping_consumer_is_woken_by_the_close(void **state)
+{
+    (void)state;
+    if (hipc_test_syscall_numbers_are_foreign())
+        hipc_test_skip(HIPC_TEST_FOREIGN_SYSCALL_REASON);
+    close_reaches_waiting_consumer(1);
 }
 
 static const struct CMUnitTest tests[] = {
@@ -186,7 +215,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(threads_stream_copies_sleeping_at_once),
     cmocka_unit_test(threads_stream_copies_busy_polling),
     cmocka_unit_test(threads_stream_zero_copy_spans),
-    cmocka_unit_test(a_waiting_consumer_learns_that_the_producer_closed),
+    cmocka_unit_test(a_consumer_that_waits_after_the_close_learns_of_it),
+    cmocka_unit_test(a_sleeping_consumer_is_woken_by_the_close),
 };
 
 HIPC_TEST_MAIN(tests)
