@@ -126,12 +126,20 @@ static int twin(const struct slot *sl)
            now.shm_segsz == sl->seen.shm_segsz;
 }
 
-/* A successful attach, stat or remove acted on the handle's own segment,
- * never on a newer one that the kernel gave the same id - unless that one
- * is its indistinguishable twin. */
+/* Whether a call on the handle may act on the segment now at its id: its
+ * own, or a newer one that the kernel gave the same id and that nothing
+ * tells apart from it (its twin). */
+static int may_act(const struct world *w, const struct slot *sl)
+{
+    return sl->gen == gen_at(w, sl->shm.id) || twin(sl);
+}
+
+/* A successful attach or stat acted on the handle's own segment or its
+ * twin, never on another newer one. (Remove asks may_act() before the
+ * call: a remove can destroy the twin, which can then not be compared.) */
 static void check_same_segment(const struct world *w, const struct slot *sl)
 {
-    HIPC_FUZZ_CHECK(sl->gen == gen_at(w, sl->shm.id) || twin(sl));
+    HIPC_FUZZ_CHECK(may_act(w, sl));
 }
 
 static int is_removed(const struct world *w, int id)
@@ -304,14 +312,16 @@ static void op_simple(struct world *w, hipc_fuzz_in *in, int which)
         rc = hipc_shm_detach(&sl->shm);
         HIPC_FUZZ_CHECK(rc != HIPC_OK || sl->shm.data == NULL);
         break;
-    case 1:
+    case 1: {
+        int allowed = may_act(w, sl);
         rc = hipc_shm_remove(&sl->shm);
         if (rc == HIPC_OK)
-            check_same_segment(w, sl);
+            HIPC_FUZZ_CHECK(allowed);
         if (rc == HIPC_OK ||
             (rc == HIPC_E_REMOVED && sl->gen == gen_at(w, sl->shm.id)))
             track(w->removed, &w->nremoved, sl->shm.id);
         break;
+    }
     case 2:
         rc = hipc_shm_close(&sl->shm);
         if (rc == HIPC_OK)
