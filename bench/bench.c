@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc bench — the channel against a raw pipe, memcpy and a bare cache line,
  * measured in one run.
  *

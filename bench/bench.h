@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc bench — the channel against raw pipes, memcpy and a bare cache line.
  * One implementation behind two faces: the hipc_bench program and
  * `hipcctl bench`. */

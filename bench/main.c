@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc_bench: the benchmark program (the same code runs as `hipcctl bench`). */
 #include "bench.h"
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds cmocka, the test suite's only dependency, as a static library for
 # a target Debian has no libcmocka-dev for in this setup (musl; armhf and
 # aarch64 without multiarch), from Debian's own source package: cmocka's

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The main job: builds hipcctl and runs its demo (shared memory and a pipe
 # across a fork), then shows the segment table.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs what hipc's builds and tests need on a fresh Debian machine.
 # Usage: ci/deps.sh [min|full]   (min: enough to build and run hipcctl)
 set -euo pipefail

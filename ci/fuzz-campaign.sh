@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A long fuzz campaign with a merged corpus (see README, "Fuzzing").
 #
 #   ci/fuzz-campaign.sh [-m MINUTES | -s SECONDS] [-e both|libfuzzer|afl]

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Worst stack depth of hipc's public entry points, for ci/stages/size.sh.
 
 Usage: stack_depth.py NM ARCHIVE CI_DIR REPORT

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The full test command: installs what it needs, then builds and runs every
 # suite. README and .ci/run both call exactly this.
 set -euo pipefail

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Hardening for the library and the programs hipc ships.
 #
 # Library objects: stack protector (strong), stack clash protection and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Install rules: the static library, the public headers, a CMake package
 # (find_package(hipc CONFIG) -> hipc::hipc) and a pkg-config file, so a
 # firmware build can take an installed or staged hipc either way.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Warning flags for hipc's own targets (never forced on a consumer).
 set(HIPC_WARNINGS
     -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow

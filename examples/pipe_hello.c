@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The seed's pipe program, written against hipc and corrected: the parent
  * writes "Hello, world." five times into a pipe, flushing each line, and a
  * forked child reads and prints them. No sleeps: the child simply reads

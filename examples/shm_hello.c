@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The seed's shared-memory program, written against hipc: the parent
  * creates a segment, a forked child writes a greeting into it, the parent
  * reads it once the child is done, then detaches and removes the segment.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # OSS-Fuzz style build of every fuzz/fuzz_*.c.
 #
 # Honours the variables OSS-Fuzz sets: $CC and $CFLAGS (compiler and its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc fuzz driver — the main() for every engine but libFuzzer.
  *
  * With arguments it replays files and directories of inputs (CTest runs each

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # hipc fuzz — shared by ci/stages/fuzz.sh and ci/fuzz-campaign.sh (sourced).
 # Builds the engine variants of every fuzz/fuzz_*.c into build/fuzz-*/ and
 # runs one target for a bounded time on either engine.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: the channel against a hostile peer (pure: no syscalls).
  *
  * The library plays both ends of a channel on a heap region of exactly the

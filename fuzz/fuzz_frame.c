@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: the frame decoder, and encode/decode round trips (pure).
  *
  * Input: one byte choosing the maximum payload size, then a stream of bytes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: the /proc/sysvipc/shm parser (pure).
  *
  * Input: a byte that picks the chunk sizes for incremental feeding, a byte

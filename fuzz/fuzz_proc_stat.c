@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: the /proc parsers (pure, no syscalls) - each input goes to
  * all three.
  *

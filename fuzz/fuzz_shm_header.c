@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: the segment-header validator hipc_shm_header_check (pure).
  *
  * Input: a flags byte, the segment size (8 bytes), then the bytes that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: sequences of shared-memory operations over a few handles.
  *
  * The input is a small program: each operation is an opcode byte followed

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes the hand-made seed inputs of the fuzz targets into fuzz/corpus/.
 
 Run it after changing a target's input format; the files it writes are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc fuzz support — see support.h. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

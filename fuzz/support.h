@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc fuzz support — isolation, leak proof, input decoding and invariant
  * checks shared by every fuzz target. Fuzz code may call libc directly; only
  * the library itself goes through lib/sys.c. */

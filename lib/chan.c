@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — SPSC message channel over shared memory.
  *
  * Layout: a 768-byte header of six 128-byte lines, then the ring. Lines that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — error table expansion and errno mapping. */
 #include "hipc/error.h"
 #include "internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — the fault plan consulted by lib/sys.c in test builds.
  *
  * This file is test infrastructure compiled into the library only when

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — fault injection at the syscall seam (test builds only).
  *
  * Built when HIPC_FAULT_INJECTION is defined (CMake option

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — frame encoding and decoding. Pure: no syscalls, no allocation. */
 #include "hipc/frame.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — inspection: parse /proc/sysvipc/shm, classify, find orphans,
  * remove. The parser is pure; the rest reads the file through lib/sys.c in
  * fixed-size stack chunks. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — inspection helpers that tests reach directly. Internal. */
 #ifndef HIPC_INSPECT_PRIV_H
 #define HIPC_INSPECT_PRIV_H

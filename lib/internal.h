@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — declarations shared by the library's modules, never installed. */
 #ifndef HIPC_INTERNAL_H
 #define HIPC_INTERNAL_H

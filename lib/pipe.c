@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — pipes: validated descriptors, complete I/O, no SIGPIPE. */
 #include "hipc/pipe.h"
 

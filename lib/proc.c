@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — process identity from /proc/PID/stat, in any time namespace and
  * behind hidepid. */
 #include "proc.h"

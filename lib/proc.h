@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — process identity: a pid plus its start time names one process
  * even after the pid is reused. Internal.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — the one /proc reader and number parser. */
 #include "procfs.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — reading small /proc files and the numbers in them. Internal.
  *
  * The one reader and the one number parser every module uses for /proc:

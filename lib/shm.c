@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — System V shared memory, validated.
  *
  * A handle is told apart from garbage by a magic word and a state field:

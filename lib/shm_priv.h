@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — what lib/shm.c offers the library's other modules, never
  * installed. */
 #ifndef HIPC_SHM_PRIV_H

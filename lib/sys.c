@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — the only file that calls into the kernel or reads errno. */
 #include "sys.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — the syscall seam.
  *
  * lib/sys.c (and this header, for the inline read and write below) is the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — runtime version query. */
 #include "hipc/hipc.h"
 

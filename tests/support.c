@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc tests — shared support. Test code may use libc directly; only the
  * library itself goes through lib/sys.c. */
 #define _GNU_SOURCE

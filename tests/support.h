@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc tests — isolation, leak proof and privilege dropping shared by every
  * test program. */
 #ifndef HIPC_TEST_SUPPORT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests for the channel: ring core on raw memory, hostile headers and
  * indices, identities and take-over, and peers in other processes. */
 #include <signal.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The channel (lib/chan.c) where its other tests do not go: argument
  * checks of every message call, a peer caught while claiming its end, a
  * liveness check that fails in the middle of a wait, and a wake-up that

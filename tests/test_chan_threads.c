@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The channel between two threads: the memory orderings under
  * ThreadSanitizer (ci/stages/tsan.sh), every waiting mode, and wake-ups. */
 #include <pthread.h>

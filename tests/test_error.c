@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests for the error table: codes, names and messages stay consistent. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The errno mapping every module shares (hipc__from_errno): each errno the
  * kernel reports to hipc lands on the code a caller acts on. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fault injection over the message channel (lib/chan.c): attaching both
  * ends (each claims its end with its pid and start time from /proc),
  * exchanging messages, and a receive that sleeps on the futex until its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fault injection over the segment inspector (lib/inspect.c): listing the
  * live table (read through the seam in chunks) and classifying each
  * segment, finding one, collecting orphans and removing by key. */

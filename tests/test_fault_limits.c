@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Resource exhaustion, for real: the kernel's own limits reached, not
  * simulated. SHMMNI, SHMALL and SHMMAX are lowered in a private IPC
  * namespace of a forked child (they are per namespace, so nothing outside

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fault injection over pipes (lib/pipe.c), the one driver program: every
  * syscall of each scenario fails in turn with every errno the kernel
  * documents for it, and the driver (tests/fault/driver.h) checks the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fault injection over process identity (lib/proc.c): every syscall it
  * makes fails in turn with every errno it can meet. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fault injection over shared memory (lib/shm.c): every syscall of each
  * scenario fails in turn with every errno it can meet; the code must be
  * right, the errno kept, and no segment left behind — above all when a

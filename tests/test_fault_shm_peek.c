@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fault injection over the safe header read (lib/shm.c header_present:
  * MADV_POPULATE_READ, then mincore, both at the MADVISE fault point), the
  * identity checks taken while an attach pins a segment, and

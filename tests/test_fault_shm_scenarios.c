@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* More fault-injection scenarios over System V segments (lib/shm.c), beside
  * the shm helper's own tests/test_fault_shm.c: a second handle on the same
  * segment by key and by id, raw segments, and ftok + limits. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests for the syscall seam (lib/sys.c) and, in the fault build, for the
  * fault plan itself (lib/fault.c): each wrapper passes the kernel's answer
  * up as -errno, and each planned or transparent fault does exactly what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests for the pure frame encoder and decoder. */
 #include <string.h>
 

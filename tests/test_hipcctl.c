@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests for the hipcctl program, run as a child: exit codes and error
  * lines, --json validity (python3 -m json.tool), `ls` against util-linux
  * `ipcs -m` on the same segments, rm, gc and demo. The whole group runs in

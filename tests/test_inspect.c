@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests for inspection: the /proc/sysvipc/shm parser on good, hostile and
  * truncated input; listing, classification, orphans and removal live. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The inspector (lib/inspect.c) when the creator of a foreign segment
  * cannot be looked up: the verdict is "unknown", never a guess, and gc
  * leaves such a segment alone. */

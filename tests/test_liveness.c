@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Liveness across the boundaries a real machine has: a creator or a peer
  * in another time namespace, or hidden by /proc's hidepid under another
  * uid, is alive - gc keeps its segment, its channel end cannot be taken,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests for pipe handles: creation, adoption, complete I/O, timeouts,
  * capacity and frames. Signals and fork live in test_pipe_signal.c and
  * test_pipe_spawn.c. */

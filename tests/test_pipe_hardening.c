@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests for the pipe holes of issue 11: a frame cut short by a full
  * non-blocking pipe is owed, never spliced; packet-mode frames are read
  * whole; a copied handle acts on nothing; lengths above SSIZE_MAX move

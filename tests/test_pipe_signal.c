@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests for pipes and signals: SIGPIPE never kills and never leaves a
  * trace, and EINTR from a real handler (installed without SA_RESTART) is
  * absorbed without extending a deadline.

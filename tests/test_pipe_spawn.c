@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests for parent and child over a pipe: hipc_pipe_spawn() and
  * hipc_pipe_child_finish(), two processes every time. */
 #include <dirent.h>

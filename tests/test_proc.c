@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests for process identity (pid + start time) and its /proc parser. */
 #include <string.h>
 #include <sys/wait.h>

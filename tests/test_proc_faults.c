@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Process identity (lib/proc.c) on its edges: stat lines cut or garbled
  * at every field, pids that cannot exist, and a zombie, which has died
  * even though its pid still answers. */

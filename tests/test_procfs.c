@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The one /proc reader and number parser (lib/procfs.c): strict values,
  * whole files through short and interrupted reads, files too big said so,
  * and (fault build) every syscall failing with every errno. */

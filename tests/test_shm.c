@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests for System V shared memory: the life cycle, two processes, the
  * header, and the handle state machine. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Segments (lib/shm.c) where their own tests do not go: handles whose
  * private fields contradict each other, a fresh create without config,
  * and a path that may not be looked at (EPERM from stat). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Evil tests for the segment header: foreign, corrupt, truncated, other
  * versions and other ABIs are each reported with their own code, both by
  * the pure checker and on open and attach. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A segment whose first page the kernel cannot provide: SHM_HUGETLB with
  * SHM_NORESERVE and no free huge page. shmget and shmat succeed, and the
  * first touch of any page is a SIGBUS. hipc must read no byte of it and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc__shm_peek_header (lib/shm_priv.h), the inspector's safe look at a
  * header, and the codes shm.h names for ids and removed segments. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Permission tests: a forked child drops to an unprivileged uid and meets
  * the kernel's EACCES/EPERM for real (as root it would be let through). */
 #include <errno.h>

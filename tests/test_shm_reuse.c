@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A stale handle must never act on someone else's segment, and a copy of a
  * handle must never act at all.
  *

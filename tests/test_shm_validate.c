@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests for shared-memory argument validation: every path is refused with
  * its own code before the kernel is asked, and nothing is created. */
 #include <errno.h>

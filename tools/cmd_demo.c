@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipcctl demo: the seed's shared-memory scenario across a fork. The parent
  * creates and writes a segment, the child opens it by key and reads it,
  * answers, detaches; the parent reads the answer and removes the segment.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipcctl ls and stat: the segment table, as text or JSON. */
 #include "hipcctl.h"
 

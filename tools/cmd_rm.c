@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipcctl rm and gc: removing segments, one by id or key, or every orphan. */
 #include "hipcctl.h"
 

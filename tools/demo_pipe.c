@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipcctl demo, pipe part: the seed's pipe program, corrected. The parent
  * writes "Hello, world." five times through a stream, flushing each line;
  * the forked child reads and prints them until end of file; the parent

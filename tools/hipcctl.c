@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipcctl — inspect, clean up and demonstrate hipc's System V shared memory.
  * This file: dispatch, usage, version and the helpers every command uses. */
 #include "hipcctl.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipcctl — shared declarations of the command-line tool.
  *
  * tools/hipcctl.c dispatches to one function per command; each command

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc CI — a live creator whose segment nobody has attached
  * (ci/stages/hostile.sh). It creates a segment, detaches, prints the id and
  * stays alive until its standard input closes; then removes the segment if

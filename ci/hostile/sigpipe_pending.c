@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc CI — runs a program with SIGPIPE blocked and already pending
  * (ci/stages/hostile.sh). A caller may well hold a SIGPIPE of its own when
  * it calls into hipc; the library must neither consume that one nor add

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # hipc CI — the launcher ctest puts in front of every test program of the
 # hostile stage's build (configured as CMAKE_CROSSCOMPILING_EMULATOR, which
 # tests/CMakeLists.txt and fuzz/CMakeLists.txt put before each command).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Static analysis of lib/ and tools/: clang-tidy (.clang-tidy), cppcheck
 # (ci/cppcheck.supp) and gcc -fanalyzer (as errors). Any finding fails.
 set -euo pipefail

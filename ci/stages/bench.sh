@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Benchmark smoke: hipc_bench --quick must run to the end and print valid
 # JSON, and `hipcctl bench --quick` must succeed. Timings are never
 # asserted here (shared CI machines make them meaningless); the figures

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Consumers: installs hipc into a prefix, moves the prefix (installs must be
 # relocatable), then builds and runs tests/consumers/app.c against it with
 # find_package and with pkg-config, and against the source tree with

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Line and branch coverage of lib/ (gcc --coverage -O0, fault-injection
 # build). The suite runs three times so that every retry path is reached:
 # plain, under EINTR-first with 1-byte transfers, and under EAGAIN-first.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Cross: the library and the whole test suite for armhf (32-bit) and
 # aarch64, built with Debian's cross compilers and run by ctest under
 # qemu-user (CMAKE_CROSSCOMPILING_EMULATOR in cmake/toolchains/*.cmake).

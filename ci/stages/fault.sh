@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Fault-injection build (preset `fault`): the whole suite runs plain, then
 # unchanged under transparent faults that a correct library must absorb —
 # EINTR on every first try of an interruptible call with 1-byte transfers,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Formatting: every C source and header of the project is as clang-format
 # (.clang-format) writes it. A difference fails the stage and shows the
 # diff; `bash ci/stages/format.sh --fix` rewrites the files in place.

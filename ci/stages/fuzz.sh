@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Fuzz smoke: builds every fuzz/fuzz_*.c for libFuzzer and for AFL++ (ASan +
 # UBSan, with a cmplog twin) and fuzzes each for a bounded time on both
 # engines. Fails on any crash, sanitizer report or leak, and when a segment

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Hardening: builds the library and the programs the way a release is built
 # (gcc, -O2) and proves on the binaries, with readelf, that
 #   every library object  has -fstack-protector-strong, -fstack-clash-protection

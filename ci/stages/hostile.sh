@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Hostile environments: the test suites run again, unchanged, in places a
 # deployed program really meets, each one set up for real (issue 11):
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # musl: the library, the tools and the whole test suite built with musl-gcc
 # (Debian musl-tools, -Werror) and run by CTest. cmocka for musl comes from
 # Debian's source package (ci/cmocka.sh).

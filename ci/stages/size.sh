@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Size budget: builds libhipc.a as shipped (Release, default options) for
 # x86_64, armhf, aarch64 and x86_64-musl, and reports per target
 #   text, data  of the archive (binutils size, summed over its objects),

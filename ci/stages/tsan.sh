@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs the threaded tests (tests/test_*_threads.c) under ThreadSanitizer:
 # a missing acquire/release between the two ends of a channel shows up as
 # a data race on the payload bytes. halt_on_error makes the first report

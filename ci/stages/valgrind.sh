@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs every test of the dev build under valgrind memcheck; a memory error
 # or a definite leak makes the test exit 99 and fails the stage.
 set -euo pipefail

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Toolchain: Linux on aarch64 (aarch64) with Debian's cross compiler
 # (gcc-aarch64-linux-gnu, libc6-dev-arm64-cross). Programs
 # run under qemu-user, so ctest runs the whole suite for this target:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Toolchain: Linux on arm (armhf) with Debian's cross compiler
 # (gcc-arm-linux-gnueabihf, libc6-dev-armhf-cross). Programs
 # run under qemu-user, so ctest runs the whole suite for this target:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Toolchain: the host's architecture with musl libc through Debian's
 # musl-gcc wrapper (package musl-tools).
 #   cmake -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/musl.cmake ...

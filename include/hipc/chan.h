@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — a single-producer single-consumer message channel in shared memory.
  *
  * The channel is a ring of variable-length messages behind a small header.

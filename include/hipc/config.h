@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — compile-time limits. Each can be overridden with -D at build time;
  * the defaults suit a firmware-like program with small stacks. */
 #ifndef HIPC_CONFIG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — error codes.
  *
  * Every hipc function that can fail returns an int: zero or a positive

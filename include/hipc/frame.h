@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — length-prefixed frames, encoded and decoded without syscalls.
  *
  * A frame is an 8-byte header followed by the payload:

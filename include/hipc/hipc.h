@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — hardened System V shared memory, pipes and a shared-memory
  * channel for Linux. This umbrella header includes every module. */
 #ifndef HIPC_HIPC_H

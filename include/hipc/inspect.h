@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — inspection: the `ipcs -m` / `ipcrm` view as library functions.
  *
  * The segment table comes from /proc/sysvipc/shm, which is parsed as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — pipes with validated descriptors, complete I/O and no SIGPIPE.
  *
  * A pipe carries bytes one way, in order: what is written to the write end

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc — System V shared memory, validated.
  *
  * A hipc_shm is caller-allocated (static, on the stack, or inside another

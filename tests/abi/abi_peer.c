@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One side of the cross-ABI check (ci/stages/cross.sh): two builds of this
  * program for different ABIs share one System V segment, and the segment
  * header's layout fingerprint must let them in only when pointer width and

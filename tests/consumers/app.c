@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A minimal consumer of an installed or embedded hipc: it needs the public
  * headers and the static library, nothing else. It fails (exit 1) when the
  * header and the library disagree on the version or the error table. */

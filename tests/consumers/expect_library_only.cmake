@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # hipc embedded in another project must bring its library and nothing else:
 # no tests, tools, fuzzers or install rules unless the parent asks.
 foreach(opt HIPC_BUILD_TESTS HIPC_BUILD_TOOLS HIPC_BUILD_FUZZ HIPC_BUILD_BENCH

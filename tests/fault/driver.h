@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hipc tests — the fault-injection driver (header-only, so each
  * tests/test_fault_<module>.c stays one self-contained CTest program).
  *
