@@ -35,6 +35,10 @@
 #define MADV_POPULATE_WRITE 23
 #endif
 
+/* The public headers spell key_t as hipc_key (hipc/types.h). */
+_Static_assert(sizeof(key_t) == sizeof(hipc_key) && (key_t)-1 < 0,
+               "key_t is not an int on this platform");
+
 #define HANDLE_MAGIC 0x68736d31u /* "hsm1" */
 #define STATE_DETACHED 1u
 #define STATE_ATTACHED 2u

@@ -142,7 +142,7 @@ int hipc_chan_attach_mem(hipc_chan *ch, void *mem, size_t size, int role,
 
 /* Creates a hipc segment under `key` (or HIPC_SHM_KEY_PRIVATE) holding a
  * new channel, and attaches to it as `role`. */
-int hipc_chan_create(hipc_chan *ch, key_t key, int role,
+int hipc_chan_create(hipc_chan *ch, hipc_key key, int role,
                      const hipc_chan_config *cfg);
 
 /* Opens an existing channel segment by key or id and attaches as `role`.
@@ -151,7 +151,7 @@ int hipc_chan_create(hipc_chan *ch, key_t key, int role,
  * creator died before formatting it (nobody else attached, or the
  * creator's process gone) is HIPC_E_PEER_GONE: remove it, or let
  * hipc_inspect_gc()/`hipcctl gc` collect it. */
-int hipc_chan_open(hipc_chan *ch, key_t key, int role,
+int hipc_chan_open(hipc_chan *ch, hipc_key key, int role,
                    const hipc_chan_config *cfg);
 int hipc_chan_open_id(hipc_chan *ch, int id, int role,
                       const hipc_chan_config *cfg);

@@ -15,6 +15,7 @@
 #define HIPC_VERSION_STRING "0.3.0"
 
 #include "hipc/config.h"
+#include "hipc/types.h"
 #include "hipc/error.h"
 #include "hipc/shm.h"
 #include "hipc/inspect.h"

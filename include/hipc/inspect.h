@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include "hipc/config.h"
+#include "hipc/types.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -51,7 +52,7 @@ enum hipc_seg_orphan {
 /* One segment. The first group comes from the table; the second is filled
  * by hipc_inspect_list() and friends (the pure parser leaves it zero). */
 typedef struct hipc_seg_entry {
-    key_t key;
+    hipc_key key;
     int id;
     unsigned mode;  /* perms | HIPC_SEG_MODE_DEST | HIPC_SEG_MODE_LOCKED */
     unsigned perms; /* mode & 0777 */
@@ -158,7 +159,7 @@ int hipc_inspect_find_id(int id, hipc_seg_entry *out, unsigned flags,
  * the last process detaches. HIPC_SHM_KEY_PRIVATE names no one segment and
  * is HIPC_E_BAD_KEY. */
 int hipc_inspect_remove_id(int id, int *sys_errno);
-int hipc_inspect_remove_key(key_t key, int *sys_errno);
+int hipc_inspect_remove_key(hipc_key key, int *sys_errno);
 
 /* Removes every orphan (only reports them with HIPC_INSPECT_DRY_RUN).
  * Right before removing one, the segment is checked again (still no

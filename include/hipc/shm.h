@@ -61,6 +61,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "hipc/types.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -69,7 +71,7 @@ extern "C" {
 #define HIPC_SHM_LAYOUT_VERSION 1u
 
 /* The System V "private" key: a new segment no other key can name. */
-#define HIPC_SHM_KEY_PRIVATE ((key_t)0)
+#define HIPC_SHM_KEY_PRIVATE ((hipc_key)0)
 
 /* Bytes of the hipc header at the start of every non-raw segment; the
  * payload follows it, so `data` is 64-byte aligned. */
@@ -110,7 +112,7 @@ typedef struct hipc_shm {
     size_t requested; /* payload bytes the creator asked for */
     size_t rounded;   /* header + payload rounded up to whole pages */
     size_t seg_size;  /* segment size as the kernel reports it */
-    key_t key;
+    hipc_key key;
     int id;
     uint32_t tag;
     int sys_errno; /* errno of the last failed syscall on this handle */
@@ -123,7 +125,7 @@ typedef struct hipc_shm {
      * create/open, and from its header: what tells it apart from a later
      * segment the kernel gives the same id. */
     pid_t cpid_;
-    key_t key_;
+    hipc_key key_;
     int64_t ctime_;
     pid_t hpid_;                  /* header's creator pid (0: raw) */
     uint64_t hstart_;             /* header's creator start time */
@@ -133,7 +135,7 @@ typedef struct hipc_shm {
 
 typedef struct hipc_shm_info {
     int id;
-    key_t key;
+    hipc_key key;
     size_t seg_size;
     unsigned long nattch;
     pid_t cpid; /* creator */
@@ -210,7 +212,7 @@ int hipc_shm_get_limits(hipc_shm_limits *out, int *sys_errno);
  * writes every field, then stores the magic with release order. An opener
  * that comes between shmget and that store sees a zero magic and gets
  * HIPC_E_AGAIN (retry later). */
-int hipc_shm_create(hipc_shm *shm, key_t key, const hipc_shm_config *cfg);
+int hipc_shm_create(hipc_shm *shm, hipc_key key, const hipc_shm_config *cfg);
 
 /* Creates a segment under a key no one else holds, starting from `seed`
  * (any key but HIPC_SHM_KEY_PRIVATE, else HIPC_E_BAD_KEY) and moving to a
@@ -218,7 +220,7 @@ int hipc_shm_create(hipc_shm *shm, key_t key, const hipc_shm_config *cfg);
  * every attempt is IPC_CREAT|IPC_EXCL. After HIPC_SHM_CREATE_RETRIES taken
  * keys: HIPC_E_RETRIES. The chosen key is in shm->key. Every other code is
  * hipc_shm_create's. */
-int hipc_shm_create_fresh(hipc_shm *shm, key_t seed,
+int hipc_shm_create_fresh(hipc_shm *shm, hipc_key seed,
                           const hipc_shm_config *cfg);
 
 /* Opens an existing segment by key or id and attaches it (unless
@@ -244,7 +246,7 @@ int hipc_shm_create_fresh(hipc_shm *shm, key_t seed,
  * memory HIPC_E_NOMEM; any other kernel failure its hipc__from_errno code.
  * On failure the handle is not open (HIPC_E_BAD_HANDLE), sys_errno kept,
  * and nothing stays attached. */
-int hipc_shm_open(hipc_shm *shm, key_t key, size_t expected_size,
+int hipc_shm_open(hipc_shm *shm, hipc_key key, size_t expected_size,
                   unsigned flags);
 int hipc_shm_open_id(hipc_shm *shm, int id, size_t expected_size,
                      unsigned flags);
@@ -327,7 +329,7 @@ int hipc_shm_remove_id(int id, int *sys_errno);
  * stat() exactly as glibc's ftok() does: (proj_id & 0xff) << 24 |
  * (st_dev & 0xff) << 16 | (st_ino & 0xffff). Like ftok, two paths can
  * share a key; hipc_shm_create_fresh() is the collision-safe choice. */
-int hipc_shm_key_from_path(const char *path, int proj_id, key_t *key,
+int hipc_shm_key_from_path(const char *path, int proj_id, hipc_key *key,
                            int *sys_errno);
 
 /* Pure (no syscalls; a fuzz target): checks the first `len` bytes of a

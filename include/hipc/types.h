@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* hipc — the types every module shares. */
+#ifndef HIPC_TYPES_H
+#define HIPC_TYPES_H
+
+/* A System V IPC key. Linux's key_t is an int on every architecture (the
+ * library checks this when it is built); hipc names the type itself
+ * because strict ISO C (-std=c11 without feature macros) does not declare
+ * key_t, and a public header must compile there. key_t values convert to
+ * and from hipc_key without loss. */
+typedef int hipc_key;
+
+#endif
