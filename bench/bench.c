@@ -872,10 +872,10 @@ static int child_chan_echo(void *arg, int ready_fd)
     say_ready(ready_fd);
     unsigned char buf[LAT_BYTES];
     for (;;) {
-        int n = hipc_chan_recv(&in, buf, sizeof buf, HIPC_CHAN_FOREVER);
+        int n = hipc_chan_recv(&in, buf, sizeof buf, HIPC_FOREVER);
         if (n <= 0)
             break; /* an empty message says stop */
-        if (hipc_chan_send(&out, buf, (size_t)n, HIPC_CHAN_FOREVER) != HIPC_OK)
+        if (hipc_chan_send(&out, buf, (size_t)n, HIPC_FOREVER) != HIPC_OK)
             return 31;
     }
     int rc = hipc_chan_close(&in) | hipc_chan_close(&out);

@@ -784,7 +784,7 @@ static int wait_slow(hipc_chan *ch, struct rec_pos *r, int64_t timeout_ns)
         return rc;
     /* GCOVR_EXCL_STOP */
     int64_t deadline =
-        timeout_ns == HIPC_CHAN_FOREVER ? INT64_MAX : sat_add(now, timeout_ns);
+        timeout_ns == HIPC_FOREVER ? INT64_MAX : sat_add(now, timeout_ns);
     /* Hysteresis: a producer that has to wait first polls for a quarter of
      * the ring (or its record, if larger) and then writes a burst, because
      * resuming at each freed message moves the head's line per message.
@@ -857,7 +857,7 @@ static int check_handle(const hipc_chan *ch, int role, unsigned state)
 
 static int check_timeout(int64_t timeout_ns)
 {
-    return timeout_ns >= 0 || timeout_ns == HIPC_CHAN_FOREVER
+    return timeout_ns >= 0 || timeout_ns == HIPC_FOREVER
                ? HIPC_OK
                : HIPC_E_BAD_TIMEOUT;
 }

@@ -555,9 +555,9 @@ static void a_closed_producer_is_peer_gone_once_drained(void **state)
                      HIPC_OK);
     assert_int_equal(hipc_chan_send(&p, "last", 4, 0), HIPC_OK);
     assert_int_equal(hipc_chan_close(&p), HIPC_OK);
-    assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, HIPC_CHAN_FOREVER), 4);
+    assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, HIPC_FOREVER), 4);
     assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), HIPC_E_PEER_GONE);
-    assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, HIPC_CHAN_FOREVER),
+    assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, HIPC_FOREVER),
                      HIPC_E_PEER_GONE);
     assert_int_equal(hipc_chan_close(&c), HIPC_OK);
     region_free(&r);

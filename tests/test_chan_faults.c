@@ -316,7 +316,7 @@ static void a_failed_wake_up_still_delivers(void **state)
         if (hipc_chan_attach_mem(&c, shared, sizeof mem, HIPC_CHAN_CONSUMER,
                                  &cfg) != HIPC_OK)
             _exit(2);
-        int n = hipc_chan_recv(&c, buf, sizeof buf, HIPC_CHAN_FOREVER);
+        int n = hipc_chan_recv(&c, buf, sizeof buf, HIPC_FOREVER);
         _exit(n == 5 && memcmp(buf, "wake!", 5) == 0 ? 0 : 1);
     }
     assert_true(hipc_test_wait_blocked_in(pid, SYS_futex));

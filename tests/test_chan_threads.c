@@ -160,7 +160,7 @@ static void *recv_forever(void *arg)
     struct waiter *w = arg;
     char buf[8];
     atomic_store(&w->tid, (pid_t)syscall(SYS_gettid));
-    w->result = hipc_chan_recv(w->ch, buf, sizeof buf, HIPC_CHAN_FOREVER);
+    w->result = hipc_chan_recv(w->ch, buf, sizeof buf, HIPC_FOREVER);
     return NULL;
 }
 

@@ -46,7 +46,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "hipc/config.h"
 #include "hipc/shm.h"
+#include "hipc/types.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -61,16 +63,9 @@ extern "C" {
 /* Ring bytes: a power of two within these bounds. Every message costs an
  * 8-byte record header plus padding to a multiple of 8. */
 #define HIPC_CHAN_MIN_CAPACITY 64u
-#ifndef HIPC_CHAN_MAX_CAPACITY
-#define HIPC_CHAN_MAX_CAPACITY (1u << 30)
-#endif
 
 /* Bytes of shared header in front of the ring. */
 #define HIPC_CHAN_HEADER_SIZE 768u
-
-/* Timeouts, in nanoseconds: 0 never waits, HIPC_CHAN_FOREVER waits until
- * the call can complete or the peer is gone. */
-#define HIPC_CHAN_FOREVER ((int64_t)-1)
 
 /* Spin times: the default spins a little longer than a futex round trip
  * costs here; HIPC_CHAN_SPIN_ALWAYS busy-polls and never sleeps. */

@@ -14,6 +14,11 @@
 #define HIPC_SHM_CREATE_RETRIES 64
 #endif
 
+/* Largest channel ring, in bytes (a power of two, at most 2^31). */
+#ifndef HIPC_CHAN_MAX_CAPACITY
+#define HIPC_CHAN_MAX_CAPACITY (1u << 30)
+#endif
+
 /* Longest line accepted from /proc/sysvipc/shm; longer lines are corrupt. */
 #ifndef HIPC_INSPECT_LINE_MAX
 #define HIPC_INSPECT_LINE_MAX 512
