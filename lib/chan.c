@@ -857,9 +857,8 @@ static int check_handle(const hipc_chan *ch, int role, unsigned state)
 
 static int check_timeout(int64_t timeout_ns)
 {
-    return timeout_ns >= 0 || timeout_ns == HIPC_FOREVER
-               ? HIPC_OK
-               : HIPC_E_BAD_TIMEOUT;
+    return timeout_ns >= 0 || timeout_ns == HIPC_FOREVER ? HIPC_OK
+                                                         : HIPC_E_BAD_TIMEOUT;
 }
 
 static int read_positions(hipc_chan *ch, uint32_t *head, uint32_t *tail)
