@@ -9,6 +9,8 @@ full_pkgs=("${min_pkgs[@]}" clang llvm libclang-rt-14-dev libcmocka-dev
   pkg-config util-linux valgrind afl++ musl-tools qemu-user
   gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu libc6-dev-armhf-cross
   libc6-dev-arm64-cross gcovr cppcheck clang-tidy clang-format
+  g++  # ci/stages/headers.sh compiles the headers as C++ (clang++ is in clang)
+  mandoc  # the man-page stage
   dpkg-dev xz-utils  # apt-get source (ci/cmocka.sh)
   python3  # ci/stack_depth.py
   mount)  # ci/stages/hostile.sh remounts /proc with hidepid
