@@ -711,10 +711,10 @@ static int child_pio_send(void *arg, int ready_fd)
     }
     say_ready(ready_fd);
     while (!atomic_load_explicit(&t->b->sh->stop, memory_order_relaxed)) {
-        int bad =
-            t->kind == P_RAW
-                ? write_all(t->raw[1], t->buf, t->size) != 0
-                : hipc_pipe_write_all(&t->hp, t->buf, t->size, NULL) != HIPC_OK;
+        int bad = t->kind == P_RAW
+                      ? write_all(t->raw[1], t->buf, t->size) != 0
+                      : hipc_pipe_write_all(&t->hp, t->buf, t->size, NULL,
+                                            HIPC_FOREVER) != HIPC_OK;
         if (bad)
             return 50;
     }
@@ -741,7 +741,7 @@ static int pio_read(struct pio *t)
 {
     if (t->kind == P_RAW)
         return read_exact(t->raw[0], t->buf, t->size);
-    int rc = hipc_pipe_read_exact(&t->hp, t->buf, t->size, NULL);
+    int rc = hipc_pipe_read_exact(&t->hp, t->buf, t->size, NULL, HIPC_FOREVER);
     return rc == HIPC_OK ? 1 : rc == HIPC_E_EOF ? 0 : -1;
 }
 
@@ -790,8 +790,10 @@ STEP pio_call_step(void *arg)
     if (t->kind == P_RAW)
         return write_all(t->raw[1], t->buf, t->size) != 0 ||
                read_exact(t->raw[0], t->buf, t->size) != 1;
-    return hipc_pipe_write_all(&t->hp, t->buf, t->size, NULL) != HIPC_OK ||
-           hipc_pipe_read_exact(&t->hp, t->buf, t->size, NULL) != HIPC_OK;
+    return hipc_pipe_write_all(&t->hp, t->buf, t->size, NULL, HIPC_FOREVER) !=
+               HIPC_OK ||
+           hipc_pipe_read_exact(&t->hp, t->buf, t->size, NULL, HIPC_FOREVER) !=
+               HIPC_OK;
 }
 
 /* The library's own cost per call, without a second process's scheduling

@@ -75,8 +75,10 @@ int hipc_frame_decode_header(const void *buf, size_t len, size_t max_payload,
     if (len < HIPC_FRAME_HEADER_BYTES)
         return HIPC_E_TRUNCATED;
     const uint8_t *h = buf;
+    /* Bytes that are not a frame: a writer that sends none, or a stream
+     * that has lost its place. */
     if (h[0] != FRAME_MAGIC0 || h[1] != FRAME_MAGIC1 || h[3] != 0)
-        return HIPC_E_CORRUPT;
+        return HIPC_E_BAD_FRAME;
     if (h[2] != HIPC_FRAME_VERSION)
         return HIPC_E_VERSION;
     uint32_t n = 0;

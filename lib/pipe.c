@@ -49,6 +49,13 @@ struct tried {
 };
 #define NOT_TRIED ((struct tried){.made = 0})
 
+/* How long a call may wait, decided once from its timeout_ns. */
+enum wait_how {
+    WAIT_NOT,     /* 0: try once, never wait (HIPC_E_AGAIN) */
+    WAIT_UNTIL,   /* > 0: until the deadline (HIPC_E_TIMEDOUT) */
+    WAIT_FOREVER, /* HIPC_FOREVER: until done or the peer is gone */
+};
+
 /* One transfer in progress: all of its loop's state, held by value by the
  * call that runs it. A write sends its iovecs one after the other (a frame
  * is a header and a payload); a read fills rbuf. */
@@ -56,7 +63,7 @@ struct xfer {
     enum op op;
     int fd;
     int nonblocking;
-    int timed;     /* 0: wait as long as it takes */
+    enum wait_how wait;
     int ready;     /* the descriptor can be tried without polling first */
     int confirmed; /* one EAGAIN was seen: the next one stands */
     size_t len;    /* bytes in all */
@@ -64,7 +71,7 @@ struct xfer {
     struct iovec iov[2];
     int iovcnt;
     unsigned char *rbuf;
-    struct timespec deadline;
+    int64_t deadline; /* CLOCK_MONOTONIC ns, for WAIT_UNTIL */
     struct tried first;
     struct sigpipe_guard guard;
 };
@@ -193,7 +200,9 @@ int hipc_pipe_adopt(hipc_pipe *p, int fd, enum hipc_pipe_end end,
 {
     if (p == NULL)
         return HIPC_E_NULL;
-    if (!end_valid(end) || (flags & ~adopt_flags(end)) != 0)
+    if (!end_valid(end))
+        return HIPC_E_WRONG_END;
+    if ((flags & ~adopt_flags(end)) != 0)
         return HIPC_E_BAD_FLAGS;
     *p = (hipc_pipe){.read_fd = -1, .write_fd = -1, .self_ = (uintptr_t)p};
     if (fd < 0)
@@ -212,13 +221,13 @@ int hipc_pipe_adopt(hipc_pipe *p, int fd, enum hipc_pipe_end end,
     return HIPC_OK;
 }
 
-int hipc_pipe_fd(const hipc_pipe *p, enum hipc_pipe_end end)
+int hipc_pipe_get_fd(const hipc_pipe *p, enum hipc_pipe_end end)
 {
     int rc = check(p);
     if (rc != HIPC_OK)
         return rc;
     if (!end_valid(end))
-        return HIPC_E_BAD_FLAGS;
+        return HIPC_E_WRONG_END;
     int fd = fd_of(p, end);
     return fd < 0 ? HIPC_E_WRONG_END : fd;
 }
@@ -241,7 +250,7 @@ int hipc_pipe_close_end(hipc_pipe *p, enum hipc_pipe_end end)
     if (rc != HIPC_OK)
         return rc;
     if (!end_valid(end))
-        return HIPC_E_BAD_FLAGS;
+        return HIPC_E_WRONG_END;
     p->sys_errno = 0;
     int *slot = end == HIPC_PIPE_READ_END ? &p->read_fd : &p->write_fd;
     return *slot < 0 ? HIPC_E_WRONG_END : drop_end(p, slot);
@@ -270,8 +279,8 @@ int hipc_pipe_close(hipc_pipe *p)
  * write can carry RWF_NOSIGNAL and simply fail with EPIPE: hipc uses that
  * until the kernel refuses the flag once (then, for the whole process,
  * it falls back to blocking SIGPIPE around each writing call, which costs
- * two rt_sigprocmask calls per call: 0.3x the raw loop's rate at 64
- * bytes, where RWF_NOSIGNAL costs nothing measurable). */
+ * two rt_sigprocmask calls per call, where RWF_NOSIGNAL costs only what
+ * pwritev2 costs over write; bench/RESULTS.md has the figures). */
 static _Atomic int nosig_refused;
 
 int hipc__pipe_set_nosignal(int on)
@@ -438,47 +447,95 @@ static void guard_leave(const struct sigpipe_guard *g)
 
 /* ---- Deadlines ---------------------------------------------------------- */
 
+static int timeout_valid(int64_t timeout_ns)
+{
+    return timeout_ns >= 0 || timeout_ns == HIPC_FOREVER;
+}
+
+static enum wait_how wait_for(int64_t timeout_ns)
+{
+    return timeout_ns == 0              ? WAIT_NOT
+           : timeout_ns == HIPC_FOREVER ? WAIT_FOREVER
+                                        : WAIT_UNTIL;
+}
+
 /* CLOCK_MONOTONIC cannot fail (see lib/sys.c), so deadlines need no
  * error path. */
-static void deadline_after(int timeout_ms, struct timespec *dl)
+static int64_t now_ns(void)
 {
-    hipc_sys_clock_monotonic(dl);
-    dl->tv_sec += timeout_ms / 1000;
-    dl->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (dl->tv_nsec >= 1000000000L) {
-        dl->tv_sec++;
-        dl->tv_nsec -= 1000000000L;
-    }
+    struct timespec ts;
+    hipc_sys_clock_monotonic(&ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Milliseconds left until the deadline, rounded up so that a poll never
- * ends before it; 0 once it has passed. */
-static int remaining_ms(const struct timespec *dl)
+/* The absolute deadline of a timeout > 0; a sum past INT64_MAX is
+ * INT64_MAX, hundreds of years away. */
+static int64_t deadline_after(int64_t timeout_ns)
 {
-    struct timespec now;
-    hipc_sys_clock_monotonic(&now);
-    long long ns = (long long)(dl->tv_sec - now.tv_sec) * 1000000000LL +
-                   (dl->tv_nsec - now.tv_nsec);
-    return ns <= 0 ? 0 : (int)((ns + 999999LL) / 1000000LL);
+    int64_t now = now_ns();
+    return timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
 }
 
-/* HIPC_OK once the descriptor is ready, HIPC_E_TIMEDOUT when the deadline
- * passed first. An interrupted poll goes round again against the same
- * deadline. */
+/* poll's argument: -1 for ever, 0 to look only, else the milliseconds
+ * left, rounded up so that a poll never ends before the deadline. */
+static int poll_ms(enum wait_how wait, int64_t deadline)
+{
+    if (wait != WAIT_UNTIL)
+        return wait == WAIT_FOREVER ? -1 : 0;
+    int64_t ns = deadline - now_ns();
+    if (ns <= 0)
+        return 0;
+    int64_t ms = (ns + 999999) / 1000000;
+    return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+/* What a wait that ran out reports: a call that was not to wait at all
+ * would have blocked; a timed one timed out. */
+static int ran_out(enum wait_how wait)
+{
+    return wait == WAIT_NOT ? HIPC_E_AGAIN : HIPC_E_TIMEDOUT;
+}
+
+/* HIPC_OK once the descriptor is ready, HIPC_E_AGAIN or HIPC_E_TIMEDOUT
+ * when the deadline passed first. An interrupted poll goes round again
+ * against the same deadline, so a signal never extends it. */
 static int wait_ready(hipc_pipe *p, const struct xfer *x)
 {
     for (;;) {
-        int ms = remaining_ms(&x->deadline);
+        int ms = poll_ms(x->wait, x->deadline);
         struct pollfd pfd = {.fd = x->fd,
                              .events = x->op == OP_WRITE ? POLLOUT : POLLIN};
         int rc = hipc_sys_poll(&pfd, 1, ms);
         if (rc > 0)
             return HIPC_OK;
         if (rc == 0 && ms == 0)
-            return HIPC_E_TIMEDOUT;
+            return ran_out(x->wait);
         if (rc < 0 && rc != -EINTR)
             return hipc__fail(&p->sys_errno, rc);
     }
+}
+
+/* Whether the next try must wait for the descriptor first. A blocking
+ * descriptor waits inside the syscall when the call may wait for ever,
+ * and is polled otherwise (so that timeout 0 never blocks); a
+ * non-blocking one is tried first and polled after EAGAIN, unless the
+ * call may not wait at all. */
+static int must_poll(const struct xfer *x)
+{
+    if (x->ready)
+        return 0;
+    return x->nonblocking ? x->wait != WAIT_NOT : x->wait != WAIT_FOREVER;
+}
+
+/* Sets up the waiting of a call whose timeout has been checked. */
+static void arm(struct xfer *x, int64_t timeout_ns)
+{
+    x->wait = wait_for(timeout_ns);
+    if (x->wait == WAIT_UNTIL)
+        x->deadline = deadline_after(timeout_ns);
+    /* A non-blocking descriptor cannot block, so it is tried first. */
+    x->ready = x->nonblocking;
+    x->confirmed = 0;
 }
 
 /* ---- The transfer loop -------------------------------------------------- */
@@ -501,6 +558,23 @@ static int rest_of(const struct xfer *x, struct iovec v[2])
     return k;
 }
 
+/* After POLLOUT a blocking pipe has room for PIPE_BUF bytes at least;
+ * asking for more could block past the deadline. A frame's header and
+ * payload together are cut, so a frame of at most PIPE_BUF bytes still
+ * goes in one piece. */
+static int cap_to_pipe_buf(struct iovec v[2], int k)
+{
+    size_t room = PIPE_BUF;
+    for (int i = 0; i < k; i++) {
+        if (v[i].iov_len >= room) {
+            v[i].iov_len = room;
+            return i + 1;
+        }
+        room -= v[i].iov_len;
+    }
+    return k;
+}
+
 /* One try at the rest of the transfer: a count, or -errno. A write goes
  * as its guard says. */
 static ssize_t try_once(const struct xfer *x)
@@ -509,11 +583,8 @@ static ssize_t try_once(const struct xfer *x)
         return hipc_sys_read(x->fd, x->rbuf + x->done, x->len - x->done);
     struct iovec v[2];
     int k = rest_of(x, v);
-    /* After POLLOUT a blocking pipe has room for PIPE_BUF bytes at least;
-     * asking for more could block past the deadline. (Only plain writes
-     * are timed, so that is one iovec.) */
-    if (x->timed && !x->nonblocking && v[0].iov_len > PIPE_BUF)
-        v[0].iov_len = PIPE_BUF;
+    if (!x->nonblocking && x->wait != WAIT_FOREVER)
+        k = cap_to_pipe_buf(v, k);
     if (x->guard.how == GUARD_NOSIGNAL)
         return hipc_sys_writev_nosignal(x->fd, v, k);
     return k == 1 ? hipc_sys_write(x->fd, v[0].iov_base, v[0].iov_len)
@@ -528,9 +599,10 @@ static int judge(hipc_pipe *p, struct xfer *x, ssize_t n)
      * accepts 0 of n > 0 bytes. */
     if (n == 0)
         return x->done == 0 ? HIPC_E_EOF : HIPC_E_TRUNCATED;
-    if (n == -EINTR || (n == -EAGAIN && x->timed))
+    /* A call that may wait polls next (x->ready is 0 now). */
+    if (n == -EINTR || (n == -EAGAIN && x->wait != WAIT_NOT))
         return HIPC_OK;
-    /* Without a deadline, EAGAIN is reported only when a second attempt
+    /* A call that may not wait reports EAGAIN only when a second attempt
      * agrees: a single retry is as cheap as asking poll, and unlike poll
      * it is exact (a pipe whose slots are all in use still takes a small
      * write into its last page). */
@@ -553,11 +625,8 @@ static int judge(hipc_pipe *p, struct xfer *x, ssize_t n)
  * deadline passes or an error occurs. */
 static int run(hipc_pipe *p, struct xfer *x)
 {
-    /* A non-blocking descriptor cannot block, so a timed transfer tries
-     * it first and polls only after EAGAIN; a blocking one polls first. */
-    x->ready = x->nonblocking;
     while (x->done < x->len) {
-        int rc = x->timed && !x->ready ? wait_ready(p, x) : HIPC_OK;
+        int rc = must_poll(x) ? wait_ready(p, x) : HIPC_OK;
         if (rc != HIPC_OK)
             return rc;
         ssize_t n = x->first.made ? x->first.n : try_once(x);
@@ -579,13 +648,16 @@ static int run(hipc_pipe *p, struct xfer *x)
 }
 
 /* Checks what a transfer was asked for and takes on its buffer. */
-static int admit(hipc_pipe *p, struct xfer *x, const void *buf)
+static int admit(hipc_pipe *p, struct xfer *x, const void *buf,
+                 int64_t timeout_ns)
 {
     int rc =
         begin(p, x->op == OP_WRITE ? HIPC_PIPE_WRITE_END : HIPC_PIPE_READ_END,
               &x->fd);
     if (rc != HIPC_OK)
         return rc;
+    if (!timeout_valid(timeout_ns))
+        return HIPC_E_BAD_TIMEOUT;
     if (buf == NULL && x->len != 0)
         return HIPC_E_NULL;
     if (x->len > (size_t)SSIZE_MAX)
@@ -597,36 +669,33 @@ static int admit(hipc_pipe *p, struct xfer *x, const void *buf)
     x->iov[0] = (struct iovec){(void *)(uintptr_t)buf, x->len};
     x->iovcnt = 1;
     x->rbuf = (unsigned char *)(uintptr_t)buf;
+    arm(x, timeout_ns);
     return HIPC_OK;
 }
 
-/* A whole transfer: validates, arms the deadline (timeout_ms < 0: none),
- * guards a write and runs. `first` is a try a fast path made already.
- * Out of line, so that the fast paths build no struct xfer (and have no
- * address-taken local for the stack protector to guard). */
+/* A whole transfer: validates, arms the deadline, guards a write and
+ * runs. `first` is a try a fast path made already. Out of line, so that
+ * the fast paths build no struct xfer (and have no address-taken local
+ * for the stack protector to guard). */
 HIPC_NOINLINE static int transfer(hipc_pipe *p, enum op op, const void *buf,
-                                  size_t len, int timeout_ms,
+                                  size_t len, int64_t timeout_ns,
                                   struct tried first, size_t *done)
 {
     set_done(done, 0);
-    /* Set field by field rather than zeroed whole (160 bytes, a rep stos
-     * on every call that misses a fast path): run() reads nothing that is
-     * not set here, in admit() or in guard_enter(). */
+    /* Set field by field rather than zeroed whole (a rep stos on every
+     * call that misses a fast path): run() reads nothing that is not set
+     * here, in admit() or in guard_enter(). */
     struct xfer x;
     x.op = op;
     x.len = len;
     x.done = 0;
-    x.confirmed = 0;
-    x.first = first;
     x.guard.how = GUARD_PLAIN; /* a read's: guard_enter sets a write's */
     x.guard.active = 0;
     x.guard.saw_epipe = 0;
-    int rc = admit(p, &x, buf);
+    int rc = admit(p, &x, buf, timeout_ns);
     if (rc != HIPC_OK)
         return rc;
-    x.timed = timeout_ms >= 0;
-    if (x.timed)
-        deadline_after(timeout_ms, &x.deadline);
+    x.first = first;
     if (op == OP_WRITE && (rc = guard_enter(p, &x.guard)) != HIPC_OK)
         return rc;
     rc = run(p, &x);
@@ -635,21 +704,10 @@ HIPC_NOINLINE static int transfer(hipc_pipe *p, enum op op, const void *buf,
     return rc;
 }
 
-/* read_some hands back a count as an int; larger requests are capped. */
-static int read_some_op(hipc_pipe *p, void *buf, size_t len, int timeout_ms)
-{
-    if (len == 0 || len > (size_t)SSIZE_MAX)
-        return check_or(p, HIPC_E_BAD_SIZE);
-    size_t got = 0;
-    int rc = transfer(p, OP_READ_SOME, buf, len > INT_MAX ? INT_MAX : len,
-                      timeout_ms, NOT_TRIED, &got);
-    return rc != HIPC_OK ? rc : (int)got;
-}
-
-/* The common case of an untimed transfer - a valid handle, nothing to
- * guard, one syscall moves it all - costs a few checks and the syscall;
- * anything else goes to transfer(), which then only judges what that
- * first syscall did. */
+/* The common case - a valid handle, a call that may wait for ever or a
+ * descriptor that cannot block, nothing to guard, one syscall moves it
+ * all - costs a few checks and the syscall; anything else goes to
+ * transfer(), which then only judges what that first syscall did. */
 
 /* The fast paths take lengths from 1 to SSIZE_MAX: above it the kernel's
  * -errno would pass for a count (len - 1 wraps for 0, so one compare). */
@@ -658,6 +716,11 @@ static int read_some_op(hipc_pipe *p, void *buf, size_t len, int timeout_ms)
 /* A handle the fast paths may use: open, not a copy. */
 #define FAST_HANDLE_(p)                                                        \
     ((p) != NULL && (p)->magic_ == PIPE_MAGIC && (p)->self_ == (uintptr_t)(p))
+
+/* A try without poll first is right: the call may block for ever, or the
+ * descriptor cannot block (a bad timeout goes the slow way, to its code). */
+#define FAST_WAIT_(p, t)                                                       \
+    ((t) == HIPC_FOREVER || ((p)->nonblocking_ && (t) >= 0))
 
 /* The fast path's one write, for a handle whose guard is not the mask. */
 static HIPC_INLINE ssize_t write_unmasked(const hipc_pipe *p, const void *buf,
@@ -669,11 +732,13 @@ static HIPC_INLINE ssize_t write_unmasked(const hipc_pipe *p, const void *buf,
     return hipc_sys_writev_nosignal(p->write_fd, &v, 1);
 }
 
-int hipc_pipe_write_all(hipc_pipe *p, const void *buf, size_t len, size_t *done)
+int hipc_pipe_write_all(hipc_pipe *p, const void *buf, size_t len, size_t *done,
+                        int64_t timeout_ns)
 {
     if (!FAST_HANDLE_(p) || p->write_fd < 0 || buf == NULL || !FAST_LEN_(len) ||
-        p->send_done_ != 0 || guard_how_for(p) == GUARD_MASK)
-        return transfer(p, OP_WRITE, buf, len, -1, NOT_TRIED, done);
+        !FAST_WAIT_(p, timeout_ns) || p->send_done_ != 0 ||
+        guard_how_for(p) == GUARD_MASK)
+        return transfer(p, OP_WRITE, buf, len, timeout_ns, NOT_TRIED, done);
     ssize_t n = write_unmasked(p, buf, len);
     p->sys_errno = 0;
     if (n == (ssize_t)len) {
@@ -684,61 +749,42 @@ int hipc_pipe_write_all(hipc_pipe *p, const void *buf, size_t len, size_t *done)
     struct tried first = {.made = 1, .n = n};
     if (!(p->flags_ & HIPC_PIPE_SIGPIPE_IGNORED) && nosignal_refused(n))
         first = NOT_TRIED;
-    return transfer(p, OP_WRITE, buf, len, -1, first, done);
+    return transfer(p, OP_WRITE, buf, len, timeout_ns, first, done);
 }
 
-int hipc_pipe_read_exact(hipc_pipe *p, void *buf, size_t len, size_t *done)
+int hipc_pipe_read_exact(hipc_pipe *p, void *buf, size_t len, size_t *done,
+                         int64_t timeout_ns)
 {
-    if (!FAST_HANDLE_(p) || p->read_fd < 0 || buf == NULL || !FAST_LEN_(len))
-        return transfer(p, OP_READ_EXACT, buf, len, -1, NOT_TRIED, done);
+    if (!FAST_HANDLE_(p) || p->read_fd < 0 || buf == NULL || !FAST_LEN_(len) ||
+        !FAST_WAIT_(p, timeout_ns))
+        return transfer(p, OP_READ_EXACT, buf, len, timeout_ns, NOT_TRIED,
+                        done);
     p->sys_errno = 0;
     ssize_t n = hipc_sys_read(p->read_fd, buf, len);
     if (n != (ssize_t)len)
-        return transfer(p, OP_READ_EXACT, buf, len, -1,
+        return transfer(p, OP_READ_EXACT, buf, len, timeout_ns,
                         (struct tried){.made = 1, .n = n}, done);
     set_done(done, len);
     return HIPC_OK;
 }
 
-int hipc_pipe_read_some(hipc_pipe *p, void *buf, size_t len)
+/* read_some hands back a count as an int; larger requests are capped. A
+ * bad timeout is named before a bad length, as in the other calls. */
+int hipc_pipe_read_some(hipc_pipe *p, void *buf, size_t len, int64_t timeout_ns)
 {
-    return read_some_op(p, buf, len, -1);
-}
-
-/* A timed transfer: a negative timeout is refused before anything else
- * (after the handle check, which names a worse mistake first). */
-static int timed(hipc_pipe *p, enum op op, const void *buf, size_t len,
-                 int timeout_ms, size_t *done)
-{
-    set_done(done, 0);
-    if (timeout_ms < 0)
+    if (!timeout_valid(timeout_ns))
         return check_or(p, HIPC_E_BAD_TIMEOUT);
-    return transfer(p, op, buf, len, timeout_ms, NOT_TRIED, done);
-}
-
-int hipc_pipe_write_all_timed(hipc_pipe *p, const void *buf, size_t len,
-                              int timeout_ms, size_t *done)
-{
-    return timed(p, OP_WRITE, buf, len, timeout_ms, done);
-}
-
-int hipc_pipe_read_exact_timed(hipc_pipe *p, void *buf, size_t len,
-                               int timeout_ms, size_t *done)
-{
-    return timed(p, OP_READ_EXACT, buf, len, timeout_ms, done);
-}
-
-int hipc_pipe_read_some_timed(hipc_pipe *p, void *buf, size_t len,
-                              int timeout_ms)
-{
-    if (timeout_ms < 0)
-        return check_or(p, HIPC_E_BAD_TIMEOUT);
-    return read_some_op(p, buf, len, timeout_ms);
+    if (len == 0 || len > (size_t)SSIZE_MAX)
+        return check_or(p, HIPC_E_BAD_SIZE);
+    size_t got = 0;
+    int rc = transfer(p, OP_READ_SOME, buf, len > INT_MAX ? INT_MAX : len,
+                      timeout_ns, NOT_TRIED, &got);
+    return rc != HIPC_OK ? rc : (int)got;
 }
 
 /* ---- Capacity ----------------------------------------------------------- */
 
-int hipc_pipe_max_size(size_t *bytes, int *sys_errno)
+int hipc_pipe_get_max_size(size_t *bytes, int *sys_errno)
 {
     hipc__set_errno(sys_errno, 0);
     if (bytes == NULL)
@@ -751,7 +797,7 @@ int hipc_pipe_max_size(size_t *bytes, int *sys_errno)
     return rc;
 }
 
-int hipc_pipe_capacity(hipc_pipe *p)
+int hipc_pipe_get_capacity(hipc_pipe *p)
 {
     int fd = -1;
     int rc = begin_any(p, &fd);
@@ -770,7 +816,7 @@ int hipc_pipe_set_capacity(hipc_pipe *p, size_t bytes)
     if (bytes == 0)
         return HIPC_E_BAD_SIZE;
     size_t max = 0;
-    rc = hipc_pipe_max_size(&max, &p->sys_errno);
+    rc = hipc_pipe_get_max_size(&max, &p->sys_errno);
     if (rc != HIPC_OK)
         return rc;
     if (bytes > max || bytes > INT_MAX)
@@ -787,7 +833,7 @@ int hipc_pipe_set_capacity(hipc_pipe *p, size_t bytes)
     return hipc__fail(&p->sys_errno, rc);
 }
 
-int hipc_pipe_pending(hipc_pipe *p, size_t *bytes)
+int hipc_pipe_get_pending(hipc_pipe *p, size_t *bytes)
 {
     int fd = -1;
     int rc = begin_any(p, &fd);
@@ -807,6 +853,11 @@ int hipc_pipe_pending(hipc_pipe *p, size_t *bytes)
 
 #define HDR_ HIPC_FRAME_HEADER_BYTES
 
+/* Frames carry at most HIPC_MAX_MSG_BYTES, so recv_frame's length fits
+ * its int result. */
+_Static_assert(HIPC_MAX_MSG_BYTES <= INT_MAX,
+               "a frame's length must fit recv_frame's int result");
+
 /* Takes on the frame a send is asked for. A begun frame is owed until all
  * of it is out: only the same payload (address and length) may go on
  * with it, since the bytes already sent cannot be taken back and any
@@ -823,12 +874,14 @@ static int claim_frame(hipc_pipe *p, const void *payload, size_t len)
 }
 
 int hipc_pipe_send_frame(hipc_pipe *p, const void *payload, size_t len,
-                         size_t max_payload)
+                         size_t max_payload, int64_t timeout_ns)
 {
     int fd = -1;
     int rc = begin(p, HIPC_PIPE_WRITE_END, &fd);
     if (rc != HIPC_OK)
         return rc;
+    if (!timeout_valid(timeout_ns))
+        return HIPC_E_BAD_TIMEOUT;
     if (payload == NULL && len != 0)
         return HIPC_E_NULL;
     unsigned char hdr[HDR_];
@@ -841,10 +894,12 @@ int hipc_pipe_send_frame(hipc_pipe *p, const void *payload, size_t len,
      * bytes lands in one piece), from where an earlier call left off. */
     struct xfer x = {.op = OP_WRITE,
                      .fd = fd,
+                     .nonblocking = (int)p->nonblocking_,
                      .len = HDR_ + len,
                      .done = p->send_done_,
                      .iovcnt = 2,
                      .iov = {{hdr, HDR_}, {(void *)(uintptr_t)payload, len}}};
+    arm(&x, timeout_ns);
     if ((rc = guard_enter(p, &x.guard)) != HIPC_OK)
         return rc;
     rc = run(p, &x);
@@ -854,7 +909,7 @@ int hipc_pipe_send_frame(hipc_pipe *p, const void *payload, size_t len,
     return rc;
 }
 
-int hipc_pipe_frame_owed(const hipc_pipe *p, size_t *bytes)
+int hipc_pipe_get_frame_owed(const hipc_pipe *p, size_t *bytes)
 {
     int rc = check(p);
     if (rc != HIPC_OK)
@@ -863,6 +918,14 @@ int hipc_pipe_frame_owed(const hipc_pipe *p, size_t *bytes)
         return HIPC_E_NULL;
     *bytes = p->send_done_ == 0 ? 0 : HDR_ + p->send_len_ - p->send_done_;
     return HIPC_OK;
+}
+
+/* Whether a frame read that stopped with `rc` keeps its place: a call
+ * that could not wait long enough leaves what it took in the handle
+ * (header) and the buffer (payload) for the next call to go on from. */
+static int keeps_place(int rc)
+{
+    return rc == HIPC_E_AGAIN || rc == HIPC_E_TIMEDOUT;
 }
 
 /* Runs a frame read that may resume an earlier one: on a non-blocking pipe
@@ -875,21 +938,27 @@ _Static_assert(sizeof(((hipc_pipe *)0)->frame_hdr_) == HIPC_FRAME_HEADER_BYTES,
 static int frame_part(hipc_pipe *p, struct xfer *x, size_t base)
 {
     int rc = run(p, x);
-    p->frame_got_ = rc == HIPC_E_AGAIN ? base + x->done : 0;
+    p->frame_got_ = keeps_place(rc) ? base + x->done : 0;
     return rc;
 }
 
-/* One packet (packet mode), retried after EINTR; EAGAIN only when a
- * second try agrees, as run() does. */
-static ssize_t read_packet(int fd, const struct iovec *iov, int count)
+/* One packet (packet mode): waits as the call may (x holds its waiting
+ * state), retries after EINTR, and takes EAGAIN of a call that may not
+ * wait only when a second try agrees, as run() does. A count, or a hipc
+ * code. */
+static ssize_t read_packet(hipc_pipe *p, struct xfer *x,
+                           const struct iovec *iov, int count)
 {
-    int confirmed = 0;
     for (;;) {
-        ssize_t k = hipc_sys_readv(fd, iov, count);
-        if (k == -EAGAIN && !confirmed)
-            confirmed = 1;
-        else if (k != -EINTR)
+        int rc = must_poll(x) ? wait_ready(p, x) : HIPC_OK;
+        if (rc != HIPC_OK)
+            return rc;
+        ssize_t k = hipc_sys_readv(x->fd, iov, count);
+        x->ready = k == -EINTR;
+        if (k >= 0)
             return k;
+        if ((rc = judge(p, x, k)) != HIPC_OK)
+            return rc;
     }
 }
 
@@ -903,21 +972,22 @@ static int packet_fits(const hipc_pipe *p, size_t before, size_t got,
     if (rc != HIPC_OK)
         return rc;
     if (got - HDR_ > *n)
-        return HIPC_E_CORRUPT;
+        return HIPC_E_BAD_FRAME;
     int whole = HDR_ + *n <= PIPE_BUF;
     if (before < HDR_ && whole && (before != 0 || got != HDR_ + *n))
-        return HIPC_E_CORRUPT;
+        return HIPC_E_BAD_FRAME;
     return HIPC_OK;
 }
 
 /* Packet mode: a read takes one whole packet and drops what does not fit,
  * so every read offers room for all the frame may still hold (its payload
  * space, `cap` while the length is unknown) and one byte more, which only
- * a packet reaching past its frame can fill. */
+ * a packet reaching past its frame can fill. The frame's length, or a
+ * negative code. */
 /* buf is written by readv through the iovec, which clang-tidy cannot see. */
 /* NOLINTNEXTLINE(readability-non-const-parameter) */
-static int recv_packets(hipc_pipe *p, int fd, unsigned char *buf, size_t cap,
-                        size_t max_payload, size_t *len)
+static int recv_packets(hipc_pipe *p, struct xfer *x, unsigned char *buf,
+                        size_t cap, size_t max_payload)
 {
     size_t got = p->frame_got_, n = cap;
     unsigned char probe;
@@ -931,11 +1001,11 @@ static int recv_packets(hipc_pipe *p, int fd, unsigned char *buf, size_t cap,
             iov[k++] = (struct iovec){p->frame_hdr_ + got, HDR_ - got};
         iov[k++] = (struct iovec){buf + off, n - off};
         iov[k++] = (struct iovec){&probe, 1};
-        ssize_t r = read_packet(fd, iov, k);
+        ssize_t r = read_packet(p, x, iov, k);
         if (r <= 0) {
-            p->frame_got_ = r == -EAGAIN ? got : 0;
+            p->frame_got_ = keeps_place((int)r) ? got : 0;
             if (r < 0)
-                return hipc__fail(&p->sys_errno, r);
+                return (int)r;
             return got == 0 ? HIPC_E_EOF : HIPC_E_TRUNCATED;
         }
         size_t before = got;
@@ -944,53 +1014,63 @@ static int recv_packets(hipc_pipe *p, int fd, unsigned char *buf, size_t cap,
             rc = packet_fits(p, before, got, max_payload, &n);
     }
     p->frame_got_ = 0;
-    if (rc == HIPC_OK)
-        *len = n;
-    return rc;
+    return rc == HIPC_OK ? (int)n : rc;
 }
 
-int hipc_pipe_recv_frame(hipc_pipe *p, void *buf, size_t cap,
-                         size_t max_payload, size_t *len)
+/* A byte stream: the header into the handle, then the payload into buf,
+ * each part going on from where an earlier call stopped. The frame's
+ * length, or a negative code. */
+static int recv_stream(hipc_pipe *p, struct xfer *x, unsigned char *buf,
+                       size_t max_payload)
 {
-    int fd = -1;
-    int rc = begin(p, HIPC_PIPE_READ_END, &fd);
-    if (rc != HIPC_OK)
-        return rc;
-    if (buf == NULL || len == NULL)
-        return HIPC_E_NULL;
-    *len = 0;
-    if (max_payload > HIPC_MAX_MSG_BYTES)
-        return HIPC_E_TOO_BIG;
-    size_t eff = max_payload != 0 ? max_payload : HIPC_MAX_MSG_BYTES;
-    if (cap < eff)
-        return HIPC_E_BUF_TOO_SMALL;
-    if (p->flags_ & HIPC_PIPE_DIRECT)
-        return recv_packets(p, fd, buf, eff, max_payload, len);
     const size_t hlen = sizeof p->frame_hdr_;
     size_t got = p->frame_got_;
-    struct xfer x = {.op = OP_READ_EXACT,
-                     .fd = fd,
-                     .rbuf = p->frame_hdr_,
-                     .len = hlen,
-                     .done = got < hlen ? got : hlen};
-    if ((rc = frame_part(p, &x, 0)) != HIPC_OK)
+    x->op = OP_READ_EXACT;
+    x->rbuf = p->frame_hdr_;
+    x->len = hlen;
+    x->done = got < hlen ? got : hlen;
+    int rc = frame_part(p, x, 0);
+    if (rc != HIPC_OK)
         return rc;
     size_t n = 0;
     rc = hipc_frame_decode_header(p->frame_hdr_, hlen, max_payload, &n);
     if (rc != HIPC_OK)
         return rc;
-    x = (struct xfer){.op = OP_READ_EXACT,
-                      .fd = fd,
-                      .rbuf = buf,
-                      .len = n,
-                      .done = got > hlen ? got - hlen : 0};
-    rc = frame_part(p, &x, hlen);
+    x->rbuf = buf;
+    x->len = n;
+    x->done = got > hlen ? got - hlen : 0;
+    rc = frame_part(p, x, hlen);
     /* The header promised a payload: its absence is a truncated frame. */
     if (rc == HIPC_E_EOF)
         rc = HIPC_E_TRUNCATED;
-    if (rc == HIPC_OK)
-        *len = n;
-    return rc;
+    return rc == HIPC_OK ? (int)n : rc;
+}
+
+int hipc_pipe_recv_frame(hipc_pipe *p, void *buf, size_t cap,
+                         size_t max_payload, int64_t timeout_ns)
+{
+    int fd = -1;
+    int rc = begin(p, HIPC_PIPE_READ_END, &fd);
+    if (rc != HIPC_OK)
+        return rc;
+    if (!timeout_valid(timeout_ns))
+        return HIPC_E_BAD_TIMEOUT;
+    if (buf == NULL)
+        return HIPC_E_NULL;
+    if (max_payload > HIPC_MAX_MSG_BYTES)
+        return HIPC_E_TOO_BIG;
+    size_t eff = max_payload != 0 ? max_payload : HIPC_MAX_MSG_BYTES;
+    if (cap < eff)
+        return HIPC_E_BUF_TOO_SMALL;
+    /* One deadline for the whole frame, header and payload. */
+    struct xfer x = {.op = OP_READ_SOME,
+                     .fd = fd,
+                     .nonblocking = (int)p->nonblocking_,
+                     .guard = {.how = GUARD_PLAIN}};
+    arm(&x, timeout_ns);
+    if (p->flags_ & HIPC_PIPE_DIRECT)
+        return recv_packets(p, &x, buf, eff, max_payload);
+    return recv_stream(p, &x, buf, max_payload);
 }
 
 /* ---- Parent and child --------------------------------------------------- */
@@ -1143,15 +1223,10 @@ static int close_parent_end(hipc_pipe_child *c, int *closed)
     return rc < 0 ? hipc__fail(&c->sys_errno, rc) : HIPC_OK;
 }
 
-static int reap(hipc_pipe_child *c, int *code)
+/* The status of a child that has ended: HIPC_OK with its exit code, or
+ * HIPC_E_CHILD with 128 + the signal that killed it. */
+static int judge_status(int status, int *code)
 {
-    int status = 0;
-    pid_t r;
-    while ((r = hipc_sys_waitpid(c->pid, &status, 0)) == -EINTR)
-        ;
-    if (r < 0)
-        return r == -ECHILD ? hipc__fail_as(&c->sys_errno, r, HIPC_E_CHILD)
-                            : hipc__fail(&c->sys_errno, r);
     if (WIFEXITED(status)) {
         *code = WEXITSTATUS(status);
         return HIPC_OK;
@@ -1160,24 +1235,75 @@ static int reap(hipc_pipe_child *c, int *code)
     return HIPC_E_CHILD;
 }
 
-int hipc_pipe_child_finish(hipc_pipe_child *child, int *exit_code)
+/* The longest nap between two looks at a child that has not ended: short
+ * enough that an ended child is seen soon, long enough that waiting costs
+ * next to nothing. Without a descriptor for the child (pidfd) the wait
+ * cannot be woken by its end. */
+#define REAP_NAP_MAX_MS 16
+
+/* Waits for the child to end, as long as `timeout_ns` allows. HIPC_E_AGAIN
+ * (timeout 0) or HIPC_E_TIMEDOUT leaves it unreaped. */
+static int reap(hipc_pipe_child *c, int *code, int64_t timeout_ns)
 {
-    if (child == NULL)
+    enum wait_how wait = wait_for(timeout_ns);
+    int64_t deadline = wait == WAIT_UNTIL ? deadline_after(timeout_ns) : 0;
+    int status = 0, nap = 1;
+    for (;;) {
+        pid_t r = hipc_sys_waitpid(c->pid, &status,
+                                   wait == WAIT_FOREVER ? 0 : WNOHANG);
+        if (r == c->pid)
+            return judge_status(status, code);
+        if (r == -ECHILD)
+            return hipc__fail_as(&c->sys_errno, r, HIPC_E_CHILD);
+        if (r < 0 && r != -EINTR)
+            return hipc__fail(&c->sys_errno, r);
+        if (r < 0)
+            continue;
+        int ms = poll_ms(wait, deadline);
+        if (ms == 0)
+            return ran_out(wait);
+        /* A nap through poll with no descriptors; its EINTR is harmless. */
+        r = hipc_sys_poll(NULL, 0, ms < nap ? ms : nap);
+        if (r < 0 && r != -EINTR)
+            return hipc__fail(&c->sys_errno, r);
+        nap = nap < REAP_NAP_MAX_MS / 2 ? nap * 2 : REAP_NAP_MAX_MS;
+    }
+}
+
+static int check_child(const hipc_pipe_child *c)
+{
+    if (c == NULL)
         return HIPC_E_NULL;
-    if (child->magic_ == CHILD_DEAD)
+    if (c->magic_ == CHILD_DEAD)
         return HIPC_E_STALE_HANDLE;
-    if (child->magic_ != CHILD_MAGIC)
-        return HIPC_E_BAD_HANDLE;
+    return c->magic_ != CHILD_MAGIC ? HIPC_E_BAD_HANDLE : HIPC_OK;
+}
+
+int hipc_pipe_child_finish(hipc_pipe_child *child, int *exit_code,
+                           int64_t timeout_ns)
+{
+    int rc = check_child(child);
+    if (rc != HIPC_OK)
+        return rc;
+    if (!timeout_valid(timeout_ns))
+        return HIPC_E_BAD_TIMEOUT;
     child->sys_errno = 0;
     int code = -1, closed = 0;
+    /* A call after a timeout finds the end closed already (close returns
+     * HIPC_OK then); a flush error from the first call is kept until the
+     * child is reaped. */
     int close_rc = close_parent_end(child, &closed);
     /* With its end still open the child might wait for ever: leave the
      * handle as it was, so the caller can try again. */
     if (!closed)
         return close_rc;
-    int rc = reap(child, &code);
-    child->magic_ = CHILD_DEAD;
+    if (close_rc != HIPC_OK)
+        child->close_rc_ = close_rc;
+    rc = reap(child, &code, timeout_ns);
     if (exit_code != NULL)
         *exit_code = code;
-    return rc != HIPC_OK ? rc : close_rc;
+    if (rc == HIPC_E_AGAIN || rc == HIPC_E_TIMEDOUT)
+        return rc;
+    child->magic_ = CHILD_DEAD;
+    return rc != HIPC_OK ? rc : child->close_rc_;
 }
