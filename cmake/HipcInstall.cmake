@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
-# Install rules: the static library, the public headers, a CMake package
-# (find_package(hipc CONFIG) -> hipc::hipc) and a pkg-config file, so a
+# Install rules: the static library, the public headers (with the generated
+# hipc/config.h), a CMake package (find_package(hipc CONFIG) -> hipc::hipc),
+# a pkg-config file, hipcctl when it was built, and the licence, so a
 # firmware build can take an installed or staged hipc either way.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
@@ -17,6 +18,15 @@ install(TARGETS hipc EXPORT hipcTargets
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/hipc
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
         FILES_MATCHING PATTERN "*.h")
+# The limits this library was built with (cmake/HipcLimits.cmake).
+install(FILES ${HIPC_GENERATED_INCLUDE_DIR}/hipc/config.h
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/hipc)
+# hipcctl, when this build made it (HIPC_BUILD_TOOLS, on at top level).
+if(TARGET hipcctl)
+  install(TARGETS hipcctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
+# The licence travels with the package: share/doc/hipc/LICENSE.
+install(FILES ${PROJECT_SOURCE_DIR}/LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(EXPORT hipcTargets NAMESPACE hipc::
         DESTINATION ${HIPC_INSTALL_CMAKEDIR})
 
