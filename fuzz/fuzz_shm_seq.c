@@ -242,19 +242,24 @@ static void op_create(struct world *w, hipc_fuzz_in *in, int fresh)
     key_t key = pick_key(in);
     hipc_shm_config cfg = {pick_size(in), hipc_fuzz_u8(in) & 0x7fu,
                            hipc_fuzz_u16(in) & 01777u, hipc_fuzz_u32(in)};
-    int rc = fresh ? hipc_shm_create_fresh(&sl->shm, key, &cfg)
-                   : hipc_shm_create(&sl->shm, key, &cfg);
+    /* A config with nothing set goes as NULL: the two must mean the same. */
+    const hipc_shm_config *pc =
+        (cfg.size | cfg.flags | cfg.mode | cfg.tag) == 0 ? NULL : &cfg;
+    int rc = fresh ? hipc_shm_create_fresh(&sl->shm, key, pc)
+                   : hipc_shm_create(&sl->shm, key, pc);
+    /* A zero size is the default size (a zeroed config is defaults). */
+    size_t want = cfg.size != 0 ? cfg.size : HIPC_SHM_DEFAULT_SIZE;
     if (rc == HIPC_OK) {
         /* A new segment at an id: whatever was marked there has gone. */
         untrack(w->removed, &w->nremoved, sl->shm.id);
         track(w->made, &w->nmade, sl->shm.id);
         struct made_info *mi = made_info(w, sl->shm.id);
         if (mi != NULL) {
-            *mi = (struct made_info){cfg.size, cfg.tag,
+            *mi = (struct made_info){want, cfg.tag,
                                      (cfg.flags & HIPC_SHM_RAW) != 0, 0};
             w->gen[mi - w->info] = ++w->next_gen;
         }
-        HIPC_FUZZ_CHECK(sl->shm.size == cfg.size);
+        HIPC_FUZZ_CHECK(sl->shm.size == want);
         HIPC_FUZZ_CHECK(fresh || sl->shm.key == key);
     }
     opened(w, sl, rc, cfg.flags);

@@ -526,27 +526,6 @@ int hipc_inspect_find_id(int id, hipc_seg_entry *out, unsigned flags,
     return HIPC_OK;
 }
 
-/* ---- Removal ------------------------------------------------------------- */
-
-/* The same call as hipc_shm_remove_id(), kept under the inspector's name. */
-int hipc_inspect_remove_id(int id, int *sys_errno)
-{
-    return hipc_shm_remove_id(id, sys_errno);
-}
-
-int hipc_inspect_remove_key(key_t key, int *sys_errno)
-{
-    hipc__set_errno(sys_errno, 0);
-    if (key == HIPC_SHM_KEY_PRIVATE)
-        return HIPC_E_BAD_KEY;
-    /* Asking for no access bits finds the segment even when its mode
-     * grants us none: removal is the owner's right, not a reader's. */
-    int id = hipc_sys_shmget(key, 0, 0);
-    if (id < 0)
-        return hipc__fail(sys_errno, id);
-    return hipc_shm_remove_id(id, sys_errno);
-}
-
 /* ---- Garbage collection -------------------------------------------------- */
 
 struct gc_ctx {

@@ -172,12 +172,11 @@ static size_t round_pages(size_t n, size_t page)
 }
 
 /* Header + payload, and that rounded to whole pages; both must fit size_t
- * and the mapping must stay addressable by ptrdiff_t. */
+ * and the mapping must stay addressable by ptrdiff_t. The size is never 0:
+ * a zero config field has become the default by now. */
 static int size_plan(size_t size, size_t header, size_t page, size_t *total,
                      size_t *rounded)
 {
-    if (size == 0)
-        return HIPC_E_BAD_SIZE;
     if (size > SIZE_MAX - header || size + header > SIZE_MAX - (page - 1))
         return HIPC_E_OVERFLOW;
     *total = size + header;
@@ -582,25 +581,33 @@ static int create_at(hipc_shm *shm, key_t key, const hipc_shm_config *cfg,
     return HIPC_OK;
 }
 
+/* A NULL config is all defaults, and a zero size the default size: the
+ * rest of create sees only the resolved copy in *use. */
 static int create_begin(hipc_shm *shm, const hipc_shm_config *cfg,
-                        struct create_plan *plan)
+                        hipc_shm_config *use, struct create_plan *plan)
 {
-    if (shm == NULL || cfg == NULL)
+    if (shm == NULL)
         return HIPC_E_NULL;
     memset(shm, 0, sizeof *shm);
     shm->id = -1;
+    memset(use, 0, sizeof *use);
+    if (cfg != NULL)
+        *use = *cfg;
+    if (use->size == 0)
+        use->size = HIPC_SHM_DEFAULT_SIZE;
     memset(plan, 0, sizeof *plan);
-    return create_prepare(shm, cfg, plan);
+    return create_prepare(shm, use, plan);
 }
 
 int hipc_shm_create(hipc_shm *shm, key_t key, const hipc_shm_config *cfg)
 {
+    hipc_shm_config use;
     struct create_plan plan;
-    int rc = create_begin(shm, cfg, &plan);
+    int rc = create_begin(shm, cfg, &use, &plan);
     if (rc != HIPC_OK)
         return rc;
     int kerr = 0;
-    return create_at(shm, key, cfg, &plan, &kerr);
+    return create_at(shm, key, &use, &plan, &kerr);
 }
 
 /* The next candidate key: a fixed odd step around the 32-bit key space
@@ -615,18 +622,19 @@ static key_t next_key(key_t k)
 
 int hipc_shm_create_fresh(hipc_shm *shm, key_t seed, const hipc_shm_config *cfg)
 {
-    if (shm != NULL && cfg != NULL && seed == HIPC_SHM_KEY_PRIVATE) {
+    if (shm != NULL && seed == HIPC_SHM_KEY_PRIVATE) {
         memset(shm, 0, sizeof *shm);
         return HIPC_E_BAD_KEY;
     }
+    hipc_shm_config use;
     struct create_plan plan;
-    int rc = create_begin(shm, cfg, &plan);
+    int rc = create_begin(shm, cfg, &use, &plan);
     if (rc != HIPC_OK)
         return rc;
     key_t key = seed;
     for (int i = 0; i < HIPC_SHM_CREATE_RETRIES; i++, key = next_key(key)) {
         int kerr = 0;
-        rc = create_at(shm, key, cfg, &plan, &kerr);
+        rc = create_at(shm, key, &use, &plan, &kerr);
         if (kerr != -EEXIST)
             return rc;
     }
@@ -956,6 +964,19 @@ int hipc_shm_remove_id(int id, int *sys_errno)
         return HIPC_E_BAD_ID;
     int r = hipc_sys_shmctl(id, IPC_RMID, NULL);
     return r < 0 ? hipc__shm_id_fail(sys_errno, r, HIPC_E_NOT_FOUND) : HIPC_OK;
+}
+
+int hipc_shm_remove_key(key_t key, int *sys_errno)
+{
+    hipc__set_errno(sys_errno, 0);
+    if (key == HIPC_SHM_KEY_PRIVATE)
+        return HIPC_E_BAD_KEY;
+    /* Asking for no access bits finds the segment even when its mode
+     * grants us none: removal is the owner's right, not a reader's. */
+    int id = hipc_sys_shmget(key, 0, 0);
+    if (id < 0)
+        return hipc__fail(sys_errno, id);
+    return hipc_shm_remove_id(id, sys_errno);
 }
 
 /* ---- Peeking at a header (for the inspector) ------------------------- */

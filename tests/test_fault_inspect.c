@@ -71,7 +71,7 @@ static int list_find_gc(void *p, int *sys_errno)
     rc = hipc_shm_close(&x->mine);
     if (rc != HIPC_OK)
         return rc;
-    return hipc_inspect_remove_key(KEY, sys_errno);
+    return hipc_shm_remove_key(KEY, sys_errno);
 }
 
 /* Classifying a segment stats and attaches it for a moment: a segment

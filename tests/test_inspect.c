@@ -408,8 +408,8 @@ static void unknown_flags_and_bad_ids_are_rejected(void **state)
     assert_int_equal(hipc_inspect_gc(&e, 1, &total, 0x80, NULL),
                      HIPC_E_BAD_FLAGS);
     assert_int_equal(hipc_inspect_find_id(-1, &e, 0, NULL), HIPC_E_BAD_ID);
-    assert_int_equal(hipc_inspect_remove_id(-1, NULL), HIPC_E_BAD_ID);
-    assert_int_equal(hipc_inspect_remove_key(HIPC_SHM_KEY_PRIVATE, NULL),
+    assert_int_equal(hipc_shm_remove_id(-1, NULL), HIPC_E_BAD_ID);
+    assert_int_equal(hipc_shm_remove_key(HIPC_SHM_KEY_PRIVATE, NULL),
                      HIPC_E_BAD_KEY);
 }
 
@@ -715,8 +715,8 @@ static void header_naming_another_creator_is_judged_by_the_kernel(void **state)
     assert_int_equal(find(ids[0], &e, 0), HIPC_OK);
     assert_int_equal(e.orphan, HIPC_ORPHAN_YES);
     for (int i = 0; i < 2; i++)
-        assert_int_equal(hipc_inspect_remove_id(ids[i], NULL), HIPC_OK);
-    assert_int_equal(hipc_inspect_remove_id(copy, NULL), HIPC_OK);
+        assert_int_equal(hipc_shm_remove_id(ids[i], NULL), HIPC_OK);
+    assert_int_equal(hipc_shm_remove_id(copy, NULL), HIPC_OK);
 }
 
 /* Run in a new pid namespace: segments made by its parent have a creator
@@ -772,13 +772,13 @@ static void remove_by_id_and_by_key(void **state)
     int b = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
     assert_true(a >= 0 && b >= 0);
     int err = -1;
-    assert_int_equal(hipc_inspect_remove_key(0x7171, &err), HIPC_OK);
+    assert_int_equal(hipc_shm_remove_key(0x7171, &err), HIPC_OK);
     assert_int_equal(err, 0);
     assert_int_equal(shmget(0x7171, 0, 0), -1);
-    assert_int_equal(hipc_inspect_remove_key(0x7171, &err), HIPC_E_NOT_FOUND);
+    assert_int_equal(hipc_shm_remove_key(0x7171, &err), HIPC_E_NOT_FOUND);
     assert_int_equal(err, ENOENT);
-    assert_int_equal(hipc_inspect_remove_id(b, &err), HIPC_OK);
-    assert_int_equal(hipc_inspect_remove_id(b, &err), HIPC_E_NOT_FOUND);
+    assert_int_equal(hipc_shm_remove_id(b, &err), HIPC_OK);
+    assert_int_equal(hipc_shm_remove_id(b, &err), HIPC_E_NOT_FOUND);
     assert_int_equal(err, EINVAL);
     hipc_seg_entry e;
     assert_int_equal(find(a, &e, 0), HIPC_E_NOT_FOUND);
@@ -798,14 +798,14 @@ static void remove_respects_ownership_not_access(void **state)
         if (hipc_test_drop_privileges() != 0)
             _exit(10);
         int err = 0;
-        if (hipc_inspect_remove_id(theirs, &err) != HIPC_E_PERM || err != EPERM)
+        if (hipc_shm_remove_id(theirs, &err) != HIPC_E_PERM || err != EPERM)
             _exit(11);
-        if (hipc_inspect_remove_key(0x7272, &err) != HIPC_E_PERM)
+        if (hipc_shm_remove_key(0x7272, &err) != HIPC_E_PERM)
             _exit(12);
         int own = shmget(0x7373, 4096, IPC_CREAT | IPC_EXCL | 0000);
         if (own < 0)
             _exit(13);
-        _exit(hipc_inspect_remove_key(0x7373, &err) == HIPC_OK ? 0 : 14);
+        _exit(hipc_shm_remove_key(0x7373, &err) == HIPC_OK ? 0 : 14);
     }
     int rc = hipc_test_wait_child(pid, 10);
     int left = shmget(0x7373, 0, 0);
@@ -920,7 +920,7 @@ static void gc_reports_a_removal_it_was_refused(void **state)
     assert_int_equal(kill(pid, SIGKILL), 0);
     assert_int_equal(hipc_test_wait_child(pid, 10), 128 + SIGKILL);
     close(hold);
-    assert_int_equal(hipc_inspect_remove_id(ids[1], NULL), HIPC_OK);
+    assert_int_equal(hipc_shm_remove_id(ids[1], NULL), HIPC_OK);
     hipc_seg_entry out[2];
     size_t found = 0;
     int err = 0;

@@ -486,7 +486,61 @@ static void raw_create_has_no_header(void **state)
     assert_int_equal(hipc_shm_close(&shm), HIPC_OK);
 }
 
+/* A NULL config is all defaults, and so is a zeroed one: a working,
+ * private-mode segment of HIPC_SHM_DEFAULT_SIZE payload bytes. */
+static void check_default_segment(hipc_shm *shm, size_t header)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    assert_int_equal(shm->size, HIPC_SHM_DEFAULT_SIZE);
+    assert_int_equal(shm->requested, HIPC_SHM_DEFAULT_SIZE);
+    assert_int_equal(shm->seg_size, HIPC_SHM_DEFAULT_SIZE + header);
+    assert_int_equal(shm->rounded,
+                     (HIPC_SHM_DEFAULT_SIZE + header + page - 1) / page * page);
+    assert_int_equal(shm->tag, 0);
+    assert_non_null(shm->data);
+    memset(shm->data, 0x5a, shm->size);
+    hipc_shm_info info;
+    assert_int_equal(hipc_shm_stat(shm, &info), HIPC_OK);
+    assert_int_equal(info.mode, 0600);
+    assert_int_equal(info.seg_size, shm->seg_size);
+    hipc_shm other;
+    unsigned raw = header == 0 ? HIPC_SHM_RAW : 0;
+    assert_int_equal(hipc_shm_open_id(&other, shm->id, HIPC_SHM_DEFAULT_SIZE,
+                                      raw | HIPC_SHM_RDONLY),
+                     HIPC_OK);
+    assert_int_equal(other.size, HIPC_SHM_DEFAULT_SIZE);
+    assert_int_equal(((unsigned char *)other.data)[other.size - 1], 0x5a);
+    assert_int_equal(hipc_shm_close(&other), HIPC_OK);
+    assert_int_equal(hipc_shm_remove(shm), HIPC_OK);
+    assert_int_equal(hipc_shm_close(shm), HIPC_OK);
+}
+
+static void a_null_or_zeroed_config_gives_a_default_segment(void **state)
+{
+    (void)state;
+    int before = hipc_test_shm_count();
+    hipc_shm shm;
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, NULL),
+                     HIPC_OK);
+    check_default_segment(&shm, HIPC_SHM_HEADER_SIZE);
+    hipc_shm_config zero;
+    memset(&zero, 0, sizeof zero);
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &zero),
+                     HIPC_OK);
+    check_default_segment(&shm, HIPC_SHM_HEADER_SIZE);
+    assert_int_equal(hipc_shm_create_fresh(&shm, 0x6466, NULL), HIPC_OK);
+    assert_int_not_equal(shm.key, HIPC_SHM_KEY_PRIVATE);
+    check_default_segment(&shm, HIPC_SHM_HEADER_SIZE);
+    /* Only the size is defaulted: the other fields keep what was set. */
+    hipc_shm_config raw = {.flags = HIPC_SHM_RAW};
+    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &raw),
+                     HIPC_OK);
+    check_default_segment(&shm, 0);
+    assert_int_equal(hipc_test_shm_count(), before);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(a_null_or_zeroed_config_gives_a_default_segment),
     cmocka_unit_test(create_attach_write_read_and_remove),
     cmocka_unit_test(open_by_key_sees_the_creators_data),
     cmocka_unit_test(two_processes_share_data_both_ways),

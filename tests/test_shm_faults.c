@@ -31,12 +31,14 @@ static void handles_that_contradict_themselves_are_bad(void **state)
     assert_int_equal(hipc_shm_close(&h), HIPC_OK);
 }
 
-static void a_fresh_create_needs_its_config(void **state)
+/* A NULL config is all defaults, so what a fresh create still refuses
+ * is the private key and a missing handle. */
+static void a_fresh_create_needs_a_handle_and_a_key(void **state)
 {
     (void)state;
     hipc_shm h;
     assert_int_equal(hipc_shm_create_fresh(&h, HIPC_SHM_KEY_PRIVATE, NULL),
-                     HIPC_E_NULL);
+                     HIPC_E_BAD_KEY);
     assert_int_equal(hipc_shm_create_fresh(NULL, 0x1234, NULL), HIPC_E_NULL);
     assert_int_equal(hipc_test_shm_count(), 0);
 }
@@ -85,7 +87,7 @@ static void a_path_refused_with_eperm_is_perm(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(handles_that_contradict_themselves_are_bad),
-    cmocka_unit_test(a_fresh_create_needs_its_config),
+    cmocka_unit_test(a_fresh_create_needs_a_handle_and_a_key),
 #ifdef HIPC_FAULT_INJECTION
     cmocka_unit_test(a_path_refused_with_eperm_is_perm),
     cmocka_unit_test(limits_read_in_pieces_count_as_unknown),

@@ -43,13 +43,13 @@ static int create_with(size_t size, unsigned flags, unsigned mode)
 static void null_arguments_are_refused(void **state)
 {
     (void)state;
-    hipc_shm shm;
     hipc_shm_config cfg = cfg_of(1, 0, 0);
     hipc_shm_info info;
     key_t key;
     assert_int_equal(hipc_shm_create(NULL, 1, &cfg), HIPC_E_NULL);
-    assert_int_equal(hipc_shm_create(&shm, 1, NULL), HIPC_E_NULL);
+    assert_int_equal(hipc_shm_create(NULL, 1, NULL), HIPC_E_NULL);
     assert_int_equal(hipc_shm_create_fresh(NULL, 1, &cfg), HIPC_E_NULL);
+    assert_int_equal(hipc_shm_create_fresh(NULL, 1, NULL), HIPC_E_NULL);
     assert_int_equal(hipc_shm_open(NULL, 1, 0, 0), HIPC_E_NULL);
     assert_int_equal(hipc_shm_open_id(NULL, 0, 0, 0), HIPC_E_NULL);
     assert_int_equal(hipc_shm_attach(NULL, 0), HIPC_E_NULL);
@@ -129,10 +129,7 @@ static void bad_sizes_each_have_their_own_code(void **state)
     (void)state;
     int before = hipc_test_shm_count();
     hipc_shm shm;
-    hipc_shm_config cfg = cfg_of(0, 0, 0);
-    assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
-                     HIPC_E_BAD_SIZE);
-    cfg.size = SIZE_MAX;
+    hipc_shm_config cfg = cfg_of(SIZE_MAX, 0, 0);
     assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
                      HIPC_E_OVERFLOW);
     assert_int_equal(shm.requested, SIZE_MAX);
@@ -353,6 +350,8 @@ static void bad_keys_and_ids_are_refused(void **state)
     assert_int_equal(hipc_shm_open(&shm, HIPC_SHM_KEY_PRIVATE, 0, 0),
                      HIPC_E_BAD_KEY);
     assert_int_equal(hipc_shm_create_fresh(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_E_BAD_KEY);
+    assert_int_equal(hipc_shm_create_fresh(&shm, HIPC_SHM_KEY_PRIVATE, NULL),
                      HIPC_E_BAD_KEY);
     assert_int_equal(hipc_shm_open_id(&shm, -1, 0, 0), HIPC_E_BAD_ID);
     assert_int_equal(hipc_shm_stat_id(-1, &info, &err), HIPC_E_BAD_ID);

@@ -13,7 +13,7 @@ static int rm_key(const char *arg)
         return hipcctl_usage_error(
             "rm: --key needs a 32-bit key (decimal or 0x hex)");
     int err = 0;
-    int rc = hipc_inspect_remove_key(key, &err);
+    int rc = hipc_shm_remove_key(key, &err);
     if (rc != HIPC_OK) {
         char what[64];
         snprintf(what, sizeof what, "rm: key 0x%08" PRIx32, (uint32_t)key);
@@ -30,7 +30,7 @@ static int rm_id(const char *arg)
         return hipcctl_usage_error(
             "rm: expected a segment id (0..%d), got '%s'", INT32_MAX, arg);
     int err = 0;
-    int rc = hipc_inspect_remove_id(id, &err);
+    int rc = hipc_shm_remove_id(id, &err);
     if (rc != HIPC_OK) {
         char what[64];
         snprintf(what, sizeof what, "rm: segment %d", id);

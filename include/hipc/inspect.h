@@ -79,15 +79,26 @@ typedef struct hipc_seg_entry {
 
 /* ---- Pure parser (no syscalls; fuzz targets) ------------------------- */
 
-/* Checks the header line (without its newline). On success stores the
- * number of columns it names (14, or 16 with rss and swap). */
+/* Checks the table's header line (without its newline).
+ *
+ * Returns HIPC_OK and stores in *ncols the number of columns it names (14,
+ * or 16 with rss and swap), or: HIPC_E_NULL (`line` or `ncols` NULL),
+ * HIPC_E_CORRUPT (longer than HIPC_INSPECT_LINE_MAX, a column name out of
+ * the kernel's order, or neither 14 nor 16 columns). */
 int hipc_inspect_parse_header(const char *line, size_t len, unsigned *ncols);
 
-/* Parses one table line (without its newline) with 14 or 16 fields. */
+/* Parses one table line (without its newline) of 14 or 16 fields.
+ *
+ * Returns HIPC_OK and fills *out (the classification fields zero), or:
+ * HIPC_E_NULL (`line` or `out` NULL), HIPC_E_CORRUPT (longer than
+ * HIPC_INSPECT_LINE_MAX, neither 14 nor 16 fields, or a field that is not
+ * a number in its column's range). */
 int hipc_inspect_parse_line(const char *line, size_t len, hipc_seg_entry *out);
 
-/* Called for each parsed entry; a negative return stops the parser and is
- * passed back to the caller of hipc_inspect_parser_feed(). */
+/* Called for each parsed entry. Return HIPC_OK to go on; a negative code
+ * fails the parser with that code; a positive value stops the feed call
+ * at once and is returned by it (a search that found what it wanted; the
+ * rest of that chunk is not parsed). */
 typedef int (*hipc_inspect_entry_fn)(void *ctx, const hipc_seg_entry *entry);
 
 /* Incremental parser: feed the file in chunks of any size. Caller-owned;
@@ -103,16 +114,36 @@ typedef struct hipc_inspect_parser {
     char line_[HIPC_INSPECT_LINE_MAX];
 } hipc_inspect_parser;
 
+/* Prepares (zeroes) a parser. Returns nothing; a NULL `p` is ignored. */
 void hipc_inspect_parser_init(hipc_inspect_parser *p);
+
+/* Feeds `len` bytes; complete lines are parsed at once (the first one is
+ * the header), each entry handed to `fn` (may be NULL: entries are only
+ * counted).
+ *
+ * Returns HIPC_OK, fn's positive stop value, or: HIPC_E_NULL (`p` NULL, or
+ * `buf` NULL with `len` > 0; the parser is not failed by it), the code an
+ * earlier call failed the parser with, HIPC_E_CORRUPT (a line longer than
+ * HIPC_INSPECT_LINE_MAX, a bad header or entry line, or an entry whose
+ * column count differs from the header's), or fn's negative code. */
 int hipc_inspect_parser_feed(hipc_inspect_parser *p, const char *buf,
                              size_t len, hipc_inspect_entry_fn fn, void *ctx);
-/* Ends the input: HIPC_E_TRUNCATED when it stopped inside a line or
- * before the header. */
+
+/* Ends the input.
+ *
+ * Returns HIPC_OK, or: HIPC_E_NULL (`p` NULL), the code an earlier call
+ * failed the parser with, HIPC_E_TRUNCATED (the input stopped inside a
+ * line, or before a complete header line). */
 int hipc_inspect_parser_finish(hipc_inspect_parser *p);
 
-/* Parses a whole table. Stores the first `cap` entries in `out` (which may
- * be NULL when cap is 0) and the number of entries in *total. Returns the
- * number stored, or a negative code. */
+/* Parses a whole table: stores the first `cap` entries in `out` (which may
+ * be NULL when cap is 0) and the number of entries in *total (also on
+ * failure: the entries parsed before it).
+ *
+ * Returns the number stored (>= 0: the smaller of *total and cap), or:
+ * HIPC_E_NULL (`buf` or `total` NULL, or `out` NULL with cap > 0),
+ * HIPC_E_CORRUPT and HIPC_E_TRUNCATED as for the parser above,
+ * HIPC_E_OVERFLOW (more than INT_MAX entries to store). */
 int hipc_inspect_parse(const char *buf, size_t len, hipc_seg_entry *out,
                        size_t cap, size_t *total);
 
@@ -123,8 +154,22 @@ int hipc_inspect_parse(const char *buf, size_t len, hipc_seg_entry *out,
 #define HIPC_INSPECT_DRY_RUN 0x02u /* gc: report orphans, remove nothing */
 #define HIPC_INSPECT_FLAGS_ALL_ 0x03u
 
-/* Lists the segments of this IPC namespace into `out` (first `cap`), the
- * total in *total; returns the number stored or a negative code.
+/* Reading the live table, for list, find_id and gc below: the codes they
+ * all return when /proc/sysvipc/shm cannot be read whole (the errno in
+ * *sys_errno, which may be NULL; each call first sets it to 0):
+ *   HIPC_E_UNSUPPORTED no /proc/sysvipc/shm (ENOENT): a kernel without
+ *                      System V IPC, or no procfs
+ *   HIPC_E_CORRUPT     the file is not the kernel's table (see the top)
+ *   HIPC_E_TRUNCATED   it ends inside a line or before its header
+ *   a failed open or read: its hipc__from_errno code (HIPC_E_PERM,
+ *   HIPC_E_LIMIT out of descriptors, HIPC_E_NOMEM, HIPC_E_SYS when
+ *   unexpected).
+ * A segment that cannot be classified or judged is no error: its kind is
+ * HIPC_SEG_UNREADABLE with the reason in kind_code, its orphan verdict
+ * HIPC_ORPHAN_UNKNOWN. */
+
+/* Lists the segments of this IPC namespace: the first `cap` into `out`
+ * (which may be NULL when cap is 0), the total in *total.
  *
  * Classifying means attaching each segment read-only for a moment and
  * checking its header: this updates the segment's atime and lpid (as any
@@ -147,26 +192,44 @@ int hipc_inspect_parse(const char *buf, size_t len, hipc_seg_entry *out,
  *   orphan.
  * - a creator whose /proc entry is hidden (hidepid, another uid) but that
  *   kill(pid, 0) finds, or one outside this pid namespace (cpid 0): unknown.
- */
+ *
+ * Returns the number of entries stored (>= 0: the smaller of *total and
+ * cap), or: HIPC_E_NULL (`total` NULL, or `out` NULL with cap > 0),
+ * HIPC_E_BAD_FLAGS (a flag other than HIPC_INSPECT_NO_PEEK),
+ * HIPC_E_OVERFLOW (more than INT_MAX entries to store), or a table-reading
+ * code (above). After a table-reading failure *total holds the entries
+ * seen before it. */
 int hipc_inspect_list(hipc_seg_entry *out, size_t cap, size_t *total,
                       unsigned flags, int *sys_errno);
 
-/* The entry for segment `id`: HIPC_E_NOT_FOUND when there is none. */
+/* The entry for segment `id` from the live table, classified and judged
+ * as hipc_inspect_list() does (the `ipcs -m -i` view: no read permission
+ * needed but to classify; hipc_shm_stat_id() is the kernel's IPC_STAT
+ * record of an id instead).
+ *
+ * Returns HIPC_OK and fills *out, or: HIPC_E_NULL (`out` NULL),
+ * HIPC_E_BAD_FLAGS (a flag other than HIPC_INSPECT_NO_PEEK), HIPC_E_BAD_ID
+ * (a negative id), HIPC_E_NOT_FOUND (no segment has that id), or a
+ * table-reading code (above). */
 int hipc_inspect_find_id(int id, hipc_seg_entry *out, unsigned flags,
                          int *sys_errno);
 
-/* Removes by id or key (IPC_RMID, as ipcrm -m / -M). The memory goes when
- * the last process detaches. HIPC_SHM_KEY_PRIVATE names no one segment and
- * is HIPC_E_BAD_KEY. */
-int hipc_inspect_remove_id(int id, int *sys_errno);
-int hipc_inspect_remove_key(hipc_key key, int *sys_errno);
-
 /* Removes every orphan (only reports them with HIPC_INSPECT_DRY_RUN).
  * Right before removing one, the segment is checked again (still no
- * attachment, same creator and ctime), so a segment someone attached in the
- * meantime is left alone. The first `cap` orphans go to `out`, their count
- * to *found; returns the number removed (or that would be), or a negative
- * code. */
+ * attachment, same creator and ctime), so a segment someone attached in
+ * the meantime is left alone, as is one that has gone or changed: neither
+ * counts as removed nor as a failure. The first `cap` orphans go to `out`
+ * (which may be NULL when cap is 0), their count to *found. Removing by id
+ * is hipc_shm_remove_id(), by key hipc_shm_remove_key().
+ *
+ * Returns the number removed (or, with DRY_RUN, that would be), or:
+ * HIPC_E_NULL (`found` NULL, or `out` NULL with cap > 0), HIPC_E_BAD_FLAGS
+ * (flags other than NO_PEEK and DRY_RUN), a table-reading code (above), or
+ * the code of the first orphan that could not be removed, after every
+ * other orphan was tried: HIPC_E_PERM (no read permission to check it
+ * again, sys_errno EACCES; or neither owner nor creator, EPERM), another
+ * errno's hipc__from_errno code. *found is set whenever the table was
+ * read, even in part. */
 int hipc_inspect_gc(hipc_seg_entry *out, size_t cap, size_t *found,
                     unsigned flags, int *sys_errno);
 

@@ -97,12 +97,19 @@ extern "C" {
 #define HIPC_SHM_NO_ATTACH 0x20u /* create/open without attaching */
 #define HIPC_SHM_FLAGS_ALL_ 0x3fu
 
-/* Zero-initialise, then set what you need. */
+/* Payload bytes of a segment whose config leaves `size` zero (or that is
+ * created with a NULL config): one 4 KiB page's worth, the same on every
+ * machine. The segment itself is HIPC_SHM_HEADER_SIZE bytes more (none
+ * more with HIPC_SHM_RAW), rounded up to whole pages when mapped. */
+#define HIPC_SHM_DEFAULT_SIZE 4096u
+
+/* Zeroed means defaults, field by field; a NULL config pointer means all
+ * defaults: HIPC_SHM_DEFAULT_SIZE bytes, no flags, mode 0600, tag 0. */
 typedef struct hipc_shm_config {
-    size_t size; /* payload bytes wanted; must be > 0 */
-    unsigned flags;
-    unsigned mode; /* permission bits (0..0777); 0 means 0600 */
-    uint32_t tag;  /* application tag stored in the header */
+    size_t size;    /* payload bytes wanted; 0 means HIPC_SHM_DEFAULT_SIZE */
+    unsigned flags; /* HIPC_SHM_* create flags; 0 means none */
+    unsigned mode;  /* permission bits (0..0777); 0 means 0600 */
+    uint32_t tag;   /* application tag stored in the header */
 } hipc_shm_config;
 
 typedef struct hipc_shm {
@@ -167,45 +174,54 @@ typedef struct hipc_shm_limits {
     size_t page_size;
 } hipc_shm_limits;
 
-/* HIPC_OK (never fails otherwise: an unreadable limit is UINT64_MAX, and
- * *sys_errno, if not NULL, keeps the errno of the last one that could not
- * be read, else 0), or HIPC_E_NULL for a NULL `out`. */
+/* Reads the System V limits of this IPC namespace into *out.
+ *
+ * Returns HIPC_OK, or HIPC_E_NULL when `out` is NULL. Never fails
+ * otherwise: a limit that cannot be read is UINT64_MAX, and *sys_errno
+ * (if not NULL) keeps the errno of the last one that could not be read,
+ * else 0. */
 int hipc_shm_get_limits(hipc_shm_limits *out, int *sys_errno);
 
 /* Creates a segment under `key` (or HIPC_SHM_KEY_PRIVATE) exclusively and
- * attaches it read-write (unless HIPC_SHM_NO_ATTACH).
+ * attaches it read-write (unless HIPC_SHM_NO_ATTACH). `cfg` may be NULL
+ * (all defaults); a zero field is its default (see hipc_shm_config).
  *
- * cfg->flags: RAW, REMOVE_ON_ATTACH, SHARED_WRITE, PREFAULT, NO_ATTACH;
- * RDONLY, unknown bits and REMOVE_ON_ATTACH with NO_ATTACH are
- * HIPC_E_BAD_FLAGS. cfg->mode: 0 means 0600; above 0777, without owner
- * read and write (the creator writes the header), or group/world-writable
- * without HIPC_SHM_SHARED_WRITE is HIPC_E_BAD_MODE.
- * Sizes, checked in this order before any segment exists:
- *   0                                                    HIPC_E_BAD_SIZE
- *   header + size, rounded to pages, wraps size_t        HIPC_E_OVERFLOW
- *   that rounded size above PTRDIFF_MAX                  HIPC_E_TOO_BIG
- *   header + size above SHMMAX, or pages above SHMALL    HIPC_E_LIMIT
- *                                                        (sys_errno 0)
- * The kernel may still refuse: HIPC_E_LIMIT with sys_errno ENOSPC (SHMMNI
- * segments exist, or SHMALL pages are in use), HIPC_E_NOMEM.
- * A taken key is HIPC_E_EXISTS (sys_errno EEXIST). The header records the
- * creator's start time from /proc/self/stat; when that cannot be read the
- * create fails with its code (HIPC_E_NOT_FOUND without /proc, HIPC_E_PERM
- * hidden, HIPC_E_UNSUPPORTED when this process's time-namespace offset
- * cannot be known, HIPC_E_CORRUPT for a malformed file).
- * NULL shm or cfg: HIPC_E_NULL (the handle is left untouched). After the
- * segment exists: shmat or a prefault short of memory HIPC_E_NOMEM
- * (sys_errno ENOMEM, or EFAULT from the prefault), a segment removed by
- * someone else before we attached HIPC_E_REMOVED, any other kernel
- * failure its hipc__from_errno code (HIPC_E_SYS for the unexpected;
- * sys_errno says which).
+ * Returns HIPC_OK, or one of these; the checks before the kernel is asked
+ * run in this order, and sys_errno is 0 for them:
+ *   HIPC_E_NULL       `shm` is NULL (nothing is written to it)
+ *   HIPC_E_BAD_FLAGS  cfg->flags holds RDONLY or unknown bits, or
+ *                     REMOVE_ON_ATTACH together with NO_ATTACH (allowed:
+ *                     RAW, REMOVE_ON_ATTACH, SHARED_WRITE, PREFAULT,
+ *                     NO_ATTACH)
+ *   HIPC_E_BAD_MODE   cfg->mode above 0777, without owner read and write
+ *                     (the creator writes the header), or group/world-
+ *                     writable without HIPC_SHM_SHARED_WRITE
+ *   HIPC_E_OVERFLOW   header + size, rounded up to pages, wraps size_t
+ *   HIPC_E_TOO_BIG    that rounded size is above PTRDIFF_MAX
+ *   HIPC_E_LIMIT      header + size above SHMMAX, or its pages above SHMALL
+ * Reading this process's start time for the header (not with RAW):
+ *   HIPC_E_NOT_FOUND  no /proc; HIPC_E_PERM /proc/self hidden;
+ *   HIPC_E_UNSUPPORTED this process's time-namespace offset cannot be
+ *                     known; HIPC_E_CORRUPT a malformed /proc/self/stat;
+ *                     a failed open or read its mapped code (HIPC_E_LIMIT
+ *                     out of descriptors, HIPC_E_NOMEM, HIPC_E_SYS)
+ * The kernel (sys_errno says which errno):
+ *   HIPC_E_EXISTS     the key is taken (EEXIST)
+ *   HIPC_E_LIMIT      SHMMNI segments exist or SHMALL pages are in use
+ *                     (ENOSPC), or the kernel refuses the size (EINVAL)
+ *   HIPC_E_NOMEM      no memory for the segment, no address space for the
+ *                     attach (ENOMEM), or a prefault (header page, or all
+ *                     pages with PREFAULT) short of memory (EFAULT, ENOMEM)
+ *   HIPC_E_REMOVED    someone removed the new segment before we attached
+ *   HIPC_E_PERM       refused by the kernel or a security module
+ *   any other errno   hipc__from_errno's code (HIPC_E_SYS when unexpected)
  *
- * On success: requested = cfg->size, size = payload bytes at `data`,
- * seg_size = header + size (what IPC_STAT reports), rounded = seg_size
- * rounded up to whole pages (what is mapped). On failure the handle is not
- * open (every call on it is HIPC_E_BAD_HANDLE; do not close it), but
- * `requested`, `rounded` and `sys_errno` tell what was tried, and no
- * segment is left behind: one created but not attached, written or
+ * On success: requested = the payload size asked for, size = payload bytes
+ * at `data`, seg_size = header + size (what IPC_STAT reports), rounded =
+ * seg_size rounded up to whole pages (what is mapped). On failure the
+ * handle is not open (every call on it is HIPC_E_BAD_HANDLE; do not close
+ * it), but `requested`, `rounded` and `sys_errno` tell what was tried, and
+ * no segment is left behind: one created but not attached, written or
  * prefaulted is removed again.
  *
  * The header is written before the segment is published: the creator
@@ -215,130 +231,197 @@ int hipc_shm_get_limits(hipc_shm_limits *out, int *sys_errno);
 int hipc_shm_create(hipc_shm *shm, hipc_key key, const hipc_shm_config *cfg);
 
 /* Creates a segment under a key no one else holds, starting from `seed`
- * (any key but HIPC_SHM_KEY_PRIVATE, else HIPC_E_BAD_KEY) and moving to a
- * new key on each EEXIST; never attaches a stranger's segment, because
- * every attempt is IPC_CREAT|IPC_EXCL. After HIPC_SHM_CREATE_RETRIES taken
- * keys: HIPC_E_RETRIES. The chosen key is in shm->key. Every other code is
- * hipc_shm_create's. */
+ * and moving to a new key on each EEXIST; never attaches a stranger's
+ * segment, because every attempt is IPC_CREAT|IPC_EXCL. The chosen key is
+ * in shm->key. `cfg` as for hipc_shm_create (NULL: all defaults).
+ *
+ * Returns HIPC_OK, HIPC_E_NULL (`shm` NULL), HIPC_E_BAD_KEY (`seed` is
+ * HIPC_SHM_KEY_PRIVATE), HIPC_E_RETRIES (HIPC_SHM_CREATE_RETRIES keys in a
+ * row were taken), or any other code of hipc_shm_create (never
+ * HIPC_E_EXISTS). */
 int hipc_shm_create_fresh(hipc_shm *shm, hipc_key seed,
                           const hipc_shm_config *cfg);
 
-/* Opens an existing segment by key or id and attaches it (unless
- * HIPC_SHM_NO_ATTACH). Flags: RDONLY, RAW, REMOVE_ON_ATTACH, PREFAULT,
- * NO_ATTACH. The size comes from IPC_STAT and the header, never from the
- * caller; when `expected_size` is non-zero a smaller payload is
- * HIPC_E_SIZE_MISMATCH.
- * Without HIPC_SHM_RAW the header is verified (even with NO_ATTACH, through
- * a short read-only attach): another program's segment is HIPC_E_FOREIGN,
- * another layout version HIPC_E_VERSION, another ABI (pointer width,
- * endianness, header size) HIPC_E_LAYOUT, a bad checksum or inconsistent
- * field HIPC_E_CORRUPT. A zero magic is HIPC_E_AGAIN while someone is
- * attached (a creator may still be writing), HIPC_E_FOREIGN otherwise.
- * Errors: NULL shm HIPC_E_NULL; flags outside the list above, or
- * REMOVE_ON_ATTACH with NO_ATTACH,
- * HIPC_E_BAD_FLAGS; key HIPC_SHM_KEY_PRIVATE HIPC_E_BAD_KEY, negative id
- * HIPC_E_BAD_ID, no such key or id HIPC_E_NOT_FOUND (sys_errno ENOENT or
- * EINVAL), no permission HIPC_E_PERM (sys_errno EACCES), a segment
- * marked for removal, or removed or replaced between the lookup and the
- * attach, HIPC_E_REMOVED (see hipc_shm_attach). A header page that cannot
- * be made present HIPC_E_NOMEM (sys_errno EFAULT or ENOMEM) or
- * HIPC_E_UNSUPPORTED (see the top of this file); a prefault short of
- * memory HIPC_E_NOMEM; any other kernel failure its hipc__from_errno code.
- * On failure the handle is not open (HIPC_E_BAD_HANDLE), sys_errno kept,
- * and nothing stays attached. */
+/* Opens an existing segment by key (hipc_shm_open) or id
+ * (hipc_shm_open_id) and attaches it (unless HIPC_SHM_NO_ATTACH). The
+ * size comes from IPC_STAT and the header, never from the caller; when
+ * `expected_size` is non-zero a smaller payload is refused. Without
+ * HIPC_SHM_RAW the header is verified (even with NO_ATTACH, through a
+ * short read-only attach).
+ *
+ * Returns HIPC_OK, or:
+ *   HIPC_E_NULL       `shm` is NULL
+ *   HIPC_E_BAD_FLAGS  flags other than RDONLY, RAW, REMOVE_ON_ATTACH,
+ *                     PREFAULT, NO_ATTACH, or REMOVE_ON_ATTACH with
+ *                     NO_ATTACH
+ *   HIPC_E_BAD_KEY    (open) key HIPC_SHM_KEY_PRIVATE
+ *   HIPC_E_BAD_ID     (open_id) a negative id
+ *   HIPC_E_NOT_FOUND  no such key (sys_errno ENOENT) or id (EINVAL)
+ *   HIPC_E_PERM       no read permission (EACCES; or no write permission
+ *                     for a read-write attach), or REMOVE_ON_ATTACH by a
+ *                     process that is neither owner nor creator (EPERM)
+ *   HIPC_E_REMOVED    the segment is marked for removal, or was removed or
+ *                     replaced between the lookup and the attach (see
+ *                     hipc_shm_attach)
+ *   HIPC_E_TOO_BIG    (32-bit processes) a segment too large to map
+ *   HIPC_E_SIZE_MISMATCH  the payload is smaller than `expected_size`
+ *   HIPC_E_FOREIGN    another program's segment: not the hipc magic, or a
+ *                     zero magic while nobody is attached
+ *   HIPC_E_AGAIN      a zero magic while someone is attached: a creator
+ *                     may still be writing the header; retry
+ *   HIPC_E_VERSION    another header layout version
+ *   HIPC_E_LAYOUT     another ABI (pointer width, endianness, header size)
+ *   HIPC_E_CORRUPT    a bad checksum or an inconsistent header field
+ *   HIPC_E_NOMEM      no address space (ENOMEM), or a header page (or,
+ *                     with PREFAULT, any page) that cannot be made present
+ *                     (EFAULT, ENOMEM)
+ *   HIPC_E_UNSUPPORTED a kernel without MADV_POPULATE_READ (sys_errno
+ *                     EINVAL) on which the header page is not shown
+ *                     present (see the top of this file)
+ *   any other errno   hipc__from_errno's code (HIPC_E_SYS when unexpected)
+ * On failure the handle is not open (HIPC_E_BAD_HANDLE), sys_errno is
+ * kept, and nothing stays attached. */
 int hipc_shm_open(hipc_shm *shm, hipc_key key, size_t expected_size,
                   unsigned flags);
 int hipc_shm_open_id(hipc_shm *shm, int id, size_t expected_size,
                      unsigned flags);
 
-/* Attaches a detached handle (flags: RDONLY, PREFAULT, REMOVE_ON_ATTACH;
- * others HIPC_E_BAD_FLAGS) and verifies the header again. NULL
- * HIPC_E_NULL, a copy or garbage HIPC_E_BAD_HANDLE, a closed handle
- * HIPC_E_STALE_HANDLE, an attached one HIPC_E_BAD_STATE.
- * A segment that is gone (EINVAL/EIDRM), whose id now names another
- * segment (key, creator, creation time, size or header creator differ),
- * or that is marked for removal is HIPC_E_REMOVED: Linux would let a
+/* Attaches a detached handle (flags: RDONLY, PREFAULT, REMOVE_ON_ATTACH)
+ * and verifies the header again.
+ *
+ * Returns HIPC_OK, or: HIPC_E_NULL (`shm` NULL), HIPC_E_BAD_HANDLE (a copy
+ * or garbage), HIPC_E_STALE_HANDLE (closed), HIPC_E_BAD_FLAGS (other
+ * flags), HIPC_E_BAD_STATE (already attached), HIPC_E_REMOVED (see
+ * below), or any code of hipc_shm_open from the attach on: HIPC_E_PERM,
+ * HIPC_E_NOMEM, HIPC_E_UNSUPPORTED, HIPC_E_FOREIGN, HIPC_E_AGAIN,
+ * HIPC_E_VERSION, HIPC_E_LAYOUT, HIPC_E_CORRUPT (someone rewrote the
+ * header since), another errno's hipc__from_errno code.
+ *
+ * HIPC_E_REMOVED: a segment that is gone (EINVAL/EIDRM), whose id now
+ * names another segment (key, creator, creation time, size or header
+ * creator differ), or that is marked for removal: Linux would let a
  * removed-but-still-attached segment be attached again, but POSIX leaves
  * that undefined and a removed segment has no key, so hipc refuses it.
  * The check runs after shmat, while the new mapping pins the segment, and
  * before any prefault, so another segment's pages are never touched.
- * Header and memory codes are hipc_shm_open's; no permission HIPC_E_PERM.
  * On failure the handle stays detached and otherwise unchanged (but for
  * sys_errno, and for having learnt the segment is removed). */
 int hipc_shm_attach(hipc_shm *shm, unsigned flags);
-/* A handle that is not attached is HIPC_E_BAD_STATE. A failed shmdt (the
- * kernel saw nothing attached there: HIPC_E_SYS, sys_errno EINVAL) leaves
- * the handle detached too. NULL HIPC_E_NULL, a copy or garbage
- * HIPC_E_BAD_HANDLE, a closed handle HIPC_E_STALE_HANDLE. Acts on this
- * process's mapping only, never on the id. */
+
+/* Detaches this process's mapping; never acts on the id.
+ *
+ * Returns HIPC_OK, or: HIPC_E_NULL (`shm` NULL), HIPC_E_BAD_HANDLE (a copy
+ * or garbage), HIPC_E_STALE_HANDLE (closed), HIPC_E_BAD_STATE (not
+ * attached), HIPC_E_SYS (shmdt failed: the kernel saw nothing attached
+ * there, sys_errno EINVAL; the handle is detached all the same). */
 int hipc_shm_detach(hipc_shm *shm);
 
-/* Marks the segment for removal (IPC_RMID). Attached handles stay usable;
- * the memory goes when the last process detaches. A second remove, a
- * segment already gone (sys_errno EINVAL/EIDRM), one someone else marked
- * for removal, or an id that now names another segment is HIPC_E_REMOVED,
- * and nothing is removed; not the owner, HIPC_E_PERM (sys_errno EPERM);
- * without read permission the identity cannot be checked: HIPC_E_PERM
- * (sys_errno EACCES), nothing removed (hipc_shm_remove_id removes by id
- * without that check). NULL HIPC_E_NULL, a copy or garbage
- * HIPC_E_BAD_HANDLE, a closed handle HIPC_E_STALE_HANDLE; other kernel
- * failures their hipc__from_errno code.
+/* Marks the handle's segment for removal (IPC_RMID). Attached handles stay
+ * usable; the memory goes when the last process detaches.
+ *
+ * Returns HIPC_OK, or:
+ *   HIPC_E_NULL, HIPC_E_BAD_HANDLE, HIPC_E_STALE_HANDLE  as for detach
+ *   HIPC_E_REMOVED    a second remove, a segment already gone (sys_errno
+ *                     EINVAL/EIDRM), one someone else marked for removal,
+ *                     or an id that now names another segment: nothing is
+ *                     removed
+ *   HIPC_E_PERM       not the owner or creator (sys_errno EPERM); or no
+ *                     read permission (EACCES), so the identity cannot be
+ *                     checked and nothing is removed (hipc_shm_remove_id
+ *                     removes by id without that check)
+ *   any other errno   hipc__from_errno's code (HIPC_E_SYS when unexpected)
  * Race: IPC_STAT (the identity) and IPC_RMID are two calls. The segment is
  * pinned between them by an attach (the handle's own, or a read-only one
  * taken for the moment), so it cannot be destroyed and its id cannot pass
  * to another segment: no window. Only when that attach fails for another
  * reason than the segment being gone (no read permission, no address
  * space: EACCES, ENOMEM) is the segment unpinned, and then, between the
- * two calls (about 1 us), another process would have to remove it and the
- * kernel give its very id to a new segment for that one to be removed. */
+ * two calls, another process would have to remove it and the kernel give
+ * its very id to a new segment for that one to be removed. */
 int hipc_shm_remove(hipc_shm *shm);
 
 /* Detaches if attached and closes the handle. Does not remove, never acts
- * on the id. shmdt can only fail when nothing is attached at the address,
- * so the handle is detached (and closed) even then; the error (HIPC_E_SYS,
- * sys_errno EINVAL) is still returned. NULL HIPC_E_NULL, a copy or
- * garbage HIPC_E_BAD_HANDLE, closed already HIPC_E_STALE_HANDLE. */
+ * on the id.
+ *
+ * Returns HIPC_OK, or: HIPC_E_NULL (`shm` NULL), HIPC_E_BAD_HANDLE (a copy
+ * or garbage), HIPC_E_STALE_HANDLE (closed already), HIPC_E_SYS (shmdt
+ * failed, sys_errno EINVAL: nothing was attached at the address; the
+ * handle is detached and closed all the same). */
 int hipc_shm_close(hipc_shm *shm);
 
-/* IPC_STAT of the handle's segment (attached or not). A segment gone
- * (sys_errno EINVAL/EIDRM), or an id that now names another segment, is
- * HIPC_E_REMOVED and *info is left untouched; one marked for removal but
- * still attached somewhere succeeds with info->removed set (and key
- * HIPC_SHM_KEY_PRIVATE, as the kernel drops it). NULL shm or info
- * HIPC_E_NULL, a copy or garbage HIPC_E_BAD_HANDLE, a closed handle
- * HIPC_E_STALE_HANDLE, no read permission HIPC_E_PERM (sys_errno EACCES). */
+/* IPC_STAT of the handle's segment (attached or not), checked to be the
+ * handle's segment still. One marked for removal but still attached
+ * somewhere succeeds with info->removed set (and key HIPC_SHM_KEY_PRIVATE,
+ * as the kernel drops it).
+ *
+ * Returns HIPC_OK, or: HIPC_E_NULL (`shm` or `info` NULL),
+ * HIPC_E_BAD_HANDLE (a copy or garbage), HIPC_E_STALE_HANDLE (closed),
+ * HIPC_E_REMOVED (the segment is gone, sys_errno EINVAL/EIDRM, or its id
+ * now names another segment; *info untouched), HIPC_E_PERM (no read
+ * permission, sys_errno EACCES), or another errno's hipc__from_errno
+ * code. */
 int hipc_shm_stat(hipc_shm *shm, hipc_shm_info *info);
-/* The same by id: no such id HIPC_E_NOT_FOUND (sys_errno EINVAL or EIDRM,
- * kept), a negative id HIPC_E_BAD_ID, NULL info HIPC_E_NULL,
- * no read permission HIPC_E_PERM (sys_errno EACCES). No identity check:
- * it reports whatever the id names now. */
+
+/* IPC_STAT by id, without a handle: whatever the id names now, no identity
+ * check. The kernel's own record, in one call (needs read permission);
+ * hipc_inspect_find_id() is the `ipcs` view instead (the /proc table, no
+ * permission needed, plus the hipc header and orphan verdict).
+ *
+ * Returns HIPC_OK, or: HIPC_E_NULL (`info` NULL), HIPC_E_BAD_ID (a
+ * negative id), HIPC_E_NOT_FOUND (no such id, sys_errno EINVAL or EIDRM),
+ * HIPC_E_PERM (no read permission, sys_errno EACCES), or another errno's
+ * hipc__from_errno code. *sys_errno (may be NULL) is 0 on success. */
 int hipc_shm_stat_id(int id, hipc_shm_info *info, int *sys_errno);
 
-/* Removes a segment by id, without a handle (the ipcrm -m view), whatever
- * it names now. No such id: HIPC_E_NOT_FOUND (sys_errno EINVAL or EIDRM,
- * kept); a negative id HIPC_E_BAD_ID; not the owner: HIPC_E_PERM
- * (sys_errno EPERM). A segment already marked is removed again: HIPC_OK. */
+/* Removes a segment by id (IPC_RMID, as `ipcrm -m`), without a handle and
+ * without an identity check: whatever the id names now. The memory goes
+ * when the last process detaches.
+ *
+ * Returns HIPC_OK (also for a segment already marked for removal), or:
+ * HIPC_E_BAD_ID (a negative id), HIPC_E_NOT_FOUND (no such id, sys_errno
+ * EINVAL or EIDRM), HIPC_E_PERM (neither owner nor creator, sys_errno
+ * EPERM), or another errno's hipc__from_errno code. *sys_errno (may be
+ * NULL) is 0 on success. */
 int hipc_shm_remove_id(int id, int *sys_errno);
 
-/* ftok() with validation: NULL arguments HIPC_E_NULL; an empty path, one
- * of PATH_MAX bytes or more, or one that does not exist HIPC_E_BAD_PATH
- * (sys_errno says why: ENOENT, ENOTDIR, ENAMETOOLONG, ELOOP, or 0 when
- * refused before the kernel); a path that may not be searched HIPC_E_PERM;
- * the kernel short of memory HIPC_E_NOMEM;
- * proj_id outside 1..255 HIPC_E_BAD_PROJ_ID. The key is computed from one
- * stat() exactly as glibc's ftok() does: (proj_id & 0xff) << 24 |
- * (st_dev & 0xff) << 16 | (st_ino & 0xffff). Like ftok, two paths can
- * share a key; hipc_shm_create_fresh() is the collision-safe choice. */
+/* Removes the segment that `key` names (as `ipcrm -M`): looks the key up,
+ * then removes that id as hipc_shm_remove_id() does. Needs no access bits
+ * on the segment: removal is the owner's right, not a reader's. A segment
+ * marked for removal has lost its key and is not found.
+ *
+ * Returns HIPC_OK, or: HIPC_E_BAD_KEY (HIPC_SHM_KEY_PRIVATE, which names
+ * no one segment), HIPC_E_NOT_FOUND (no such key, sys_errno ENOENT; or
+ * removed between the lookup and the removal, EINVAL or EIDRM),
+ * HIPC_E_PERM (neither owner nor creator, sys_errno EPERM), or another
+ * errno's hipc__from_errno code. *sys_errno (may be NULL) is 0 on
+ * success. */
+int hipc_shm_remove_key(hipc_key key, int *sys_errno);
+
+/* ftok() with validation. The key is computed from one stat() exactly as
+ * glibc's ftok() does: (proj_id & 0xff) << 24 | (st_dev & 0xff) << 16 |
+ * (st_ino & 0xffff). Like ftok, two paths can share a key;
+ * hipc_shm_create_fresh() is the collision-safe choice.
+ *
+ * Returns HIPC_OK and *key, or: HIPC_E_NULL (`path` or `key` NULL),
+ * HIPC_E_BAD_PATH (an empty path, one of PATH_MAX bytes or more, or one
+ * that cannot be found: sys_errno ENOENT, ENOTDIR, ENAMETOOLONG, ELOOP, or
+ * 0 when refused before the kernel), HIPC_E_BAD_PROJ_ID (proj_id outside
+ * 1..255), HIPC_E_PERM (a directory on the path may not be searched,
+ * EACCES or EPERM), HIPC_E_NOMEM (the kernel is short of memory). Any
+ * other stat() failure is HIPC_E_BAD_PATH with its errno. */
 int hipc_shm_key_from_path(const char *path, int proj_id, hipc_key *key,
                            int *sys_errno);
 
 /* Pure (no syscalls; a fuzz target): checks the first `len` bytes of a
- * segment of `seg_size` bytes. HIPC_OK and *out filled (out may be NULL),
- * or, in this order: HIPC_E_NULL (buf), HIPC_E_FOREIGN (fewer than 4
- * bytes, or not the hipc magic), HIPC_E_AGAIN (zero magic: not written
- * yet), HIPC_E_LAYOUT (byte-swapped magic), HIPC_E_CORRUPT (truncated),
- * HIPC_E_VERSION, HIPC_E_LAYOUT (fingerprint), HIPC_E_CORRUPT (checksum,
- * reserved fields, offsets or sizes that do not fit seg_size). */
+ * segment of `seg_size` bytes.
+ *
+ * Returns HIPC_OK and fills *out (`out` may be NULL), or, checked in this
+ * order: HIPC_E_NULL (`buf` NULL), HIPC_E_FOREIGN (fewer than 4 bytes, or
+ * not the hipc magic), HIPC_E_AGAIN (zero magic: not written yet),
+ * HIPC_E_LAYOUT (byte-swapped magic), HIPC_E_CORRUPT (fewer than
+ * HIPC_SHM_HEADER_SIZE bytes), HIPC_E_VERSION, HIPC_E_LAYOUT
+ * (fingerprint), HIPC_E_CORRUPT (checksum, reserved fields, offsets or
+ * sizes that do not fit seg_size). */
 int hipc_shm_header_check(const void *buf, size_t len, size_t seg_size,
                           hipc_shm_header_info *out);
 
