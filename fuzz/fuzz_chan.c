@@ -16,6 +16,9 @@
  * span handed out lies inside the ring and is no longer than max_msg; and
  * while the fuzzer has written nothing, the channel is a FIFO: every
  * message comes out once, in order, byte for byte, and "empty" means empty.
+ * Asking an anonymous end after its peer (hipc_chan_get_peer, before each
+ * re-attach) is HIPC_E_BAD_STATE and writes nothing, whatever the slots
+ * hold; a capacity that is not a power of two is HIPC_E_BAD_CAPACITY.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +55,7 @@ static uint32_t fnv(const void *buf, size_t len)
 
 static const hipc_chan_config anon = {.flags = HIPC_CHAN_ANONYMOUS};
 
-static int attach(struct world *w, int role)
+static int attach(struct world *w, hipc_chan_role role)
 {
     hipc_chan *ch = role == HIPC_CHAN_PRODUCER ? &w->p : &w->c;
     int rc = hipc_chan_attach_mem(ch, w->mem, w->size, role, &anon);
@@ -186,11 +189,23 @@ static void op_nudge(struct world *w, hipc_fuzz_in *in)
     w->honest = 0;
 }
 
+/* Anonymous ends record no identity: asking after the peer reads nothing
+ * shared and says so, whatever the fuzzer wrote into the slots. */
+static void check_no_peer(hipc_chan *ch)
+{
+    hipc_chan_peer_info info = {HIPC_CHAN_PEER_GONE, 7};
+    int rc = hipc_chan_get_peer(ch, &info);
+    HIPC_FUZZ_CHECK_CODE(rc);
+    HIPC_FUZZ_CHECK(rc == HIPC_E_BAD_STATE || rc == HIPC_E_BAD_HANDLE);
+    HIPC_FUZZ_CHECK(info.state == HIPC_CHAN_PEER_GONE && info.pid == 7);
+}
+
 static void op_reattach(struct world *w, hipc_fuzz_in *in)
 {
-    int role =
+    hipc_chan_role role =
         (hipc_fuzz_u8(in) & 1u) ? HIPC_CHAN_PRODUCER : HIPC_CHAN_CONSUMER;
     hipc_chan *ch = role == HIPC_CHAN_PRODUCER ? &w->p : &w->c;
+    check_no_peer(ch);
     int rc = hipc_chan_close(ch);
     HIPC_FUZZ_CHECK_CODE(rc);
     /* A reservation or a peek dies with the handle; the model follows. */
@@ -244,6 +259,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = hipc_chan_init_mem(w.mem, w.size, &cfg);
     HIPC_FUZZ_CHECK(rc ==
                     (cfg.max_msg <= cap - 8u ? HIPC_OK : HIPC_E_BAD_SIZE));
+    /* A capacity that is no capacity is refused as such. */
+    size_t odd = 0;
+    HIPC_FUZZ_CHECK(hipc_chan_mem_size(cap + 8u, &odd) == HIPC_E_BAD_CAPACITY);
     if (rc == HIPC_OK) {
         w.honest = 1;
         if (attach(&w, HIPC_CHAN_PRODUCER) == HIPC_OK &&

@@ -57,6 +57,11 @@
 
 _Static_assert(HIPC_CHAN_MAX_CAPACITY <= (1u << 31),
                "positions are 32-bit counters: capacity must stay <= 2^31");
+_Static_assert(HIPC_CHAN_CAPACITY_DEFAULT >= HIPC_CHAN_MIN_CAPACITY &&
+                   HIPC_CHAN_CAPACITY_DEFAULT <= HIPC_CHAN_MAX_CAPACITY &&
+                   (HIPC_CHAN_CAPACITY_DEFAULT &
+                    (HIPC_CHAN_CAPACITY_DEFAULT - 1u)) == 0,
+               "the default capacity must be a capacity");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2,
                "shared atomics must be lock-free to work across processes");
 
@@ -247,13 +252,21 @@ static int now_ns(hipc_chan *ch, int64_t *out)
 
 /* ---- configuration and header ---------------------------------------- */
 
+/* A config's capacity, 0 meaning the default. */
+static size_t capacity_of(const hipc_chan_config *cfg)
+{
+    return cfg->capacity != 0 ? cfg->capacity : HIPC_CHAN_CAPACITY_DEFAULT;
+}
+
 int hipc_chan_mem_size(size_t capacity, size_t *size)
 {
     if (size == NULL)
         return HIPC_E_NULL;
+    if (capacity == 0)
+        capacity = HIPC_CHAN_CAPACITY_DEFAULT;
     if (!is_pow2(capacity) || capacity < HIPC_CHAN_MIN_CAPACITY ||
         capacity > HIPC_CHAN_MAX_CAPACITY)
-        return HIPC_E_BAD_SIZE;
+        return HIPC_E_BAD_CAPACITY;
     /* Cannot overflow: the capacity is at most 2^31 and the header small,
      * but a size_t of 32 bits makes it worth saying so in code. */
     /* GCOVR_EXCL_START [bound]: capacity <= 2^31, header small */
@@ -280,15 +293,19 @@ static int check_create_cfg(const hipc_chan_config *cfg, size_t *need)
         rc = hipc_chan_mem_size(cfg->capacity, need);
     if (rc != HIPC_OK)
         return rc;
-    if (cfg->max_msg > cfg->capacity - REC_HDR)
+    if (cfg->max_msg > capacity_of(cfg) - REC_HDR)
         return HIPC_E_BAD_SIZE;
     return HIPC_OK;
 }
 
+/* Every default, for a NULL config. */
+static const hipc_chan_config defaults;
+
 int hipc_chan_init_mem(void *mem, size_t size, const hipc_chan_config *cfg)
 {
-    if (mem == NULL || cfg == NULL)
+    if (mem == NULL)
         return HIPC_E_NULL;
+    cfg = cfg != NULL ? cfg : &defaults;
     size_t need = 0;
     int rc = check_create_cfg(cfg, &need);
     if (rc != HIPC_OK)
@@ -304,9 +321,10 @@ int hipc_chan_init_mem(void *mem, size_t size, const hipc_chan_config *cfg)
     h->meta.version = HIPC_CHAN_LAYOUT_VERSION;
     h->meta.endian = ENDIAN_MARK;
     h->meta.header_size = HIPC_CHAN_HEADER_SIZE;
-    h->meta.capacity = (uint32_t)cfg->capacity;
+    size_t cap = capacity_of(cfg);
+    h->meta.capacity = (uint32_t)cap;
     h->meta.max_msg =
-        (uint32_t)(cfg->max_msg != 0 ? cfg->max_msg : cfg->capacity - REC_HDR);
+        (uint32_t)(cfg->max_msg != 0 ? cfg->max_msg : cap - REC_HDR);
     /* Release: an attacher that sees the magic sees the fields above. */
     atomic_store_explicit(&h->meta.magic, CHAN_MAGIC, memory_order_release);
     return HIPC_OK;
@@ -346,6 +364,17 @@ static uint64_t slot_pidns(const hipc_chan *ch, const struct chan_slot *s)
            (uint64_t)atomic_load_explicit(&n->hi, memory_order_relaxed) << 32;
 }
 
+/* The pid of owner word `w` as this process names it: 0 when the owner
+ * recorded another pid namespace, where its number is someone else's. */
+static pid_t owner_pid_here(const hipc_chan *ch, const struct chan_slot *s,
+                            uint32_t w)
+{
+    uint64_t ns = slot_pidns(ch, s);
+    if (ns != 0 && ch->pidns_ != 0 && ns != ch->pidns_)
+        return 0;
+    return (pid_t)(w & OWNER_PID);
+}
+
 /* Non-zero (an enum hipc__proc_state) when the process named by owner
  * word `w` still runs or cannot be judged, 0 when it is gone (or the slot
  * is vacant), negative on a failure to find out. A pid recorded in another
@@ -353,11 +382,11 @@ static uint64_t slot_pidns(const hipc_chan *ch, const struct chan_slot *s)
 static int owner_alive(const hipc_chan *ch, struct chan_slot *s, uint32_t w,
                        int *err)
 {
-    pid_t pid = (pid_t)(w & OWNER_PID);
-    if (pid == 0 || (w & OWNER_CLOSED) != 0)
+    if ((w & OWNER_PID) == 0 || (w & OWNER_CLOSED) != 0)
         return 0;
-    uint64_t ns = slot_pidns(ch, s), start = 0;
-    if (ns != 0 && ch->pidns_ != 0 && ns != ch->pidns_)
+    pid_t pid = owner_pid_here(ch, s, w);
+    uint64_t start = 0;
+    if (pid == 0)
         return HIPC__PROC_UNKNOWN;
     if ((w & OWNER_CLAIMING) != 0) {
         /* Its start time is being written: the pid alone must do. */
@@ -382,8 +411,12 @@ static int claim(hipc_chan *ch, struct chan_slot *s, uint32_t *prev)
 {
     uint32_t w = atomic_load_explicit(&s->owner, memory_order_acquire);
     int alive = owner_alive(ch, s, w, &ch->sys_errno);
-    if (alive != 0)
-        return alive < 0 ? alive : HIPC_E_EXISTS;
+    if (alive < 0)
+        return alive;
+    if (alive != 0) {
+        ch->holder_pid = owner_pid_here(ch, s, w);
+        return HIPC_E_EXISTS;
+    }
     uint32_t mine = (uint32_t)ch->pid_ & OWNER_PID;
     /* Relaxed CAS: the start time is published by the release below. */
     /* GCOVR_EXCL_START [race]: another process won the CAS in between */
@@ -813,18 +846,44 @@ static int wait_slow(hipc_chan *ch, struct rec_pos *r, int64_t timeout_ns)
     return rc;
 }
 
+/* A try (timeout 0) found nothing to do. A peer that closed is news at
+ * once; one killed without closing only /proc can tell, so a try asks it
+ * too, at most once per HIPC_CHAN_PEER_CHECK_NS: a caller that tries in a
+ * loop pays a clock read per failed try and a /proc read per interval, and
+ * a try that finds room or a message pays neither. */
+static int try_failed(hipc_chan *ch, struct rec_pos *r)
+{
+    if ((ch->flags_ & HIPC_CHAN_ANONYMOUS) != 0)
+        return HIPC_E_AGAIN;
+    enum peer_look look = PEER_SLOT_ONLY;
+    int64_t now = 0;
+    int rc = now_ns(ch, &now);
+    /* GCOVR_EXCL_START [libc]: now_ns cannot fail */
+    if (rc != HIPC_OK)
+        return rc;
+    /* GCOVR_EXCL_STOP */
+    if (now >= ch->look_at_)
+        look = PEER_ASK_PROC;
+    rc = check_peer(ch, look);
+    /* Only a peer found there is not asked about again for a while: one
+     * found gone stays gone for every later try. */
+    if (look == PEER_ASK_PROC && rc == HIPC_OK)
+        ch->look_at_ = sat_add(now, HIPC_CHAN_PEER_CHECK_NS);
+    if (rc == HIPC_E_PEER_GONE) {
+        /* One last look: it may have sent before it left. */
+        int again = attempt(ch, r);
+        return again == HIPC_E_AGAIN ? HIPC_E_PEER_GONE : again;
+    }
+    return rc == HIPC_OK ? HIPC_E_AGAIN : rc;
+}
+
 static int wait_ready(hipc_chan *ch, struct rec_pos *r, int64_t timeout_ns)
 {
     int rc = attempt(ch, r);
     if (rc != HIPC_E_AGAIN)
         return rc;
-    if (timeout_ns == 0) {
-        /* A try never reads /proc, but a peer that closed is news. */
-        int peer = check_peer(ch, PEER_SLOT_ONLY);
-        if (peer == HIPC_E_PEER_GONE && (rc = attempt(ch, r)) == HIPC_E_AGAIN)
-            return HIPC_E_PEER_GONE;
-        return rc;
-    }
+    if (timeout_ns == 0)
+        return try_failed(ch, r);
     return wait_slow(ch, r, timeout_ns);
 }
 
@@ -848,7 +907,7 @@ static int check_handle(const hipc_chan *ch, int role, unsigned state)
         return HIPC_E_STALE_HANDLE;
     if (ch->hdr_ == NULL || st == 0 || st > ST_CLOSED)
         return HIPC_E_BAD_HANDLE;
-    if (role != ANY_END && ch->role != role)
+    if (role != ANY_END && (int)ch->role != role)
         return HIPC_E_WRONG_END;
     if (state != ANY_STATE && st != state)
         return HIPC_E_BAD_STATE;
@@ -887,16 +946,16 @@ static int identify(hipc_chan *ch)
                          : rc;
 }
 
-static int check_role(int role)
+static int check_role(hipc_chan_role role)
 {
     return role == HIPC_CHAN_PRODUCER || role == HIPC_CHAN_CONSUMER
                ? HIPC_OK
-               : HIPC_E_BAD_FLAGS;
+               : HIPC_E_BAD_ROLE;
 }
 
 /* Decides the side once: the one place that asks which end the handle
  * is. Everything else goes through what is resolved here. */
-static void resolve_side(hipc_chan *ch, int role)
+static void resolve_side(hipc_chan *ch, hipc_chan_role role)
 {
     struct chan_hdr *h = hdr(ch);
     const struct chan_side *s =
@@ -912,10 +971,9 @@ static void resolve_side(hipc_chan *ch, int role)
 }
 
 /* Fills the handle (except ch->shm) and takes the role's slot. */
-static int attach_core(hipc_chan *ch, void *mem, size_t size, int role,
-                       const hipc_chan_config *cfg)
+static int attach_core(hipc_chan *ch, void *mem, size_t size,
+                       hipc_chan_role role, const hipc_chan_config *cfg)
 {
-    static const hipc_chan_config defaults;
     cfg = cfg != NULL ? cfg : &defaults;
     int rc = check_common_cfg(cfg);
     if (rc != HIPC_OK)
@@ -963,8 +1021,8 @@ static int attach_core(hipc_chan *ch, void *mem, size_t size, int role,
     return HIPC_OK;
 }
 
-int hipc_chan_attach_mem(hipc_chan *ch, void *mem, size_t size, int role,
-                         const hipc_chan_config *cfg)
+int hipc_chan_attach_mem(hipc_chan *ch, void *mem, size_t size,
+                         hipc_chan_role role, const hipc_chan_config *cfg)
 {
     if (ch == NULL || mem == NULL)
         return HIPC_E_NULL;
@@ -1034,8 +1092,8 @@ static int unformatted(hipc_chan *ch)
 
 /* Attaches the channel inside the open segment ch->shm, or closes the
  * segment again (removing it when we created it) so that nothing leaks. */
-static int adopt_segment(hipc_chan *ch, int role, const hipc_chan_config *cfg,
-                         enum seg_origin origin)
+static int adopt_segment(hipc_chan *ch, hipc_chan_role role,
+                         const hipc_chan_config *cfg, enum seg_origin origin)
 {
     int rc = ch->shm.tag == HIPC_CHAN_SHM_TAG ? HIPC_OK : HIPC_E_FOREIGN;
     if (rc == HIPC_OK && origin == SEG_CREATED)
@@ -1049,20 +1107,23 @@ static int adopt_segment(hipc_chan *ch, int role, const hipc_chan_config *cfg,
         return HIPC_OK;
     }
     int err = ch->sys_errno;
+    pid_t holder = ch->holder_pid;
     if (origin == SEG_CREATED)
         (void)hipc_shm_remove(&ch->shm);
     (void)hipc_shm_close(&ch->shm);
     memset(ch, 0, sizeof *ch);
     ch->sys_errno = err;
+    ch->holder_pid = holder;
     return rc;
 }
 
-int hipc_chan_create(hipc_chan *ch, key_t key, int role,
+int hipc_chan_create(hipc_chan *ch, hipc_key key, hipc_chan_role role,
                      const hipc_chan_config *cfg)
 {
-    if (ch == NULL || cfg == NULL)
+    if (ch == NULL)
         return HIPC_E_NULL;
     memset(ch, 0, sizeof *ch);
+    cfg = cfg != NULL ? cfg : &defaults;
     size_t need = 0;
     int rc = check_create_cfg(cfg, &need);
     if (rc == HIPC_OK)
@@ -1089,7 +1150,8 @@ int hipc_chan_create(hipc_chan *ch, key_t key, int role,
 
 /* What hipc_chan_open and hipc_chan_open_id check alike, before either
  * opens a segment. */
-static int open_prepare(hipc_chan *ch, int role, const hipc_chan_config *cfg)
+static int open_prepare(hipc_chan *ch, hipc_chan_role role,
+                        const hipc_chan_config *cfg)
 {
     if (ch == NULL)
         return HIPC_E_NULL;
@@ -1101,8 +1163,8 @@ static int open_prepare(hipc_chan *ch, int role, const hipc_chan_config *cfg)
 }
 
 /* Takes over the segment the open call found (`rc`: how that went). */
-static int adopt_opened(hipc_chan *ch, int role, const hipc_chan_config *cfg,
-                        int rc)
+static int adopt_opened(hipc_chan *ch, hipc_chan_role role,
+                        const hipc_chan_config *cfg, int rc)
 {
     if (rc != HIPC_OK) {
         ch->sys_errno = ch->shm.sys_errno;
@@ -1114,29 +1176,54 @@ static int adopt_opened(hipc_chan *ch, int role, const hipc_chan_config *cfg,
 /* Which segment to open: by key, or by id. */
 struct seg_ref {
     int by_id;
-    key_t key;
+    hipc_key key;
     int id;
 };
 
-static int open_ref(hipc_chan *ch, struct seg_ref ref, int role,
+/* Opens the segment `ref` names into ch->shm. Unless the caller asked for
+ * HIPC_CHAN_LAZY, its pages are made present the way create's are (a
+ * consumer's first lap over a fresh ring would otherwise take a page
+ * fault per page in its hot path), but only once its tag says that it
+ * holds a channel: opened without attaching, checked, then attached with
+ * HIPC_SHM_PREFAULT, so another program's segment is never populated. */
+static int open_segment(hipc_chan *ch, struct seg_ref ref, unsigned flags)
+{
+    unsigned lazy = flags & HIPC_CHAN_LAZY;
+    unsigned how = lazy != 0 ? 0u : HIPC_SHM_NO_ATTACH;
+    int rc =
+        ref.by_id
+            ? hipc_shm_open_id(&ch->shm, ref.id, HIPC_CHAN_HEADER_SIZE, how)
+            : hipc_shm_open(&ch->shm, ref.key, HIPC_CHAN_HEADER_SIZE, how);
+    if (rc != HIPC_OK || lazy != 0)
+        return rc;
+    rc = ch->shm.tag == HIPC_CHAN_SHM_TAG
+             ? hipc_shm_attach(&ch->shm, HIPC_SHM_PREFAULT)
+             : HIPC_E_FOREIGN;
+    if (rc != HIPC_OK) {
+        int err = ch->shm.sys_errno;
+        (void)hipc_shm_close(&ch->shm);
+        ch->shm.sys_errno = err;
+    }
+    return rc;
+}
+
+static int open_ref(hipc_chan *ch, struct seg_ref ref, hipc_chan_role role,
                     const hipc_chan_config *cfg)
 {
     int rc = open_prepare(ch, role, cfg);
     if (rc != HIPC_OK)
         return rc;
-    rc = ref.by_id
-             ? hipc_shm_open_id(&ch->shm, ref.id, HIPC_CHAN_HEADER_SIZE, 0)
-             : hipc_shm_open(&ch->shm, ref.key, HIPC_CHAN_HEADER_SIZE, 0);
+    rc = open_segment(ch, ref, cfg != NULL ? cfg->flags : 0u);
     return adopt_opened(ch, role, cfg, rc);
 }
 
-int hipc_chan_open(hipc_chan *ch, key_t key, int role,
+int hipc_chan_open(hipc_chan *ch, hipc_key key, hipc_chan_role role,
                    const hipc_chan_config *cfg)
 {
     return open_ref(ch, (struct seg_ref){.key = key}, role, cfg);
 }
 
-int hipc_chan_open_id(hipc_chan *ch, int id, int role,
+int hipc_chan_open_id(hipc_chan *ch, int id, hipc_chan_role role,
                       const hipc_chan_config *cfg)
 {
     return open_ref(ch, (struct seg_ref){.by_id = 1, .id = id}, role, cfg);
@@ -1152,6 +1239,41 @@ int hipc_chan_remove(hipc_chan *ch)
     rc = hipc_shm_remove(&ch->shm);
     ch->sys_errno = ch->shm.sys_errno;
     return rc;
+}
+
+/* The answer for each state of the peer. */
+static const int peer_answer[] = {
+    [HIPC_CHAN_PEER_NONE] = HIPC_E_NOT_FOUND,
+    [HIPC_CHAN_PEER_ALIVE] = HIPC_OK,
+    [HIPC_CHAN_PEER_HIDDEN] = HIPC_E_PERM,
+    [HIPC_CHAN_PEER_GONE] = HIPC_E_PEER_GONE,
+};
+
+int hipc_chan_get_peer(hipc_chan *ch, hipc_chan_peer_info *out)
+{
+    int rc = check_handle(ch, ANY_END, ANY_STATE);
+    if (rc != HIPC_OK)
+        return rc;
+    if ((ch->flags_ & HIPC_CHAN_ANONYMOUS) != 0)
+        return HIPC_E_BAD_STATE;
+    struct chan_slot *s = peer_slot(ch);
+    uint32_t w = atomic_load_explicit(&s->owner, memory_order_acquire);
+    hipc_chan_peer_info info = {HIPC_CHAN_PEER_NONE, 0};
+    if (w != 0) {
+        int alive = owner_alive(ch, s, w, &ch->sys_errno);
+        /* A holder caught mid-claim that /proc hides from us. */
+        if (alive == HIPC_E_PERM)
+            alive = HIPC__PROC_UNKNOWN;
+        if (alive < 0)
+            return alive;
+        info.pid = owner_pid_here(ch, s, w);
+        info.state = alive == HIPC__PROC_GONE    ? HIPC_CHAN_PEER_GONE
+                     : alive == HIPC__PROC_ALIVE ? HIPC_CHAN_PEER_ALIVE
+                                                 : HIPC_CHAN_PEER_HIDDEN;
+    }
+    if (out != NULL)
+        *out = info;
+    return peer_answer[info.state];
 }
 
 int hipc_chan_set_spin(hipc_chan *ch, int64_t spin_ns)

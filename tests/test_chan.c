@@ -87,13 +87,15 @@ static void mem_size_accepts_only_powers_of_two_in_bounds(void **state)
     size_t size = 0;
     assert_int_equal(hipc_chan_mem_size(64, &size), HIPC_OK);
     assert_int_equal(size, HIPC_CHAN_HEADER_SIZE + 64u);
-    assert_int_equal(hipc_chan_mem_size(0, &size), HIPC_E_BAD_SIZE);
-    assert_int_equal(hipc_chan_mem_size(32, &size), HIPC_E_BAD_SIZE);
-    assert_int_equal(hipc_chan_mem_size(96, &size), HIPC_E_BAD_SIZE);
+    /* 0 is the default capacity, as in a zeroed config. */
+    assert_int_equal(hipc_chan_mem_size(0, &size), HIPC_OK);
+    assert_int_equal(size, HIPC_CHAN_HEADER_SIZE + HIPC_CHAN_CAPACITY_DEFAULT);
+    assert_int_equal(hipc_chan_mem_size(32, &size), HIPC_E_BAD_CAPACITY);
+    assert_int_equal(hipc_chan_mem_size(96, &size), HIPC_E_BAD_CAPACITY);
     assert_int_equal(hipc_chan_mem_size((size_t)HIPC_CHAN_MAX_CAPACITY * 2,
                                         &size),
-                     HIPC_E_BAD_SIZE);
-    assert_int_equal(hipc_chan_mem_size(SIZE_MAX, &size), HIPC_E_BAD_SIZE);
+                     HIPC_E_BAD_CAPACITY);
+    assert_int_equal(hipc_chan_mem_size(SIZE_MAX, &size), HIPC_E_BAD_CAPACITY);
     assert_int_equal(hipc_chan_mem_size(64, NULL), HIPC_E_NULL);
 }
 
@@ -104,7 +106,9 @@ static void init_rejects_bad_arguments_before_writing(void **state)
     memset(mem, 0xAB, sizeof mem);
     hipc_chan_config cfg = {.capacity = 128};
     assert_int_equal(hipc_chan_init_mem(NULL, sizeof mem, &cfg), HIPC_E_NULL);
-    assert_int_equal(hipc_chan_init_mem(mem, sizeof mem, NULL), HIPC_E_NULL);
+    /* NULL is every default: a 64 KiB ring, more than this memory. */
+    assert_int_equal(hipc_chan_init_mem(mem, sizeof mem, NULL),
+                     HIPC_E_BAD_SIZE);
     assert_int_equal(hipc_chan_init_mem(mem + 4, sizeof mem - 4, &cfg),
                      HIPC_E_BAD_ADDR);
     assert_int_equal(hipc_chan_init_mem(mem, sizeof mem - 1, &cfg),
@@ -123,7 +127,7 @@ static void init_rejects_bad_arguments_before_writing(void **state)
     cfg.capacity = 100;
     cfg.max_msg = 0;
     assert_int_equal(hipc_chan_init_mem(mem, sizeof mem, &cfg),
-                     HIPC_E_BAD_SIZE);
+                     HIPC_E_BAD_CAPACITY);
     for (size_t i = 0; i < sizeof mem; i++)
         assert_int_equal(mem[i], 0xAB);
 }
@@ -137,8 +141,12 @@ static void attach_rejects_bad_arguments(void **state)
                      HIPC_E_NULL);
     assert_int_equal(hipc_chan_attach_mem(&ch, NULL, r.size, 1, &anon),
                      HIPC_E_NULL);
-    assert_int_equal(hipc_chan_attach_mem(&ch, r.mem, r.size, 3, &anon),
-                     HIPC_E_BAD_FLAGS);
+    assert_int_equal(hipc_chan_attach_mem(&ch, r.mem, r.size, (hipc_chan_role)3,
+                                          &anon),
+                     HIPC_E_BAD_ROLE);
+    assert_int_equal(hipc_chan_attach_mem(&ch, r.mem, r.size, (hipc_chan_role)0,
+                                          &anon),
+                     HIPC_E_BAD_ROLE);
     assert_int_equal(hipc_chan_attach_mem(&ch, r.mem, 100, 1, &anon),
                      HIPC_E_BAD_SIZE);
     /* The header promises a ring that the memory is too small to hold. */
@@ -708,7 +716,9 @@ static void a_producer_killed_mid_message_is_gone_and_replaceable(void **state)
     char buf[128];
     for (unsigned i = 0; i < 3; i++)
         assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), 3);
-    assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), HIPC_E_AGAIN);
+    /* Drained, the first try that finds nothing asks /proc at once (this
+     * consumer has made no failed try before): no waiting to learn it. */
+    assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 0), HIPC_E_PEER_GONE);
     assert_int_equal(hipc_chan_recv(&c, buf, sizeof buf, 10000000000),
                      HIPC_E_PEER_GONE);
     /* A new producer takes the dead one's place and its half message is
@@ -818,12 +828,17 @@ static void a_refused_create_leaves_no_segment(void **state)
     int before = hipc_test_shm_count();
     hipc_chan ch, other;
     hipc_chan_config cfg = {.capacity = 100};
-    assert_int_equal(hipc_chan_create(&ch, KEY, HIPC_CHAN_PRODUCER, NULL),
+    assert_int_equal(hipc_chan_create(NULL, KEY, HIPC_CHAN_PRODUCER, NULL),
                      HIPC_E_NULL);
     assert_int_equal(hipc_chan_create(&ch, KEY, HIPC_CHAN_PRODUCER, &cfg),
-                     HIPC_E_BAD_SIZE);
+                     HIPC_E_BAD_CAPACITY);
     cfg.capacity = 4096;
-    assert_int_equal(hipc_chan_create(&ch, KEY, 0, &cfg), HIPC_E_BAD_FLAGS);
+    cfg.max_msg = 4096;
+    assert_int_equal(hipc_chan_create(&ch, KEY, HIPC_CHAN_PRODUCER, &cfg),
+                     HIPC_E_BAD_SIZE);
+    cfg.max_msg = 0;
+    assert_int_equal(hipc_chan_create(&ch, KEY, (hipc_chan_role)0, &cfg),
+                     HIPC_E_BAD_ROLE);
     cfg.mode = 01000;
     assert_int_equal(hipc_chan_create(&ch, KEY, HIPC_CHAN_PRODUCER, &cfg),
                      HIPC_E_BAD_MODE);
