@@ -100,6 +100,9 @@ static void modes_are_checked_and_default_to_0600(void **state)
     assert_int_equal(create_with(1, 0, 0400), HIPC_E_BAD_MODE);
     assert_int_equal(create_with(1, 0, 0660), HIPC_E_BAD_MODE);
     assert_int_equal(create_with(1, 0, 0606), HIPC_E_BAD_MODE);
+    /* The message names the fix for the common case. */
+    assert_non_null(
+        strstr(hipc_strerror(HIPC_E_BAD_MODE), "HIPC_SHM_SHARED_WRITE"));
     assert_int_equal(create_with(1, HIPC_SHM_SHARED_WRITE, 0666), HIPC_OK);
     assert_int_equal(create_with(1, 0, 0644), HIPC_OK);
     hipc_shm shm;
