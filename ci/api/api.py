@@ -61,21 +61,26 @@ def ast(cc_args, inc, src):
 
 
 def fields(rec, prefix=""):
-    """(member path, type) of each named field, anonymous members flattened."""
+    """(member path, type) of each field; the members of a struct or union
+    declared in place follow it (flattened when it has no name)."""
     out = []
-    pending = {}
+    inline = None  # the last struct or union declared in place
     for n in rec.get("inner", []):
         if n["kind"] == "RecordDecl" and not n.get("name"):
-            pending[n["id"]] = n
+            inline = n
         elif n["kind"] == "FieldDecl":
+            name = n.get("name")
+            # A type declared in place is named by where it is: drop that.
+            typ = re.sub(r"(\w+::)?\((unnamed|anonymous)( \w+)? at [^)]*\)", r"(\2\3)",
+                         n["type"]["qualType"])
             if n.get("isBitfield"):
-                out.append((prefix + n.get("name", "?"), None))
-            elif n.get("name"):
-                out.append((prefix + n["name"], n["type"]["qualType"]))
-            else:
-                inner = pending.get(n["type"].get("declId")) or next(iter(pending.values()), None)
-                if inner is not None:
-                    out += fields(inner, prefix)
+                out.append((prefix + (name or "?"), None))
+                continue
+            if name:
+                out.append((prefix + name, typ))
+            if inline is not None and re.search(r"\((unnamed|anonymous)\b", typ):
+                out += fields(inline, prefix + (name + "." if name else ""))
+                inline = None
     return out
 
 
@@ -147,6 +152,8 @@ int main(void)
     for name, consts in enums:
         if name:
             c.append('    printf("enum %s size %%zu\\n", sizeof(enum %s));\n' % (name, name))
+        else:
+            c.append('    printf("enum (anonymous)\\n");\n')
         for k in consts:
             c.append('    SHOW_INT("  enumerator", "%s", %s);\n' % (k, k))
     for name, is_str in macro_list:
