@@ -91,6 +91,28 @@ grep -F "$inc/hipc/" "$out/protos.all" | grep -E '\bhipc_[A-Za-z0-9_]+ \(' \
   >"$out/protos.txt" || true
 python3 man/check-pages.py man "$inc" "$out/protos.txt" "$out/gen"
 
+echo "-- man: hipcctl(1) against hipcctl's own help"
+hipcctl=$out/build/tools/hipcctl
+if [ -x "$hipcctl" ]; then
+  "$hipcctl" help >"$out/hipcctl.help"
+  "$hipcctl" bench --help >>"$out/hipcctl.help"
+  mapfile -t cmds < <(sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p' "$out/hipcctl.help")
+  mapfile -t opts < <(grep -o -- '--[a-z][a-z-]*' "$out/hipcctl.help" | sort -u)
+  bad=0
+  for c in "${cmds[@]}"; do
+    grep -q "^\.Cm $c\b" man/hipcctl.1 ||
+      { echo "man: hipcctl.1 does not document the command '$c'" >&2; bad=1; }
+  done
+  for o in "${opts[@]}"; do
+    grep -q "Fl Fl ${o#--}\b" man/hipcctl.1 ||
+      { echo "man: hipcctl.1 does not document the option '$o'" >&2; bad=1; }
+  done
+  [ "$bad" -eq 0 ] || exit 1
+  echo "   ${#cmds[@]} commands and ${#opts[@]} options of hipcctl are in hipcctl.1"
+else
+  echo "   hipcctl not built: skipped"
+fi
+
 echo "-- man: SYNOPSIS prototypes redeclared after the headers"
 cflags=(-std=c11 -Wall -Wextra -Werror -pedantic-errors -I"$inc")
 for f in "$out"/gen/synopsis_*.c; do
