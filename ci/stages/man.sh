@@ -4,7 +4,9 @@
 # pages agree with the public headers as installed (man/check-pages.py:
 # every public function is in some page's SYNOPSIS with the header's
 # prototype, no page names a function or constant that is gone, every error
-# code is documented); every example program in a page compiles and links
+# code is documented); hipcctl(1) names every command and option that
+# `hipcctl help` and `hipcctl bench --help` print; every example program
+# in a page compiles and links
 # against the installed library and runs in a private IPC namespace,
 # exiting 0 and leaving no segment; and the install puts the pages under
 # share/man with a link page per function, so `man hipc_chan_send` works.
