@@ -54,7 +54,7 @@ int main(void)
         }
     }
     int status = -1;
-    rc = hipc_pipe_child_finish(&c, &status);
+    rc = hipc_pipe_child_finish(&c, &status, HIPC_FOREVER);
     if (rc != HIPC_OK)
         return report("finish", rc, c.sys_errno);
     printf("parent %ld: child %ld exited with status %d\n", (long)getpid(),

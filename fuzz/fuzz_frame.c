@@ -31,7 +31,7 @@ static size_t effective(size_t max)
 
 static int decode_error_ok(int rc)
 {
-    return rc == HIPC_E_TRUNCATED || rc == HIPC_E_CORRUPT ||
+    return rc == HIPC_E_TRUNCATED || rc == HIPC_E_BAD_FRAME ||
            rc == HIPC_E_VERSION || rc == HIPC_E_MSG_TOO_BIG;
 }
 

@@ -2,15 +2,17 @@
 /* Fuzz target: sequences of pipe operations over a few handles.
  *
  * The input is a small program: each operation is an opcode byte and its
- * operands (create, raw pipe2, adopt, write, read, frames, timed variants,
- * close_end, close, capacity, pending, raw writes and closes), run over
+ * operands (create, raw pipe2, adopt, write, read, frames, each with a
+ * timeout, close_end, close, capacity, pending, raw writes and closes), run over
  * HANDLES handle slots and a pool of raw descriptors the target holds
  * itself. Adopt is also offered closed, negative, wrong-end and non-pipe
  * descriptors (/dev/null, a socket, an O_PATH descriptor).
  *
  * Every pipe has a model: the bytes in flight, and who holds its ends. The
- * model decides which calls could block, and those are not made (a timed
- * call gets timeout 0 instead), so nothing ever waits or sleeps.
+ * model decides which calls could block, and those are not made or get
+ * timeout 0 (which never waits, on blocking pipes too): HIPC_FOREVER goes
+ * only to a call the model knows can complete, so nothing ever waits or
+ * sleeps.
  *
  * Frames are modelled through their failures too: a send that stops
  * part-way (a full non-blocking pipe) pushes exactly the bytes that went
@@ -332,8 +334,9 @@ static void op_adopt(struct world *w, hipc_fuzz_in *in)
     /* A read end may be declared a packet reader; nothing else may. */
     unsigned allowed = HIPC_PIPE_SIGPIPE_IGNORED |
                        (end == HIPC_PIPE_READ_END ? HIPC_PIPE_DIRECT : 0u);
-    if (!(end == HIPC_PIPE_READ_END || end == HIPC_PIPE_WRITE_END) ||
-        (flags & ~allowed) != 0)
+    if (!(end == HIPC_PIPE_READ_END || end == HIPC_PIPE_WRITE_END))
+        expect = HIPC_E_WRONG_END;
+    else if ((flags & ~allowed) != 0)
         expect = HIPC_E_BAD_FLAGS;
     int rc = hipc_pipe_adopt(&sl->p, arg, end, flags);
     hipc_fuzz_trace("adopt", (int)(sl - w->s), rc);
@@ -383,12 +386,21 @@ static void guard(const struct slot *sl, int on)
     HIPC_FUZZ_CHECK(sigprocmask(SIG_SETMASK, &old, NULL) == 0);
 }
 
-static int pick_timeout(hipc_fuzz_in *in, int safe)
+#define MS_ 1000000
+static int64_t pick_timeout(hipc_fuzz_in *in, int safe)
 {
-    static const int t[] = {-1, 0, 1, 10, 1000, 2147483647};
-    int v = t[hipc_fuzz_u8(in) % 6u];
+    /* -2: not a timeout (HIPC_E_BAD_TIMEOUT), as HIPC_FOREVER is -1. */
+    static const int64_t t[] = {-2, 0, MS_, 10 * MS_, 1000 * MS_, INT64_MAX};
+    int64_t v = t[hipc_fuzz_u8(in) % 6u];
     /* A call that could wait gets no time to wait in. */
     return v > 0 && !safe ? 0 : v;
+}
+
+/* What an untimed call of the old model was: for ever where it cannot
+ * wait, else a try that never waits. */
+static int64_t forever_if(int safe)
+{
+    return safe ? HIPC_FOREVER : 0;
 }
 
 static size_t fill(struct world *w, hipc_fuzz_in *in, size_t n)
@@ -408,17 +420,16 @@ static void op_write(struct world *w, hipc_fuzz_in *in)
     /* Timed calls wait on non-blocking pipes too: only the model can say
      * that a deadline will not be waited for. */
     int ready_now = has && write_safe(w, sl->pipe, sl->p.write_fd, n);
-    int timeout = pick_timeout(in, ready_now);
+    int64_t timeout = pick_timeout(in, ready_now);
     size_t done = 0;
     int rc;
     if (kind == 0 && has && !sl->nb && !ready_now)
-        kind = 1; /* the untimed call could block: ask with a deadline */
+        kind = 1; /* for ever could block: ask with a deadline */
     guard(sl, 1);
-    if (kind == 0)
-        rc = hipc_pipe_write_all(&sl->p, buf_out, n, &done);
-    else
-        rc = hipc_pipe_write_all_timed(&sl->p, buf_out, n,
-                                       kind == 1 ? timeout : 0, &done);
+    rc = hipc_pipe_write_all(&sl->p, buf_out, n, &done,
+                             kind == 0   ? forever_if(ready_now)
+                             : kind == 1 ? timeout
+                                         : 0);
     guard(sl, 0);
     hipc_fuzz_trace("write", (int)(sl - w->s), rc);
     HIPC_FUZZ_CHECK_CODE(rc);
@@ -466,19 +477,17 @@ static void op_read(struct world *w, hipc_fuzz_in *in)
     int some = kind & 1;
     int has = sl->open && sl->p.read_fd >= 0;
     int ready_now = has && read_safe(w, sl->pipe, sl->p.read_fd, len, some);
-    int timeout = pick_timeout(in, ready_now);
+    int64_t timeout = pick_timeout(in, ready_now);
     if (kind < 2 && has && !sl->nb && !ready_now)
-        kind = (uint8_t)(kind + 2); /* could block: use the timed call */
+        kind = (uint8_t)(kind + 2); /* could block: use a deadline */
+    if (kind < 2)
+        timeout = forever_if(ready_now);
     size_t done = 0;
     int rc;
-    if (kind == 0)
-        rc = hipc_pipe_read_exact(&sl->p, buf_in, len, &done);
-    else if (kind == 2)
-        rc = hipc_pipe_read_exact_timed(&sl->p, buf_in, len, timeout, &done);
+    if (kind == 0 || kind == 2)
+        rc = hipc_pipe_read_exact(&sl->p, buf_in, len, &done, timeout);
     else {
-        rc = kind == 1
-                 ? hipc_pipe_read_some(&sl->p, buf_in, len)
-                 : hipc_pipe_read_some_timed(&sl->p, buf_in, len, timeout);
+        rc = hipc_pipe_read_some(&sl->p, buf_in, len, timeout);
         done = rc > 0 ? (size_t)rc : 0;
         HIPC_FUZZ_CHECK(rc != 0);
         if (rc > 0)
@@ -546,16 +555,16 @@ static void send_other_frame(struct world *w, struct slot *sl, uint8_t sel)
         n = (n + 1u + sel) % (MAX_IO + 1u);
     if (pay == sl->frame && n == sl->flen)
         n = (n + 1u) % (MAX_IO + 1u);
-    HIPC_FUZZ_CHECK(hipc_pipe_pending(&sl->p, &before) == HIPC_OK);
+    HIPC_FUZZ_CHECK(hipc_pipe_get_pending(&sl->p, &before) == HIPC_OK);
     guard(sl, 1);
-    int rc = hipc_pipe_send_frame(&sl->p, pay, n, sl->fmax);
+    int rc = hipc_pipe_send_frame(&sl->p, pay, n, sl->fmax, 0);
     guard(sl, 0);
     hipc_fuzz_trace("send_frame (other)", (int)(sl - w->s), rc);
     HIPC_FUZZ_CHECK(rc == HIPC_E_BAD_STATE || rc == HIPC_E_MSG_TOO_BIG);
-    HIPC_FUZZ_CHECK(hipc_pipe_pending(&sl->p, &after) == HIPC_OK);
+    HIPC_FUZZ_CHECK(hipc_pipe_get_pending(&sl->p, &after) == HIPC_OK);
     HIPC_FUZZ_CHECK(after >= before || ends(w, sl->pipe, 0) > 0);
     size_t owed = 0;
-    HIPC_FUZZ_CHECK(hipc_pipe_frame_owed(&sl->p, &owed) == HIPC_OK);
+    HIPC_FUZZ_CHECK(hipc_pipe_get_frame_owed(&sl->p, &owed) == HIPC_OK);
     HIPC_FUZZ_CHECK(owed == HIPC_FRAME_HEADER_BYTES + sl->flen - sl->sent);
 }
 
@@ -565,7 +574,7 @@ static void account_send(struct world *w, struct slot *sl, int rc,
 {
     struct pipe_model *m = &w->m[sl->pipe];
     size_t owed = 0, total = HIPC_FRAME_HEADER_BYTES + sl->flen;
-    HIPC_FUZZ_CHECK(hipc_pipe_frame_owed(&sl->p, &owed) == HIPC_OK);
+    HIPC_FUZZ_CHECK(hipc_pipe_get_frame_owed(&sl->p, &owed) == HIPC_OK);
     HIPC_FUZZ_CHECK(owed <= total && (rc != HIPC_OK || owed == 0));
     /* Nothing owed after a failure: nothing of the frame went out. */
     size_t to = owed != 0 ? total - owed : rc == HIPC_OK ? total : from;
@@ -594,11 +603,13 @@ static void op_send_frame(struct world *w, hipc_fuzz_in *in)
         memcpy(sl->frame, buf_out, n);
     }
     size_t from = has ? sl->sent : 0;
-    /* There is no timed send: a send that could wait is not made. */
+    /* A send on a blocking pipe that could wait is not made; one on a
+     * non-blocking pipe never waits. */
     if (has && !sl->nb && !send_safe(w, sl, HIPC_FRAME_HEADER_BYTES + n - from))
         return;
     guard(sl, 1);
-    int rc = hipc_pipe_send_frame(&sl->p, has ? sl->frame : buf_out, n, max);
+    int rc = hipc_pipe_send_frame(&sl->p, has ? sl->frame : buf_out, n, max,
+                                  forever_if(!sl->nb));
     guard(sl, 0);
     hipc_fuzz_trace("send_frame", (int)(sl - w->s), rc);
     HIPC_FUZZ_CHECK_CODE(rc);
@@ -650,7 +661,13 @@ static void op_recv_frame(struct world *w, hipc_fuzz_in *in)
     if (has && !sl->nb && ends(w, sl->pipe, 1) > 0 && !whole)
         return;
     size_t len = 0;
-    int rc = hipc_pipe_recv_frame(&sl->p, buf_in, cap, max, &len);
+    int rc =
+        hipc_pipe_recv_frame(&sl->p, buf_in, cap, max, forever_if(!sl->nb));
+    HIPC_FUZZ_CHECK(rc <= (int)cap);
+    if (rc >= 0) {
+        len = (size_t)rc;
+        rc = HIPC_OK;
+    }
     hipc_fuzz_trace("recv_frame", (int)(sl - w->s), rc);
     HIPC_FUZZ_CHECK_CODE(rc);
     if (!has) {
@@ -674,7 +691,7 @@ static void op_recv_frame(struct world *w, hipc_fuzz_in *in)
         HIPC_FUZZ_CHECK(hipc_frame_encode_header(hdr, len, max) == HIPC_OK);
         model_pop(m, hdr, sizeof hdr);
         model_pop(m, buf_in, len);
-    } else if (rc == HIPC_E_CORRUPT || rc == HIPC_E_VERSION ||
+    } else if (rc == HIPC_E_BAD_FRAME || rc == HIPC_E_VERSION ||
                rc == HIPC_E_MSG_TOO_BIG) {
         model_drop(m, HIPC_FRAME_HEADER_BYTES);
         if (m->direct) /* the rest of its packet went with it */
@@ -701,7 +718,7 @@ static void op_close(struct world *w, hipc_fuzz_in *in)
         sl->open = 0;
     } else {
         enum hipc_pipe_end end = (enum hipc_pipe_end)(sel % 4u);
-        int held = was && hipc_pipe_fd(&sl->p, end) >= 0;
+        int held = was && hipc_pipe_get_fd(&sl->p, end) >= 0;
         rc = hipc_pipe_close_end(&sl->p, end);
         HIPC_FUZZ_CHECK(rc == HIPC_OK || !held);
         if (rc == HIPC_OK)
@@ -729,8 +746,8 @@ static void op_capacity(struct world *w, hipc_fuzz_in *in)
     struct slot *sl = &w->s[hipc_fuzz_u8(in) % HANDLES];
     int set = hipc_fuzz_u8(in) & 1;
     size_t want = set ? pick_capacity(in) : 0;
-    int rc =
-        set ? hipc_pipe_set_capacity(&sl->p, want) : hipc_pipe_capacity(&sl->p);
+    int rc = set ? hipc_pipe_set_capacity(&sl->p, want)
+                 : hipc_pipe_get_capacity(&sl->p);
     hipc_fuzz_trace(set ? "set_capacity" : "capacity", (int)(sl - w->s), rc);
     HIPC_FUZZ_CHECK_CODE(rc);
     HIPC_FUZZ_CHECK(sl->open || rc < 0);
@@ -749,7 +766,7 @@ static void op_pending(struct world *w, hipc_fuzz_in *in)
 {
     struct slot *sl = &w->s[hipc_fuzz_u8(in) % HANDLES];
     size_t bytes = 0;
-    int rc = hipc_pipe_pending(&sl->p, &bytes);
+    int rc = hipc_pipe_get_pending(&sl->p, &bytes);
     hipc_fuzz_trace("pending", (int)(sl - w->s), rc);
     HIPC_FUZZ_CHECK_CODE(rc);
     HIPC_FUZZ_CHECK(sl->open || rc != HIPC_OK);
@@ -796,12 +813,12 @@ static void op_misc(struct world *w, hipc_fuzz_in *in)
     if (sel & 0x80) {
         size_t bytes = 0;
         int err = 0;
-        HIPC_FUZZ_CHECK(hipc_pipe_max_size(&bytes, &err) == HIPC_OK);
+        HIPC_FUZZ_CHECK(hipc_pipe_get_max_size(&bytes, &err) == HIPC_OK);
         HIPC_FUZZ_CHECK(bytes >= PAGE && err == 0);
         return;
     }
     enum hipc_pipe_end end = (enum hipc_pipe_end)(sel % 4u);
-    int rc = hipc_pipe_fd(&sl->p, end);
+    int rc = hipc_pipe_get_fd(&sl->p, end);
     HIPC_FUZZ_CHECK_CODE(rc);
     if (rc >= 0)
         HIPC_FUZZ_CHECK(

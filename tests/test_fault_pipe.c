@@ -21,6 +21,19 @@
 #ifdef HIPC_FAULT_INJECTION
 #include "fault/driver.h"
 
+/* Milliseconds as the nanoseconds every timeout takes. */
+#define MS(ms) ((int64_t)(ms)*1000000)
+
+/* recv_frame returns the payload length; the checks below look at the
+ * code and the length apart, so the length goes to *len (0 on failure). */
+static int recv_len(hipc_pipe *p, void *buf, size_t cap, size_t max,
+                    int64_t timeout_ns, size_t *len)
+{
+    int rc = hipc_pipe_recv_frame(p, buf, cap, max, timeout_ns);
+    *len = rc > 0 ? (size_t)rc : 0;
+    return rc < 0 ? rc : HIPC_OK;
+}
+
 struct pipe_ctx {
     hipc_pipe a, b;
     hipc_pipe_child child;
@@ -44,7 +57,8 @@ static void pipe_release(void *p)
     (void)hipc_pipe_close(&x->b);
     /* A careful caller finishes a child it still holds, and reaps one
      * whose finish failed half-way. */
-    if (hipc_pipe_child_finish(&x->child, NULL) != HIPC_OK && x->child.pid > 0)
+    if (hipc_pipe_child_finish(&x->child, NULL, HIPC_FOREVER) != HIPC_OK &&
+        x->child.pid > 0)
         while (waitpid(x->child.pid, NULL, 0) < 0 && errno == EINTR)
             ;
     for (int i = 0; i < 2; i++)
@@ -58,21 +72,24 @@ static int one_process(void *p, int *sys_errno)
     char buf[128];
     size_t len = 0;
     FAULT_STEP(x->a, hipc_pipe_create(&x->a, 0));
-    FAULT_STEP(x->a, hipc_pipe_write_all(&x->a, "0123456789", 10, NULL));
-    FAULT_STEP(x->a, hipc_pipe_read_exact(&x->a, buf, 10, NULL));
-    FAULT_STEP(x->a, hipc_pipe_send_frame(&x->a, "frame", 5, sizeof buf));
-    FAULT_STEP(x->a,
-               hipc_pipe_recv_frame(&x->a, buf, sizeof buf, sizeof buf, &len));
+    FAULT_STEP(x->a, hipc_pipe_write_all(&x->a, "0123456789", 10, NULL,
+                                         HIPC_FOREVER));
+    FAULT_STEP(x->a, hipc_pipe_read_exact(&x->a, buf, 10, NULL, HIPC_FOREVER));
+    FAULT_STEP(x->a, hipc_pipe_send_frame(&x->a, "frame", 5, sizeof buf,
+                                          HIPC_FOREVER));
+    FAULT_STEP(x->a, recv_len(&x->a, buf, sizeof buf, sizeof buf, HIPC_FOREVER,
+                              &len));
     if (len != 5 || memcmp(buf, "frame", 5) != 0)
         return HIPC_E_CORRUPT;
     FAULT_STEP(x->a, hipc_pipe_set_capacity(&x->a, 8192));
-    FAULT_STEP(x->a, hipc_pipe_capacity(&x->a));
-    FAULT_STEP(x->a, hipc_pipe_write_all(&x->a, "abc", 3, NULL));
-    FAULT_STEP(x->a, hipc_pipe_pending(&x->a, &len));
+    FAULT_STEP(x->a, hipc_pipe_get_capacity(&x->a));
+    FAULT_STEP(x->a, hipc_pipe_write_all(&x->a, "abc", 3, NULL, HIPC_FOREVER));
+    FAULT_STEP(x->a, hipc_pipe_get_pending(&x->a, &len));
     FAULT_STEP(x->a, hipc_pipe_close_end(&x->a, HIPC_PIPE_WRITE_END));
-    FAULT_STEP(x->a, hipc_pipe_read_some(&x->a, buf, 1));
-    FAULT_STEP(x->a, hipc_pipe_read_exact(&x->a, buf, 2, NULL));
-    EXPECT(x->a, hipc_pipe_read_some(&x->a, buf, sizeof buf), HIPC_E_EOF);
+    FAULT_STEP(x->a, hipc_pipe_read_some(&x->a, buf, 1, HIPC_FOREVER));
+    FAULT_STEP(x->a, hipc_pipe_read_exact(&x->a, buf, 2, NULL, HIPC_FOREVER));
+    EXPECT(x->a, hipc_pipe_read_some(&x->a, buf, sizeof buf, HIPC_FOREVER),
+           HIPC_E_EOF);
     FAULT_STEP(x->a, hipc_pipe_close(&x->a));
     return HIPC_OK;
 }
@@ -83,13 +100,14 @@ static int create_write_pending_read(void *p, int *sys_errno)
     char buf[16];
     size_t done = 0, pending = 0;
     FAULT_STEP(x->a, hipc_pipe_create(&x->a, 0));
-    FAULT_STEP(x->a, hipc_pipe_write_all(&x->a, "0123456789", 10, &done));
-    FAULT_STEP(x->a, hipc_pipe_pending(&x->a, &pending));
+    FAULT_STEP(x->a, hipc_pipe_write_all(&x->a, "0123456789", 10, &done,
+                                         HIPC_FOREVER));
+    FAULT_STEP(x->a, hipc_pipe_get_pending(&x->a, &pending));
     if (pending != 10)
         return HIPC_E_CORRUPT;
-    FAULT_STEP(x->a, hipc_pipe_read_exact(&x->a, buf, 4, &done));
-    FAULT_STEP(x->a, hipc_pipe_read_some(&x->a, buf, sizeof buf));
-    FAULT_STEP(x->a, hipc_pipe_capacity(&x->a));
+    FAULT_STEP(x->a, hipc_pipe_read_exact(&x->a, buf, 4, &done, HIPC_FOREVER));
+    FAULT_STEP(x->a, hipc_pipe_read_some(&x->a, buf, sizeof buf, HIPC_FOREVER));
+    FAULT_STEP(x->a, hipc_pipe_get_capacity(&x->a));
     FAULT_STEP(x->a, hipc_pipe_close_end(&x->a, HIPC_PIPE_WRITE_END));
     FAULT_STEP(x->a, hipc_pipe_close(&x->a));
     return HIPC_OK;
@@ -101,14 +119,14 @@ static int timed_and_frames(void *p, int *sys_errno)
     char buf[64];
     size_t done = 0, len = 0;
     FAULT_STEP(x->a, hipc_pipe_create(&x->a, HIPC_PIPE_NONBLOCK));
-    FAULT_STEP(x->a, hipc_pipe_write_all_timed(&x->a, "abcdef", 6, 100, &done));
-    FAULT_STEP(x->a, hipc_pipe_read_exact_timed(&x->a, buf, 6, 100, &done));
-    FAULT_STEP(x->a, hipc_pipe_send_frame(&x->a, "frame", 5, 64));
-    FAULT_STEP(x->a, hipc_pipe_recv_frame(&x->a, buf, sizeof buf, 64, &len));
+    FAULT_STEP(x->a, hipc_pipe_write_all(&x->a, "abcdef", 6, &done, MS(100)));
+    FAULT_STEP(x->a, hipc_pipe_read_exact(&x->a, buf, 6, &done, MS(100)));
+    FAULT_STEP(x->a, hipc_pipe_send_frame(&x->a, "frame", 5, 64, 0));
+    FAULT_STEP(x->a, recv_len(&x->a, buf, sizeof buf, 64, 0, &len));
     if (len != 5 || memcmp(buf, "frame", 5) != 0)
         return HIPC_E_CORRUPT;
     /* Nothing there: the deadline passes. */
-    EXPECT(x->a, hipc_pipe_read_some_timed(&x->a, buf, sizeof buf, 1),
+    EXPECT(x->a, hipc_pipe_read_some(&x->a, buf, sizeof buf, MS(1)),
            HIPC_E_TIMEDOUT);
     FAULT_STEP(x->a, hipc_pipe_close(&x->a));
     return HIPC_OK;
@@ -118,7 +136,7 @@ static int capacity_limits(void *p, int *sys_errno)
 {
     struct pipe_ctx *x = p;
     size_t max = 0;
-    int rc = hipc_pipe_max_size(&max, sys_errno);
+    int rc = hipc_pipe_get_max_size(&max, sys_errno);
     if (rc != HIPC_OK)
         return rc;
     FAULT_STEP(x->a, hipc_pipe_create(&x->a, 0));
@@ -133,7 +151,9 @@ static int child_says_hello(hipc_pipe *pipe, FILE *stream, void *arg)
     (void)stream;
     (void)arg;
     size_t done = 0;
-    return hipc_pipe_write_all(pipe, "hello", 5, &done) == HIPC_OK ? 7 : 1;
+    return hipc_pipe_write_all(pipe, "hello", 5, &done, HIPC_FOREVER) == HIPC_OK
+               ? 7
+               : 1;
 }
 
 static int spawn_and_finish(void *p, int *sys_errno)
@@ -148,9 +168,9 @@ static int spawn_and_finish(void *p, int *sys_errno)
         *sys_errno = x->child.sys_errno;
         return rc;
     }
-    FAULT_STEP(x->child.pipe,
-               hipc_pipe_read_exact(&x->child.pipe, buf, 5, &done));
-    rc = hipc_pipe_child_finish(&x->child, &code);
+    FAULT_STEP(x->child.pipe, hipc_pipe_read_exact(&x->child.pipe, buf, 5,
+                                                   &done, HIPC_FOREVER));
+    rc = hipc_pipe_child_finish(&x->child, &code, HIPC_FOREVER);
     if (rc != HIPC_OK) {
         *sys_errno = x->child.sys_errno;
         return rc;
@@ -182,7 +202,7 @@ static int spawn_with_streams(void *p, int *sys_errno)
     }
     if (fputs("hello", x->child.stream) < 0)
         return HIPC_E_SYS;
-    rc = hipc_pipe_child_finish(&x->child, &code);
+    rc = hipc_pipe_child_finish(&x->child, &code, HIPC_FOREVER);
     if (rc != HIPC_OK) {
         *sys_errno = x->child.sys_errno;
         return rc;
@@ -203,9 +223,9 @@ static int adopted_and_timed(void *p, int *sys_errno)
     x->raw[0] = 0;
     FAULT_STEP(x->b, hipc_pipe_adopt(&x->b, fds[1], HIPC_PIPE_WRITE_END, 0));
     x->raw[1] = 0;
-    FAULT_STEP(x->b, hipc_pipe_write_all_timed(&x->b, "timed", 5, 1000, NULL));
-    FAULT_STEP(x->a, hipc_pipe_read_exact_timed(&x->a, buf, 5, 1000, NULL));
-    EXPECT(x->a, hipc_pipe_read_some_timed(&x->a, buf, sizeof buf, 1),
+    FAULT_STEP(x->b, hipc_pipe_write_all(&x->b, "timed", 5, NULL, MS(1000)));
+    FAULT_STEP(x->a, hipc_pipe_read_exact(&x->a, buf, 5, NULL, MS(1000)));
+    EXPECT(x->a, hipc_pipe_read_some(&x->a, buf, sizeof buf, MS(1)),
            HIPC_E_TIMEDOUT);
     FAULT_STEP(x->a, hipc_pipe_close(&x->a));
     FAULT_STEP(x->b, hipc_pipe_close(&x->b));
@@ -217,8 +237,10 @@ static int reader_gone(void *p, int *sys_errno)
     struct pipe_ctx *x = p;
     FAULT_STEP(x->a, hipc_pipe_create(&x->a, 0));
     FAULT_STEP(x->a, hipc_pipe_close_end(&x->a, HIPC_PIPE_READ_END));
-    EXPECT(x->a, hipc_pipe_write_all(&x->a, "x", 1, NULL), HIPC_E_PEER_GONE);
-    EXPECT(x->a, hipc_pipe_send_frame(&x->a, "y", 1, 0), HIPC_E_PEER_GONE);
+    EXPECT(x->a, hipc_pipe_write_all(&x->a, "x", 1, NULL, HIPC_FOREVER),
+           HIPC_E_PEER_GONE);
+    EXPECT(x->a, hipc_pipe_send_frame(&x->a, "y", 1, 0, HIPC_FOREVER),
+           HIPC_E_PEER_GONE);
     FAULT_STEP(x->a, hipc_pipe_close(&x->a));
     return HIPC_OK;
 }
@@ -236,14 +258,16 @@ static int packet_frames(void *p, int *sys_errno)
     if (!have_packets)
         return HIPC_OK; /* nothing to drive here */
     FAULT_STEP(x->a, hipc_pipe_create(&x->a, HIPC_PIPE_DIRECT));
-    FAULT_STEP(x->a, hipc_pipe_send_frame(&x->a, "hi", 2, sizeof buf));
-    FAULT_STEP(x->a, hipc_pipe_send_frame(&x->a, big, sizeof big, sizeof buf));
     FAULT_STEP(x->a,
-               hipc_pipe_recv_frame(&x->a, buf, sizeof buf, sizeof buf, &len));
+               hipc_pipe_send_frame(&x->a, "hi", 2, sizeof buf, HIPC_FOREVER));
+    FAULT_STEP(x->a, hipc_pipe_send_frame(&x->a, big, sizeof big, sizeof buf,
+                                          HIPC_FOREVER));
+    FAULT_STEP(x->a, recv_len(&x->a, buf, sizeof buf, sizeof buf, HIPC_FOREVER,
+                              &len));
     if (len != 2 || memcmp(buf, "hi", 2) != 0)
         return HIPC_E_CORRUPT;
-    FAULT_STEP(x->a,
-               hipc_pipe_recv_frame(&x->a, buf, sizeof buf, sizeof buf, &len));
+    FAULT_STEP(x->a, recv_len(&x->a, buf, sizeof buf, sizeof buf, HIPC_FOREVER,
+                              &len));
     if (len != sizeof big)
         return HIPC_E_CORRUPT;
     FAULT_STEP(x->a, hipc_pipe_close(&x->a));
@@ -267,7 +291,8 @@ static int gone_with_sigpipe_pending(void *p, int *sys_errno)
     kill(getpid(), SIGPIPE);
     FAULT_STEP(x->a, hipc_pipe_create(&x->a, 0));
     FAULT_STEP(x->a, hipc_pipe_close_end(&x->a, HIPC_PIPE_READ_END));
-    EXPECT(x->a, hipc_pipe_send_frame(&x->a, "y", 1, 0), HIPC_E_PEER_GONE);
+    EXPECT(x->a, hipc_pipe_send_frame(&x->a, "y", 1, 0, HIPC_FOREVER),
+           HIPC_E_PEER_GONE);
     FAULT_STEP(x->a, hipc_pipe_close(&x->a));
     return HIPC_OK;
 }
@@ -306,7 +331,8 @@ static int parent_and_child(void *p, int *sys_errno)
                                          read_lines, NULL));
     if (fputs("one\ntwo\n", x->child.stream) < 0)
         return HIPC_E_SYS;
-    FAULT_STEP(x->child, hipc_pipe_child_finish(&x->child, &code));
+    FAULT_STEP(x->child,
+               hipc_pipe_child_finish(&x->child, &code, HIPC_FOREVER));
     return code == 0 ? HIPC_OK : HIPC_E_CHILD;
 }
 

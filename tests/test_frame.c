@@ -125,7 +125,7 @@ static void short_header_and_short_payload_are_truncated(void **state)
                      HIPC_E_TRUNCATED);
 }
 
-static void wrong_magic_or_reserved_byte_is_corrupt(void **state)
+static void wrong_magic_or_reserved_byte_is_bad_frame(void **state)
 {
     (void)state;
     size_t len = 0;
@@ -133,11 +133,11 @@ static void wrong_magic_or_reserved_byte_is_corrupt(void **state)
     const uint8_t magic2[] = {'h', 'F', 1, 0, 1, 0, 0, 0};
     const uint8_t reserved[] = {'h', 'f', 1, 7, 1, 0, 0, 0};
     assert_int_equal(hipc_frame_decode_header(magic, 8, 0, &len),
-                     HIPC_E_CORRUPT);
+                     HIPC_E_BAD_FRAME);
     assert_int_equal(hipc_frame_decode_header(magic2, 8, 0, &len),
-                     HIPC_E_CORRUPT);
+                     HIPC_E_BAD_FRAME);
     assert_int_equal(hipc_frame_decode_header(reserved, 8, 0, &len),
-                     HIPC_E_CORRUPT);
+                     HIPC_E_BAD_FRAME);
 }
 
 static void unknown_version_is_reported_as_version(void **state)
@@ -203,7 +203,7 @@ every_single_byte_corruption_fails_cleanly_or_stays_in_bounds(void **state)
                 assert_true(used <= written &&
                             len + HIPC_FRAME_HEADER_BYTES == used);
             else
-                assert_true(rc == HIPC_E_CORRUPT || rc == HIPC_E_VERSION ||
+                assert_true(rc == HIPC_E_BAD_FRAME || rc == HIPC_E_VERSION ||
                             rc == HIPC_E_TRUNCATED || rc == HIPC_E_MSG_TOO_BIG);
         }
     }
@@ -219,7 +219,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(maximum_above_the_compile_time_limit_is_too_big),
     cmocka_unit_test(huge_announced_length_is_rejected_without_reading_it),
     cmocka_unit_test(short_header_and_short_payload_are_truncated),
-    cmocka_unit_test(wrong_magic_or_reserved_byte_is_corrupt),
+    cmocka_unit_test(wrong_magic_or_reserved_byte_is_bad_frame),
     cmocka_unit_test(unknown_version_is_reported_as_version),
     cmocka_unit_test(
         output_buffer_too_small_is_reported_and_untouched_past_cap),

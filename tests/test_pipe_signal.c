@@ -24,6 +24,9 @@
 #include "hipc/pipe.h"
 #include "support.h"
 
+/* Milliseconds as the nanoseconds every timeout takes. */
+#define MS(ms) ((int64_t)(ms)*1000000)
+
 #define CHECK(cond)                                                            \
     do {                                                                       \
         if (!(cond)) {                                                         \
@@ -98,11 +101,12 @@ static void readerless(hipc_pipe *p, unsigned flags)
 static void write_every_way(hipc_pipe *p)
 {
     size_t done = 99;
-    CHECK(hipc_pipe_write_all(p, "x", 1, &done) == HIPC_E_PEER_GONE);
+    CHECK(hipc_pipe_write_all(p, "x", 1, &done, HIPC_FOREVER) ==
+          HIPC_E_PEER_GONE);
     CHECK(done == 0);
     CHECK(p->sys_errno == EPIPE);
-    CHECK(hipc_pipe_write_all_timed(p, "x", 1, 100, &done) == HIPC_E_PEER_GONE);
-    CHECK(hipc_pipe_send_frame(p, "x", 1, 0) == HIPC_E_PEER_GONE);
+    CHECK(hipc_pipe_write_all(p, "x", 1, &done, MS(100)) == HIPC_E_PEER_GONE);
+    CHECK(hipc_pipe_send_frame(p, "x", 1, 0, HIPC_FOREVER) == HIPC_E_PEER_GONE);
 }
 
 static void default_disposition_child(void)
@@ -436,7 +440,8 @@ static void read_exact_absorbs_eintr_from_a_real_handler(void **state)
     assert_int_equal(hipc_pipe_close_end(&p, HIPC_PIPE_WRITE_END), HIPC_OK);
     char buf[8] = {0};
     size_t done = 0;
-    assert_int_equal(hipc_pipe_read_exact(&p, buf, 7, &done), HIPC_OK);
+    assert_int_equal(hipc_pipe_read_exact(&p, buf, 7, &done, HIPC_FOREVER),
+                     HIPC_OK);
     assert_int_equal(done, 7);
     assert_string_equal(buf, "payload");
     assert_int_equal(handler_hits, 1);
@@ -475,18 +480,19 @@ write_all_absorbs_eintr_and_short_writes_from_a_real_handler(void **state)
         CHECK(hipc_pipe_close_end(&p, HIPC_PIPE_WRITE_END) == HIPC_OK);
         unsigned char chunk[4096];
         for (size_t got = 0; got < len;) {
-            int n = hipc_pipe_read_some(&p, chunk, sizeof chunk);
+            int n = hipc_pipe_read_some(&p, chunk, sizeof chunk, HIPC_FOREVER);
             CHECK(n > 0);
             for (int i = 0; i < n; i++)
                 CHECK(chunk[i] == (unsigned char)((got + (size_t)i) * 7u + 1u));
             got += (size_t)n;
         }
-        CHECK(hipc_pipe_read_some(&p, chunk, 1) == HIPC_E_EOF);
+        CHECK(hipc_pipe_read_some(&p, chunk, 1, HIPC_FOREVER) == HIPC_E_EOF);
         _exit(0);
     }
     assert_int_equal(hipc_pipe_close_end(&p, HIPC_PIPE_READ_END), HIPC_OK);
     size_t done = 0;
-    assert_int_equal(hipc_pipe_write_all(&p, buf, len, &done), HIPC_OK);
+    assert_int_equal(hipc_pipe_write_all(&p, buf, len, &done, HIPC_FOREVER),
+                     HIPC_OK);
     assert_int_equal(done, len);
     assert_int_equal(handler_hits, 1);
     assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
@@ -530,7 +536,7 @@ static void signals_do_not_extend_a_deadline(void **state)
     char buf[4];
     size_t done = 99;
     long long t0 = now_ms();
-    int rc = hipc_pipe_read_exact_timed(&p, buf, sizeof buf, timeout, &done);
+    int rc = hipc_pipe_read_exact(&p, buf, sizeof buf, &done, MS(timeout));
     long long elapsed = now_ms() - t0;
     assert_int_equal(write(s.stop[1], "x", 1), 1);
     assert_int_equal(rc, HIPC_E_TIMEDOUT);

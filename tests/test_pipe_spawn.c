@@ -51,7 +51,7 @@ static void parent_writes_five_lines_and_the_child_reads_them(void **state)
         assert_int_equal(fflush(c.stream), 0);
     }
     int code = -1;
-    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER), HIPC_OK);
     assert_int_equal(code, 5);
 }
 
@@ -60,7 +60,10 @@ static int write_hello(hipc_pipe *p, FILE *out, void *arg)
     (void)arg;
     if (out != NULL)
         return 9;
-    return hipc_pipe_write_all(p, "from child", 10, NULL) == HIPC_OK ? 0 : 1;
+    return hipc_pipe_write_all(p, "from child", 10, NULL, HIPC_FOREVER) ==
+                   HIPC_OK
+               ? 0
+               : 1;
 }
 
 static void child_writes_and_the_parent_reads_until_eof(void **state)
@@ -73,12 +76,15 @@ static void child_writes_and_the_parent_reads_until_eof(void **state)
     assert_null(c.stream);
     assert_int_equal(c.pipe.write_fd, -1);
     char buf[16] = {0};
-    assert_int_equal(hipc_pipe_read_exact(&c.pipe, buf, 10, NULL), HIPC_OK);
+    assert_int_equal(hipc_pipe_read_exact(&c.pipe, buf, 10, NULL, HIPC_FOREVER),
+                     HIPC_OK);
     assert_string_equal(buf, "from child");
     /* The child closed its end when it returned: end of file. */
-    assert_int_equal(hipc_pipe_read_some(&c.pipe, buf, sizeof buf), HIPC_E_EOF);
+    assert_int_equal(hipc_pipe_read_some(&c.pipe, buf, sizeof buf,
+                                         HIPC_FOREVER),
+                     HIPC_E_EOF);
     int code = -1;
-    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER), HIPC_OK);
     assert_int_equal(code, 0);
 }
 
@@ -131,7 +137,7 @@ static void only_its_own_end_is_left_open_on_either_side(void **state)
     assert_true(c.pipe.write_fd >= 0);
     assert_int_equal(ends_of_pipe(c.pipe.write_fd), 1);
     int code = -1;
-    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER), HIPC_OK);
     assert_int_equal(code, 0);
     assert_int_equal(hipc_test_fd_count(), probe.fds_at_spawn);
 }
@@ -158,14 +164,15 @@ static void exit_code_and_death_by_signal_are_reported(void **state)
     hipc_pipe_child c;
     int want = 42, code = -1;
     assert_int_equal(hipc_pipe_spawn(&c, 0, return_arg, &want), HIPC_OK);
-    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER), HIPC_OK);
     assert_int_equal(code, 42);
     want = 300; /* only the low 8 bits survive, as with exit() */
     assert_int_equal(hipc_pipe_spawn(&c, 0, return_arg, &want), HIPC_OK);
-    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER), HIPC_OK);
     assert_int_equal(code, 300 & 0xff);
     assert_int_equal(hipc_pipe_spawn(&c, 0, die_by_signal, NULL), HIPC_OK);
-    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_E_CHILD);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER),
+                     HIPC_E_CHILD);
     assert_int_equal(code, 128 + SIGKILL);
 }
 
@@ -173,7 +180,8 @@ static int write_three_and_leave(hipc_pipe *p, FILE *s, void *arg)
 {
     (void)s;
     (void)arg;
-    return hipc_pipe_write_all(p, "abc", 3, NULL) == HIPC_OK ? 0 : 1;
+    return hipc_pipe_write_all(p, "abc", 3, NULL, HIPC_FOREVER) == HIPC_OK ? 0
+                                                                           : 1;
 }
 
 static void reader_whose_writer_is_gone_gets_truncated_then_eof(void **state)
@@ -185,13 +193,15 @@ static void reader_whose_writer_is_gone_gets_truncated_then_eof(void **state)
                      HIPC_OK);
     char buf[10];
     size_t done = 0;
-    assert_int_equal(hipc_pipe_read_exact(&c.pipe, buf, sizeof buf, &done),
+    assert_int_equal(hipc_pipe_read_exact(&c.pipe, buf, sizeof buf, &done,
+                                          HIPC_FOREVER),
                      HIPC_E_TRUNCATED);
     assert_int_equal(done, 3);
-    assert_int_equal(hipc_pipe_read_exact(&c.pipe, buf, sizeof buf, &done),
+    assert_int_equal(hipc_pipe_read_exact(&c.pipe, buf, sizeof buf, &done,
+                                          HIPC_FOREVER),
                      HIPC_E_EOF);
     assert_int_equal(done, 0);
-    assert_int_equal(hipc_pipe_child_finish(&c, NULL), HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, NULL, HIPC_FOREVER), HIPC_OK);
 }
 
 static int leave_at_once(hipc_pipe *p, FILE *s, void *arg)
@@ -212,13 +222,14 @@ static void writer_whose_reader_is_gone_gets_peer_gone_and_lives(void **state)
     unsigned char *buf = calloc(1, len);
     assert_non_null(buf);
     size_t done = len;
-    assert_int_equal(hipc_pipe_write_all(&c.pipe, buf, len, &done),
+    assert_int_equal(hipc_pipe_write_all(&c.pipe, buf, len, &done,
+                                         HIPC_FOREVER),
                      HIPC_E_PEER_GONE);
     assert_true(done < len);
     assert_int_equal(c.pipe.sys_errno, EPIPE);
     free(buf);
     int code = -1;
-    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER), HIPC_OK);
     assert_int_equal(code, 0);
 }
 
@@ -237,7 +248,8 @@ static void stream_flush_to_a_gone_child_is_peer_gone_not_death(void **state)
     assert_int_equal(waitid(P_PID, (id_t)c.pid, &info, WEXITED | WNOWAIT), 0);
     assert_true(fputs("buffered, not yet written", c.stream) >= 0);
     int code = -1;
-    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_E_PEER_GONE);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER),
+                     HIPC_E_PEER_GONE);
     assert_int_equal(code, 0);
     assert_int_equal(c.sys_errno, EPIPE);
     /* Ours consumed; one pending from before (hostile stage) is kept. */
@@ -276,7 +288,7 @@ static void childs_final_flush_to_a_gone_parent_does_not_kill_it(void **state)
     assert_int_equal(hipc_pipe_close(&c.pipe), HIPC_OK);
     assert_int_equal(close(sync[1]), 0);
     int code = -1;
-    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER), HIPC_OK);
     assert_int_equal(code, 0); /* fn's value, not 128 + SIGPIPE */
     assert_int_equal(close(sync[0]), 0);
 }
@@ -295,7 +307,7 @@ static void buffered_output_is_not_repeated_by_the_child(void **state)
     hipc_pipe_child c;
     assert_int_equal(hipc_pipe_spawn(&c, 0, leave_at_once, NULL), HIPC_OK);
     int code = -1;
-    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER), HIPC_OK);
     assert_int_equal(code, 0);
     assert_int_equal(fclose(f), 0);
     char buf[16] = {0};
@@ -314,14 +326,18 @@ static void spawn_and_finish_reject_bad_arguments_and_handles(void **state)
     assert_int_equal(hipc_pipe_spawn(&c, 0, NULL, NULL), HIPC_E_NULL);
     assert_int_equal(hipc_pipe_spawn(&c, 0x80u, leave_at_once, NULL),
                      HIPC_E_BAD_FLAGS);
-    assert_int_equal(hipc_pipe_child_finish(NULL, &code), HIPC_E_NULL);
+    assert_int_equal(hipc_pipe_child_finish(NULL, &code, HIPC_FOREVER),
+                     HIPC_E_NULL);
     memset(&c, 0, sizeof c);
-    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_E_BAD_HANDLE);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER),
+                     HIPC_E_BAD_HANDLE);
     memset(&c, 0x5a, sizeof c);
-    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_E_BAD_HANDLE);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER),
+                     HIPC_E_BAD_HANDLE);
     assert_int_equal(hipc_pipe_spawn(&c, 0, leave_at_once, NULL), HIPC_OK);
-    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
-    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_E_STALE_HANDLE);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER), HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER),
+                     HIPC_E_STALE_HANDLE);
 }
 
 static void reaped_elsewhere_child_is_reported_as_child(void **state)
@@ -331,7 +347,8 @@ static void reaped_elsewhere_child_is_reported_as_child(void **state)
     int code = 0, status = 0;
     assert_int_equal(hipc_pipe_spawn(&c, 0, leave_at_once, NULL), HIPC_OK);
     assert_int_equal(waitpid(c.pid, &status, 0), c.pid);
-    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_E_CHILD);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER),
+                     HIPC_E_CHILD);
     assert_int_equal(c.sys_errno, ECHILD);
 }
 
@@ -382,9 +399,10 @@ static void failing_guard_leaves_the_child_to_a_second_finish(void **state)
                                      leave_at_once, NULL),
                      HIPC_OK);
     hipc_fault_fail_nth(HIPC_SYS_SIGMASK, 1, EINVAL);
-    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_E_SYS);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER),
+                     HIPC_E_SYS);
     hipc_fault_reset();
-    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER), HIPC_OK);
     assert_int_equal(code, 0);
 }
 
@@ -402,10 +420,12 @@ static void failing_stream_close_is_reported_after_the_reap(void **state)
     assert_int_equal(sigprocmask(SIG_SETMASK, NULL, &now), 0);
     hipc_fault_fail_nth(HIPC_SYS_CLOSE, sigismember(&now, SIGPIPE) ? 2 : 1,
                         EIO);
-    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_E_SYS);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER),
+                     HIPC_E_SYS);
     assert_int_equal(c.sys_errno, EIO);
     assert_int_equal(code, 0);
-    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_E_STALE_HANDLE);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER),
+                     HIPC_E_STALE_HANDLE);
 }
 
 static void failing_pipe_creation_reports_its_code(void **state)
@@ -434,7 +454,7 @@ static void finish_after_the_caller_closed_the_pipe_only_reaps(void **state)
     int code = -1;
     assert_int_equal(hipc_pipe_spawn(&c, 0, child_returns_five, NULL), HIPC_OK);
     assert_int_equal(hipc_pipe_close(&c.pipe), HIPC_OK);
-    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER), HIPC_OK);
     assert_int_equal(code, 5);
     assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
 }
@@ -451,7 +471,9 @@ static int child_writes_hi(hipc_pipe *pipe, FILE *stream, void *arg)
     (void)stream;
     (void)arg;
     size_t done = 0;
-    return hipc_pipe_write_all(pipe, "hi", 2, &done) == HIPC_OK ? 0 : 1;
+    return hipc_pipe_write_all(pipe, "hi", 2, &done, HIPC_FOREVER) == HIPC_OK
+               ? 0
+               : 1;
 }
 
 /* A child may close its own end before returning; the parent may read the
@@ -464,7 +486,7 @@ static void children_close_early_and_parents_read_streams(void **state)
     char buf[4] = "";
     assert_int_equal(hipc_pipe_spawn(&c, 0, child_closes_its_end, NULL),
                      HIPC_OK);
-    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER), HIPC_OK);
     assert_int_equal(code, 6);
     assert_int_equal(hipc_pipe_spawn(&c,
                                      HIPC_SPAWN_CHILD_WRITES |
@@ -473,7 +495,7 @@ static void children_close_early_and_parents_read_streams(void **state)
                      HIPC_OK);
     assert_int_equal(fread(buf, 1, 2, c.stream), 2);
     assert_memory_equal(buf, "hi", 2);
-    assert_int_equal(hipc_pipe_child_finish(&c, &code), HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER), HIPC_OK);
     assert_int_equal(code, 0);
 }
 

@@ -40,7 +40,7 @@ static int demo_greetings(void)
         if (fputs(DEMO_GREETING, c.stream) < 0 || fflush(c.stream) != 0)
             break;
     int status = -1;
-    rc = hipc_pipe_child_finish(&c, &status);
+    rc = hipc_pipe_child_finish(&c, &status, HIPC_FOREVER);
     if (rc != HIPC_OK)
         return hipcctl_fail("demo: finishing the pipe child", rc, c.sys_errno);
     printf("parent %ld: closed its end; child %ld exited with status %d\n",
@@ -56,7 +56,7 @@ static int demo_peer_gone(void)
     if (rc != HIPC_OK)
         return hipcctl_fail("demo: creating a pipe", rc, p.sys_errno);
     hipc_pipe_close_end(&p, HIPC_PIPE_READ_END);
-    rc = hipc_pipe_write_all(&p, "anyone?", 7, NULL);
+    rc = hipc_pipe_write_all(&p, "anyone?", 7, NULL, HIPC_FOREVER);
     printf("parent %ld: write with the reader gone: %s (%s), still alive\n",
            (long)getpid(), hipc_err_name(rc), hipc_strerror(rc));
     hipc_pipe_close(&p);
