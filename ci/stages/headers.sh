@@ -100,9 +100,15 @@ for cxx in g++ clang++; do
     "$out/link.cpp" "$lib" >"$out/last.log" 2>&1 && "$out/link-$cxx"; then
     echo "headers: $cxx linked ${#declared[@]} functions"
   else
-    echo "headers: FAIL $cxx: functions declared without C linkage:" >&2
-    grep -o 'undefined reference to `[^(]*' "$out/last.log" |
-      sed 's/undefined reference to `/    /' | sort -u >&2 || cat "$out/last.log" >&2
+    undefined=$(grep -o 'undefined reference to `[^(]*' "$out/last.log" |
+      sed 's/undefined reference to `/    /' | sort -u || true)
+    if [ -n "$undefined" ]; then
+      echo "headers: FAIL $cxx: functions declared without C linkage:" >&2
+      echo "$undefined" >&2
+    else
+      echo "headers: FAIL $cxx: the C++ program did not build or run:" >&2
+      sed 's/^/    /' "$out/last.log" >&2
+    fi
     failed=$((failed + 1))
   fi
 done
