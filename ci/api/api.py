@@ -13,12 +13,14 @@ Writes three files into OUT:
                    enum, the value of each enum constant and of each object-like
                    HIPC_* macro (HIPC_VERSION* left out: it moves with every
                    release), printed by a C program generated from the headers
-                   and run on this machine.
+                   and run on this machine (CC and HIPC_API_RUN choose
+                   another architecture's compiler and emulator).
 The declarations are read from clang's JSON AST of the installed headers.
 """
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -190,7 +192,8 @@ def main():
             f.write(program(inc, structs, typedefs, enums, found))
         exe = os.path.join(tmp, "layout")
         run([cc, "-std=c11", "-Wall", "-Werror", "-I", inc] + flags + [prog, "-o", exe])
-        layout = run([exe])
+        # HIPC_API_RUN runs another architecture's program (qemu-user).
+        layout = run(shlex.split(os.environ.get("HIPC_API_RUN", "")) + [exe])
     with open(os.path.join(out, "symbols.txt"), "w") as f:
         f.write("\n".join(symbols(libs[0])) + "\n")
     with open(os.path.join(out, "functions.txt"), "w") as f:

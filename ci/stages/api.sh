@@ -10,10 +10,11 @@
 #   bash ci/stages/api.sh            compare (CI)
 #   bash ci/stages/api.sh --update   accept the current API into ci/api/
 #
-# Layouts are recorded per architecture (uname -m); only x86_64's is today.
-# On another machine the stage fails until its layout is recorded with
-# --update; armhf and aarch64 could be added by running api.py's program
-# under qemu-user as ci/stages/cross.sh does.
+# Layouts are recorded per architecture: this machine's (uname -m, x86_64
+# in CI) and, on x86_64, armhf's and aarch64's, whose programs are built
+# with Debian's cross compilers and run under qemu-user (skipped, saying
+# so, where those are not installed). On another machine the stage fails
+# until its layout is recorded with --update.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 update=no
@@ -36,6 +37,26 @@ quiet cmake -S . -B "$out/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 quiet cmake --build "$out/build" -j "$jobs"
 quiet cmake --install "$out/build"
 python3 ci/api/api.py "$out/prefix" "$out/now" "$arch"
+files=(symbols.txt functions.txt "layout-$arch.txt")
+
+# The 32-bit and the other 64-bit layout, from the same headers, compiled
+# by Debian's cross compilers and run under qemu-user (as cross.sh does).
+declare -A cross=(
+  [armhf]="arm-linux-gnueabihf-gcc qemu-arm -L /usr/arm-linux-gnueabihf"
+  [aarch64]="aarch64-linux-gnu-gcc qemu-aarch64 -L /usr/aarch64-linux-gnu"
+)
+if [ "$arch" = x86_64 ]; then
+  for t in armhf aarch64; do
+    read -r cc emu <<<"${cross[$t]}"
+    if ! command -v "$cc" >/dev/null || ! command -v "${emu%% *}" >/dev/null; then
+      echo "api: SKIPPED the $t layout: $cc or ${emu%% *} is not installed (ci/deps.sh full)"
+      continue
+    fi
+    CC=$cc HIPC_API_RUN=$emu python3 ci/api/api.py "$out/prefix" "$out/$t" "$t"
+    cp "$out/$t/layout-$t.txt" "$out/now/"
+    files+=("layout-$t.txt")
+  done
+fi
 
 # A declared function the library does not define fails a user's link.
 cut -d: -f1 "$out/now/functions.txt" | LC_ALL=C sort >"$out/declared"
@@ -45,7 +66,6 @@ missing=$(LC_ALL=C comm -23 "$out/declared" "$out/defined")
 extra=$(LC_ALL=C comm -13 "$out/declared" "$out/defined" | tr '\n' ' ')
 [ -z "$extra" ] || echo "api: note: exported but declared in no public header: $extra"
 
-files=(symbols.txt functions.txt "layout-$arch.txt")
 if [ "$update" = yes ]; then
   for f in "${files[@]}"; do cp "$out/now/$f" "ci/api/$f"; done
   echo "api: recorded ${files[*]} in ci/api/; commit them with the change"
@@ -67,4 +87,4 @@ if [ "$changed" -ne 0 ]; then
   exit 1
 fi
 echo "api: $(wc -l <"$out/now/symbols.txt") symbols, $(wc -l <"$out/now/functions.txt") functions" \
-  "and the $arch layout ($(wc -l <"$out/now/layout-$arch.txt") lines) match ci/api/"
+  "and the layouts (${files[*]:2}) match ci/api/"

@@ -103,7 +103,7 @@ static int finish(hipc_chan *ch, const char *step, int rc)
     return report(step, rc);
 }
 
-static int chan_create(enum hipc_chan_role role)
+static int chan_create(hipc_chan_role role)
 {
     hipc_chan ch;
     hipc_chan_config cfg = {.capacity = COMPAT_CAPACITY};
@@ -120,7 +120,7 @@ static int chan_create(enum hipc_chan_role role)
     return finish(&ch, step, rc);
 }
 
-static int chan_open(enum hipc_chan_role role, int id)
+static int chan_open(hipc_chan_role role, int id)
 {
     hipc_chan ch;
     int rc = hipc_chan_open_id(&ch, id, role, NULL);
@@ -135,12 +135,11 @@ static int chan_open(enum hipc_chan_role role, int id)
     return report(step, rc);
 }
 
-static enum hipc_chan_role role_of(const char *s)
+static hipc_chan_role role_of(const char *s)
 {
     if (strcmp(s, "producer") == 0)
         return HIPC_CHAN_PRODUCER;
-    return strcmp(s, "consumer") == 0 ? HIPC_CHAN_CONSUMER
-                                      : (enum hipc_chan_role)0;
+    return strcmp(s, "consumer") == 0 ? HIPC_CHAN_CONSUMER : (hipc_chan_role)0;
 }
 
 int main(int argc, char **argv)
