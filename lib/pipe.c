@@ -1241,9 +1241,10 @@ static int judge_status(int status, int *code)
  * cannot be woken by its end. */
 #define REAP_NAP_MAX_MS 16
 
-/* Waits for the child to end, as long as `timeout_ns` allows. HIPC_E_AGAIN
- * (timeout 0) or HIPC_E_TIMEDOUT leaves it unreaped. */
-static int reap(hipc_pipe_child *c, int *code, int64_t timeout_ns)
+/* Waits for the child to end, as long as `timeout_ns` allows, and reaps
+ * it. *gone says whether the child is reaped (here, or elsewhere: ECHILD);
+ * after any other outcome it may still run, and the handle stays valid. */
+static int reap(hipc_pipe_child *c, int *code, int64_t timeout_ns, int *gone)
 {
     enum wait_how wait = wait_for(timeout_ns);
     int64_t deadline = wait == WAIT_UNTIL ? deadline_after(timeout_ns) : 0;
@@ -1251,6 +1252,7 @@ static int reap(hipc_pipe_child *c, int *code, int64_t timeout_ns)
     for (;;) {
         pid_t r = hipc_sys_waitpid(c->pid, &status,
                                    wait == WAIT_FOREVER ? 0 : WNOHANG);
+        *gone = r == c->pid || r == -ECHILD;
         if (r == c->pid)
             return judge_status(status, code);
         if (r == -ECHILD)
@@ -1299,10 +1301,11 @@ int hipc_pipe_child_finish(hipc_pipe_child *child, int *exit_code,
         return close_rc;
     if (close_rc != HIPC_OK)
         child->close_rc_ = close_rc;
-    rc = reap(child, &code, timeout_ns);
+    int gone = 0;
+    rc = reap(child, &code, timeout_ns, &gone);
     if (exit_code != NULL)
         *exit_code = code;
-    if (rc == HIPC_E_AGAIN || rc == HIPC_E_TIMEDOUT)
+    if (!gone)
         return rc;
     child->magic_ = CHILD_DEAD;
     return rc != HIPC_OK ? rc : child->close_rc_;

@@ -178,6 +178,38 @@ static int spawn_and_finish(void *p, int *sys_errno)
     return code == 7 && memcmp(buf, "hello", 5) == 0 ? HIPC_OK : HIPC_E_CORRUPT;
 }
 
+static int child_drains(hipc_pipe *pipe, FILE *stream, void *arg)
+{
+    (void)stream;
+    (void)arg;
+    char buf[64];
+    while (hipc_pipe_read_some(pipe, buf, sizeof buf, HIPC_FOREVER) > 0)
+        ;
+    return 3;
+}
+
+/* Timed frames on a blocking pipe (poll before each transfer) and a timed
+ * finish, which naps between looks at a child that has not ended yet. */
+static int timed_frames_and_finish(void *p, int *sys_errno)
+{
+    struct pipe_ctx *x = p;
+    char buf[64];
+    size_t len = 0;
+    int code = -1;
+    FAULT_STEP(x->a, hipc_pipe_create(&x->a, 0));
+    FAULT_STEP(x->a, hipc_pipe_send_frame(&x->a, "timed", 5, 64, MS(1000)));
+    FAULT_STEP(x->a, recv_len(&x->a, buf, sizeof buf, 64, MS(1000), &len));
+    if (len != 5 || memcmp(buf, "timed", 5) != 0)
+        return HIPC_E_CORRUPT;
+    EXPECT(x->a, recv_len(&x->a, buf, sizeof buf, 64, 0, &len), HIPC_E_AGAIN);
+    FAULT_STEP(x->a, hipc_pipe_close(&x->a));
+    FAULT_STEP(x->child, hipc_pipe_spawn(&x->child, 0, child_drains, NULL));
+    FAULT_STEP(x->child.pipe,
+               hipc_pipe_write_all(&x->child.pipe, "abc", 3, NULL, MS(1000)));
+    FAULT_STEP(x->child, hipc_pipe_child_finish(&x->child, &code, MS(10000)));
+    return code == 3 ? HIPC_OK : HIPC_E_CHILD;
+}
+
 static int child_reads_hello(hipc_pipe *pipe, FILE *stream, void *arg)
 {
     (void)arg;
@@ -373,6 +405,8 @@ static void pipe_scenarios_survive_every_syscall_failure(void **state)
          pipe_release, pipe_accepts},
         {"pipe: adopt both ends, timed transfers", adopted_and_timed,
          pipe_release, pipe_accepts},
+        {"pipe: timed frames on a blocking pipe, timed finish",
+         timed_frames_and_finish, pipe_release, pipe_accepts},
         {"pipe: max size, set capacity, too big", capacity_limits, pipe_release,
          pipe_accepts},
         {"pipe: writes to a gone reader", reader_gone, pipe_release,

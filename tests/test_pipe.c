@@ -5,11 +5,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -511,6 +514,110 @@ static void zero_timeout_takes_what_is_there_and_never_waits(void **state)
     assert_int_equal(hipc_pipe_write_all(&p, "ef", 2, NULL, HIPC_FOREVER),
                      HIPC_OK);
     assert_int_equal(hipc_pipe_read_exact(&p, buf, 2, &done, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+/* poll's syscall, as /proc/TID/syscall shows a thread asleep in it. */
+#ifdef SYS_poll
+#define POLL_NR SYS_poll
+#else
+#define POLL_NR SYS_ppoll
+#endif
+
+struct forever_reader {
+    hipc_pipe *p;
+    _Atomic pid_t tid;
+    int rc;
+    char buf[4];
+};
+
+static void *read_forever(void *arg)
+{
+    struct forever_reader *r = arg;
+    atomic_store(&r->tid, (pid_t)syscall(SYS_gettid));
+    r->rc =
+        hipc_pipe_read_exact(r->p, r->buf, sizeof r->buf, NULL, HIPC_FOREVER);
+    return NULL;
+}
+
+/* O_NONBLOCK does not make HIPC_FOREVER a try: the reader sleeps in poll
+ * until the bytes come. */
+static void forever_waits_on_a_nonblocking_pipe_until_bytes_come(void **state)
+{
+    (void)state;
+    if (hipc_test_syscall_numbers_are_foreign())
+        hipc_test_skip(HIPC_TEST_FOREIGN_SYSCALL_REASON);
+    hipc_pipe p;
+    assert_int_equal(hipc_pipe_create(&p, HIPC_PIPE_NONBLOCK), HIPC_OK);
+    struct forever_reader r = {.p = &p};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, read_forever, &r), 0);
+    while (atomic_load(&r.tid) == 0)
+        sched_yield();
+    assert_true(hipc_test_wait_blocked_in(atomic_load(&r.tid), POLL_NR));
+    assert_int_equal(hipc_pipe_write_all(&p, "wake", 4, NULL, 0), HIPC_OK);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(r.rc, HIPC_OK);
+    assert_memory_equal(r.buf, "wake", 4);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+/* Timeout 0 on a blocking pipe: a write takes what fits and stops, a frame
+ * larger than PIPE_BUF goes out piece by piece, and the reader completes
+ * it across calls that each take what is there; nothing ever blocks. */
+static void zero_timeout_never_blocks_a_blocking_pipe(void **state)
+{
+    (void)state;
+    static unsigned char out[3 * 4096], in[6000];
+    hipc_test_fill(out, sizeof out, 3);
+    hipc_pipe p;
+    size_t done = 0, owed = 0;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_set_capacity(&p, 4096), 4096);
+    assert_int_equal(hipc_pipe_write_all(&p, out, sizeof out, &done, 0),
+                     HIPC_E_AGAIN);
+    assert_true(done >= 1 && done <= 4096);
+    assert_int_equal(hipc_pipe_read_exact(&p, in, done, NULL, 0), HIPC_OK);
+    assert_memory_equal(in, out, done);
+    int rc = HIPC_E_AGAIN, got = HIPC_E_AGAIN;
+    for (int i = 0; i < 100000 && got == HIPC_E_AGAIN; i++) {
+        if (rc != HIPC_OK)
+            rc = hipc_pipe_send_frame(&p, out, sizeof in, sizeof in, 0);
+        assert_true(rc == HIPC_OK || rc == HIPC_E_AGAIN);
+        assert_int_equal(hipc_pipe_get_frame_owed(&p, &owed), HIPC_OK);
+        assert_true(rc == HIPC_OK ? owed == 0 : owed > 0);
+        got = hipc_pipe_recv_frame(&p, in, sizeof in, sizeof in, 0);
+    }
+    assert_int_equal(got, (int)sizeof in);
+    assert_memory_equal(in, out, sizeof in);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+}
+
+/* A frame read that times out in the middle keeps what it took: the next
+ * call completes the frame, whose length is its result. */
+static void timed_out_recv_keeps_its_place_in_the_frame(void **state)
+{
+    (void)state;
+    unsigned char wire[HIPC_FRAME_HEADER_BYTES + 5];
+    char buf[16];
+    size_t n = 0;
+    assert_int_equal(hipc_frame_encode(wire, sizeof wire, "hello", 5, 16, &n),
+                     HIPC_OK);
+    hipc_pipe p;
+    assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_write_all(&p, wire, 3, NULL, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 16, MS(10)),
+                     HIPC_E_TIMEDOUT);
+    assert_int_equal(hipc_pipe_write_all(&p, wire + 3, 7, NULL, 0), HIPC_OK);
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 16, MS(10)),
+                     HIPC_E_TIMEDOUT);
+    assert_int_equal(hipc_pipe_write_all(&p, wire + 10, n - 10, NULL, 0),
+                     HIPC_OK);
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 16, MS(1000)),
+                     5);
+    assert_memory_equal(buf, "hello", 5);
+    assert_int_equal(hipc_pipe_send_frame(&p, NULL, 0, 16, MS(1000)), HIPC_OK);
+    assert_int_equal(hipc_pipe_recv_frame(&p, buf, sizeof buf, 16, 0), 0);
     assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
 }
 
@@ -1160,6 +1267,9 @@ static const struct CMUnitTest tests[] = {
     T(read_on_an_empty_pipe_times_out_no_earlier_than_the_deadline),
     T(timed_out_read_reports_the_bytes_already_read),
     T(zero_timeout_takes_what_is_there_and_never_waits),
+    T(forever_waits_on_a_nonblocking_pipe_until_bytes_come),
+    T(zero_timeout_never_blocks_a_blocking_pipe),
+    T(timed_out_recv_keeps_its_place_in_the_frame),
     T(write_into_a_full_pipe_times_out_with_the_bytes_moved),
     T(max_size_is_the_value_in_proc),
     T(capacity_is_granted_rounded_up_and_reported),

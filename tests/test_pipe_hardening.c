@@ -230,6 +230,42 @@ static void packets_that_do_not_match_their_header_are_bad_frames(void **state)
     assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
 }
 
+/* A packet reader waits as its timeout says, on blocking and non-blocking
+ * pipes alike: 0 never waits, a deadline passes, and a frame whose packets
+ * come between calls is completed where it stopped. */
+static void packet_reader_waits_as_its_timeout_says(void **state)
+{
+    (void)state;
+    static unsigned char wire[HIPC_FRAME_HEADER_BYTES + 6000], pay[6000];
+    hipc_test_fill(pay, sizeof pay, 5);
+    const unsigned modes[] = {0, HIPC_PIPE_NONBLOCK};
+    for (size_t m = 0; m < 2; m++) {
+        hipc_pipe p;
+        size_t n = 0;
+        int wfd = create_direct(&p, modes[m]);
+        assert_int_equal(hipc_pipe_recv_frame(&p, got, sizeof pay, sizeof pay,
+                                              0),
+                         HIPC_E_AGAIN);
+        assert_int_equal(hipc_pipe_recv_frame(&p, got, sizeof pay, sizeof pay,
+                                              2000000),
+                         HIPC_E_TIMEDOUT);
+        assert_int_equal(hipc_frame_encode(wire, sizeof wire, pay, sizeof pay,
+                                           sizeof pay, &n),
+                         HIPC_OK);
+        assert_int_equal(write(wfd, wire, 4096), 4096);
+        assert_int_equal(hipc_pipe_recv_frame(&p, got, sizeof pay, sizeof pay,
+                                              2000000),
+                         HIPC_E_TIMEDOUT);
+        assert_int_equal(write(wfd, wire + 4096, n - 4096),
+                         (ssize_t)(n - 4096));
+        assert_int_equal(hipc_pipe_recv_frame(&p, got, sizeof pay, sizeof pay,
+                                              HIPC_FOREVER),
+                         (int)sizeof pay);
+        assert_memory_equal(got, pay, sizeof pay);
+        assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+    }
+}
+
 /* A non-blocking packet reader resumes a large frame whose packets come
  * one by one, header split across the first two. */
 static void packet_reader_resumes_a_frame_packet_by_packet(void **state)
@@ -490,6 +526,7 @@ static const struct CMUnitTest tests[] = {
     T(packet_mode_frames_of_several_packets_arrive_whole),
     T(packets_that_do_not_match_their_header_are_bad_frames),
     T(packet_reader_resumes_a_frame_packet_by_packet),
+    T(packet_reader_waits_as_its_timeout_says),
     T(a_read_end_adopted_as_direct_reads_packets),
     T(a_copied_handle_is_bad_handle_and_closes_nothing),
     T(an_adopted_handle_moved_by_memcpy_is_a_copy_too),

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -340,6 +341,85 @@ static void spawn_and_finish_reject_bad_arguments_and_handles(void **state)
                      HIPC_E_STALE_HANDLE);
 }
 
+/* A child that closes its own end (so the parent's flush meets a gone
+ * reader) and then waits until the parent opens its gate. */
+static int wait_at_gate(hipc_pipe *pipe, FILE *stream, void *arg)
+{
+    const int *gate = arg;
+    (void)stream;
+    if (pipe != NULL && hipc_pipe_close(pipe) != HIPC_OK)
+        return 1;
+    char c;
+    return read(gate[0], &c, 1) == 1 ? 5 : 2;
+}
+
+static void open_gate(int gate[2])
+{
+    assert_int_equal(write(gate[1], "g", 1), 1);
+    close(gate[0]);
+    close(gate[1]);
+}
+
+static void finish_that_runs_out_leaves_the_child_unreaped(void **state)
+{
+    (void)state;
+    int gate[2];
+    assert_int_equal(pipe2(gate, O_CLOEXEC), 0);
+    hipc_pipe_child c;
+    int code = 0;
+    assert_int_equal(hipc_pipe_spawn(&c, 0, wait_at_gate, gate), HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, -2), HIPC_E_BAD_TIMEOUT);
+    assert_true(c.pipe.write_fd >= 0); /* refused before anything */
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, 0), HIPC_E_AGAIN);
+    assert_int_equal(code, -1);
+    assert_int_equal(c.pipe.write_fd, -1); /* its end is closed already */
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, 20000000),
+                     HIPC_E_TIMEDOUT);
+    /* Not reaped: the kernel still has it as our child. */
+    assert_int_equal(waitpid(c.pid, NULL, WNOHANG), 0);
+    open_gate(gate);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, INT64_MAX), HIPC_OK);
+    assert_int_equal(code, 5);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, 0), HIPC_E_STALE_HANDLE);
+}
+
+/* The parent's stream cannot be flushed (the child closed its end): the
+ * flush error waits through a timed-out finish and comes with the reap. */
+static void flush_error_is_kept_until_the_child_is_reaped(void **state)
+{
+    (void)state;
+    int gate[2];
+    assert_int_equal(pipe2(gate, O_CLOEXEC), 0);
+    hipc_pipe_child c;
+    int code = 0;
+    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM, wait_at_gate,
+                                     gate),
+                     HIPC_OK);
+    /* The child has closed its end once the write end reports an error. */
+    struct pollfd pfd = {.fd = fileno(c.stream), .events = POLLOUT};
+    while (!(pfd.revents & POLLERR))
+        assert_true(poll(&pfd, 1, -1) == 1);
+    assert_true(fputs("lost", c.stream) >= 0);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, 0), HIPC_E_AGAIN);
+    assert_null(c.stream);
+    open_gate(gate);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER),
+                     HIPC_E_PEER_GONE);
+    assert_int_equal(code, 5);
+}
+
+/* A timed finish of a child that ends on its own: reaped by looking again
+ * after naps, with the exit code. */
+static void timed_finish_reaps_a_child_that_ends(void **state)
+{
+    (void)state;
+    hipc_pipe_child c;
+    int want = 11, code = -1;
+    assert_int_equal(hipc_pipe_spawn(&c, 0, return_arg, &want), HIPC_OK);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, 10000000000LL), HIPC_OK);
+    assert_int_equal(code, 11);
+}
+
 static void reaped_elsewhere_child_is_reported_as_child(void **state)
 {
     (void)state;
@@ -515,6 +595,9 @@ static const struct CMUnitTest tests[] = {
     T(childs_final_flush_to_a_gone_parent_does_not_kill_it),
     T(spawn_and_finish_reject_bad_arguments_and_handles),
     T(reaped_elsewhere_child_is_reported_as_child),
+    T(finish_that_runs_out_leaves_the_child_unreaped),
+    T(flush_error_is_kept_until_the_child_is_reaped),
+    T(timed_finish_reaps_a_child_that_ends),
     T(failed_fork_closes_both_ends),
 #ifdef HIPC_FAULT_INJECTION
     T(failed_parent_stream_kills_reaps_and_closes),

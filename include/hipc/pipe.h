@@ -399,7 +399,8 @@ int hipc_pipe_spawn(hipc_pipe_child *child, unsigned flags,
  *
  * HIPC_E_AGAIN (timeout 0) and HIPC_E_TIMEDOUT leave the child running and
  * unreaped and the handle valid: the parent's end is closed already, and
- * a later call (with any timeout) goes on waiting. Waiting with a timeout
+ * a later call (with any timeout) goes on waiting. A failure of waitpid
+ * (other than ECHILD) or of poll while waiting leaves it the same way. Waiting with a timeout
  * other than HIPC_FOREVER looks at the child at growing intervals of up to
  * 16 ms, so its end may be seen that much later; HIPC_FOREVER sleeps in
  * waitpid. If the end cannot be closed safely (blocking SIGPIPE for the
