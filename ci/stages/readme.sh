@@ -110,5 +110,27 @@ while IFS=$'\t' read -r n lang line skip; do
   fi
 done <"$out/blocks/blocks.tsv"
 
+# Names in the prose are claims too: every hipc_* the README mentions is
+# declared in an installed header (or is a CMake target, like hipc_bench),
+# and every HIPC_* is in an installed header or used by the build, CI or
+# fuzz scripts (options and environment variables).
+names=0
+undefined=0
+while read -r name; do
+  names=$((names + 1))
+  grep -rqw -- "$name" "$prefix/include/hipc" && continue
+  case "$name" in
+    hipc_*) grep -rqw --exclude-dir=build --include=CMakeLists.txt -- "$name" . &&
+      continue ;;
+    *) grep -rqw --exclude-dir=build --exclude=README.md -- "$name" \
+      CMakeLists.txt cmake ci fuzz lib tests && continue ;;
+  esac
+  echo "readme: FAIL README.md names $name, which nothing defines" >&2
+  undefined=$((undefined + 1))
+done < <(grep -ow 'hipc_[a-z0-9_]*[a-z0-9]\|HIPC_[A-Z0-9_]*[A-Z0-9]' README.md |
+  LC_ALL=C sort -u)
+echo "readme: $names hipc_*/HIPC_* names in README.md, $undefined undefined"
+[ "$undefined" -eq 0 ] || failed=$((failed + 1))
+
 echo "readme: $ran passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
