@@ -44,7 +44,9 @@ quiet cmake -S . -B "$out/build" -DCMAKE_BUILD_TYPE=Release \
   -DHIPC_BUILD_TESTS=OFF -DHIPC_BUILD_FUZZ=OFF -DHIPC_BUILD_BENCH=OFF \
   -DCMAKE_INSTALL_LIBDIR=lib -DCMAKE_INSTALL_INCLUDEDIR=include \
   -DCMAKE_INSTALL_MANDIR=share/man
-quiet cmake --build "$out/build" -j "$jobs"
+# The library and hipcctl only: what is installed (the examples have a
+# stage of their own).
+quiet cmake --build "$out/build" -j "$jobs" --target hipc hipcctl
 quiet cmake --install "$out/build" --prefix "$out/prefix"
 inc=$out/prefix/include
 lib=$out/prefix/lib/libhipc.a
