@@ -67,10 +67,16 @@ int main(int argc, char **argv)
         return fail("create", rc, ch.sys_errno);
     printf("chan_producer: channel at key 0x%08x, sending %ld messages\n",
            (unsigned)key, count);
-    fflush(stdout);
     int status = send_all(&ch, count);
     if (status != 0) /* the consumer may never have come: clean up */
         (void)hipc_chan_remove(&ch);
+    /* Whether a consumer is attached: if none came yet, the messages wait
+     * in the ring for it (the segment stays until it has read them). */
+    hipc_chan_peer_info peer;
+    if (status == 0 && hipc_chan_get_peer(&ch, &peer) == HIPC_OK)
+        printf("chan_producer: consumer %ld is attached\n", (long)peer.pid);
+    else if (status == 0)
+        printf("chan_producer: no consumer yet; the messages wait for it\n");
     /* Closing tells the consumer that nothing more will come; it still
      * receives everything sent before. */
     rc = hipc_chan_close(&ch);
