@@ -729,15 +729,21 @@ static int attempt(hipc_chan *ch, struct rec_pos *r)
 
 /* ---- waiting ----------------------------------------------------------- */
 
-/* The wait is over without progress: a dead peer explains it (after one
- * last look, since it may have sent before dying), otherwise a timeout. */
+/* The peer is gone: one last look, since it may have sent (or freed
+ * room) before it left. */
+static int gone_after_last_look(hipc_chan *ch, struct rec_pos *r)
+{
+    int again = attempt(ch, r);
+    return again == HIPC_E_AGAIN ? HIPC_E_PEER_GONE : again;
+}
+
+/* The wait is over without progress: a dead peer explains it, otherwise a
+ * timeout. */
 static int timed_out(hipc_chan *ch, struct rec_pos *r)
 {
     int rc = check_peer(ch, PEER_ASK_PROC);
-    if (rc == HIPC_E_PEER_GONE) {
-        int again = attempt(ch, r);
-        return again == HIPC_E_AGAIN ? HIPC_E_PEER_GONE : again;
-    }
+    if (rc == HIPC_E_PEER_GONE)
+        return gone_after_last_look(ch, r);
     return rc != HIPC_OK ? rc : HIPC_E_TIMEDOUT;
 }
 
@@ -869,11 +875,8 @@ static int try_failed(hipc_chan *ch, struct rec_pos *r)
      * found gone stays gone for every later try. */
     if (look == PEER_ASK_PROC && rc == HIPC_OK)
         ch->look_at_ = sat_add(now, HIPC_CHAN_PEER_CHECK_NS);
-    if (rc == HIPC_E_PEER_GONE) {
-        /* One last look: it may have sent before it left. */
-        int again = attempt(ch, r);
-        return again == HIPC_E_AGAIN ? HIPC_E_PEER_GONE : again;
-    }
+    if (rc == HIPC_E_PEER_GONE)
+        return gone_after_last_look(ch, r);
     return rc == HIPC_OK ? HIPC_E_AGAIN : rc;
 }
 

@@ -865,6 +865,10 @@ static void another_programs_segment_is_foreign(void **state)
     hipc_chan ch;
     assert_int_equal(hipc_chan_open(&ch, KEY, HIPC_CHAN_CONSUMER, NULL),
                      HIPC_E_FOREIGN);
+    /* Also when mapped lazily, where the tag is checked after attaching. */
+    hipc_chan_config lazy = {.flags = HIPC_CHAN_LAZY};
+    assert_int_equal(hipc_chan_open(&ch, KEY, HIPC_CHAN_CONSUMER, &lazy),
+                     HIPC_E_FOREIGN);
     assert_int_equal(hipc_chan_open(&ch, KEY + 1, HIPC_CHAN_CONSUMER, NULL),
                      HIPC_E_NOT_FOUND);
     assert_int_equal(hipc_chan_open_id(&ch, -1, HIPC_CHAN_CONSUMER, NULL),

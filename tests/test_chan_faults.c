@@ -385,6 +385,46 @@ static void a_holder_that_cannot_be_looked_up_keeps_its_end(void **state)
     hipc_fault_reset();
 }
 
+/* Judging a holder is the last /proc file an attach opens: when that
+ * fails, the attach fails with its code, names nobody, and the end stays
+ * the holder's. */
+static void a_holder_whose_liveness_cannot_be_read_keeps_its_end(void **state)
+{
+    (void)state;
+    hipc_chan_config cfg = {.capacity = CAP};
+    hipc_chan p, again;
+    fresh(&cfg);
+    assert_int_equal(hipc_chan_attach_mem(&p, mem, sizeof mem,
+                                          HIPC_CHAN_PRODUCER, &cfg),
+                     HIPC_OK);
+    hipc_fault_reset();
+    hipc_fault_set_mode("none");
+    assert_int_equal(hipc_chan_attach_mem(&again, mem, sizeof mem,
+                                          HIPC_CHAN_PRODUCER, &cfg),
+                     HIPC_E_EXISTS);
+    assert_int_equal(again.holder_pid, getpid());
+    unsigned long opens = hipc_fault_calls(HIPC_SYS_OPEN);
+    assert_true(opens >= 2);
+    hipc_fault_reset();
+    hipc_fault_set_mode("none");
+    hipc_fault_fail_nth(HIPC_SYS_OPEN, opens, EMFILE);
+    assert_int_equal(hipc_chan_attach_mem(&again, mem, sizeof mem,
+                                          HIPC_CHAN_PRODUCER, &cfg),
+                     HIPC_E_LIMIT);
+    assert_true(hipc_fault_fired());
+    assert_int_equal(again.sys_errno, EMFILE);
+    assert_int_equal(again.holder_pid, 0);
+    hipc_fault_reset();
+    hipc_chan_peer_info info;
+    assert_int_equal(hipc_chan_attach_mem(&again, mem, sizeof mem,
+                                          HIPC_CHAN_CONSUMER, &cfg),
+                     HIPC_OK);
+    assert_int_equal(hipc_chan_get_peer(&again, &info), HIPC_OK);
+    assert_int_equal(info.pid, getpid());
+    assert_int_equal(hipc_chan_close(&again), HIPC_OK);
+    assert_int_equal(hipc_chan_close(&p), HIPC_OK);
+}
+
 /* A peer whose /proc entry cannot be opened, but that kill(pid, 0) still
  * finds, is hidden (hidepid, as far as hipc can tell): held, with its pid.
  * One caught mid-claim is judged by its pid alone, with the same answer.
@@ -503,6 +543,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_failing_liveness_check_ends_the_wait_with_its_code),
     cmocka_unit_test(a_long_spin_checks_its_live_peer_and_times_out),
     cmocka_unit_test(a_holder_that_cannot_be_looked_up_keeps_its_end),
+    cmocka_unit_test(a_holder_whose_liveness_cannot_be_read_keeps_its_end),
     cmocka_unit_test(get_peer_reports_a_hidden_peer_and_a_failing_proc),
     cmocka_unit_test(a_try_whose_liveness_check_fails_says_why),
 #endif
