@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Man pages (man/*.1, man/*.3): mandoc -T lint passes with no warning; the
+# Man pages (man/*.1, man/*.3): mandoc -T lint and man --warnings (groff)
+# pass with no warning; the
 # pages agree with the public headers as installed (man/check-pages.py:
 # every public function is in some page's SYNOPSIS with the header's
 # prototype, no page names a function or constant that is gone, every error
@@ -37,6 +38,19 @@ if ! mandoc -T lint -W warning "${pages[@]}" >"$out/lint.log" 2>&1 ||
   cat "$out/lint.log"
   echo "man: mandoc lint reported warnings" >&2
   exit 1
+fi
+
+# Debian's man renders with groff, which warns about other things.
+if command -v man >/dev/null && command -v groff >/dev/null; then
+  echo "-- man: man --warnings (groff) over ${#pages[@]} pages"
+  for p in "${pages[@]}"; do
+    MANWIDTH=80 man --warnings -E UTF-8 -l "$p" 2>"$out/groff.log" >/dev/null
+    if [ -s "$out/groff.log" ]; then
+      cat "$out/groff.log"
+      echo "man: groff warns about $p" >&2
+      exit 1
+    fi
+  done
 fi
 
 echo "-- man: the library and its pages, installed into $out/prefix"
