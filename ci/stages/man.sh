@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Man pages (man/*.1, man/*.3): mandoc -T lint and man --warnings (groff)
-# pass with no warning; the
-# pages agree with the public headers as installed (man/check-pages.py:
-# every public function is in some page's SYNOPSIS with the header's
-# prototype, no page names a function or constant that is gone, every error
-# code is documented); hipcctl(1) names every command and option that
-# `hipcctl help` and `hipcctl bench --help` print; every example program in
-# a page compiles and links against the installed library and runs in a
-# private IPC namespace, exiting 0 and leaving no segment; and the install
-# puts the pages under share/man with a link page per function, so
-# `man hipc_chan_send` works.
+# pass with no warning; the pages agree with the public headers as
+# installed (man/check-pages.py: every public function is in some page's
+# SYNOPSIS with the header's prototype, no page names a function or
+# constant that is gone, every error code is documented); hipcctl(1) names
+# every command and option that `hipcctl help` and `hipcctl bench --help`
+# print; every example program in a page compiles and links against the
+# installed library and runs in a private IPC namespace, exiting 0 and
+# leaving no segment; and the install puts the pages under share/man with a
+# link page per function, so `man hipc_chan_send` works.
 # HIPC_MAN_OUT overrides the build directory (default build/man).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
