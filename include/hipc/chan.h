@@ -86,13 +86,18 @@ extern "C" {
 #define HIPC_CHAN_SPIN_DEFAULT ((int64_t)20000)
 #define HIPC_CHAN_SPIN_ALWAYS INT64_MAX
 
-/* How often, at most, a call that does not wait (timeout 0) and finds
- * nothing to do asks /proc whether its peer still runs: the first such
- * try asks at once, later ones once this much CLOCK_MONOTONIC time has
- * passed since the last look. So a peer killed without closing is
- * HIPC_E_PEER_GONE for a try within this time of its death (a peer that
- * closed: at the first try). A try that succeeds never asks. */
+/* How a call that does not wait (timeout 0) and finds nothing to do
+ * learns that its peer was killed without closing: it reads the clock at
+ * every HIPC_CHAN_PEER_CHECK_TRIES-th such try (the first one included),
+ * and asks /proc whether the peer still runs when HIPC_CHAN_PEER_CHECK_NS
+ * of CLOCK_MONOTONIC time have passed since it last found it alive. So
+ * the first failed try after a quiet spell knows at once, and a caller
+ * trying in a loop gets HIPC_E_PEER_GONE at most HIPC_CHAN_PEER_CHECK_NS
+ * plus HIPC_CHAN_PEER_CHECK_TRIES tries after the death; a peer found
+ * gone stays gone for every later try. A peer that closed is seen at the
+ * first try. A try that moves a message reads neither clock nor /proc. */
 #define HIPC_CHAN_PEER_CHECK_NS ((int64_t)10000000) /* 10 ms */
+#define HIPC_CHAN_PEER_CHECK_TRIES 8u
 
 /* Flags. Unknown bits are HIPC_E_BAD_FLAGS. */
 /* Claim no identity and never check the peer: one process only (tests,
@@ -146,6 +151,7 @@ typedef struct hipc_chan {
     uint64_t start_;
     uint64_t pidns_;  /* our pid namespace's inode; 0: no namespaces */
     int64_t look_at_; /* a failed try asks /proc again from then on */
+    uint32_t tries_;  /* failed tries since the clock was last read */
     void *hdr_;
     unsigned char *ring_;
     const struct hipc_chan *self_; /* where the handle was opened */
