@@ -10,7 +10,9 @@
  * a crashed or hostile peer yields HIPC_E_CORRUPT or HIPC_E_PEER_GONE, never
  * an out-of-bounds access or an endless loop.
  *
- * Waiting: a call with timeout 0 never waits (HIPC_E_AGAIN); otherwise it
+ * Waiting: a call with timeout 0 never waits (HIPC_E_AGAIN, or
+ * HIPC_E_PEER_GONE once the peer is known gone: see
+ * HIPC_CHAN_PEER_CHECK_NS); otherwise it
  * busy-polls for the handle's spin time, then sleeps on a futex word in the
  * shared memory. A side only makes the wake-up syscall when its peer has
  * announced that it sleeps, so a busy channel makes no syscalls at all.
@@ -32,8 +34,8 @@
  * hostile producer: treat them as untrusted input, like bytes from a pipe.
  *
  * Capacity and speed: a producer's stores wait until the consumer's copy
- * of each line is invalidated. With a ring larger than the two cores' L2
- * caches together, the lines a producer rewrites have left the consumer's
+ * of each line is invalidated. With a ring larger than the L2 caches of
+ * the two cores the ends run on together, the lines a producer rewrites have left the consumer's
  * cache and need no cross-core invalidation, so for throughput prefer a
  * ring several times the size of the L2 caches the two ends share (measure
  * on your machine: bench/). Small rings cost less memory and suit
