@@ -12,17 +12,16 @@
  *
  * Waiting: a call with timeout 0 never waits (HIPC_E_AGAIN, or
  * HIPC_E_PEER_GONE once the peer is known gone: see
- * HIPC_CHAN_PEER_CHECK_NS); otherwise it
- * busy-polls for the handle's spin time, then sleeps on a futex word in the
- * shared memory. A side only makes the wake-up syscall when its peer has
+ * HIPC_CHAN_PEER_CHECK_NS); otherwise it busy-polls for the handle's spin
+ * time, then sleeps on a futex word in the shared memory. A side only makes the wake-up syscall when its peer has
  * announced that it sleeps, so a busy channel makes no syscalls at all.
  *
  * A handle belongs to the process (and, for send/recv, the thread) that
  * attached it: one producer, one consumer. Each end is claimed with the
  * process's pid, start time and pid namespace (so a process that has
  * unshared a time namespace without entering it cannot attach an end:
- * HIPC_E_UNSUPPORTED, as its start time cannot be stated). A peer is judged gone only
- * when hipc can see that it is: an end held from another pid namespace,
+ * HIPC_E_UNSUPPORTED, as its start time cannot be stated). A peer is
+ * judged gone only when hipc can see that it is: an end held from another pid namespace,
  * or by a process /proc hides from us (hidepid), counts as held - such a
  * peer that dies is noticed only when it closed its end or by timeouts.
  * A copy of a handle inherited over fork closes
@@ -35,10 +34,10 @@
  *
  * Capacity and speed: a producer's stores wait until the consumer's copy
  * of each line is invalidated. With a ring larger than the L2 caches of
- * the two cores the ends run on together, the lines a producer rewrites have left the consumer's
- * cache and need no cross-core invalidation, so for throughput prefer a
- * ring several times the size of the L2 caches the two ends share (measure
- * on your machine: bench/). Small rings cost less memory and suit
+ * the two cores the ends run on together, the lines a producer rewrites
+ * have left the consumer's cache and need no cross-core invalidation, so
+ * for throughput prefer a ring several times that size (measure on your
+ * machine: bench/). Small rings cost less memory and suit
  * latency-bound traffic.
  *
  * Pages: hipc_chan_create makes every page of the segment present (so a
