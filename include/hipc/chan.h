@@ -13,20 +13,21 @@
  * Waiting: a call with timeout 0 never waits (HIPC_E_AGAIN, or
  * HIPC_E_PEER_GONE once the peer is known gone: see
  * HIPC_CHAN_PEER_CHECK_NS); otherwise it busy-polls for the handle's spin
- * time, then sleeps on a futex word in the shared memory. A side only makes the wake-up syscall when its peer has
- * announced that it sleeps, so a busy channel makes no syscalls at all.
+ * time, then sleeps on a futex word in the shared memory. A side only
+ * makes the wake-up syscall when its peer has announced that it sleeps, so
+ * a busy channel makes no syscalls at all.
  *
  * A handle belongs to the process (and, for send/recv, the thread) that
  * attached it: one producer, one consumer. Each end is claimed with the
  * process's pid, start time and pid namespace (so a process that has
  * unshared a time namespace without entering it cannot attach an end:
  * HIPC_E_UNSUPPORTED, as its start time cannot be stated). A peer is
- * judged gone only when hipc can see that it is: an end held from another pid namespace,
- * or by a process /proc hides from us (hidepid), counts as held - such a
- * peer that dies is noticed only when it closed its end or by timeouts.
- * A copy of a handle inherited over fork closes
- * without giving up the parent's claim. A handle is bound to the address
- * it was opened at: a copy made by value (or a handle moved in memory) is
+ * judged gone only when hipc can see that it is: an end held from another
+ * pid namespace, or by a process /proc hides from us (hidepid), counts as
+ * held - such a peer that dies is noticed only when it closed its end or
+ * by timeouts. A copy of a handle inherited over fork closes without
+ * giving up the parent's claim. A handle is bound to the address it was
+ * opened at: a copy made by value (or a handle moved in memory) is
  * HIPC_E_BAD_HANDLE for every call, so it can never act on the original's
  * positions or release its segment. Payload bytes handed out by
  * hipc_chan_peek() live in shared memory and can still be changed by a
