@@ -20,7 +20,8 @@
 #     shows 1024 to its consumers and enforces it.
 #  3. The prefix of step 1, moved elsewhere (installs are relocatable), is
 #     used with find_package and pkg-config; the source tree with
-#     add_subdirectory; and a release archive made here with FetchContent,
+#     add_subdirectory (the parent choosing a limit, which the embedded
+#     library then has); and a release archive made here with FetchContent,
 #     in the README's exact form (URL + URL_HASH).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -184,11 +185,12 @@ PKG_CONFIG_PATH="$prefix/$libdir/pkgconfig" \
   quiet make -C tests/consumers/pkgconfig OUT="$out/pkgconfig"
 "$out/pkgconfig/app"
 
-echo "-- add_subdirectory"
+echo "-- add_subdirectory, the parent choosing HIPC_MAX_MSG_BYTES=4096"
 quiet cmake -S tests/consumers/subdirectory -B "$out/subdirectory" \
-  -DHIPC_SOURCE_DIR="$root" "${strict[@]}"
+  -DHIPC_SOURCE_DIR="$root" -DHIPC_MAX_MSG_BYTES=4096 "${strict[@]}"
 quiet cmake --build "$out/subdirectory" -j "$jobs"
 "$out/subdirectory/app"
+"$out/subdirectory/limits"
 
 echo "-- FetchContent: URL + URL_HASH of a release archive"
 # The archive holds what git would ship (tracked and new, not ignored
