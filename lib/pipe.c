@@ -1255,10 +1255,9 @@ static int reap(hipc_pipe_child *c, int *code, int64_t timeout_ns, int *gone)
         *gone = r == c->pid || r == -ECHILD;
         if (r == c->pid)
             return judge_status(status, code);
-        if (r == -ECHILD)
-            return hipc__fail_as(&c->sys_errno, r, HIPC_E_CHILD);
         if (r < 0 && r != -EINTR)
-            return hipc__fail(&c->sys_errno, r);
+            return r == -ECHILD ? hipc__fail_as(&c->sys_errno, r, HIPC_E_CHILD)
+                                : hipc__fail(&c->sys_errno, r);
         if (r < 0)
             continue;
         int ms = poll_ms(wait, deadline);
