@@ -368,7 +368,9 @@ static void a_holder_that_cannot_be_looked_up_keeps_its_end(void **state)
                      HIPC_OK);
     hipc_fault_reset();
     hipc_fault_set_mode("none");
-    /* Open #1 is our own identity, #2 the holder's liveness. */
+    /* Opens #1 and #2 are our own identity (/proc/self/stat, then our
+     * time-namespace offsets): it cannot be stated, so the attach fails
+     * with that code. (The holder's check failing is the next test.) */
     hipc_fault_fail_nth(HIPC_SYS_OPEN, 2, EMFILE);
     assert_int_equal(hipc_chan_attach_mem(&again, mem, sizeof mem,
                                           HIPC_CHAN_PRODUCER, &cfg),
