@@ -19,6 +19,9 @@
 #include "procfs.h"
 #include "sys.h"
 
+_Static_assert(HIPC_PIPE_ATOMIC_BYTES == PIPE_BUF,
+               "HIPC_PIPE_ATOMIC_BYTES must be the kernel's PIPE_BUF");
+
 #define PIPE_MAGIC 0x68506970u /* "hPip" while open */
 #define PIPE_DEAD 0x64506970u  /* "dPip" once closed */
 

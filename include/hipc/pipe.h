@@ -130,8 +130,11 @@
 extern "C" {
 #endif
 
-/* Writes up to this size are atomic. */
-#define HIPC_PIPE_ATOMIC_BYTES PIPE_BUF
+/* Writes up to this size are atomic: Linux's PIPE_BUF, the same on every
+ * architecture (checked when the library is built). Spelled out because
+ * strict ISO C (-std=c11 without feature macros) does not define
+ * PIPE_BUF. */
+#define HIPC_PIPE_ATOMIC_BYTES 4096u
 
 /* Flags. Unknown bits, or bits a call does not take, are HIPC_E_BAD_FLAGS. */
 #define HIPC_PIPE_NONBLOCK                                                     \
