@@ -83,7 +83,7 @@ cmake -S . -B "$out" -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug \
 cmake --build "$out" -j "$jobs" >"$out.log" 2>&1 || { cat "$out.log"; exit 1; }
 cc -std=c11 -O2 -Wall -Wextra -Werror -o "$out/sigpipe_pending" \
   ci/hostile/sigpipe_pending.c
-cc -std=c11 -O2 -Wall -Wextra -Werror -I include -o "$out/hold_segment" \
+cc -std=c11 -O2 -Wall -Wextra -Werror -I include -I "$out/include" -o "$out/hold_segment" \
   ci/hostile/hold_segment.c "$out/lib/libhipc.a"
 
 passed=() failed=() skipped=()
