@@ -28,7 +28,9 @@ for t in $(hipc_fuzz_targets); do
   hipc_fuzz_run_afl "$t" "$secs" "$work/$t" || afl=$?
   crashes=$(hipc_fuzz_afl_crashes "$work/$t/afl")
   lf_rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/$t/libfuzzer.log")
-  lf_cov=$(grep -o 'cov: [0-9]*' "$work/$t/libfuzzer.log" | tail -n1 | cut -d' ' -f2)
+  # A run that stopped before its first report has no coverage line: the
+  # failure below says why, so the table must not end the stage first.
+  lf_cov=$(grep -o 'cov: [0-9]*' "$work/$t/libfuzzer.log" | tail -n1 | cut -d' ' -f2 || true)
   printf '%-22s %12s %8s %12s %8s\n' "$t" "${lf_rate:-?}" "${lf_cov:-?}" \
     "$(hipc_fuzz_afl_stat "$work/$t/afl" execs_per_sec)" \
     "$(hipc_fuzz_afl_stat "$work/$t/afl" edges_found)"
