@@ -220,7 +220,8 @@ static void nofile_pipe_body(void)
     CHECK(hipc_pipe_create(&p, 0) == HIPC_OK && hipc_pipe_close(&p) == HIPC_OK);
     int code = -1;
     CHECK(hipc_pipe_spawn(&c, 0, child_does_nothing, NULL) == HIPC_OK);
-    CHECK(hipc_pipe_child_finish(&c, &code) == HIPC_OK && code == 0);
+    CHECK(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER) == HIPC_OK &&
+          code == 0);
     leave_free(lowest, 3);
     CHECK(hipc_test_fd_count() == open0);
 }
@@ -239,7 +240,7 @@ static void pipe_max_size_exceeded_is_too_big(void **state)
     (void)state;
     size_t max = 0;
     hipc_pipe p;
-    assert_int_equal(hipc_pipe_max_size(&max, NULL), HIPC_OK);
+    assert_int_equal(hipc_pipe_get_max_size(&max, NULL), HIPC_OK);
     assert_int_equal(max, read_ulong("/proc/sys/fs/pipe-max-size"));
     assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
     assert_int_equal(hipc_pipe_set_capacity(&p, max + 1), HIPC_E_TOO_BIG);
@@ -259,7 +260,7 @@ static void user_pipe_pages_body(void)
     static hipc_pipe pipes[MANY];
     unsigned long soft = read_ulong("/proc/sys/fs/pipe-user-pages-soft");
     size_t max = 0;
-    if (soft == 0 || hipc_pipe_max_size(&max, NULL) != HIPC_OK ||
+    if (soft == 0 || hipc_pipe_get_max_size(&max, NULL) != HIPC_OK ||
         (soft * 4096ul) / max + 8 > MANY)
         _exit(77);
     struct rlimit lim;

@@ -128,19 +128,19 @@ static void short_and_interrupted_reads_never_give_a_wrong_value(void **state)
 }
 
 /* Every module reads /proc through the one reader: a cut-short sysctl
- * read never passes for a value (hipc_pipe_max_size once said OK with 1,
+ * read never passes for a value (hipc_pipe_get_max_size once said OK with 1,
  * and then hipc_pipe_set_capacity(65536) failed with HIPC_E_TOO_BIG). */
 static void cut_short_reads_never_become_a_limit(void **state)
 {
     (void)state;
     size_t max = 0, real = 0;
     hipc_shm_limits lim;
-    assert_int_equal(hipc_pipe_max_size(&real, NULL), HIPC_OK);
+    assert_int_equal(hipc_pipe_get_max_size(&real, NULL), HIPC_OK);
     hipc_fault_reset();
     hipc_fault_short_files(1);
     hipc_fault_short_io(1);
     int err = -1;
-    assert_int_equal(hipc_pipe_max_size(&max, &err), HIPC_E_CORRUPT);
+    assert_int_equal(hipc_pipe_get_max_size(&max, &err), HIPC_E_CORRUPT);
     assert_int_equal(max, 0);
     /* An unreadable System V limit counts as none (the kernel enforces
      * it), never as a cut-short number. */
@@ -148,7 +148,7 @@ static void cut_short_reads_never_become_a_limit(void **state)
     assert_true(lim.shmmax == UINT64_MAX && lim.shmall == UINT64_MAX &&
                 lim.shmmni == UINT64_MAX);
     hipc_fault_reset();
-    assert_int_equal(hipc_pipe_max_size(&max, NULL), HIPC_OK);
+    assert_int_equal(hipc_pipe_get_max_size(&max, NULL), HIPC_OK);
     assert_int_equal(max, real);
 }
 
