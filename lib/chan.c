@@ -237,7 +237,7 @@ static int64_t sat_add(int64_t a, int64_t b)
 static int now_ns(hipc_chan *ch, int64_t *out)
 {
     struct timespec ts;
-    int rc = hipc_sys_clock_monotonic(&ts);
+    int rc = hipc__sys_clock_monotonic(&ts);
     /* CLOCK_MONOTONIC cannot fail (see lib/sys.c): coverage marks this
      * defensive path, and the callers' checks of now_ns, as never run. */
     /* GCOVR_EXCL_START [libc]: CLOCK_MONOTONIC cannot fail (lib/sys.c) */
@@ -489,7 +489,7 @@ static void wake_sleeper(hipc_chan *ch, struct chan_wait *w)
     /* Relaxed: the futex syscall is a full barrier, and the sleeper reads
      * the data through the index, not through this counter. */
     atomic_fetch_add_explicit(&w->seq, 1, memory_order_relaxed);
-    int rc = hipc_sys_futex_wake(futex_word(w), 1);
+    int rc = hipc__sys_futex_wake(futex_word(w), 1);
     if (rc < 0)
         ch->sys_errno = -rc; /* the message is out; the peer's slice ends */
 }
@@ -803,7 +803,7 @@ static int sleep_once(hipc_chan *ch, struct rec_pos *r, int64_t ns)
         (rc = check_peer(ch, PEER_SLOT_ONLY)) == HIPC_OK) {
         struct timespec ts = {(time_t)(ns / 1000000000),
                               (long)(ns % 1000000000)};
-        int f = hipc_sys_futex_wait(futex_word(w), seq, &ts);
+        int f = hipc__sys_futex_wait(futex_word(w), seq, &ts);
         rc = HIPC_E_AGAIN;
         if (f < 0 && f != -ETIMEDOUT && f != -EAGAIN && f != -EINTR) {
             ch->sys_errno = -f;
@@ -950,7 +950,7 @@ static int identify(hipc_chan *ch)
 {
     if ((ch->flags_ & HIPC_CHAN_ANONYMOUS) != 0)
         return HIPC_OK;
-    ch->pid_ = hipc_sys_getpid();
+    ch->pid_ = hipc__sys_getpid();
     int rc = hipc__proc_self_pidns(&ch->pidns_, &ch->sys_errno);
     return rc == HIPC_OK ? hipc__proc_self_start(&ch->start_, &ch->sys_errno)
                          : rc;
@@ -1047,7 +1047,7 @@ static void leave(hipc_chan *ch)
     /* A copy of the handle inherited over fork must not sign the parent
      * out: only the process that claimed the end leaves it. */
     if ((ch->flags_ & HIPC_CHAN_ANONYMOUS) != 0 ||
-        hipc_sys_getpid() != ch->pid_)
+        hipc__sys_getpid() != ch->pid_)
         return;
     uint32_t mine = (uint32_t)ch->pid_ & OWNER_PID;
     /* Release: what we published happens before the peer sees us leave.

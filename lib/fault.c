@@ -26,7 +26,7 @@
  * program, so they are atomic; the modes are set before threads start. */
 struct fault_plan {
     atomic_ulong calls[HIPC_SYS_COUNT_ + 1];
-    enum hipc_sys_call fail_call;
+    enum hipc__sys_call fail_call;
     unsigned long fail_nth;
     int fail_err;
     pid_t owner;
@@ -36,7 +36,7 @@ struct fault_plan {
     atomic_size_t short_max;
     int short_files;
     atomic_llong realtime_shift;
-    enum hipc_sys_call hook_call;
+    enum hipc__sys_call hook_call;
     unsigned long hook_nth;
     void (*hook_fn)(void *);
     void *hook_arg;
@@ -78,7 +78,7 @@ void hipc_fault_reset(void)
     zero_counters();
 }
 
-void hipc_fault_fail_nth(enum hipc_sys_call call, unsigned long nth, int err)
+void hipc_fault_fail_nth(enum hipc__sys_call call, unsigned long nth, int err)
 {
     plan.fail_call = call;
     plan.fail_nth = nth;
@@ -88,7 +88,7 @@ void hipc_fault_fail_nth(enum hipc_sys_call call, unsigned long nth, int err)
     zero_counters();
 }
 
-void hipc_fault_hook_nth(enum hipc_sys_call call, unsigned long nth,
+void hipc_fault_hook_nth(enum hipc__sys_call call, unsigned long nth,
                          void (*fn)(void *), void *arg)
 {
     plan.hook_call = call;
@@ -129,7 +129,7 @@ long long hipc_fault_realtime_shift(void)
     return atomic_load(&plan.realtime_shift);
 }
 
-unsigned long hipc_fault_calls(enum hipc_sys_call call)
+unsigned long hipc_fault_calls(enum hipc__sys_call call)
 {
     return atomic_load(&plan.calls[call]);
 }
@@ -143,7 +143,7 @@ int hipc_fault_fired(void)
  * under eintr_first meets exactly the interruptions a signal could cause.
  * Wrappers whose interruptibility depends on their arguments (read, write,
  * waitpid, sigtimedwait, futex wake) use hipc_fault_errno_if/_fd instead. */
-static unsigned default_can(enum hipc_sys_call call)
+static unsigned default_can(enum hipc__sys_call call)
 {
     switch (call) {
     case HIPC_SYS_READ:
@@ -159,7 +159,7 @@ static unsigned default_can(enum hipc_sys_call call)
     }
 }
 
-static int planned_failure(enum hipc_sys_call call, unsigned long n,
+static int planned_failure(enum hipc__sys_call call, unsigned long n,
                            unsigned long any)
 {
     if (plan.fail_nth == 0 || atomic_load(&plan.fired))
@@ -189,7 +189,7 @@ static int transparent(unsigned can)
 }
 
 /* The hook runs once, in the process that set it, then is disarmed. */
-static void run_hook(enum hipc_sys_call call, unsigned long n)
+static void run_hook(enum hipc__sys_call call, unsigned long n)
 {
     void (*fn)(void *) = plan.hook_fn;
     if (fn == NULL || call != plan.hook_call || n != plan.hook_nth ||
@@ -199,7 +199,7 @@ static void run_hook(enum hipc_sys_call call, unsigned long n)
     fn(plan.hook_arg);
 }
 
-int hipc_fault_errno_if(enum hipc_sys_call call, unsigned can)
+int hipc_fault_errno_if(enum hipc__sys_call call, unsigned can)
 {
     unsigned long n = atomic_fetch_add(&plan.calls[call], 1) + 1;
     unsigned long any = atomic_fetch_add(&plan.calls[HIPC_SYS_COUNT_], 1) + 1;
@@ -208,7 +208,7 @@ int hipc_fault_errno_if(enum hipc_sys_call call, unsigned can)
     return err != 0 ? err : transparent(can);
 }
 
-int hipc_fault_errno(enum hipc_sys_call call)
+int hipc_fault_errno(enum hipc__sys_call call)
 {
     return hipc_fault_errno_if(call, default_can(call));
 }
@@ -238,12 +238,12 @@ unsigned hipc_fault_can_timeout(const struct timespec *timeout)
     return HIPC_FAULT_CAN_EINTR;
 }
 
-int hipc_fault_errno_fd(enum hipc_sys_call call, int fd)
+int hipc_fault_errno_fd(enum hipc__sys_call call, int fd)
 {
     return hipc_fault_errno_if(call, fd_can(fd));
 }
 
-size_t hipc_fault_len(enum hipc_sys_call call, size_t len)
+size_t hipc_fault_len(enum hipc__sys_call call, size_t len)
 {
     size_t max = atomic_load(&plan.short_max);
     /* Without the descriptor a write might go to a pipe, whose writes of
@@ -257,7 +257,7 @@ size_t hipc_fault_len(enum hipc_sys_call call, size_t len)
  * at a non-zero offset with end of file) returns all it is asked for up to
  * the end; pipes, sockets and terminals return what is there. A write to a
  * pipe of at most PIPE_BUF bytes is never split. */
-size_t hipc_fault_len_fd(enum hipc_sys_call call, int fd, size_t len)
+size_t hipc_fault_len_fd(enum hipc__sys_call call, int fd, size_t len)
 {
     size_t max = atomic_load(&plan.short_max);
     struct stat st;

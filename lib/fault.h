@@ -50,13 +50,13 @@
 /* Asked by each wrapper before it calls the kernel: a positive errno to
  * fail with, or 0 to go ahead. Counts the call. Whether the call may be
  * interrupted is judged from its kind alone. */
-int hipc_fault_errno(enum hipc_sys_call call);
+int hipc_fault_errno(enum hipc__sys_call call);
 /* The same, for a wrapper that knows better (`can`: HIPC_FAULT_CAN_*). */
-int hipc_fault_errno_if(enum hipc_sys_call call, unsigned can);
+int hipc_fault_errno_if(enum hipc__sys_call call, unsigned can);
 /* The same for a transfer on `fd`: blocking pipes, FIFOs, sockets and
  * terminals can be interrupted, non-blocking ones can report EAGAIN,
  * regular files neither. */
-int hipc_fault_errno_fd(enum hipc_sys_call call, int fd);
+int hipc_fault_errno_fd(enum hipc__sys_call call, int fd);
 
 /* What the kernel could do to waitpid with these options (WNOHANG never
  * sleeps, so it is never interrupted), and to a wait bounded by `timeout`
@@ -65,22 +65,22 @@ unsigned hipc_fault_can_wait(int options);
 unsigned hipc_fault_can_timeout(const struct timespec *timeout);
 
 /* Asked by read/write wrappers: how many of `len` bytes to move. */
-size_t hipc_fault_len(enum hipc_sys_call call, size_t len);
+size_t hipc_fault_len(enum hipc__sys_call call, size_t len);
 /* The same, knowing the descriptor (keeps pipe writes up to PIPE_BUF whole). */
-size_t hipc_fault_len_fd(enum hipc_sys_call call, int fd, size_t len);
+size_t hipc_fault_len_fd(enum hipc__sys_call call, int fd, size_t len);
 
 /* Control, for tests. HIPC_SYS_COUNT_ as `call` means "any call".
  * hipc_fault_reset() disarms the planned failure, zeroes the counters and
  * returns the transparent modes to what HIPC_FAULT_MODE asked for. */
 void hipc_fault_reset(void);
-void hipc_fault_fail_nth(enum hipc_sys_call call, unsigned long nth, int err);
+void hipc_fault_fail_nth(enum hipc__sys_call call, unsigned long nth, int err);
 void hipc_fault_eintr_first(int on);
 void hipc_fault_eagain_first(int on);
 void hipc_fault_short_io(size_t max_bytes);
 /* Runs fn(arg) once, right before the nth call of kind `call` goes to
  * the kernel: what another process could do at that moment (attach a
  * segment, remove it...), for races no test could time. */
-void hipc_fault_hook_nth(enum hipc_sys_call call, unsigned long nth,
+void hipc_fault_hook_nth(enum hipc__sys_call call, unsigned long nth,
                          void (*fn)(void *), void *arg);
 /* Short reads of regular files too (not a transparent mode): a reader
  * with a tiny buffer, to which a sysctl file answers the first read and
@@ -89,7 +89,7 @@ void hipc_fault_short_files(int on);
 /* Shifts CLOCK_REALTIME readings by `seconds` (0: the real clock). */
 void hipc_fault_step_realtime(long long seconds);
 long long hipc_fault_realtime_shift(void);
-unsigned long hipc_fault_calls(enum hipc_sys_call call);
+unsigned long hipc_fault_calls(enum hipc__sys_call call);
 int hipc_fault_fired(void);
 /* The transparent modes now in force, as a HIPC_FAULT_MODE string. */
 const char *hipc_fault_mode(void);

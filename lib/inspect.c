@@ -314,11 +314,11 @@ static int64_t as_ns(const struct timespec *ts)
 static void read_clocks(struct clocks *c)
 {
     struct timespec real, boot;
-    c->ticks = hipc_sys_clock_ticks();
+    c->ticks = hipc__sys_clock_ticks();
     /* Boot first: a delay between the readings makes starts look later,
      * which can only turn a verdict into "unknown". */
-    c->ok = hipc_sys_clock_gettime(CLOCK_BOOTTIME, &boot) == 0 &&
-            hipc_sys_clock_gettime(CLOCK_REALTIME, &real) == 0;
+    c->ok = hipc__sys_clock_gettime(CLOCK_BOOTTIME, &boot) == 0 &&
+            hipc__sys_clock_gettime(CLOCK_REALTIME, &real) == 0;
     c->real_ns = c->ok ? as_ns(&real) : 0;
     c->boot_ns = c->ok ? as_ns(&boot) : 0;
 }
@@ -538,7 +538,7 @@ struct gc_ctx {
 static int remove_if_unchanged(const hipc_seg_entry *e, int *sys_errno)
 {
     struct shmid_ds ds;
-    int rc = hipc_sys_shmctl(e->id, IPC_STAT, &ds);
+    int rc = hipc__sys_shmctl(e->id, IPC_STAT, &ds);
     if (rc < 0)
         return hipc__shm_id_fail(sys_errno, rc, HIPC_E_NOT_FOUND);
     if (ds.shm_nattch != 0 || ds.shm_cpid != e->cpid ||

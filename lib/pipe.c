@@ -152,7 +152,7 @@ int hipc_pipe_create(hipc_pipe *p, unsigned flags)
     if (flags & HIPC_PIPE_DIRECT)
         sysflags |= O_DIRECT;
     int fds[2];
-    int rc = hipc_sys_pipe2(fds, sysflags);
+    int rc = hipc__sys_pipe2(fds, sysflags);
     if (rc < 0)
         return rc == -EINVAL
                    ? hipc__fail_as(&p->sys_errno, rc, HIPC_E_UNSUPPORTED)
@@ -169,14 +169,14 @@ int hipc_pipe_create(hipc_pipe *p, unsigned flags)
 static int validate_fd(hipc_pipe *p, int fd, enum hipc_pipe_end end, int *fl)
 {
     /* EBADF (not open) becomes HIPC_E_BAD_FD through the errno map. */
-    int rc = hipc_sys_fcntl(fd, F_GETFD, 0);
+    int rc = hipc__sys_fcntl(fd, F_GETFD, 0);
     if (rc < 0)
         return hipc__fail(&p->sys_errno, rc);
     struct stat st;
-    rc = hipc_sys_fstat(fd, &st);
+    rc = hipc__sys_fstat(fd, &st);
     if (rc < 0)
         return hipc__fail(&p->sys_errno, rc);
-    *fl = hipc_sys_fcntl(fd, F_GETFL, 0);
+    *fl = hipc__sys_fcntl(fd, F_GETFL, 0);
     if (*fl < 0)
         return hipc__fail(&p->sys_errno, *fl);
     /* An O_PATH descriptor passes fstat but cannot be read or written. */
@@ -238,7 +238,7 @@ int hipc_pipe_get_fd(const hipc_pipe *p, enum hipc_pipe_end end)
 /* Closes one descriptor slot; a handle with no ends left is closed. */
 static int drop_end(hipc_pipe *p, int *slot)
 {
-    int rc = hipc_sys_close(*slot);
+    int rc = hipc__sys_close(*slot);
     *slot = -1;
     if (slot == &p->write_fd)
         p->send_done_ = 0; /* a frame still owed is given up */
@@ -360,7 +360,7 @@ static int guard_mask(hipc_pipe *p, struct sigpipe_guard *g)
     sigset_t set, old;
     sigemptyset(&set);
     sigaddset(&set, SIGPIPE);
-    int rc = hipc_sys_sigmask(SIG_BLOCK, &set, &old);
+    int rc = hipc__sys_sigmask(SIG_BLOCK, &set, &old);
     if (rc < 0)
         return hipc__fail(&p->sys_errno, rc);
     g->active = 1;
@@ -368,7 +368,7 @@ static int guard_mask(hipc_pipe *p, struct sigpipe_guard *g)
     if (!g->was_blocked)
         return HIPC_OK;
     sigset_t pending;
-    rc = hipc_sys_sigpending(&pending);
+    rc = hipc__sys_sigpending(&pending);
     if (rc < 0)
         return hipc__fail(&p->sys_errno, rc);
     if (!sigismember(&pending, SIGPIPE))
@@ -417,7 +417,7 @@ static int guard_enter(hipc_pipe *p, struct sigpipe_guard *g)
 static int sigpipe_pending(void)
 {
     sigset_t pending;
-    return hipc_sys_sigpending(&pending) < 0 || sigismember(&pending, SIGPIPE);
+    return hipc__sys_sigpending(&pending) < 0 || sigismember(&pending, SIGPIPE);
 }
 
 /* Consumes the SIGPIPE our write raised (only after EPIPE, so a
@@ -436,7 +436,7 @@ static void guard_leave(const struct sigpipe_guard *g)
     if (g->saw_epipe && !g->was_pending) {
         const struct timespec zero = {0, 0};
         int r;
-        while ((r = hipc_sys_sigtimedwait(&set, &zero)) == -EINTR)
+        while ((r = hipc__sys_sigtimedwait(&set, &zero)) == -EINTR)
             ;
         /* The kernel raises SIGPIPE with every EPIPE, so anything but
          * SIGPIPE here is unexpected (fault injection makes it happen).
@@ -445,7 +445,7 @@ static void guard_leave(const struct sigpipe_guard *g)
         consumed = r == SIGPIPE || (r == -EAGAIN && !sigpipe_pending());
     }
     if (consumed && !g->was_blocked)
-        hipc_sys_sigmask(SIG_UNBLOCK, &set, NULL);
+        hipc__sys_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
 /* ---- Deadlines ---------------------------------------------------------- */
@@ -467,7 +467,7 @@ static enum wait_how wait_for(int64_t timeout_ns)
 static int64_t now_ns(void)
 {
     struct timespec ts;
-    hipc_sys_clock_monotonic(&ts);
+    hipc__sys_clock_monotonic(&ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
@@ -508,7 +508,7 @@ static int wait_ready(hipc_pipe *p, const struct xfer *x)
         int ms = poll_ms(x->wait, x->deadline);
         struct pollfd pfd = {.fd = x->fd,
                              .events = x->op == OP_WRITE ? POLLOUT : POLLIN};
-        int rc = hipc_sys_poll(&pfd, 1, ms);
+        int rc = hipc__sys_poll(&pfd, 1, ms);
         if (rc > 0)
             return HIPC_OK;
         if (rc == 0 && ms == 0)
@@ -583,15 +583,15 @@ static int cap_to_pipe_buf(struct iovec v[2], int k)
 static ssize_t try_once(const struct xfer *x)
 {
     if (x->op != OP_WRITE)
-        return hipc_sys_read(x->fd, x->rbuf + x->done, x->len - x->done);
+        return hipc__sys_read(x->fd, x->rbuf + x->done, x->len - x->done);
     struct iovec v[2];
     int k = rest_of(x, v);
     if (!x->nonblocking && x->wait != WAIT_FOREVER)
         k = cap_to_pipe_buf(v, k);
     if (x->guard.how == GUARD_NOSIGNAL)
-        return hipc_sys_writev_nosignal(x->fd, v, k);
-    return k == 1 ? hipc_sys_write(x->fd, v[0].iov_base, v[0].iov_len)
-                  : hipc_sys_writev(x->fd, v, k);
+        return hipc__sys_writev_nosignal(x->fd, v, k);
+    return k == 1 ? hipc__sys_write(x->fd, v[0].iov_base, v[0].iov_len)
+                  : hipc__sys_writev(x->fd, v, k);
 }
 
 /* Judges a try that moved nothing (n <= 0): HIPC_OK when the transfer
@@ -730,9 +730,9 @@ static HIPC_INLINE ssize_t write_unmasked(const hipc_pipe *p, const void *buf,
                                           size_t len)
 {
     if (p->flags_ & HIPC_PIPE_SIGPIPE_IGNORED)
-        return hipc_sys_write(p->write_fd, buf, len);
+        return hipc__sys_write(p->write_fd, buf, len);
     struct iovec v = {.iov_base = (void *)(uintptr_t)buf, .iov_len = len};
-    return hipc_sys_writev_nosignal(p->write_fd, &v, 1);
+    return hipc__sys_writev_nosignal(p->write_fd, &v, 1);
 }
 
 int hipc_pipe_write_all(hipc_pipe *p, const void *buf, size_t len, size_t *done,
@@ -763,7 +763,7 @@ int hipc_pipe_read_exact(hipc_pipe *p, void *buf, size_t len, size_t *done,
         return transfer(p, OP_READ_EXACT, buf, len, timeout_ns, NOT_TRIED,
                         done);
     p->sys_errno = 0;
-    ssize_t n = hipc_sys_read(p->read_fd, buf, len);
+    ssize_t n = hipc__sys_read(p->read_fd, buf, len);
     if (n != (ssize_t)len)
         return transfer(p, OP_READ_EXACT, buf, len, timeout_ns,
                         (struct tried){.made = 1, .n = n}, done);
@@ -806,7 +806,7 @@ int hipc_pipe_get_capacity(hipc_pipe *p)
     int rc = begin_any(p, &fd);
     if (rc != HIPC_OK)
         return rc;
-    rc = hipc_sys_fcntl(fd, F_GETPIPE_SZ, 0);
+    rc = hipc__sys_fcntl(fd, F_GETPIPE_SZ, 0);
     return rc < 0 ? hipc__fail(&p->sys_errno, rc) : rc;
 }
 
@@ -824,7 +824,7 @@ int hipc_pipe_set_capacity(hipc_pipe *p, size_t bytes)
         return rc;
     if (bytes > max || bytes > INT_MAX)
         return HIPC_E_TOO_BIG;
-    rc = hipc_sys_fcntl(fd, F_SETPIPE_SZ, (int)bytes);
+    rc = hipc__sys_fcntl(fd, F_SETPIPE_SZ, (int)bytes);
     if (rc >= 0)
         return rc;
     /* EBUSY: more data waiting than the new size holds. EPERM: the
@@ -845,7 +845,7 @@ int hipc_pipe_get_pending(hipc_pipe *p, size_t *bytes)
     if (bytes == NULL)
         return HIPC_E_NULL;
     int n = 0;
-    rc = hipc_sys_ioctl_int(fd, FIONREAD, &n);
+    rc = hipc__sys_ioctl_int(fd, FIONREAD, &n);
     if (rc < 0)
         return hipc__fail(&p->sys_errno, rc);
     *bytes = n < 0 ? 0u : (size_t)n;
@@ -956,7 +956,7 @@ static ssize_t read_packet(hipc_pipe *p, struct xfer *x,
         int rc = must_poll(x) ? wait_ready(p, x) : HIPC_OK;
         if (rc != HIPC_OK)
             return rc;
-        ssize_t k = hipc_sys_readv(x->fd, iov, count);
+        ssize_t k = hipc__sys_readv(x->fd, iov, count);
         x->ready = k == -EINTR;
         if (k >= 0)
             return k;
@@ -1109,9 +1109,9 @@ static _Noreturn void run_child(hipc_pipe *p, unsigned flags,
     /* fdopen fails only for want of memory, and the fault plan never
      * fires in a forked child, so the exit below is not reached in tests. */
     if ((flags & HIPC_SPAWN_CHILD_STREAM) &&
-        hipc_sys_fdopen(fd_of(p, mine), mode, &stream) < 0)
+        hipc__sys_fdopen(fd_of(p, mine), mode, &stream) < 0)
         /* GCOVR_EXCL_START [child]: no fault plan in a forked child */
-        hipc_sys_exit(HIPC_SPAWN_SETUP_FAILED);
+        hipc__sys_exit(HIPC_SPAWN_SETUP_FAILED);
     /* GCOVR_EXCL_STOP */
     int code = fn(p, stream, arg);
     /* The final flushes below (of the child's stream, and fflush(NULL))
@@ -1121,26 +1121,26 @@ static _Noreturn void run_child(hipc_pipe *p, unsigned flags,
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGPIPE);
-    (void)hipc_sys_sigmask(SIG_BLOCK, &set, NULL);
+    (void)hipc__sys_sigmask(SIG_BLOCK, &set, NULL);
     if (stream != NULL) {
         hand_to_stream(p);
-        hipc_sys_fclose(stream);
+        hipc__sys_fclose(stream);
     } else if (check(p) == HIPC_OK) {
         hipc_pipe_close(p);
     }
     /* What fn printed is flushed here; the parent flushed its own buffers
      * before the fork, so nothing is printed twice. */
-    hipc_sys_fflush_all();
-    hipc_sys_exit(code & 0xff);
+    hipc__sys_fflush_all();
+    hipc__sys_exit(code & 0xff);
 }
 
 /* Undoes a spawn whose parent side failed after the fork. */
 static void abandon_child(hipc_pipe_child *c)
 {
     hipc_pipe_close(&c->pipe);
-    hipc_sys_kill(c->pid, SIGKILL);
+    hipc__sys_kill(c->pid, SIGKILL);
     int status = 0;
-    while (hipc_sys_waitpid(c->pid, &status, 0) == -EINTR)
+    while (hipc__sys_waitpid(c->pid, &status, 0) == -EINTR)
         ;
 }
 
@@ -1165,8 +1165,8 @@ int hipc_pipe_spawn(hipc_pipe_child *child, unsigned flags,
         return rc;
     }
     /* Buffered output would otherwise be inherited and printed twice. */
-    hipc_sys_fflush_all();
-    pid_t pid = hipc_sys_fork();
+    hipc__sys_fflush_all();
+    pid_t pid = hipc__sys_fork();
     if (pid < 0) {
         hipc_pipe_close(&child->pipe);
         return spawn_fail(child, pid);
@@ -1179,9 +1179,9 @@ int hipc_pipe_spawn(hipc_pipe_child *child, unsigned flags,
                                           ? HIPC_PIPE_WRITE_END
                                           : HIPC_PIPE_READ_END);
     if (flags & HIPC_SPAWN_PARENT_STREAM) {
-        rc = hipc_sys_fdopen(fd_of(&child->pipe, mine),
-                             mine == HIPC_PIPE_READ_END ? "r" : "w",
-                             &child->stream);
+        rc = hipc__sys_fdopen(fd_of(&child->pipe, mine),
+                              mine == HIPC_PIPE_READ_END ? "r" : "w",
+                              &child->stream);
         if (rc < 0) {
             abandon_child(child);
             return spawn_fail(child, rc);
@@ -1220,7 +1220,7 @@ static int close_parent_end(hipc_pipe_child *c, int *closed)
     FILE *stream = c->stream;
     c->stream = NULL;
     hand_to_stream(&c->pipe);
-    rc = hipc_sys_fclose(stream);
+    rc = hipc__sys_fclose(stream);
     g.saw_epipe = rc == -EPIPE;
     guard_leave(&g);
     return rc < 0 ? hipc__fail(&c->sys_errno, rc) : HIPC_OK;
@@ -1253,8 +1253,8 @@ static int reap(hipc_pipe_child *c, int *code, int64_t timeout_ns, int *gone)
     int64_t deadline = wait == WAIT_UNTIL ? deadline_after(timeout_ns) : 0;
     int status = 0, nap = 1;
     for (;;) {
-        pid_t r = hipc_sys_waitpid(c->pid, &status,
-                                   wait == WAIT_FOREVER ? 0 : WNOHANG);
+        pid_t r = hipc__sys_waitpid(c->pid, &status,
+                                    wait == WAIT_FOREVER ? 0 : WNOHANG);
         *gone = r == c->pid || r == -ECHILD;
         if (r == c->pid)
             return judge_status(status, code);
@@ -1267,7 +1267,7 @@ static int reap(hipc_pipe_child *c, int *code, int64_t timeout_ns, int *gone)
         if (ms == 0)
             return ran_out(wait);
         /* A nap through poll with no descriptors; its EINTR is harmless. */
-        r = hipc_sys_poll(NULL, 0, ms < nap ? ms : nap);
+        r = hipc__sys_poll(NULL, 0, ms < nap ? ms : nap);
         if (r < 0 && r != -EINTR)
             return hipc__fail(&c->sys_errno, r);
         nap = nap < REAP_NAP_MAX_MS / 2 ? nap * 2 : REAP_NAP_MAX_MS;

@@ -128,7 +128,7 @@ static int stat_unreadable(pid_t pid, int rc)
 {
     if (rc != HIPC_E_NOT_FOUND && rc != HIPC_E_PERM)
         return rc;
-    int k = hipc_sys_kill(pid, 0);
+    int k = hipc__sys_kill(pid, 0);
     if (k == -ESRCH)
         return HIPC_E_NOT_FOUND;
     return k == 0 || k == -EPERM ? HIPC_E_PERM : rc;
@@ -169,9 +169,9 @@ static int own_offset(long ticks, int64_t *off, int *err)
     char buf[128];
     size_t len = 0;
     *off = 0;
-    int ns = hipc_sys_stat("/proc/self/ns/time", &own);
+    int ns = hipc__sys_stat("/proc/self/ns/time", &own);
     if (ns == 0)
-        ns = hipc_sys_stat("/proc/self/ns/time_for_children", &kids);
+        ns = hipc__sys_stat("/proc/self/ns/time_for_children", &kids);
     if (ns < 0 && ns != -ENOENT)
         return hipc__fail(err, ns);
     if (ns == 0 && (own.st_ino != kids.st_ino || own.st_dev != kids.st_dev))
@@ -205,7 +205,7 @@ int hipc__proc_unshift(uint64_t seen, int64_t off, uint64_t *start)
 static int normalise(uint64_t seen, uint64_t *start, int *err)
 {
     int64_t off = 0;
-    int rc = own_offset(hipc_sys_clock_ticks(), &off, err);
+    int rc = own_offset(hipc__sys_clock_ticks(), &off, err);
     return rc == HIPC_OK ? hipc__proc_unshift(seen, off, start) : rc;
 }
 
@@ -229,7 +229,7 @@ int hipc__proc_self_start(uint64_t *start, int *sys_errno)
 int hipc__proc_self_pidns(uint64_t *ns, int *sys_errno)
 {
     struct stat st;
-    int rc = hipc_sys_stat("/proc/self/ns/pid", &st);
+    int rc = hipc__sys_stat("/proc/self/ns/pid", &st);
     *ns = rc == 0 ? (uint64_t)st.st_ino : 0;
     /* No such link: a kernel built without namespaces, where every
      * process shares the one pid space. */

@@ -13,7 +13,7 @@
 static ssize_t read_once(int fd, char *buf, size_t cap, int *err)
 {
     ssize_t n;
-    while ((n = hipc_sys_read(fd, buf, cap)) == -EINTR)
+    while ((n = hipc__sys_read(fd, buf, cap)) == -EINTR)
         ;
     return n < 0 ? hipc__fail(err, n) : n;
 }
@@ -21,7 +21,7 @@ static ssize_t read_once(int fd, char *buf, size_t cap, int *err)
 static int open_file(const char *path, int *err)
 {
     hipc__set_errno(err, 0);
-    int fd = hipc_sys_open(path, O_RDONLY);
+    int fd = hipc__sys_open(path, O_RDONLY);
     return fd < 0 ? hipc__fail(err, fd) : fd;
 }
 
@@ -47,7 +47,7 @@ int hipc__procfs_read(const char *path, char *buf, size_t cap, size_t *len,
     if (fd < 0)
         return fd;
     int rc = read_whole(fd, buf, cap, len, sys_errno);
-    (void)hipc_sys_close(fd);
+    (void)hipc__sys_close(fd);
     return rc;
 }
 
@@ -61,7 +61,7 @@ int hipc__procfs_stream(const char *path, char *chunk, size_t cap,
     int rc = HIPC_OK;
     while (rc == HIPC_OK && (n = read_once(fd, chunk, cap, sys_errno)) != 0)
         rc = n < 0 ? (int)n : fn(ctx, chunk, (size_t)n);
-    (void)hipc_sys_close(fd);
+    (void)hipc__sys_close(fd);
     return rc;
 }
 

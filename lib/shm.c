@@ -203,7 +203,7 @@ int hipc_shm_get_limits(hipc_shm_limits *out, int *sys_errno)
         if (hipc__procfs_value(paths[i], UINT64_MAX, fields[i], sys_errno) !=
             HIPC_OK)
             *fields[i] = UINT64_MAX;
-    out->page_size = hipc_sys_page_size();
+    out->page_size = hipc__sys_page_size();
     return HIPC_OK;
 }
 
@@ -266,10 +266,11 @@ static size_t payload_offset(unsigned flags)
  * they get the WILLNEED hint instead, which never fails the call. */
 static int prefault(void *base, size_t len, int rdonly, int *err)
 {
-    int r = hipc_sys_madvise(base, len,
-                             rdonly ? MADV_POPULATE_READ : MADV_POPULATE_WRITE);
+    int r =
+        hipc__sys_madvise(base, len,
+                          rdonly ? MADV_POPULATE_READ : MADV_POPULATE_WRITE);
     if (r == -EINVAL) {
-        (void)hipc_sys_madvise(base, len, MADV_WILLNEED);
+        (void)hipc__sys_madvise(base, len, MADV_WILLNEED);
         return HIPC_OK;
     }
     if (r == 0)
@@ -281,7 +282,7 @@ static int prefault(void *base, size_t len, int rdonly, int *err)
 static int stat_raw(int id, struct shmid_ds *ds)
 {
     memset(ds, 0, sizeof *ds);
-    return hipc_sys_shmctl(id, IPC_STAT, ds);
+    return hipc__sys_shmctl(id, IPC_STAT, ds);
 }
 
 /* Makes the first page of a mapping present without touching it: a page
@@ -292,8 +293,8 @@ static int stat_raw(int id, struct shmid_ds *ds)
  * present is never read: HIPC_E_UNSUPPORTED. */
 static int header_present(void *base, int *err)
 {
-    size_t page = hipc_sys_page_size();
-    int r = hipc_sys_madvise(base, page, MADV_POPULATE_READ);
+    size_t page = hipc__sys_page_size();
+    int r = hipc__sys_madvise(base, page, MADV_POPULATE_READ);
     *err = 0;
     /* Populated: the page is there, and reading it cannot fault. */
     if (r == 0)
@@ -304,7 +305,7 @@ static int header_present(void *base, int *err)
     /* A kernel without MADV_POPULATE_READ: only a page already present
      * (one its creator wrote) is safe to read. */
     unsigned char in_core = 0;
-    int m = hipc_sys_mincore(base, page, &in_core);
+    int m = hipc__sys_mincore(base, page, &in_core);
     if (m < 0)
         /* GCOVR_EXCL_START [kernel]: no populate, then mincore failing */
         return hipc__fail(err, m);
@@ -390,7 +391,7 @@ static int attach_map(hipc_shm *shm, unsigned flags, enum identity_mode mode,
                       void **base)
 {
     int rdonly = (flags & HIPC_SHM_RDONLY) != 0;
-    int r = hipc_sys_shmat(shm->id, NULL, rdonly ? SHM_RDONLY : 0, base);
+    int r = hipc__sys_shmat(shm->id, NULL, rdonly ? SHM_RDONLY : 0, base);
     if (r < 0)
         return hipc__shm_id_fail(&shm->sys_errno, r, HIPC_E_REMOVED);
     int rc = attach_identity(shm, mode);
@@ -401,7 +402,7 @@ static int attach_map(hipc_shm *shm, unsigned flags, enum identity_mode mode,
             shm->sys_errno = err;
     }
     if (rc != HIPC_OK) {
-        (void)hipc_sys_shmdt(*base);
+        (void)hipc__sys_shmdt(*base);
         *base = NULL;
     }
     return rc;
@@ -481,12 +482,12 @@ static int create_prepare(hipc_shm *shm, const hipc_shm_config *cfg,
     if (rc != HIPC_OK)
         return rc;
     shm->requested = cfg->size;
-    rc = size_plan(cfg->size, payload_offset(cfg->flags), hipc_sys_page_size(),
+    rc = size_plan(cfg->size, payload_offset(cfg->flags), hipc__sys_page_size(),
                    &plan->total, &shm->rounded);
     if (rc != HIPC_OK)
         return rc;
     rc = limits_check(plan->total, shm->rounded);
-    plan->pid = hipc_sys_getpid();
+    plan->pid = hipc__sys_getpid();
     if (rc != HIPC_OK || (cfg->flags & HIPC_SHM_RAW))
         return rc;
     int err = 0;
@@ -518,7 +519,7 @@ static int create_finish(hipc_shm *shm, const hipc_shm_config *cfg,
         int err = 0;
         rc = prefault(base, sizeof(struct shm_header), 0, &err);
         if (rc != HIPC_OK) {
-            (void)hipc_sys_shmdt(base);
+            (void)hipc__sys_shmdt(base);
             return hipc__fail_as(&shm->sys_errno, -err, rc);
         }
         header_write(base, cfg->size, cfg->tag, plan->pid, plan->start);
@@ -526,14 +527,14 @@ static int create_finish(hipc_shm *shm, const hipc_shm_config *cfg,
         shm->hstart_ = plan->start;
     }
     if (cfg->flags & HIPC_SHM_NO_ATTACH) {
-        int r = hipc_sys_shmdt(base);
+        int r = hipc__sys_shmdt(base);
         return r < 0 ? hipc__fail(&shm->sys_errno, r) : HIPC_OK;
     }
     /* Last, as nothing may fail once the segment is marked. */
     if (cfg->flags & HIPC_SHM_REMOVE_ON_ATTACH) {
-        int r = hipc_sys_shmctl(shm->id, IPC_RMID, NULL);
+        int r = hipc__sys_shmctl(shm->id, IPC_RMID, NULL);
         if (r < 0) {
-            (void)hipc_sys_shmdt(base);
+            (void)hipc__sys_shmdt(base);
             return hipc__fail(&shm->sys_errno, r);
         }
         shm->state_ |= STATE_REMOVED;
@@ -558,8 +559,8 @@ static void handle_open(hipc_shm *shm, unsigned flags)
 static int create_at(hipc_shm *shm, key_t key, const hipc_shm_config *cfg,
                      const struct create_plan *plan, int *kerr)
 {
-    int id = hipc_sys_shmget(key, plan->total,
-                             IPC_CREAT | IPC_EXCL | (int)plan->mode);
+    int id = hipc__sys_shmget(key, plan->total,
+                              IPC_CREAT | IPC_EXCL | (int)plan->mode);
     *kerr = id < 0 ? id : 0;
     if (id < 0)
         return hipc__fail_as(&shm->sys_errno, id, create_errno_code(id));
@@ -573,7 +574,7 @@ static int create_at(hipc_shm *shm, key_t key, const hipc_shm_config *cfg,
         /* Never leave an orphan: the segment is ours and nobody uses it.
          * create_finish marks it for removal only as its very last step,
          * so it is never marked yet when we get here. */
-        (void)hipc_sys_shmctl(id, IPC_RMID, NULL);
+        (void)hipc__sys_shmctl(id, IPC_RMID, NULL);
         shm->state_ = 0;
         return rc;
     }
@@ -705,14 +706,14 @@ static int open_map(hipc_shm *shm, unsigned flags, unsigned long nattch,
     if (!raw)
         rc = open_verify(shm, base, nattch, expected_size);
     if (rc == HIPC_OK && (flags & HIPC_SHM_REMOVE_ON_ATTACH)) {
-        int r = hipc_sys_shmctl(shm->id, IPC_RMID, NULL);
+        int r = hipc__sys_shmctl(shm->id, IPC_RMID, NULL);
         rc = r < 0 ? hipc__shm_id_fail(&shm->sys_errno, r, HIPC_E_REMOVED)
                    : HIPC_OK;
         if (r == 0)
             shm->state_ |= STATE_REMOVED;
     }
     if (rc != HIPC_OK || (flags & HIPC_SHM_NO_ATTACH)) {
-        (void)hipc_sys_shmdt(base);
+        (void)hipc__sys_shmdt(base);
         base = NULL;
     }
     shm->base_ = base;
@@ -736,10 +737,10 @@ static int open_common(hipc_shm *shm, size_t expected_size, unsigned flags,
     /* Only a 32-bit process can meet a segment this large: Linux caps
      * segments at LLONG_MAX bytes. */
     /* GCOVR_EXCL_START [bound]: only 32-bit meets such a size */
-    if (shm->seg_size > (size_t)PTRDIFF_MAX - hipc_sys_page_size())
+    if (shm->seg_size > (size_t)PTRDIFF_MAX - hipc__sys_page_size())
         return HIPC_E_TOO_BIG;
     /* GCOVR_EXCL_STOP */
-    shm->rounded = round_pages(shm->seg_size, hipc_sys_page_size());
+    shm->rounded = round_pages(shm->seg_size, hipc__sys_page_size());
     if (flags & HIPC_SHM_RAW) {
         shm->requested = shm->size = shm->seg_size;
         if (expected_size != 0 && shm->size < expected_size)
@@ -781,7 +782,7 @@ int hipc_shm_open(hipc_shm *shm, key_t key, size_t expected_size,
     if (key == HIPC_SHM_KEY_PRIVATE)
         return HIPC_E_BAD_KEY;
     shm->key = key;
-    int id = hipc_sys_shmget(key, 0, 0);
+    int id = hipc__sys_shmget(key, 0, 0);
     if (id < 0)
         return hipc__fail(&shm->sys_errno, id);
     shm->id = id;
@@ -843,7 +844,7 @@ int hipc_shm_detach(hipc_shm *shm)
         return HIPC_E_BAD_STATE;
     /* shmdt fails only when nothing is attached at that address, so the
      * handle is detached either way; the error is still reported. */
-    int r = hipc_sys_shmdt(shm->base_);
+    int r = hipc__sys_shmdt(shm->base_);
     shm->base_ = NULL;
     shm->data = NULL;
     set_state(shm, STATE_DETACHED);
@@ -859,7 +860,7 @@ static int remove_checked(hipc_shm *shm)
         return rc;
     if (ds.shm_perm.mode & SHM_DEST)
         return mark_removed(shm);
-    int r = hipc_sys_shmctl(shm->id, IPC_RMID, NULL);
+    int r = hipc__sys_shmctl(shm->id, IPC_RMID, NULL);
     if (r < 0 && !hipc__shm_id_gone(r))
         return hipc__fail(&shm->sys_errno, r);
     shm->state_ |= STATE_REMOVED;
@@ -880,7 +881,7 @@ int hipc_shm_remove(hipc_shm *shm)
         return HIPC_E_REMOVED;
     void *pin = NULL;
     if (handle_state(shm) == STATE_DETACHED) {
-        int r = hipc_sys_shmat(shm->id, NULL, SHM_RDONLY, &pin);
+        int r = hipc__sys_shmat(shm->id, NULL, SHM_RDONLY, &pin);
         if (r < 0 && hipc__shm_id_gone(r))
             return hipc__fail_as(&shm->sys_errno, r, mark_gone(shm));
         if (r < 0)
@@ -888,7 +889,7 @@ int hipc_shm_remove(hipc_shm *shm)
     }
     rc = remove_checked(shm);
     if (pin != NULL)
-        (void)hipc_sys_shmdt(pin);
+        (void)hipc__sys_shmdt(pin);
     return rc;
 }
 
@@ -962,7 +963,7 @@ int hipc_shm_remove_id(int id, int *sys_errno)
     hipc__set_errno(sys_errno, 0);
     if (id < 0)
         return HIPC_E_BAD_ID;
-    int r = hipc_sys_shmctl(id, IPC_RMID, NULL);
+    int r = hipc__sys_shmctl(id, IPC_RMID, NULL);
     return r < 0 ? hipc__shm_id_fail(sys_errno, r, HIPC_E_NOT_FOUND) : HIPC_OK;
 }
 
@@ -973,7 +974,7 @@ int hipc_shm_remove_key(key_t key, int *sys_errno)
         return HIPC_E_BAD_KEY;
     /* Asking for no access bits finds the segment even when its mode
      * grants us none: removal is the owner's right, not a reader's. */
-    int id = hipc_sys_shmget(key, 0, 0);
+    int id = hipc__sys_shmget(key, 0, 0);
     if (id < 0)
         return hipc__fail(sys_errno, id);
     return hipc_shm_remove_id(id, sys_errno);
@@ -997,7 +998,7 @@ int hipc__shm_peek_header(int id, size_t *seg_size, hipc_shm_header_info *out,
     if (id < 0)
         return HIPC_E_BAD_ID;
     void *base = NULL;
-    int r = hipc_sys_shmat(id, NULL, SHM_RDONLY, &base);
+    int r = hipc__sys_shmat(id, NULL, SHM_RDONLY, &base);
     if (r < 0)
         return peek_fail(r, sys_errno);
     struct shmid_ds ds;
@@ -1008,7 +1009,7 @@ int hipc__shm_peek_header(int id, size_t *seg_size, hipc_shm_header_info *out,
         *seg_size = (size_t)ds.shm_segsz;
     if (rc == HIPC_OK)
         rc = header_read(base, (size_t)ds.shm_segsz, out);
-    (void)hipc_sys_shmdt(base);
+    (void)hipc__sys_shmdt(base);
     hipc__set_errno(sys_errno, err);
     return rc;
 }
@@ -1028,7 +1029,7 @@ int hipc_shm_key_from_path(const char *path, int proj_id, key_t *key,
     if (proj_id < 1 || proj_id > 255)
         return HIPC_E_BAD_PROJ_ID;
     struct stat st;
-    int r = hipc_sys_stat(path, &st);
+    int r = hipc__sys_stat(path, &st);
     if (r < 0) {
         hipc__set_errno(sys_errno, -r);
         if (r == -EACCES || r == -EPERM)

@@ -48,14 +48,14 @@ static int neg_errno(void)
     /* GCOVR_EXCL_BR_STOP */
 }
 
-int hipc_sys_shmget(key_t key, size_t size, int flags)
+int hipc__sys_shmget(key_t key, size_t size, int flags)
 {
     FAULT_POINT(SHMGET);
     int id = shmget(key, size, flags);
     return id < 0 ? neg_errno() : id;
 }
 
-int hipc_sys_shmat(int id, const void *want, int flags, void **addr)
+int hipc__sys_shmat(int id, const void *want, int flags, void **addr)
 {
     FAULT_POINT(SHMAT);
     void *p = shmat(id, want, flags);
@@ -68,35 +68,35 @@ int hipc_sys_shmat(int id, const void *want, int flags, void **addr)
 /* An injected failure still detaches: shmdt only fails when nothing was
  * attached there, so a failure that left the mapping behind would be one
  * the kernel never produces. */
-int hipc_sys_shmdt(const void *addr)
+int hipc__sys_shmdt(const void *addr)
 {
     int fault = hipc_fault_errno(HIPC_SYS_SHMDT);
     int r = shmdt(addr) < 0 ? neg_errno() : 0;
     return fault != 0 ? -fault : r;
 }
 
-int hipc_sys_shmctl(int id, int cmd, struct shmid_ds *ds)
+int hipc__sys_shmctl(int id, int cmd, struct shmid_ds *ds)
 {
     FAULT_POINT(SHMCTL);
     int r = shmctl(id, cmd, ds);
     return r < 0 ? neg_errno() : r;
 }
 
-int hipc_sys_pipe2(int fds[2], int flags)
+int hipc__sys_pipe2(int fds[2], int flags)
 {
     FAULT_POINT(PIPE2);
     return pipe2(fds, flags) < 0 ? neg_errno() : 0;
 }
 
 #ifdef HIPC_FAULT_INJECTION /* otherwise inline in sys.h */
-ssize_t hipc_sys_read(int fd, void *buf, size_t len)
+ssize_t hipc__sys_read(int fd, void *buf, size_t len)
 {
     FAULT_POINT_FD(READ, fd);
     ssize_t n = read(fd, buf, hipc_fault_len_fd(HIPC_SYS_READ, fd, len));
     return n < 0 ? neg_errno() : n;
 }
 
-ssize_t hipc_sys_write(int fd, const void *buf, size_t len)
+ssize_t hipc__sys_write(int fd, const void *buf, size_t len)
 {
     FAULT_POINT_FD(WRITE, fd);
     ssize_t n = write(fd, buf, hipc_fault_len_fd(HIPC_SYS_WRITE, fd, len));
@@ -106,7 +106,7 @@ ssize_t hipc_sys_write(int fd, const void *buf, size_t len)
 
 /* Linux releases the descriptor even when close reports EINTR, so the
  * caller must never retry; the error is passed up for information only. */
-int hipc_sys_close(int fd)
+int hipc__sys_close(int fd)
 {
     /* An injected failure releases the descriptor too, as Linux does. */
     int fault = hipc_fault_errno(HIPC_SYS_CLOSE);
@@ -114,40 +114,40 @@ int hipc_sys_close(int fd)
     return fault != 0 ? -fault : r;
 }
 
-int hipc_sys_fcntl(int fd, int cmd, int arg)
+int hipc__sys_fcntl(int fd, int cmd, int arg)
 {
     FAULT_POINT(FCNTL);
     int r = fcntl(fd, cmd, arg);
     return r < 0 ? neg_errno() : r;
 }
 
-int hipc_sys_fstat(int fd, struct stat *st)
+int hipc__sys_fstat(int fd, struct stat *st)
 {
     FAULT_POINT(FSTAT);
     return fstat(fd, st) < 0 ? neg_errno() : 0;
 }
 
-int hipc_sys_stat(const char *path, struct stat *st)
+int hipc__sys_stat(const char *path, struct stat *st)
 {
     FAULT_POINT(STAT);
     return stat(path, st) < 0 ? neg_errno() : 0;
 }
 
-int hipc_sys_open(const char *path, int flags)
+int hipc__sys_open(const char *path, int flags)
 {
     FAULT_POINT(OPEN);
     int fd = open(path, flags | O_CLOEXEC);
     return fd < 0 ? neg_errno() : fd;
 }
 
-int hipc_sys_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
+int hipc__sys_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 {
     FAULT_POINT(POLL);
     int r = poll(fds, n, timeout_ms);
     return r < 0 ? neg_errno() : r;
 }
 
-int hipc_sys_ioctl_int(int fd, unsigned long req, int *out)
+int hipc__sys_ioctl_int(int fd, unsigned long req, int *out)
 {
     FAULT_POINT(IOCTL);
     /* Through syscall(): glibc declares ioctl's request unsigned long, musl
@@ -155,14 +155,14 @@ int hipc_sys_ioctl_int(int fd, unsigned long req, int *out)
     return syscall(SYS_ioctl, fd, req, out) < 0 ? neg_errno() : 0;
 }
 
-int hipc_sys_dup2(int from, int to)
+int hipc__sys_dup2(int from, int to)
 {
     FAULT_POINT(DUP2);
     int r = dup2(from, to);
     return r < 0 ? neg_errno() : r;
 }
 
-pid_t hipc_sys_fork(void)
+pid_t hipc__sys_fork(void)
 {
     FAULT_POINT(FORK);
     pid_t pid = fork();
@@ -172,7 +172,7 @@ pid_t hipc_sys_fork(void)
 /* WNOHANG never sleeps, so it is never interrupted. The kernel says
  * ECHILD only once the child is gone (reaped elsewhere, or at once because
  * SIGCHLD is ignored), so an injected ECHILD reaps it first. */
-pid_t hipc_sys_waitpid(pid_t pid, int *status, int options)
+pid_t hipc__sys_waitpid(pid_t pid, int *status, int options)
 {
     int fault =
         hipc_fault_errno_if(HIPC_SYS_WAITPID, hipc_fault_can_wait(options));
@@ -184,26 +184,26 @@ pid_t hipc_sys_waitpid(pid_t pid, int *status, int options)
     return r < 0 ? neg_errno() : r;
 }
 
-int hipc_sys_kill(pid_t pid, int sig)
+int hipc__sys_kill(pid_t pid, int sig)
 {
     FAULT_POINT(KILL);
     return kill(pid, sig) < 0 ? neg_errno() : 0;
 }
 
-pid_t hipc_sys_getpid(void)
+pid_t hipc__sys_getpid(void)
 {
     return getpid();
 }
 
 /* pthread_sigmask reports its error as the return value, not in errno. */
-int hipc_sys_sigmask(int how, const sigset_t *set, sigset_t *old)
+int hipc__sys_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
     FAULT_POINT(SIGMASK);
     int r = pthread_sigmask(how, set, old);
     return r != 0 ? -r : 0;
 }
 
-int hipc_sys_sigtimedwait(const sigset_t *set, const struct timespec *timeout)
+int hipc__sys_sigtimedwait(const sigset_t *set, const struct timespec *timeout)
 {
     /* A zero timeout only polls: it reports EAGAIN, never EINTR. */
     FAULT_POINT_IF(SIGTIMEDWAIT, hipc_fault_can_timeout(timeout));
@@ -211,13 +211,13 @@ int hipc_sys_sigtimedwait(const sigset_t *set, const struct timespec *timeout)
     return sig < 0 ? neg_errno() : sig;
 }
 
-int hipc_sys_sigpending(sigset_t *set)
+int hipc__sys_sigpending(sigset_t *set)
 {
     FAULT_POINT(SIGPENDING);
     return sigpending(set) < 0 ? neg_errno() : 0;
 }
 
-int hipc_sys_clock_monotonic(struct timespec *ts)
+int hipc__sys_clock_monotonic(struct timespec *ts)
 {
     /* CLOCK_MONOTONIC always exists, and a bad `ts` faults in the vDSO
      * rather than failing, so this never reports an error. */
@@ -226,15 +226,15 @@ int hipc_sys_clock_monotonic(struct timespec *ts)
     /* GCOVR_EXCL_BR_STOP */
 }
 
-int hipc_sys_futex_wait(const unsigned *word, unsigned expected,
-                        const struct timespec *ts)
+int hipc__sys_futex_wait(const unsigned *word, unsigned expected,
+                         const struct timespec *ts)
 {
     FAULT_POINT(FUTEX);
     long r = syscall(SYS_futex, word, FUTEX_WAIT, expected, ts, NULL, 0);
     return r < 0 ? neg_errno() : 0;
 }
 
-int hipc_sys_futex_wake(const unsigned *word, int count)
+int hipc__sys_futex_wake(const unsigned *word, int count)
 {
     /* Waking never sleeps: no EINTR, no EAGAIN. */
     FAULT_POINT_IF(FUTEX, 0u);
@@ -242,13 +242,13 @@ int hipc_sys_futex_wake(const unsigned *word, int count)
     return r < 0 ? neg_errno() : (int)r;
 }
 
-int hipc_sys_madvise(void *addr, size_t len, int advice)
+int hipc__sys_madvise(void *addr, size_t len, int advice)
 {
     FAULT_POINT(MADVISE);
     return madvise(addr, len, advice) < 0 ? neg_errno() : 0;
 }
 
-int hipc_sys_fdopen(int fd, const char *mode, FILE **out)
+int hipc__sys_fdopen(int fd, const char *mode, FILE **out)
 {
     FAULT_POINT(FDOPEN);
     FILE *f = fdopen(fd, mode);
@@ -258,7 +258,7 @@ int hipc_sys_fdopen(int fd, const char *mode, FILE **out)
     return 0;
 }
 
-size_t hipc_sys_page_size(void)
+size_t hipc__sys_page_size(void)
 {
     long ps = sysconf(_SC_PAGESIZE);
     /* Linux always reports the page size (AT_PAGESZ); the fallback only
@@ -268,7 +268,7 @@ size_t hipc_sys_page_size(void)
     /* GCOVR_EXCL_BR_STOP */
 }
 
-int hipc_sys_clock_gettime(clockid_t clock, struct timespec *ts)
+int hipc__sys_clock_gettime(clockid_t clock, struct timespec *ts)
 {
     FAULT_POINT(CLOCK);
     if (clock_gettime(clock, ts) < 0)
@@ -278,7 +278,7 @@ int hipc_sys_clock_gettime(clockid_t clock, struct timespec *ts)
     return 0;
 }
 
-long hipc_sys_clock_ticks(void)
+long hipc__sys_clock_ticks(void)
 {
     long t = sysconf(_SC_CLK_TCK);
     /* Linux always reports the tick rate (AT_CLKTCK). */
@@ -287,7 +287,7 @@ long hipc_sys_clock_ticks(void)
     /* GCOVR_EXCL_BR_STOP */
 }
 
-ssize_t hipc_sys_writev(int fd, const struct iovec *iov, int count)
+ssize_t hipc__sys_writev(int fd, const struct iovec *iov, int count)
 {
     FAULT_POINT_FD(WRITE, fd);
 #ifdef HIPC_FAULT_INJECTION
@@ -314,7 +314,7 @@ ssize_t hipc_sys_writev(int fd, const struct iovec *iov, int count)
  * it on old kernels only for flags it knows. An offset of -1 (the current
  * position, which is what a pipe has) goes as -1 in both halves, which
  * the kernel joins into -1 on 32- and 64-bit alike. */
-ssize_t hipc_sys_writev_nosignal(int fd, const struct iovec *iov, int count)
+ssize_t hipc__sys_writev_nosignal(int fd, const struct iovec *iov, int count)
 {
     FAULT_POINT_FD(WRITE, fd);
 #ifdef SYS_pwritev2
@@ -344,7 +344,7 @@ ssize_t hipc_sys_writev_nosignal(int fd, const struct iovec *iov, int count)
 #endif
 }
 
-ssize_t hipc_sys_readv(int fd, const struct iovec *iov, int count)
+ssize_t hipc__sys_readv(int fd, const struct iovec *iov, int count)
 {
     FAULT_POINT_FD(READ, fd);
     ssize_t n = readv(fd, iov, count);
@@ -353,7 +353,7 @@ ssize_t hipc_sys_readv(int fd, const struct iovec *iov, int count)
 
 /* fclose releases the stream and its descriptor even when the final
  * flush fails; the error is reported for information. */
-int hipc_sys_fclose(FILE *f)
+int hipc__sys_fclose(FILE *f)
 {
     /* An injected failure releases the stream too, as fclose always does. */
     int fault = hipc_fault_errno(HIPC_SYS_CLOSE);
@@ -361,19 +361,19 @@ int hipc_sys_fclose(FILE *f)
     return fault != 0 ? -fault : r;
 }
 
-int hipc_sys_fflush_all(void)
+int hipc__sys_fflush_all(void)
 {
     return fflush(NULL) != 0 ? neg_errno() : 0;
 }
 
-void hipc_sys_exit(int status)
+void hipc__sys_exit(int status)
 {
     _exit(status);
 }
 
 /* mincore shares MADVISE's fault point, as writev shares WRITE's: both ask
  * the kernel about the pages of a mapping. */
-int hipc_sys_mincore(void *addr, size_t len, unsigned char *vec)
+int hipc__sys_mincore(void *addr, size_t len, unsigned char *vec)
 {
     FAULT_POINT(MADVISE);
     return mincore(addr, len, vec) < 0 ? neg_errno() : 0;

@@ -30,7 +30,7 @@
     X(KILL) X(SIGMASK) X(SIGTIMEDWAIT) X(SIGPENDING) X(CLOCK) X(FUTEX)        \
     X(MADVISE) X(DUP2) X(FDOPEN) X(GETPID)
 
-enum hipc_sys_call {
+enum hipc__sys_call {
 #define HIPC_SYS_ENUM_(name) HIPC_SYS_##name,
     HIPC_SYS_CALLS(HIPC_SYS_ENUM_)
 #undef HIPC_SYS_ENUM_
@@ -38,16 +38,16 @@ enum hipc_sys_call {
 };
 /* clang-format on */
 
-int hipc_sys_shmget(key_t key, size_t size, int flags);
+int hipc__sys_shmget(key_t key, size_t size, int flags);
 /* On success stores the address in *addr and returns 0. */
-int hipc_sys_shmat(int id, const void *want, int flags, void **addr);
-int hipc_sys_shmdt(const void *addr);
-int hipc_sys_shmctl(int id, int cmd, struct shmid_ds *ds);
+int hipc__sys_shmat(int id, const void *want, int flags, void **addr);
+int hipc__sys_shmdt(const void *addr);
+int hipc__sys_shmctl(int id, int cmd, struct shmid_ds *ds);
 
-int hipc_sys_pipe2(int fds[2], int flags);
+int hipc__sys_pipe2(int fds[2], int flags);
 #ifdef HIPC_FAULT_INJECTION
-ssize_t hipc_sys_read(int fd, void *buf, size_t len);
-ssize_t hipc_sys_write(int fd, const void *buf, size_t len);
+ssize_t hipc__sys_read(int fd, void *buf, size_t len);
+ssize_t hipc__sys_write(int fd, const void *buf, size_t len);
 #else
 /* read and write are the pipe's hot path, so without a fault plan they are
  * defined here, inline: the wrapper's call and return around the syscall
@@ -59,80 +59,80 @@ ssize_t hipc_sys_write(int fd, const void *buf, size_t len);
 #include <errno.h>
 #include <unistd.h>
 
-static inline ssize_t hipc_sys_read(int fd, void *buf, size_t len)
+static inline ssize_t hipc__sys_read(int fd, void *buf, size_t len)
 {
     ssize_t n = read(fd, buf, len);
     return n >= 0 ? n : errno > 0 ? -(ssize_t)errno : -EIO;
 }
 
-static inline ssize_t hipc_sys_write(int fd, const void *buf, size_t len)
+static inline ssize_t hipc__sys_write(int fd, const void *buf, size_t len)
 {
     ssize_t n = write(fd, buf, len);
     return n >= 0 ? n : errno > 0 ? -(ssize_t)errno : -EIO;
 }
 #endif
-int hipc_sys_close(int fd);
-int hipc_sys_fcntl(int fd, int cmd, int arg);
-int hipc_sys_fstat(int fd, struct stat *st);
-int hipc_sys_stat(const char *path, struct stat *st);
-int hipc_sys_open(const char *path, int flags);
-int hipc_sys_poll(struct pollfd *fds, nfds_t n, int timeout_ms);
-int hipc_sys_ioctl_int(int fd, unsigned long req, int *out);
-int hipc_sys_dup2(int from, int to);
+int hipc__sys_close(int fd);
+int hipc__sys_fcntl(int fd, int cmd, int arg);
+int hipc__sys_fstat(int fd, struct stat *st);
+int hipc__sys_stat(const char *path, struct stat *st);
+int hipc__sys_open(const char *path, int flags);
+int hipc__sys_poll(struct pollfd *fds, nfds_t n, int timeout_ms);
+int hipc__sys_ioctl_int(int fd, unsigned long req, int *out);
+int hipc__sys_dup2(int from, int to);
 
-pid_t hipc_sys_fork(void);
-pid_t hipc_sys_waitpid(pid_t pid, int *status, int options);
-int hipc_sys_kill(pid_t pid, int sig);
-pid_t hipc_sys_getpid(void);
+pid_t hipc__sys_fork(void);
+pid_t hipc__sys_waitpid(pid_t pid, int *status, int options);
+int hipc__sys_kill(pid_t pid, int sig);
+pid_t hipc__sys_getpid(void);
 
-int hipc_sys_sigmask(int how, const sigset_t *set, sigset_t *old);
+int hipc__sys_sigmask(int how, const sigset_t *set, sigset_t *old);
 
-int hipc_sys_sigtimedwait(const sigset_t *set, const struct timespec *timeout);
-int hipc_sys_sigpending(sigset_t *set);
+int hipc__sys_sigtimedwait(const sigset_t *set, const struct timespec *timeout);
+int hipc__sys_sigpending(sigset_t *set);
 
-int hipc_sys_clock_monotonic(struct timespec *ts);
+int hipc__sys_clock_monotonic(struct timespec *ts);
 /* FUTEX_WAIT on a shared (not private) word; ts is a relative timeout or NULL. */
-int hipc_sys_futex_wait(const unsigned *word, unsigned expected,
-                        const struct timespec *ts);
-int hipc_sys_futex_wake(const unsigned *word, int count);
-int hipc_sys_madvise(void *addr, size_t len, int advice);
+int hipc__sys_futex_wait(const unsigned *word, unsigned expected,
+                         const struct timespec *ts);
+int hipc__sys_futex_wake(const unsigned *word, int count);
+int hipc__sys_madvise(void *addr, size_t len, int advice);
 
 /* fdopen never fails with a useful errno on its own; the seam keeps it. */
 #include <stdio.h>
-int hipc_sys_fdopen(int fd, const char *mode, FILE **out);
+int hipc__sys_fdopen(int fd, const char *mode, FILE **out);
 
 /* The page size, read once from the auxiliary vector and cached (the
  * value cannot change while the process runs, so this is not mutable state
  * in any meaningful sense). */
-size_t hipc_sys_page_size(void);
+size_t hipc__sys_page_size(void);
 
 /* Any clock (CLOCK_REALTIME, CLOCK_BOOTTIME...), for comparing a process's
  * start time with a segment's ctime. */
-int hipc_sys_clock_gettime(clockid_t clock, struct timespec *ts);
+int hipc__sys_clock_gettime(clockid_t clock, struct timespec *ts);
 /* Clock ticks per second, the unit of /proc/PID/stat start times. */
-long hipc_sys_clock_ticks(void);
+long hipc__sys_clock_ticks(void);
 
 /* Pipes and streams (pipe module). writev shares WRITE's fault point,
  * fclose CLOSE's. */
 #include <sys/uio.h>
-ssize_t hipc_sys_writev(int fd, const struct iovec *iov, int count);
+ssize_t hipc__sys_writev(int fd, const struct iovec *iov, int count);
 
 /* writev with RWF_NOSIGNAL (pwritev2 at the current position): a write to
  * a pipe with no reader fails with -EPIPE and raises no SIGPIPE. Linux
  * 6.18+; older kernels answer -EOPNOTSUPP (unknown flag) or -ENOSYS (no
  * pwritev2), having written nothing. A fault plan sees it as a WRITE. */
-ssize_t hipc_sys_writev_nosignal(int fd, const struct iovec *iov, int count);
+ssize_t hipc__sys_writev_nosignal(int fd, const struct iovec *iov, int count);
 /* readv, for packet-mode pipes: one read takes one whole packet, so a
  * fault plan fails or interrupts it as a READ but never shortens it. */
-ssize_t hipc_sys_readv(int fd, const struct iovec *iov, int count);
-int hipc_sys_fclose(FILE *f);
+ssize_t hipc__sys_readv(int fd, const struct iovec *iov, int count);
+int hipc__sys_fclose(FILE *f);
 /* fflush(NULL): every output stream of the process. */
-int hipc_sys_fflush_all(void);
+int hipc__sys_fflush_all(void);
 /* _exit, for a forked child that must not return into its caller. */
-_Noreturn void hipc_sys_exit(int status);
+_Noreturn void hipc__sys_exit(int status);
 
 /* Which pages of a mapping are in memory (one byte per page, bit 0).
  * Shares MADVISE's fault point. */
-int hipc_sys_mincore(void *addr, size_t len, unsigned char *vec);
+int hipc__sys_mincore(void *addr, size_t len, unsigned char *vec);
 
 #endif

@@ -127,7 +127,7 @@ static int over_a_segment(void *p, int *sys_errno)
  * there. No /proc/self/ns/pid (STAT ENOENT) is a kernel without
  * namespaces: every process shares one pid space. A futex wait that times out, or finds the word
  * changed, only ends one sleep: the loop looks again. */
-static int chan_accepts(enum hipc_sys_call call, int err, int rc)
+static int chan_accepts(enum hipc__sys_call call, int err, int rc)
 {
     /* The segment's creator: limits it cannot read are left to the kernel
      * (OPEN, READ), an unsupported prefault falls back to a hint, and a

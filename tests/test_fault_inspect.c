@@ -84,7 +84,7 @@ static int list_find_gc(void *p, int *sys_errno)
  * A header page that cannot be made present (MADVISE, mincore too) is never
  * read: that segment is unreadable, which is no error either.
  * A missing /proc/sysvipc/shm means System V IPC is not there at all. */
-static int insp_accepts(enum hipc_sys_call call, int err, int rc)
+static int insp_accepts(enum hipc__sys_call call, int err, int rc)
 {
     /* Removing by key goes by id: EIDRM is no such id, as EINVAL is. */
     if (call == HIPC_SYS_SHMCTL && err == EIDRM && rc == HIPC_E_NOT_FOUND)

@@ -375,7 +375,7 @@ static int parent_and_child(void *p, int *sys_errno)
  * waitpid and EBUSY from F_SETPIPE_SZ need no entry: the driver takes any
  * known code for an errno whose meaning depends on the call, and the
  * tests of lib/pipe.c check HIPC_E_CHILD and HIPC_E_BAD_STATE exactly.) */
-static int pipe_accepts(enum hipc_sys_call call, int err, int rc)
+static int pipe_accepts(enum hipc__sys_call call, int err, int rc)
 {
     if ((call == HIPC_SYS_FORK && err == EAGAIN) ||
         (call == HIPC_SYS_FCNTL && err == EPERM))
@@ -386,7 +386,7 @@ static int pipe_accepts(enum hipc_sys_call call, int err, int rc)
 
 /* An injected EPIPE is the gone reader these scenarios expect anyway; in
  * every other scenario it must come back as HIPC_E_PEER_GONE. */
-static int gone_accepts(enum hipc_sys_call call, int err, int rc)
+static int gone_accepts(enum hipc__sys_call call, int err, int rc)
 {
     if (call == HIPC_SYS_WRITE && err == EPIPE)
         return rc == HIPC_OK;

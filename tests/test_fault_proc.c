@@ -31,7 +31,7 @@ static int identity_run(void *ctx, int *sys_errno)
  * EACCES) or a time namespace that cannot be looked at leaves the verdict
  * "unknown". The second run of the scenario asks about ourselves through
  * /proc/PID, whose ENOENT means hidden when kill(pid, 0) finds us. */
-static int identity_accepts(enum hipc_sys_call call, int err, int rc)
+static int identity_accepts(enum hipc__sys_call call, int err, int rc)
 {
     return rc == HIPC_E_PERM &&
            (call == HIPC_SYS_OPEN || call == HIPC_SYS_STAT) &&

@@ -58,7 +58,7 @@ static hipc_shm_config config(size_t size, unsigned flags)
  * fresh key after EEXIST, and BAD_PATH for a path that does not exist.
  * For a bare id, EIDRM says no segment has it (any more): NOT_FOUND, as
  * EINVAL does (shm_priv.h, hipc__shm_id_fail). */
-static int shm_accept(enum hipc_sys_call call, int err, int rc)
+static int shm_accept(enum hipc__sys_call call, int err, int rc)
 {
     if (call == HIPC_SYS_SHMCTL && err == EIDRM && rc == HIPC_E_NOT_FOUND)
         return 1;

@@ -43,7 +43,7 @@ static int untouched_segment(void)
     return id;
 }
 
-static void fail_nth(enum hipc_sys_call call, unsigned long nth, int err)
+static void fail_nth(enum hipc__sys_call call, unsigned long nth, int err)
 {
     hipc_fault_reset();
     hipc_fault_fail_nth(call, nth, err);
@@ -232,7 +232,7 @@ static int peek_run(void *p, int *sys_errno)
  * is still shown present; EFAULT from populating is memory that cannot be
  * had; a peek's mapping is dropped without looking at shmdt's answer; an
  * id gone under shmat or IPC_STAT is not found. */
-static int peek_accepts(enum hipc_sys_call call, int err, int rc)
+static int peek_accepts(enum hipc__sys_call call, int err, int rc)
 {
     if (rc == HIPC_OK)
         return call == HIPC_SYS_OPEN || call == HIPC_SYS_READ ||

@@ -40,7 +40,7 @@ static void keep(struct shm_ctx *c, const hipc_shm *h)
  * comes from /proc too; failures there are checked by test_fault_proc.)
  * EINVAL from madvise means a kernel without MADV_POPULATE, which falls
  * back to a hint; EFAULT from prefaulting means the memory is short. */
-static int creator_accepts(enum hipc_sys_call call, int err, int rc)
+static int creator_accepts(enum hipc__sys_call call, int err, int rc)
 {
     if (rc == HIPC_OK && (call == HIPC_SYS_OPEN || call == HIPC_SYS_READ))
         return 1;
@@ -54,7 +54,7 @@ static int creator_accepts(enum hipc_sys_call call, int err, int rc)
  * from IPC_STAT) is HIPC_E_NOT_FOUND, as documented. Verifying a header
  * maps the segment briefly and drops that mapping without looking at the
  * result, since a failed detach leaves nothing attached. */
-static int sharer_accepts(enum hipc_sys_call call, int err, int rc)
+static int sharer_accepts(enum hipc__sys_call call, int err, int rc)
 {
     if (creator_accepts(call, err, rc))
         return 1;
@@ -67,7 +67,7 @@ static int sharer_accepts(enum hipc_sys_call call, int err, int rc)
  * find the segment removed finds it so whether the kernel says so (EIDRM,
  * EINVAL, from shmat or from the IPC_STAT that follows it) or the header
  * does. */
-static int fresh_accepts(enum hipc_sys_call call, int err, int rc)
+static int fresh_accepts(enum hipc__sys_call call, int err, int rc)
 {
     if (sharer_accepts(call, err, rc))
         return 1;
@@ -138,7 +138,7 @@ static int keys_and_limits(void *p, int *sys_errno)
 
 /* ENOENT and ENOTDIR from stat mean the path is bad; failing to read a
  * limit leaves it unlimited and is no failure at all. */
-static int path_accepts(enum hipc_sys_call call, int err, int rc)
+static int path_accepts(enum hipc__sys_call call, int err, int rc)
 {
     if (call == HIPC_SYS_STAT)
         return rc == HIPC_E_BAD_PATH && (err == ENOENT || err == ENOTDIR);

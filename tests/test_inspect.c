@@ -852,7 +852,7 @@ static void table_read_failures_keep_code_and_errno(void **state)
 {
     (void)state;
     static const struct {
-        enum hipc_sys_call call;
+        enum hipc__sys_call call;
         int err, code;
     } cases[] = {
         {HIPC_SYS_OPEN, ENOENT, HIPC_E_UNSUPPORTED},

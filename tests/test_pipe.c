@@ -936,8 +936,8 @@ static void adoption_reports_each_failing_check(void **state)
     int fds[2];
     assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
     hipc_pipe p;
-    const enum hipc_sys_call calls[] = {HIPC_SYS_FCNTL, HIPC_SYS_FSTAT,
-                                        HIPC_SYS_FCNTL};
+    const enum hipc__sys_call calls[] = {HIPC_SYS_FCNTL, HIPC_SYS_FSTAT,
+                                         HIPC_SYS_FCNTL};
     const unsigned long nth[] = {1, 1, 2};
     for (size_t i = 0; i < 3; i++) {
         hipc_fault_fail_nth(calls[i], nth[i], EIO);

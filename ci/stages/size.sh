@@ -4,7 +4,7 @@
 # x86_64, armhf, aarch64 and x86_64-musl, and reports per target
 #   text, data  of the archive (binutils size, summed over its objects),
 #   stack       the worst stack depth reachable from a public entry point
-#               (hipc_* minus the internal hipc__*, hipc_sys_* and
+#               (hipc_* minus the internal hipc__* (the syscall seam included) and
 #               hipc_fault_*): gcc -fcallgraph-info=su gives every frame and
 #               call edge, and the deepest chain inside the library counts.
 #               Calls into libc and through function pointers count as 0

@@ -57,7 +57,7 @@ struct fault_scenario {
      * `call`, beyond the default mapping (for errnos that mean something
      * particular to this call, and for failures the library rightly
      * absorbs). */
-    int (*accept)(enum hipc_sys_call call, int err, int rc);
+    int (*accept)(enum hipc__sys_call call, int err, int rc);
 };
 
 static const char *const fault_call_names[] = {
@@ -70,7 +70,7 @@ static const char *const fault_call_names[] = {
  * ENOSPC, EACCES, EIDRM, EINVAL, EMFILE, ENFILE, EINTR, EAGAIN, EPIPE and
  * EFAULT where the manual page lists them, plus the call's own particular
  * ones. EINTR only where the call can really be interrupted. 0 ends. */
-static const int *fault_errnos(enum hipc_sys_call call)
+static const int *fault_errnos(enum hipc__sys_call call)
 {
     static const int shmget[] = {ENOMEM, ENOSPC, EACCES, EINVAL, ENFILE,
                                  EEXIST, ENOENT, EPERM,  0};
@@ -198,7 +198,7 @@ static int fault_expected_code(int err)
  * is: an interruption or a would-block is retried, and a failed close
  * still released the descriptor. */
 static int fault_success_ok(const struct fault_scenario *s,
-                            enum hipc_sys_call call, int err)
+                            enum hipc__sys_call call, int err)
 {
     if (err == EINTR || err == EAGAIN || call == HIPC_SYS_CLOSE)
         return 1;
@@ -206,7 +206,7 @@ static int fault_success_ok(const struct fault_scenario *s,
 }
 
 static int fault_code_ok(const struct fault_scenario *s,
-                         enum hipc_sys_call call, int err, int rc)
+                         enum hipc__sys_call call, int err, int rc)
 {
     if (!hipc_err_is_known(rc))
         return 0;
@@ -250,7 +250,7 @@ static const char *fault_release_and_check(const struct fault_scenario *s,
 /* The body of one case, in its own child. Exit 0: the fault fired and
  * every check passed; 3: the scenario never reached that call; 1: a
  * check failed (said on stderr). */
-static void fault_case(const struct fault_scenario *s, enum hipc_sys_call call,
+static void fault_case(const struct fault_scenario *s, enum hipc__sys_call call,
                        unsigned long nth, int err)
 {
     _Alignas(max_align_t) unsigned char ctx[FAULT_CTX_BYTES];
@@ -302,7 +302,7 @@ static int fault_count(const struct fault_scenario *s,
     fault_quiet_plan();
     int rc = s->run(ctx, &sys_errno);
     for (int k = 0; k < HIPC_SYS_COUNT_; k++)
-        counts[k] = hipc_fault_calls((enum hipc_sys_call)k);
+        counts[k] = hipc_fault_calls((enum hipc__sys_call)k);
     hipc_fault_reset();
     s->cleanup(ctx);
     return rc;
@@ -313,7 +313,7 @@ struct fault_tally {
 };
 
 static void fault_run_case(const struct fault_scenario *s,
-                           enum hipc_sys_call call, unsigned long nth, int err,
+                           enum hipc__sys_call call, unsigned long nth, int err,
                            struct fault_tally *t)
 {
     fflush(NULL);
@@ -350,8 +350,8 @@ static unsigned long fault_drive(const struct fault_scenario *s,
     }
     for (int k = 0; k < HIPC_SYS_COUNT_; k++)
         for (unsigned long n = 1; n <= counts[k]; n++)
-            for (const int *e = fault_errnos((enum hipc_sys_call)k); *e; e++)
-                fault_run_case(s, (enum hipc_sys_call)k, n, *e, &t);
+            for (const int *e = fault_errnos((enum hipc__sys_call)k); *e; e++)
+                fault_run_case(s, (enum hipc__sys_call)k, n, *e, &t);
     char kinds[256] = "";
     size_t used = 0;
     for (int k = 0; k < HIPC_SYS_COUNT_ && used < sizeof kinds; k++)
