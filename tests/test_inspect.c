@@ -2,6 +2,7 @@
 /* Tests for inspection: the /proc/sysvipc/shm parser on good, hostile and
  * truncated input; listing, classification, orphans and removal live. */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -830,12 +831,16 @@ static void unreadable_segment_is_listed_with_the_reason(void **state)
             _exit(10);
         if (hipc_inspect_find_id(id, &e, 0, NULL) != HIPC_OK)
             _exit(11);
-        /* Under hidepid our root parent is hidden from us: "unknown". */
-        char path[32];
-        struct stat st;
-        snprintf(path, sizeof path, "/proc/%d", (int)getppid());
+        /* Under hidepid our root parent is hidden from us: "unknown".
+         * With hidepid=noaccess its directory is still listed but its
+         * stat file cannot be read, so ask the file, not the directory. */
+        char path[48];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)getppid());
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
         enum hipc_seg_orphan want =
-            stat(path, &st) == 0 ? live_cpid_verdict() : HIPC_ORPHAN_UNKNOWN;
+            fd >= 0 ? live_cpid_verdict() : HIPC_ORPHAN_UNKNOWN;
+        if (fd >= 0)
+            close(fd);
         _exit(e.kind == HIPC_SEG_UNREADABLE && e.kind_code == HIPC_E_PERM &&
                       e.orphan == want
                   ? 0
