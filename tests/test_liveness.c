@@ -245,14 +245,18 @@ static pid_t hidden_pid;
  * creator's /proc entry; it owns the segment (so gc could remove it). */
 static int blind_judge(void)
 {
-    char path[32];
-    struct stat st;
+    char path[48];
     if (setgroups(0, NULL) != 0 || setgid(OTHER_GID) != 0 ||
         setuid(OTHER_UID) != 0)
         return 40;
-    snprintf(path, sizeof path, "/proc/%d", (int)hidden_pid);
-    if (stat(path, &st) == 0)
+    /* The stat file, not the directory: hidepid=noaccess lists the
+     * directory but refuses what is inside. */
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)hidden_pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        close(fd);
         return 77; /* hidepid did not hide it: nothing to test */
+    }
     return judge_live_creator();
 }
 
