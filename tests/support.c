@@ -245,6 +245,12 @@ static int read_stat_view(pid_t pid, struct stat_view *v)
     return 0;
 }
 
+int hipc_test_under_valgrind(void)
+{
+    const char *pre = getenv("LD_PRELOAD");
+    return pre != NULL && strstr(pre, "vgpreload") != NULL;
+}
+
 int hipc_test_own_stat_is_faked(void)
 {
     pid_t self = getpid();

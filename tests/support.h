@@ -117,6 +117,12 @@ int hipc_test_own_stat_is_faked(void);
     "differs from what peers read, so liveness across processes and "          \
     "threads cannot be tested"
 
+/* Non-zero when the program runs under valgrind, which preloads its own
+ * library. Valgrind emulates some calls: shmat first asks IPC_STAT for the
+ * segment's size and answers EINVAL when that is refused, where the
+ * kernel says EACCES. */
+int hipc_test_under_valgrind(void);
+
 /* Non-zero when /proc/PID/syscall shows other syscall numbers than this
  * program uses: under qemu-user the kernel sees qemu's host syscalls, so a
  * test cannot tell from /proc which call of ours a process is blocked in. */
