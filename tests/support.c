@@ -245,6 +245,14 @@ static int read_stat_view(pid_t pid, struct stat_view *v)
     return 0;
 }
 
+time_t hipc_test_kernel_seconds(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) != 0)
+        return (time_t)-1;
+    return ts.tv_sec;
+}
+
 int hipc_test_under_valgrind(void)
 {
     const char *pre = getenv("LD_PRELOAD");

@@ -11,6 +11,7 @@
 /* cmocka.h needs the four headers above first. */
 #include <cmocka.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* Moves the process into a private IPC namespace (as root: unshare
  * CLONE_NEWIPC; otherwise a user namespace mapping us to root as well).
@@ -116,6 +117,13 @@ int hipc_test_own_stat_is_faked(void);
     "this process's /proc/self/stat is emulated (qemu-user): its start time "  \
     "differs from what peers read, so liveness across processes and "          \
     "threads cannot be tested"
+
+/* The wall-clock second the kernel stamps System V objects with (shm_ctime,
+ * atime, dtime): CLOCK_REALTIME_COARSE, updated once per tick. time() and
+ * CLOCK_REALTIME can already show the next second while the kernel still
+ * stamps the previous one, so a test that compares or waits for stamped
+ * seconds reads this clock; -1 if it cannot be read. */
+time_t hipc_test_kernel_seconds(void);
 
 /* Non-zero when the program runs under valgrind, which preloads its own
  * library. Valgrind emulates some calls: shmat first asks IPC_STAT for the

@@ -161,15 +161,17 @@ static void an_open_of_a_reused_id_describes_the_new_segment(void **state)
 
 /* The same key, size and creator, re-created by the same process: only
  * the creation time tells A from B, so B must come at least a second
- * later (the kernel keeps shm_ctime in seconds). Waits for the clock to
- * turn instead of sleeping a fixed time. */
+ * later (the kernel keeps shm_ctime in seconds). Waits for the kernel's
+ * own second (support.h) to turn instead of sleeping a fixed time: time()
+ * can turn a tick before the kernel's stamp does, which made B a twin. */
 static void a_same_key_recreated_a_second_later_is_another_segment(void **state)
 {
     (void)state;
     hipc_shm a, b;
     stale_a(&a, HIPC_SHM_RAW);
-    time_t t0 = time(NULL);
-    while (time(NULL) == t0)
+    time_t t0 = hipc_test_kernel_seconds();
+    assert_true(t0 != (time_t)-1);
+    while (hipc_test_kernel_seconds() == t0)
         usleep(10000);
     if (!next_id_is(a.id))
         hipc_test_skip("cannot choose the next segment id");
