@@ -10,7 +10,7 @@ full_pkgs=("${min_pkgs[@]}" clang llvm libclang-rt-14-dev libcmocka-dev
   gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu libc6-dev-armhf-cross
   libc6-dev-arm64-cross gcovr cppcheck clang-tidy clang-format
   g++  # ci/stages/headers.sh compiles the headers as C++ (clang++ is in clang)
-  mandoc  # the man-page stage
+  mandoc man-db groff  # the man-page stage: mandoc lint and man --warnings
   dpkg-dev xz-utils  # apt-get source (ci/cmocka.sh)
   python3  # ci/stack_depth.py
   mount)  # ci/stages/hostile.sh remounts /proc with hidepid

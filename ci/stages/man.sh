@@ -39,18 +39,21 @@ if ! mandoc -T lint -W warning "${pages[@]}" >"$out/lint.log" 2>&1 ||
   exit 1
 fi
 
-# Debian's man renders with groff, which warns about other things.
-if command -v man >/dev/null && command -v groff >/dev/null; then
-  echo "-- man: man --warnings (groff) over ${#pages[@]} pages"
-  for p in "${pages[@]}"; do
-    MANWIDTH=80 man --warnings -E UTF-8 -l "$p" 2>"$out/groff.log" >/dev/null
-    if [ -s "$out/groff.log" ]; then
-      cat "$out/groff.log"
-      echo "man: groff warns about $p" >&2
-      exit 1
-    fi
-  done
+# Debian's man renders with groff, which warns about other things. ci/deps.sh
+# installs both; a machine without them fails here rather than skipping.
+if ! command -v man >/dev/null || ! command -v groff >/dev/null; then
+  echo "man: man and groff are needed (apt-get install man-db groff)" >&2
+  exit 1
 fi
+echo "-- man: man --warnings (groff) over ${#pages[@]} pages"
+for p in "${pages[@]}"; do
+  MANWIDTH=80 man --warnings -E UTF-8 -l "$p" 2>"$out/groff.log" >/dev/null
+  if [ -s "$out/groff.log" ]; then
+    cat "$out/groff.log"
+    echo "man: groff warns about $p" >&2
+    exit 1
+  fi
+done
 
 echo "-- man: the library and its pages, installed into $out/prefix"
 quiet cmake -S . -B "$out/build" -DCMAKE_BUILD_TYPE=Release \
