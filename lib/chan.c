@@ -30,6 +30,7 @@
 
 #include "hipc/error.h"
 #include "internal.h"
+#include "owner.h"
 #include "proc.h"
 #include "sys.h"
 
@@ -39,9 +40,6 @@
 #define ENDIAN_MARK 0x01020304u
 #define REC_HDR 8u
 #define PAD_BIT 0x80000000u /* in a record's length word: a pad */
-#define OWNER_CLAIMING 0x80000000u
-#define OWNER_CLOSED 0x40000000u
-#define OWNER_PID 0x3fffffffu
 /* How often a waiter that hears nothing asks whether its peer still lives. */
 #define SLICE_NS ((int64_t)50 * 1000 * 1000)
 /* The first sleep of a wait: bounds how late a wake-up lost to the
@@ -357,87 +355,35 @@ static int read_meta(const struct chan_hdr *h, size_t size, uint32_t *cap,
 
 /* ---- who holds each end ---------------------------------------------- */
 
-static uint64_t slot_pidns(const hipc_chan *ch, const struct chan_slot *s)
+/* The record of slot `s`'s holder: its words in the slot, its namespace
+ * in the array beside the slots. */
+static struct hipc__owner slot_owner(const hipc_chan *ch, struct chan_slot *s)
 {
-    const struct chan_pidns *n = &hdr(ch)->slot_ns[s - hdr(ch)->slot];
-    return atomic_load_explicit(&n->lo, memory_order_relaxed) |
-           (uint64_t)atomic_load_explicit(&n->hi, memory_order_relaxed) << 32;
+    struct chan_pidns *n = &hdr(ch)->slot_ns[s - hdr(ch)->slot];
+    struct hipc__owner o = {&s->owner, &s->start_lo, &s->start_hi, &n->lo,
+                            &n->hi};
+    return o;
 }
 
-/* The pid of owner word `w` as this process names it: 0 when the owner
- * recorded another pid namespace, where its number is someone else's. */
-static pid_t owner_pid_here(const hipc_chan *ch, const struct chan_slot *s,
+static struct hipc__self self_of(const hipc_chan *ch)
+{
+    struct hipc__self me = {ch->pid_, ch->start_, ch->pidns_};
+    return me;
+}
+
+static pid_t owner_pid_here(const hipc_chan *ch, struct chan_slot *s,
                             uint32_t w)
 {
-    uint64_t ns = slot_pidns(ch, s);
-    if (ns != 0 && ch->pidns_ != 0 && ns != ch->pidns_)
-        return 0;
-    return (pid_t)(w & OWNER_PID);
+    struct hipc__owner o = slot_owner(ch, s);
+    struct hipc__self me = self_of(ch);
+    return hipc__owner_pid_here(&o, &me, w);
 }
 
-/* Non-zero (an enum hipc__proc_state) when the process named by owner
- * word `w` still runs or cannot be judged, 0 when it is gone (or the slot
- * is vacant), negative on a failure to find out. A pid recorded in another
- * pid namespace names nobody we can look up: it is never judged gone. */
-static int owner_alive(const hipc_chan *ch, struct chan_slot *s, uint32_t w,
-                       int *err)
+static int owner_alive(hipc_chan *ch, struct chan_slot *s, uint32_t w)
 {
-    if ((w & OWNER_PID) == 0 || (w & OWNER_CLOSED) != 0)
-        return 0;
-    pid_t pid = owner_pid_here(ch, s, w);
-    uint64_t start = 0;
-    if (pid == 0)
-        return HIPC__PROC_UNKNOWN;
-    if ((w & OWNER_CLAIMING) != 0) {
-        /* Its start time is being written: the pid alone must do. */
-        int rc = hipc__proc_start_time(pid, &start, err);
-        return rc == HIPC_E_NOT_FOUND ? 0 : rc == HIPC_OK ? 1 : rc;
-    }
-    start = atomic_load_explicit(&s->start_lo, memory_order_relaxed) |
-            (uint64_t)atomic_load_explicit(&s->start_hi, memory_order_relaxed)
-                << 32;
-    /* Acquire: if the owner changed while we read the start, someone
-     * just attached and is certainly alive. (Only a claim landing within
-     * these few instructions gets here: no test can time it, so coverage
-     * marks it.) */
-    /* GCOVR_EXCL_START [race]: a claim within these instructions */
-    if (atomic_load_explicit(&s->owner, memory_order_acquire) != w)
-        return 1;
-    /* GCOVR_EXCL_STOP */
-    return hipc__proc_alive(pid, start, err);
-}
-
-static int claim(hipc_chan *ch, struct chan_slot *s, uint32_t *prev)
-{
-    uint32_t w = atomic_load_explicit(&s->owner, memory_order_acquire);
-    int alive = owner_alive(ch, s, w, &ch->sys_errno);
-    if (alive < 0)
-        return alive;
-    if (alive != 0) {
-        ch->holder_pid = owner_pid_here(ch, s, w);
-        return HIPC_E_EXISTS;
-    }
-    uint32_t mine = (uint32_t)ch->pid_ & OWNER_PID;
-    /* Relaxed CAS: the start time is published by the release below. */
-    /* GCOVR_EXCL_START [race]: another process won the CAS in between */
-    if (!atomic_compare_exchange_strong_explicit(&s->owner, &w,
-                                                 OWNER_CLAIMING | mine,
-                                                 memory_order_relaxed,
-                                                 memory_order_relaxed))
-        return HIPC_E_EXISTS; /* another process won the race */
-    /* GCOVR_EXCL_STOP */
-    atomic_store_explicit(&s->start_lo, (uint32_t)ch->start_,
-                          memory_order_relaxed);
-    atomic_store_explicit(&s->start_hi, (uint32_t)(ch->start_ >> 32),
-                          memory_order_relaxed);
-    struct chan_pidns *n = &hdr(ch)->slot_ns[s - hdr(ch)->slot];
-    atomic_store_explicit(&n->lo, (uint32_t)ch->pidns_, memory_order_relaxed);
-    atomic_store_explicit(&n->hi, (uint32_t)(ch->pidns_ >> 32),
-                          memory_order_relaxed);
-    /* Release: whoever sees the bare pid also sees its start time. */
-    atomic_store_explicit(&s->owner, mine, memory_order_release);
-    *prev = w;
-    return HIPC_OK;
+    struct hipc__owner o = slot_owner(ch, s);
+    struct hipc__self me = self_of(ch);
+    return hipc__owner_alive(&o, &me, w, &ch->sys_errno);
 }
 
 /* HIPC_OK while the peer is there or has not come yet; HIPC_E_PEER_GONE
@@ -450,11 +396,11 @@ static int check_peer(hipc_chan *ch, enum peer_look look)
     uint32_t w = atomic_load_explicit(&s->owner, memory_order_acquire);
     if (w == 0)
         return HIPC_OK;
-    if ((w & OWNER_PID) == 0 || (w & OWNER_CLOSED) != 0)
+    if ((w & HIPC__OWNER_PID) == 0 || (w & HIPC__OWNER_CLOSED) != 0)
         return HIPC_E_PEER_GONE;
     if (look == PEER_SLOT_ONLY)
         return HIPC_OK;
-    int alive = owner_alive(ch, s, w, &ch->sys_errno);
+    int alive = owner_alive(ch, s, w);
     return alive < 0 ? alive : alive ? HIPC_OK : HIPC_E_PEER_GONE;
 }
 
@@ -950,10 +896,20 @@ static int identify(hipc_chan *ch)
 {
     if ((ch->flags_ & HIPC_CHAN_ANONYMOUS) != 0)
         return HIPC_OK;
-    ch->pid_ = hipc__sys_getpid();
-    int rc = hipc__proc_self_pidns(&ch->pidns_, &ch->sys_errno);
-    return rc == HIPC_OK ? hipc__proc_self_start(&ch->start_, &ch->sys_errno)
-                         : rc;
+    struct hipc__self me;
+    int rc = hipc__self_identify(&me, &ch->sys_errno);
+    ch->pid_ = me.pid;
+    ch->start_ = me.start;
+    ch->pidns_ = me.pidns;
+    return rc;
+}
+
+/* Takes the role's slot for this process (see owner.h). */
+static int claim(hipc_chan *ch, uint32_t *prev)
+{
+    struct hipc__owner o = slot_owner(ch, own_slot(ch));
+    struct hipc__self me = self_of(ch);
+    return hipc__owner_claim(&o, &me, prev, &ch->holder_pid, &ch->sys_errno);
 }
 
 static int check_role(hipc_chan_role role)
@@ -1008,14 +964,15 @@ static int attach_core(hipc_chan *ch, void *mem, size_t size,
     if ((rc = identify(ch)) != HIPC_OK)
         return rc;
     int anon = (ch->flags_ & HIPC_CHAN_ANONYMOUS) != 0;
-    if (!anon && (rc = claim(ch, own_slot(ch), &prev)) != HIPC_OK)
+    if (!anon && (rc = claim(ch, &prev)) != HIPC_OK)
         return rc;
     /* Read after the claim: a previous holder of this end is gone now, so
      * the position it published is final. */
     if ((rc = read_positions(ch, &head, &tail)) != HIPC_OK) {
-        if (!anon) /* give the slot back as we found it */
-            atomic_store_explicit(&own_slot(ch)->owner, prev,
-                                  memory_order_release);
+        if (!anon) { /* give the slot back as we found it */
+            struct hipc__owner o = slot_owner(ch, own_slot(ch));
+            hipc__owner_restore(&o, prev);
+        }
         return rc;
     }
     ch->spin_ns = cfg->spin_ns != 0 ? cfg->spin_ns : HIPC_CHAN_SPIN_DEFAULT;
@@ -1049,13 +1006,10 @@ static void leave(hipc_chan *ch)
     if ((ch->flags_ & HIPC_CHAN_ANONYMOUS) != 0 ||
         hipc__sys_getpid() != ch->pid_)
         return;
-    uint32_t mine = (uint32_t)ch->pid_ & OWNER_PID;
-    /* Release: what we published happens before the peer sees us leave.
-     * A CAS, because a slot taken over by someone else is not ours. */
-    atomic_compare_exchange_strong_explicit(&own_slot(ch)->owner, &mine,
-                                            OWNER_CLOSED | mine,
-                                            memory_order_release,
-                                            memory_order_relaxed);
+    /* Release: what we published happens before the peer sees us leave. */
+    struct hipc__owner o = slot_owner(ch, own_slot(ch));
+    struct hipc__self me = self_of(ch);
+    (void)hipc__owner_leave(&o, &me);
     wake_at_close(ch);
 }
 
@@ -1270,7 +1224,7 @@ int hipc_chan_get_peer(hipc_chan *ch, hipc_chan_peer_info *out)
     uint32_t w = atomic_load_explicit(&s->owner, memory_order_acquire);
     hipc_chan_peer_info info = {HIPC_CHAN_PEER_NONE, 0};
     if (w != 0) {
-        int alive = owner_alive(ch, s, w, &ch->sys_errno);
+        int alive = owner_alive(ch, s, w);
         /* A holder caught mid-claim that /proc hides from us. */
         if (alive == HIPC_E_PERM)
             alive = HIPC__PROC_UNKNOWN;
