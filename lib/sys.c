@@ -162,6 +162,32 @@ int hipc__sys_dup2(int from, int to)
     return r < 0 ? neg_errno() : r;
 }
 
+int hipc__sys_openat(int dirfd, const char *path, int flags, mode_t mode)
+{
+    /* Opening a FIFO blocks until its other side comes, unless O_NONBLOCK. */
+    FAULT_POINT_IF(OPENAT, (flags & O_NONBLOCK) ? 0u : HIPC_FAULT_CAN_EINTR);
+    int fd = openat(dirfd, path, flags | O_CLOEXEC, mode);
+    return fd < 0 ? neg_errno() : fd;
+}
+
+int hipc__sys_mkfifoat(int dirfd, const char *name, mode_t mode)
+{
+    FAULT_POINT(MKFIFOAT);
+    return mkfifoat(dirfd, name, mode) < 0 ? neg_errno() : 0;
+}
+
+int hipc__sys_unlinkat(int dirfd, const char *name, int flags)
+{
+    FAULT_POINT(UNLINKAT);
+    return unlinkat(dirfd, name, flags) < 0 ? neg_errno() : 0;
+}
+
+int hipc__sys_fchmod(int fd, mode_t mode)
+{
+    FAULT_POINT(FCHMOD);
+    return fchmod(fd, mode) < 0 ? neg_errno() : 0;
+}
+
 pid_t hipc__sys_fork(void)
 {
     FAULT_POINT(FORK);

@@ -28,7 +28,8 @@
     X(SHMGET) X(SHMAT) X(SHMDT) X(SHMCTL) X(PIPE2) X(READ) X(WRITE) X(CLOSE)  \
     X(FCNTL) X(FSTAT) X(STAT) X(OPEN) X(POLL) X(IOCTL) X(FORK) X(WAITPID)     \
     X(KILL) X(SIGMASK) X(SIGTIMEDWAIT) X(SIGPENDING) X(CLOCK) X(FUTEX)        \
-    X(MADVISE) X(DUP2) X(FDOPEN) X(GETPID)
+    X(MADVISE) X(DUP2) X(FDOPEN) X(GETPID) X(OPENAT) X(MKFIFOAT)          \
+    X(UNLINKAT) X(FCHMOD)
 
 enum hipc__sys_call {
 #define HIPC_SYS_ENUM_(name) HIPC_SYS_##name,
@@ -79,6 +80,15 @@ int hipc__sys_open(const char *path, int flags);
 int hipc__sys_poll(struct pollfd *fds, nfds_t n, int timeout_ms);
 int hipc__sys_ioctl_int(int fd, unsigned long req, int *out);
 int hipc__sys_dup2(int from, int to);
+
+/* Named things relative to a directory descriptor (AT_FDCWD for the
+ * working directory): the FIFO module opens a directory once and then
+ * works only below it, so a path swapped under it cannot redirect it.
+ * openat always adds O_CLOEXEC. */
+int hipc__sys_openat(int dirfd, const char *path, int flags, mode_t mode);
+int hipc__sys_mkfifoat(int dirfd, const char *name, mode_t mode);
+int hipc__sys_unlinkat(int dirfd, const char *name, int flags);
+int hipc__sys_fchmod(int fd, mode_t mode);
 
 pid_t hipc__sys_fork(void);
 pid_t hipc__sys_waitpid(pid_t pid, int *status, int options);

@@ -104,6 +104,12 @@ static const int *fault_errnos(enum hipc__sys_call call)
     static const int dup2[] = {EBADF, EBUSY, EINTR, EMFILE, 0};
     static const int fdopen[] = {EINVAL, ENOMEM, EMFILE, 0};
     static const int clock[] = {EINVAL, 0};
+    static const int openat[] = {EACCES, ELOOP,  EMFILE, ENFILE, ENOENT,
+                                 ENOMEM, ENXIO,  EINTR,  ENOTDIR, 0};
+    static const int mkfifoat[] = {EACCES, EEXIST, ENOENT, ENOSPC,
+                                   EROFS,  EDQUOT, ENOTDIR, 0};
+    static const int unlinkat[] = {EACCES, EBUSY, ENOENT, EPERM, EROFS, 0};
+    static const int fchmod[] = {EBADF, EPERM, EROFS, EIO, 0};
     static const int none[] = {0};
     switch (call) {
     case HIPC_SYS_SHMGET:
@@ -156,6 +162,14 @@ static const int *fault_errnos(enum hipc__sys_call call)
         return fdopen;
     case HIPC_SYS_CLOCK:
         return clock;
+    case HIPC_SYS_OPENAT:
+        return openat;
+    case HIPC_SYS_MKFIFOAT:
+        return mkfifoat;
+    case HIPC_SYS_UNLINKAT:
+        return unlinkat;
+    case HIPC_SYS_FCHMOD:
+        return fchmod;
     default:
         return none;
     }
