@@ -76,14 +76,20 @@ extern "C" {
     X(E_BAD_FRAME, -43,                                                         \
       "not a hipc frame: the writer sends no frames or lost its place")         \
     X(E_BAD_CAPACITY, -44,                                                      \
-      "capacity must be a power of two in HIPC_CHAN_MIN/MAX_CAPACITY")
+      "capacity must be a power of two in HIPC_CHAN_MIN/MAX_CAPACITY")         \
+    /* Appended in 1.1. */                                                      \
+    X(E_EXEC, -45, "the child could not run the program (see sys_errno)")       \
+    X(E_UNSAFE, -46,                                                            \
+      "refused: a symlink, another owner, or wider permissions than asked")     \
+    X(E_OVERRUN, -47,                                                           \
+      "fell behind: messages were overwritten before they were read")
 
 /* clang-format off */
 enum hipc_error {
 #define HIPC_ERROR_ENUM_(name, value, msg) HIPC_##name = (value),
     HIPC_ERROR_MAP(HIPC_ERROR_ENUM_)
 #undef HIPC_ERROR_ENUM_
-    HIPC_ERROR_LAST_ = -44
+    HIPC_ERROR_LAST_ = -47
 };
 /* clang-format on */
 
