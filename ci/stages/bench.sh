@@ -12,3 +12,9 @@ build=build/dev
 cmake --build --preset dev -j2 >/dev/null
 "$build/bench/hipc_bench" --quick --json | python3 -m json.tool >/dev/null
 "$build/tools/hipcctl" bench --quick
+# The module benches (bench/bench_<x>.c): each must finish and print JSON.
+for b in "$build"/bench/hipc_bench_*; do
+    [ -x "$b" ] || continue
+    echo "== $(basename "$b") --quick"
+    "$b" --quick --json | python3 -m json.tool >/dev/null
+done
