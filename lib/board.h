@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/* hipc — the board: where readers that attached a segment read-only
+ * announce that they sleep, so that its writer makes the wake-up syscall
+ * only when someone waits. Internal (state blocks, broadcast rings).
+ *
+ * A reader of a read-only mapping cannot store anything in the data
+ * segment, so the writer creates a small companion segment, the board:
+ * IPC_PRIVATE, writable by everyone who may read the data segment, marked
+ * for removal (IPC_RMID) at once while the writer holds it attached. Linux
+ * still lets a process shmat a segment marked for removal, by its id,
+ * while the segment exists; it vanishes when the last process detaches,
+ * so no crash of anyone can leave a board behind. The writer publishes
+ * the board's id and its own identity (pid and start time, which the
+ * board's hipc header repeats) in the data segment (struct
+ * hipc__board_ref); a reader checks the board it attaches against them.
+ *
+ * Waiting is Dekker's: the reader increments the board's sleepers word,
+ * looks at the data segment's futex word once more and FUTEX_WAITs on it
+ * (FUTEX_WAIT reads the word only: it works on a read-only mapping), then
+ * decrements; the writer stores the word, then loads the sleepers word
+ * (both seq_cst) and calls FUTEX_WAKE only when it is not zero.
+ *
+ * The board is untrusted by everyone: any reader can scribble on it. A
+ * counter held above zero costs the writer a wasted wake per publish; one
+ * forced to zero loses wake-ups, which the sleepers make up for because
+ * no sleep lasts longer than HIPC__BOARD_SLICE_NS. Nothing on the board
+ * is ever used as an index or a length. */
+#ifndef HIPC_BOARD_H
+#define HIPC_BOARD_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hipc/shm.h"
+
+/* The longest sleep of one hipc__board_wait(): bounds how late a sleeper
+ * whose announcement was lost (a scribbled board, a new writer's board
+ * not seen yet, no board at all) learns of a change. */
+#define HIPC__BOARD_SLICE_NS ((int64_t)50 * 1000 * 1000)
+
+/* The board's tag in its hipc header. */
+#define HIPC__BOARD_TAG 0x64726f62u /* "bord" */
+
+/* No board published (id word). */
+#define HIPC__BOARD_NONE 0xffffffffu
+
+/* What the writer publishes in the data segment: the board's shm id and
+ * the writer's identity as the board's header records it (creator pid
+ * and start time). Readers load it; nothing in it is trusted. */
+struct hipc__board_ref {
+    _Atomic uint32_t id; /* HIPC__BOARD_NONE, or the board's shm id */
+    _Atomic uint32_t pid;
+    _Atomic uint32_t start_lo, start_hi;
+};
+
+/* A process's view of one board: the writer's (created) or a reader's
+ * (attached). Zeroed, or after hipc__board_detach(), it holds no board;
+ * every function accepts that state. */
+struct hipc__board {
+    _Atomic uint32_t *sleepers; /* NULL: no board */
+    void *base;                 /* this process's mapping */
+    hipc_shm shm;               /* the writer's handle */
+    int writer;                 /* created (1) or attached (0) */
+    int id;                     /* identity of the board held */
+    uint32_t pid;
+    uint64_t start;
+};
+
+/* Writer: creates a board readable and writable by whoever the data
+ * segment's `mode` lets read it (each read bit also grants write; the
+ * owner always has rw), marks it removed and keeps it attached. `b` must
+ * stay where it is until hipc__board_detach (it holds a hipc_shm).
+ * Returns HIPC_OK, HIPC_E_BAD_MODE (mode > 0777), or the codes of
+ * hipc_shm_create for a private key (HIPC_E_LIMIT, HIPC_E_NOMEM,
+ * HIPC_E_PERM, HIPC_E_SYS...), errno in *sys_errno (may be NULL). On
+ * failure `b` holds no board and nothing is left behind. */
+int hipc__board_create(struct hipc__board *b, unsigned mode, int *sys_errno);
+
+/* Writer: publishes the board `b` holds (or HIPC__BOARD_NONE when it
+ * holds none) into `ref` in the data segment: the id is withdrawn first
+ * and stored last, with release order, so a reader that sees the id
+ * also sees the identity stored with it. */
+void hipc__board_publish(const struct hipc__board *b,
+                         struct hipc__board_ref *ref);
+
+/* Reader: makes `b` hold the board that `ref` names now. Does nothing when
+ * it holds that board already (same id, pid and start); otherwise detaches
+ * the one it holds and attaches the new one read-write, checking that the
+ * segment is a board (size within one page, hipc header with
+ * HIPC__BOARD_TAG) whose header names the pid and start time of `ref`, and
+ * making its page present first so that no read or write can SIGBUS.
+ * Returns HIPC_OK (b holds the board) or, with `b` holding no board:
+ *   HIPC_E_NOT_FOUND   no board published, or its id names no segment
+ *                      (EINVAL, EIDRM: the writer is gone and so are all
+ *                      who held its board)
+ *   HIPC_E_PERM        no write permission on the board (EACCES)
+ *   HIPC_E_CORRUPT     the segment is not the board `ref` names (size,
+ *                      header, tag, pid or start); also a ref that
+ *                      changed while it was read
+ *   HIPC_E_UNSUPPORTED the page cannot be proved present (a kernel before
+ *                      5.14 without MADV_POPULATE_WRITE and the page not
+ *                      in memory)
+ *   HIPC_E_NOMEM       the page cannot be made present, or no address
+ *                      space
+ *   hipc__from_errno() of any other errno, kept in *sys_errno (may be
+ *   NULL; 0 when hipc's own checks failed).
+ * A reader that gets an error still waits correctly, only without
+ * announcing: its wake-ups come at the end of each slice. */
+int hipc__board_attach(struct hipc__board *b, const struct hipc__board_ref *ref,
+                       int *sys_errno);
+
+/* Detaches the board `b` holds, if any (writer or reader); `b` then holds
+ * none. A writer's board vanishes with its last reader. */
+void hipc__board_detach(struct hipc__board *b);
+
+/* Reader: one sleep while *word == seen: announces it on the board (if `b`
+ * holds one), looks at *word again, FUTEX_WAITs for at most `ns` and at
+ * most HIPC__BOARD_SLICE_NS (ns <= 0: no sleep, only the look), then
+ * withdraws the announcement.
+ * Returns HIPC_OK when *word != seen was seen (before or after the sleep),
+ * HIPC_E_AGAIN when the caller should check its own state and deadline
+ * and call again (the time ran out, a signal or a spurious wake-up
+ * interrupted the sleep: transparent, like the channel's), or HIPC_E_SYS
+ * for an unexpected futex errno, kept in *sys_errno (may be NULL). */
+int hipc__board_wait(struct hipc__board *b, const _Atomic uint32_t *word,
+                     uint32_t seen, int64_t ns, int *sys_errno);
+
+/* Writer: call after storing the new value of *word with seq_cst order
+ * (atomic_store, not _explicit with a weaker order). Wakes every sleeper
+ * on *word if, and only if, the board shows one announced. Returns the
+ * futex's error (negative errno) or 0; a failed wake only delays the
+ * sleepers to the end of their slice. */
+int hipc__board_wake(const struct hipc__board *b, _Atomic uint32_t *word);
+
+#endif
