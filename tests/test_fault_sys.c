@@ -49,6 +49,33 @@ static void segment_calls_pass_the_kernels_errno_up(void **state)
     assert_int_equal(hipc__sys_shmctl(-1, IPC_STAT, &ds), -EINVAL);
 }
 
+/* The calls the FIFO module makes below a directory descriptor, on a FIFO
+ * in a fresh directory: each succeeds, then fails with the kernel's errno. */
+static void path_calls_report_and_succeed(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/hipc-test-sys-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    int d = hipc__sys_openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, 0);
+    assert_true(d >= 0);
+    assert_int_equal(hipc__sys_mkfifoat(d, "f", 0600), 0);
+    assert_int_equal(hipc__sys_mkfifoat(d, "f", 0600), -EEXIST);
+    int fd = hipc__sys_openat(d, "f", O_RDONLY | O_NONBLOCK | O_NOFOLLOW, 0);
+    assert_true(fd >= 0);
+    assert_true((fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+    assert_int_equal(hipc__sys_fchmod(fd, 0640), 0);
+    struct stat st;
+    assert_int_equal(hipc__sys_fstat(fd, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0640);
+    assert_int_equal(hipc__sys_close(fd), 0);
+    assert_int_equal(hipc__sys_fchmod(fd, 0600), -EBADF);
+    assert_int_equal(hipc__sys_unlinkat(d, "f", 0), 0);
+    assert_int_equal(hipc__sys_unlinkat(d, "f", 0), -ENOENT);
+    assert_int_equal(hipc__sys_openat(d, "f", O_RDONLY, 0), -ENOENT);
+    assert_int_equal(hipc__sys_close(d), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 static void segment_calls_succeed_in_order(void **state)
 {
     (void)state;
@@ -288,6 +315,14 @@ static long call_once(enum hipc__sys_call call)
         return hipc__sys_fdopen(-1, "r", &f);
     case HIPC_SYS_CLOCK:
         return hipc__sys_clock_gettime(CLOCK_REALTIME, &ts);
+    case HIPC_SYS_OPENAT:
+        return hipc__sys_openat(AT_FDCWD, "/", O_RDONLY, 0);
+    case HIPC_SYS_MKFIFOAT:
+        return hipc__sys_mkfifoat(-1, "f", 0600);
+    case HIPC_SYS_UNLINKAT:
+        return hipc__sys_unlinkat(-1, "f", 0);
+    case HIPC_SYS_FCHMOD:
+        return hipc__sys_fchmod(-1, 0600);
     default:
         return -ENOSYS;
     }
@@ -514,6 +549,7 @@ static void modes_parse_from_words_and_print_back(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup(segment_calls_pass_the_kernels_errno_up, plain_plan),
     cmocka_unit_test_setup(segment_calls_succeed_in_order, plain_plan),
+    cmocka_unit_test_setup(path_calls_report_and_succeed, plain_plan),
     cmocka_unit_test_setup(descriptor_calls_pass_the_kernels_errno_up,
                            plain_plan),
     cmocka_unit_test_setup(poll_passes_the_kernels_errno_up, plain_plan),
