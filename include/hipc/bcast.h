@@ -117,11 +117,12 @@ typedef struct hipc_bcast {
     unsigned state_;
     unsigned flags_;
     uint32_t mask_;
-    uint32_t head_; /* consumer: the producer's last validated head */
-    uint64_t pos_;  /* own byte position (64-bit, never wraps) */
-    uint64_t seq_;  /* sequence of the message at pos_ */
-    uint64_t tail_; /* producer: oldest byte still held */
-    uint64_t lost_; /* consumer: lost at the last HIPC_E_OVERRUN */
+    uint32_t head_;   /* consumer: the producer's last validated head */
+    uint32_t stream_; /* consumer: head loads in a row that found more */
+    uint64_t pos_;    /* own byte position (64-bit, never wraps) */
+    uint64_t seq_;    /* sequence of the message at pos_ */
+    uint64_t tail_;   /* producer: oldest byte still held */
+    uint64_t lost_;   /* consumer: lost at the last HIPC_E_OVERRUN */
     uint64_t lost_total_;
     pid_t pid_;
     uint64_t start_;
