@@ -11,8 +11,8 @@
  *   3 tail  the 64-bit byte position of the oldest record still intact,
  *           and the sequence the next message gets, stored with the tail
  *           (it names the message at the tail when the ring is empty)
- * Records are 16-byte headers {seq (u64), len (u32), pos (u32: low bits of
- * the record's position)} plus the payload padded to 16. A record never
+ * Records are 16-byte headers {seq (u64), len | pos << 32 (u64; pos: the
+ * low 32 bits of the record's position)} plus the payload padded to 16. A record never
  * wraps: the rest of the ring is filled with a pad (PAD_BIT in len, the
  * next message's seq). Positions are 64-bit and never wrap; the head line
  * carries only the low 32 bits, which a consumer extends from its own.
@@ -87,10 +87,11 @@ struct bc_hdr {
 _Static_assert(sizeof(struct bc_hdr) == HIPC_BCAST_HEADER_SIZE,
                "the header is four 128-byte lines");
 
+/* len in the low half of the second word, pos in the high half: one store
+ * each, so a record costs the producer two header stores. */
 struct bc_rec {
     _Atomic uint64_t seq;
-    _Atomic uint32_t len;
-    _Atomic uint32_t pos;
+    _Atomic uint64_t len_pos;
 };
 
 _Static_assert(sizeof(struct bc_rec) == REC_HDR, "record header size");
@@ -134,9 +135,9 @@ static struct bc_rec *rec_at(const hipc_bcast *b, uint64_t pos)
 static struct rec_view read_rec(const hipc_bcast *b, uint64_t pos)
 {
     struct bc_rec *r = rec_at(b, pos);
+    uint64_t lp = atomic_load_explicit(&r->len_pos, memory_order_relaxed);
     struct rec_view v = {atomic_load_explicit(&r->seq, memory_order_relaxed),
-                         atomic_load_explicit(&r->len, memory_order_relaxed),
-                         atomic_load_explicit(&r->pos, memory_order_relaxed)};
+                         (uint32_t)lp, (uint32_t)(lp >> 32)};
     return v;
 }
 
@@ -314,8 +315,8 @@ static void write_rec_hdr(hipc_bcast *b, uint32_t len_word)
 {
     struct bc_rec *r = rec_at(b, b->pos_);
     atomic_store_explicit(&r->seq, b->seq_, memory_order_relaxed);
-    atomic_store_explicit(&r->len, len_word, memory_order_relaxed);
-    atomic_store_explicit(&r->pos, (uint32_t)b->pos_, memory_order_relaxed);
+    atomic_store_explicit(&r->len_pos, (uint64_t)b->pos_ << 32 | len_word,
+                          memory_order_relaxed);
 }
 
 HIPC_NOINLINE static void write_pad(hipc_bcast *b, uint32_t contig)
