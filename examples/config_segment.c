@@ -1,35 +1,35 @@
 /* SPDX-License-Identifier: MIT */
-/* A configuration segment: one process publishes a configuration struct in
- * a hipc shared-memory segment and exits; others read it later, each in
- * its own process; finally it is removed.
+/* A configuration block: one process publishes a configuration struct in
+ * a hipc state block and exits; others read it later, each in its own
+ * process; finally it is removed.
  *
- *     config_segment write KEY NAME RATE_HZ   create the segment, publish
+ *     config_segment write KEY NAME RATE_HZ   publish (create the block,
+ *                                             or take it over from the
+ *                                             last writer)
  *     config_segment read KEY                 print the configuration
- *     config_segment remove KEY               remove the segment
+ *     config_segment remove KEY               remove the block
  *
- * The segment outlives the writer (that is its point), so `remove` is part
- * of the recipe. Readers open it read-only and treat its contents as
- * untrusted input: another process wrote them, so every field is checked
- * before use and the name is never assumed to be NUL-terminated. */
+ * The block outlives the writer (that is its point), so `remove` is part
+ * of the recipe. A state block gives the rest: readers attach read-only
+ * and always get one whole value (a writer killed half-way leaves the
+ * previous one), the next writer takes over from one that is gone, and
+ * readers learn the generation and whether a writer is still there. The
+ * value is still untrusted input - another process wrote it - so every
+ * field is checked before use and the name is never assumed to be
+ * NUL-terminated. */
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hipc/hipc.h"
+#include "hipc/state.h"
 
-/* The application tag in the hipc header: a reader refuses a segment of
- * another application that happens to use the same key. */
-#define CONFIG_TAG 0x43464731u /* "CFG1" */
 #define CONFIG_NAME_MAX 32
 
-/* The layout shared between processes: fixed-width fields only. The
- * writer fills everything, then sets `published` with release order; a
- * reader that sees it set (acquire) sees every field. */
+/* The value shared between processes: fixed-width fields only. */
 struct config {
-    _Atomic uint32_t published; /* 0 until the fields are complete */
     uint32_t rate_hz;           /* 1..100000 */
     char name[CONFIG_NAME_MAX]; /* NUL-padded */
 };
@@ -63,55 +63,71 @@ static int write_config(hipc_key key, const char *name, const char *rate)
                 CONFIG_NAME_MAX - 1);
         return 2;
     }
-    hipc_shm shm;
-    hipc_shm_config cfg = {.size = sizeof(struct config),
-                           .mode = 0644, /* others may read, not write */
-                           .tag = CONFIG_TAG};
-    int rc = hipc_shm_create(&shm, key, &cfg);
+    struct config c;
+    memset(&c, 0, sizeof c);
+    c.rate_hz = (uint32_t)hz;
+    memcpy(c.name, name, strlen(name));
+    hipc_state_writer w;
+    hipc_state_config cfg = {.mode = 0644}; /* others may read */
+    int rc = hipc_state_create(&w, key, sizeof c, &cfg);
+    /* A block already there: take it over from the writer before us. */
+    if (rc == HIPC_E_EXISTS)
+        rc = hipc_state_open_writer(&w, key, NULL);
     if (rc != HIPC_OK)
-        return fail("create", rc, shm.sys_errno);
-    struct config *c = shm.data; /* zero-filled by the kernel */
-    c->rate_hz = (uint32_t)hz;
-    memcpy(c->name, name, strlen(name));
-    atomic_store_explicit(&c->published, 1, memory_order_release);
-    printf("config_segment: published \"%s\" at %ld Hz in segment %d\n", name,
-           hz, shm.id);
-    /* Detach only: the segment stays for the readers. */
-    rc = hipc_shm_close(&shm);
+        return fail("open as writer", rc, w.sys_errno);
+    if (w.value_size != sizeof c) {
+        (void)hipc_state_close_writer(&w);
+        fprintf(stderr, "config_segment: the block holds another value\n");
+        return 1;
+    }
+    rc = hipc_state_publish(&w, &c, sizeof c);
+    if (rc != HIPC_OK)
+        return fail("publish", rc, w.sys_errno);
+    printf("config_segment: published \"%s\" at %ld Hz, generation %llu\n",
+           name, hz, (unsigned long long)w.generation);
+    /* Gives up the writer's role only: the block stays for the readers. */
+    rc = hipc_state_close_writer(&w);
     return rc == HIPC_OK ? 0 : fail("close", rc, 0);
 }
 
 /* Checks what another process wrote; prints it when it makes sense. */
-static int show(const struct config *c)
+static int show(const struct config *c, const hipc_state_info *info)
 {
-    if (atomic_load_explicit(&c->published, memory_order_acquire) != 1) {
+    if (info->generation == 0) {
         fprintf(stderr, "config_segment: not published yet\n");
         return 1;
     }
-    uint32_t hz = c->rate_hz; /* read once, then checked */
     char name[CONFIG_NAME_MAX + 1] = {0};
     memcpy(name, c->name, CONFIG_NAME_MAX);
-    if (hz < 1 || hz > 100000 || strlen(name) == CONFIG_NAME_MAX) {
+    if (c->rate_hz < 1 || c->rate_hz > 100000 ||
+        strlen(name) == CONFIG_NAME_MAX) {
         fprintf(stderr, "config_segment: the configuration is damaged\n");
         return 1;
     }
-    printf("config_segment: name \"%s\", rate %u Hz\n", name, (unsigned)hz);
+    printf("config_segment: name \"%s\", rate %u Hz (generation %llu)\n", name,
+           (unsigned)c->rate_hz, (unsigned long long)info->generation);
     return 0;
 }
 
 static int read_config(hipc_key key)
 {
-    hipc_shm shm;
-    /* The size comes from the segment; asking for at least ours refuses
-     * one too small to hold the struct. */
-    int rc = hipc_shm_open(&shm, key, sizeof(struct config), HIPC_SHM_RDONLY);
+    hipc_state_reader r;
+    int rc = hipc_state_open_reader(&r, key, NULL);
     if (rc != HIPC_OK)
-        return fail("open", rc, shm.sys_errno);
-    int status = shm.tag == CONFIG_TAG ? show(shm.data) : 1;
-    if (shm.tag != CONFIG_TAG)
-        fprintf(stderr, "config_segment: segment %d is another program's\n",
-                shm.id);
-    rc = hipc_shm_close(&shm);
+        return fail("open", rc, r.sys_errno);
+    struct config c;
+    hipc_state_info info;
+    /* The block says how big its value is; ours must be that size. */
+    rc = r.value_size == sizeof c ? hipc_state_read(&r, &c, sizeof c, &info)
+                                  : HIPC_E_SIZE_MISMATCH;
+    int status = rc < 0 ? fail("read", rc, r.sys_errno) : show(&c, &info);
+    pid_t pid = 0;
+    int writer = hipc_state_get_writer(&r, &pid);
+    if (status == 0 && writer == HIPC_STATE_WRITER_ALIVE)
+        printf("config_segment: its writer, pid %d, still runs\n", (int)pid);
+    else if (status == 0 && writer >= 0)
+        printf("config_segment: no writer now\n");
+    rc = hipc_state_close_reader(&r);
     return rc == HIPC_OK ? status : fail("close", rc, 0);
 }
 
