@@ -204,7 +204,8 @@ int hipc_state_close_writer(hipc_state_writer *w);
  *
  * Returns HIPC_OK, or HIPC_E_NULL, HIPC_E_BAD_FLAGS, HIPC_E_BAD_KEY,
  * HIPC_E_FOREIGN (another tag), HIPC_E_VERSION, HIPC_E_CORRUPT (an
- * inconsistent block: sizes, magic), HIPC_E_UNSUPPORTED, and the codes of
+ * inconsistent block: sizes, magic), HIPC_E_AGAIN (its creator has not
+ * finished it yet), HIPC_E_UNSUPPORTED, and the codes of
  * hipc_shm_open() with HIPC_SHM_RDONLY|HIPC_SHM_PREFAULT. */
 int hipc_state_open_reader(hipc_state_reader *r, hipc_key key,
                            const hipc_state_config *cfg);
@@ -250,7 +251,8 @@ int hipc_state_close_reader(hipc_state_reader *r);
  * (attached read-only for a moment), for tools.
  * Returns HIPC_OK with *out filled, or HIPC_E_NULL, HIPC_E_BAD_ID, the
  * codes of hipc_shm_open_id() and of the block's checks
- * (HIPC_E_FOREIGN, HIPC_E_VERSION, HIPC_E_CORRUPT, HIPC_E_RETRIES). */
+ * (HIPC_E_FOREIGN, HIPC_E_VERSION, HIPC_E_CORRUPT, HIPC_E_AGAIN,
+ * HIPC_E_RETRIES) and of reading /proc. */
 int hipc_state_stat_id(int shm_id, hipc_state_stat *out, int *sys_errno);
 
 #ifdef __cplusplus
