@@ -544,6 +544,47 @@ static void removed_block_refuses_new_readers(void **st)
     assert_int_equal(hipc_state_close_writer(&w), HIPC_OK);
 }
 
+#ifdef HIPC_FAULT_INJECTION
+#include "board.h"
+#include "fault.h"
+
+/* A wake-up that fails leaves its errno, not an error: the value is out. */
+static void failed_wake_is_kept_not_returned(void **st)
+{
+    (void)st;
+    hipc_state_writer w;
+    assert_int_equal(hipc_state_create(&w, KEY, VSIZE, NULL), HIPC_OK);
+    /* As if a reader had announced its sleep. */
+    struct hipc__board *b = (struct hipc__board *)(void *)w.board_;
+    atomic_store(b->sleepers, 1u);
+    hipc_fault_fail_nth(HIPC_SYS_FUTEX, 1, EINVAL);
+    unsigned char v[VSIZE];
+    value_of(v, sizeof v, 1);
+    assert_int_equal(hipc_state_publish(&w, v, sizeof v), HIPC_OK);
+    assert_int_equal(w.sys_errno, EINVAL);
+    hipc_fault_reset();
+    assert_int_equal(hipc_state_remove(&w), HIPC_OK);
+    assert_int_equal(hipc_state_close_writer(&w), HIPC_OK);
+}
+
+/* A wait that cannot read /proc to judge the writer says so. */
+static void proc_failure_during_wait_is_returned(void **st)
+{
+    (void)st;
+    hipc_state_writer w;
+    hipc_state_reader r;
+    assert_int_equal(hipc_state_create(&w, KEY, VSIZE, NULL), HIPC_OK);
+    assert_int_equal(hipc_state_open_reader(&r, KEY, NULL), HIPC_OK);
+    hipc_fault_fail_nth(HIPC_SYS_OPEN, 1, EMFILE);
+    assert_int_equal(hipc_state_wait(&r, WAIT_NS), HIPC_E_LIMIT);
+    assert_int_equal(r.sys_errno, EMFILE);
+    hipc_fault_reset();
+    assert_int_equal(hipc_state_close_reader(&r), HIPC_OK);
+    assert_int_equal(hipc_state_remove(&w), HIPC_OK);
+    assert_int_equal(hipc_state_close_writer(&w), HIPC_OK);
+}
+#endif
+
 #define T(f)                                                                   \
     cmocka_unit_test_setup_teardown(f, hipc_test_fd_setup,                     \
                                     hipc_test_fd_teardown)
@@ -560,6 +601,10 @@ static const struct CMUnitTest tests[] = {
     T(successor_refuses_a_block_whose_slot_never_settles),
     T(stat_id_shows_size_generation_writer_and_readers),
     T(removed_block_refuses_new_readers),
+#ifdef HIPC_FAULT_INJECTION
+    T(failed_wake_is_kept_not_returned),
+    T(proc_failure_during_wait_is_returned),
+#endif
 };
 
 HIPC_TEST_MAIN(tests)
