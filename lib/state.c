@@ -507,8 +507,9 @@ static int reader_open_held(hipc_state_reader *r)
     return HIPC_OK;
 }
 
-int hipc_state_open_reader(hipc_state_reader *r, hipc_key key,
-                           const hipc_state_config *cfg)
+/* Opens by key, or by id when `by_id`. */
+static int reader_open(hipc_state_reader *r, const hipc_state_config *cfg,
+                       hipc_key key, int id, int by_id)
 {
     if (r == NULL)
         return HIPC_E_NULL;
@@ -516,14 +517,27 @@ int hipc_state_open_reader(hipc_state_reader *r, hipc_key key,
     hipc__board_detach(r_board(r));
     if (cfg != NULL && cfg->flags != 0)
         return HIPC_E_BAD_FLAGS;
-    int rc =
-        hipc_shm_open(&r->shm_, key, 0, HIPC_SHM_RDONLY | HIPC_SHM_PREFAULT);
+    unsigned flags = HIPC_SHM_RDONLY | HIPC_SHM_PREFAULT;
+    int rc = by_id ? hipc_shm_open_id(&r->shm_, id, 0, flags)
+                   : hipc_shm_open(&r->shm_, key, 0, flags);
     r->sys_errno = r->shm_.sys_errno;
     if (rc != HIPC_OK)
         return rc;
     if ((rc = reader_open_held(r)) != HIPC_OK)
         (void)hipc_shm_close(&r->shm_);
     return rc;
+}
+
+int hipc_state_open_reader(hipc_state_reader *r, hipc_key key,
+                           const hipc_state_config *cfg)
+{
+    return reader_open(r, cfg, key, -1, 0);
+}
+
+int hipc_state_open_reader_id(hipc_state_reader *r, int shm_id,
+                              const hipc_state_config *cfg)
+{
+    return reader_open(r, cfg, 0, shm_id, 1);
 }
 
 int hipc_state_read(hipc_state_reader *r, void *buf, size_t cap,

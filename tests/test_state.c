@@ -526,6 +526,27 @@ static void stat_id_shows_size_generation_writer_and_readers(void **st)
     assert_int_equal(err, EINVAL);
 }
 
+static void private_block_is_opened_by_id(void **st)
+{
+    (void)st;
+    hipc_state_writer w;
+    hipc_state_reader r;
+    hipc_state_config bad = {.flags = 2};
+    assert_int_equal(hipc_state_open_reader_id(NULL, 0, NULL), HIPC_E_NULL);
+    assert_int_equal(hipc_state_open_reader_id(&r, 0, &bad), HIPC_E_BAD_FLAGS);
+    assert_int_equal(hipc_state_open_reader_id(&r, -1, NULL), HIPC_E_BAD_ID);
+    assert_int_equal(hipc_state_create(&w, HIPC_SHM_KEY_PRIVATE, VSIZE, NULL),
+                     HIPC_OK);
+    assert_int_equal(hipc_state_open_reader_id(&r, w.shm_.id, NULL), HIPC_OK);
+    publish_gen(&w, 1);
+    read_expect(&r, 1, 1);
+    assert_int_equal(hipc_state_close_reader(&r), HIPC_OK);
+    assert_int_equal(hipc_state_remove(&w), HIPC_OK);
+    assert_int_equal(hipc_state_open_reader_id(&r, w.shm_.id, NULL),
+                     HIPC_E_REMOVED);
+    assert_int_equal(hipc_state_close_writer(&w), HIPC_OK);
+}
+
 static void removed_block_refuses_new_readers(void **st)
 {
     (void)st;
@@ -601,6 +622,7 @@ static const struct CMUnitTest tests[] = {
     T(successor_refuses_a_block_whose_slot_never_settles),
     T(stat_id_shows_size_generation_writer_and_readers),
     T(removed_block_refuses_new_readers),
+    T(private_block_is_opened_by_id),
 #ifdef HIPC_FAULT_INJECTION
     T(failed_wake_is_kept_not_returned),
     T(proc_failure_during_wait_is_returned),

@@ -210,6 +210,13 @@ int hipc_state_close_writer(hipc_state_writer *w);
 int hipc_state_open_reader(hipc_state_reader *r, hipc_key key,
                            const hipc_state_config *cfg);
 
+/* The same by segment id (a block under HIPC_SHM_KEY_PRIVATE, shared
+ * across fork, or one a tool found): HIPC_E_BAD_ID for a negative id,
+ * HIPC_E_NOT_FOUND when no segment has it (EINVAL), HIPC_E_REMOVED when it
+ * is marked for removal, the rest as hipc_state_open_reader. */
+int hipc_state_open_reader_id(hipc_state_reader *r, int shm_id,
+                              const hipc_state_config *cfg);
+
 /* Copies the latest value into buf (cap bytes at least value_size) and
  * returns its length, value_size. info (may be NULL) receives its
  * generation and whether it changed since this handle's last read.
