@@ -7,7 +7,9 @@
 #include <linux/futex.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -403,4 +405,209 @@ int hipc__sys_mincore(void *addr, size_t len, unsigned char *vec)
 {
     FAULT_POINT(MADVISE);
     return mincore(addr, len, vec) < 0 ? neg_errno() : 0;
+}
+
+/* Running a program: see sys.h. Nothing below `vfork() == 0` may touch
+ * memory the parent uses (the child shares it until it execs), nor the
+ * fault plan, nor return from this function. */
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434 /* the same number on every architecture */
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2) /* Linux 5.11 */
+#endif
+
+extern char **environ;
+
+/* The child's calls: 0, or -errno; an injected errno fails the step
+ * without calling the kernel. */
+#define CHILD_CALL(plan, step, expr)                                           \
+    ((plan)->inject[step] != 0 ? -(plan)->inject[step]                         \
+                               : ((expr) < 0 ? -errno : 0))
+
+static _Noreturn void child_fail(int errfd, enum hipc__exec_step step, int neg)
+{
+    struct hipc__exec_failure f = {.step = (int)step, .err = -neg};
+    /* A pipe write of 8 bytes is atomic; nothing can be done if it
+     * fails, and the parent then sees only the exit status. */
+    (void)!write(errfd, &f, sizeof f);
+    syscall(SYS_exit_group, 127);
+    for (;;) /* GCOVR_EXCL_LINE [kernel]: exit_group does not return */
+        ;
+}
+
+/* Moves a descriptor below 3 that is about to be overwritten out of the
+ * way (to 3 or above, close-on-exec). */
+static int child_lift(int *fd, int keep)
+{
+    if (*fd < 0 || *fd >= 3 || *fd == keep)
+        return 0;
+    int r = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+    if (r < 0)
+        return -errno;
+    *fd = r;
+    return 0;
+}
+
+/* Locals only: the parent's plan is not written. */
+static int child_redirect(const struct hipc__exec_plan *plan, int *errfd)
+{
+    if (plan->inject[HIPC__EXEC_DUP] != 0)
+        return -plan->inject[HIPC__EXEC_DUP];
+    int src[3] = {plan->src[0], plan->src[1], plan->src[2]};
+    int r = child_lift(errfd, -1);
+    for (int i = 0; i < 3 && r == 0; i++)
+        r = child_lift(&src[i], i);
+    for (int i = 0; i < 3 && r == 0; i++) {
+        if (src[i] < 0)
+            continue;
+        r = src[i] == i ? fcntl(i, F_SETFD, 0) : dup2(src[i], i);
+        r = r < 0 ? -errno : 0;
+    }
+    return r;
+}
+
+/* Without close_range: every descriptor up to the soft limit, one by
+ * one (the failure pipe spared until execve closes it). */
+static void child_close_each(int errfd)
+{
+    struct rlimit lim;
+    long max = 1024;
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
+        lim.rlim_cur < INT32_MAX)
+        max = (long)lim.rlim_cur;
+    for (long fd = 3; fd < max; fd++)
+        if (fd != errfd)
+            (void)close((int)fd);
+}
+
+static int child_close_range(const struct hipc__exec_plan *plan, int errfd)
+{
+    int r = CHILD_CALL(plan, HIPC__EXEC_CLOSE_RANGE,
+                       syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC));
+    /* ENOSYS before Linux 5.9, EINVAL (the flag) before 5.11. */
+    if (r == -ENOSYS || r == -EINVAL) {
+        child_close_each(errfd);
+        r = 0;
+    }
+    return r;
+}
+
+/* execve sets every caught signal back to its default itself; only an
+ * ignored one would stay ignored, so those are reset here. Then the mask
+ * is emptied. (The C library refuses its own internal signals, which are
+ * never ignored.) */
+static int child_signals(const struct hipc__exec_plan *plan)
+{
+    if (plan->inject[HIPC__EXEC_SIGNALS] != 0)
+        return -plan->inject[HIPC__EXEC_SIGNALS];
+    struct sigaction dfl, old;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+            (void)sigaction(sig, &dfl, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    return sigprocmask(SIG_SETMASK, &none, NULL) < 0 ? -errno : 0;
+}
+
+static _Noreturn void child_exec(const struct hipc__exec_plan *plan)
+{
+    int errfd = plan->errfd;
+    int r = child_redirect(plan, &errfd);
+    if (r != 0)
+        child_fail(errfd, HIPC__EXEC_DUP, r);
+    if (plan->cwd != NULL &&
+        (r = CHILD_CALL(plan, HIPC__EXEC_CHDIR, chdir(plan->cwd))) != 0)
+        child_fail(errfd, HIPC__EXEC_CHDIR, r);
+    if (plan->group == HIPC__GROUP_SESSION)
+        r = CHILD_CALL(plan, HIPC__EXEC_GROUP, setsid());
+    else if (plan->group == HIPC__GROUP_NEW)
+        r = CHILD_CALL(plan, HIPC__EXEC_GROUP, setpgid(0, 0));
+    if (r != 0)
+        child_fail(errfd, HIPC__EXEC_GROUP, r);
+    if ((r = child_close_range(plan, errfd)) != 0)
+        child_fail(errfd, HIPC__EXEC_CLOSE_RANGE, r);
+    if ((r = child_signals(plan)) != 0)
+        child_fail(errfd, HIPC__EXEC_SIGNALS, r);
+    char *const *envp = plan->envp != NULL ? plan->envp : environ;
+    r = CHILD_CALL(plan, HIPC__EXEC_EXECVE,
+                   execve(plan->path, plan->argv, envp));
+    child_fail(errfd, HIPC__EXEC_EXECVE, r);
+}
+
+#ifdef HIPC_FAULT_INJECTION
+/* Asks the fault plan, in the parent, about each step the child makes. */
+static void plan_faults(struct hipc__exec_plan *plan)
+{
+    memset(plan->inject, 0, sizeof plan->inject);
+    if (plan->src[0] >= 0 || plan->src[1] >= 0 || plan->src[2] >= 0)
+        plan->inject[HIPC__EXEC_DUP] = hipc_fault_errno(HIPC_SYS_DUP2);
+    if (plan->cwd != NULL)
+        plan->inject[HIPC__EXEC_CHDIR] = hipc_fault_errno(HIPC_SYS_CHDIR);
+    if (plan->group == HIPC__GROUP_SESSION)
+        plan->inject[HIPC__EXEC_GROUP] = hipc_fault_errno(HIPC_SYS_SETSID);
+    else if (plan->group == HIPC__GROUP_NEW)
+        plan->inject[HIPC__EXEC_GROUP] = hipc_fault_errno(HIPC_SYS_SETPGID);
+    plan->inject[HIPC__EXEC_CLOSE_RANGE] =
+        hipc_fault_errno(HIPC_SYS_CLOSE_RANGE);
+    plan->inject[HIPC__EXEC_SIGNALS] = hipc_fault_errno(HIPC_SYS_SIGACTION);
+    plan->inject[HIPC__EXEC_EXECVE] = hipc_fault_errno(HIPC_SYS_EXECVE);
+}
+#endif
+
+pid_t hipc__sys_spawn(struct hipc__exec_plan *plan)
+{
+    FAULT_POINT(CLONE);
+#ifdef HIPC_FAULT_INJECTION
+    plan_faults(plan);
+#else
+    memset(plan->inject, 0, sizeof plan->inject);
+#endif
+    pid_t pid = vfork();
+    if (pid == 0)
+        child_exec(plan);
+    return pid < 0 ? neg_errno() : pid;
+}
+
+/* Through the raw call: the C library's wrappers leave its own internal
+ * signals unblocked, and their handlers must not run in a vfork child
+ * either. The kernel's set is 64 bits on every architecture hipc builds
+ * for (the C library's sigset_t is larger, its head the same bits). */
+int hipc__sys_block_signals(sigset_t *old)
+{
+    FAULT_POINT(SIGMASK);
+    sigset_t all;
+    memset(&all, 0xff, sizeof all); /* sigfillset leaves glibc's out */
+    sigemptyset(old);
+    return syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, old, 8) < 0
+               ? neg_errno()
+               : 0;
+}
+
+void hipc__sys_restore_signals(const sigset_t *old)
+{
+    (void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, 8);
+}
+
+int hipc__sys_pidfd_open(pid_t pid)
+{
+    FAULT_POINT(PIDFD_OPEN);
+    long fd = syscall(SYS_pidfd_open, pid, 0);
+    return fd < 0 ? neg_errno() : (int)fd;
+}
+
+int hipc__sys_pidfd_signal(int pidfd, int sig)
+{
+    FAULT_POINT(PIDFD_SIGNAL);
+    return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? neg_errno()
+                                                                   : 0;
 }

@@ -29,7 +29,8 @@
     X(FCNTL) X(FSTAT) X(STAT) X(OPEN) X(POLL) X(IOCTL) X(FORK) X(WAITPID)     \
     X(KILL) X(SIGMASK) X(SIGTIMEDWAIT) X(SIGPENDING) X(CLOCK) X(FUTEX)        \
     X(MADVISE) X(DUP2) X(FDOPEN) X(GETPID) X(OPENAT) X(MKFIFOAT)          \
-    X(UNLINKAT) X(FCHMOD)
+    X(UNLINKAT) X(FCHMOD) X(CLONE) X(EXECVE) X(CHDIR) X(SETSID) X(SETPGID)  \
+    X(CLOSE_RANGE) X(SIGACTION) X(PIDFD_OPEN) X(PIDFD_SIGNAL)
 
 enum hipc__sys_call {
 #define HIPC_SYS_ENUM_(name) HIPC_SYS_##name,
@@ -140,6 +141,77 @@ int hipc__sys_fclose(FILE *f);
 int hipc__sys_fflush_all(void);
 /* _exit, for a forked child that must not return into its caller. */
 _Noreturn void hipc__sys_exit(int status);
+
+/* Running a program (process module).
+ *
+ * hipc__sys_spawn() starts a child with vfork (the parent's thread waits
+ * until the child has called execve or ended, and no page table is
+ * copied: what makes a spawn cost what posix_spawn costs), and the child
+ * works through the plan below with raw syscalls only, touching no
+ * memory but its own stack and writing nothing back but its failure
+ * record into errfd. Where vfork is emulated by fork (valgrind, TSan)
+ * the same code runs unchanged.
+ *
+ * The child, in order: makes each src[i] descriptor i (dup2, or clearing
+ * close-on-exec where it is i already); changes to cwd; starts a new
+ * session or process group; marks every descriptor from 3 up
+ * close-on-exec (close_range with CLOSE_RANGE_CLOEXEC; where the kernel
+ * has not got it, closes them one by one up to the soft RLIMIT_NOFILE,
+ * sparing errfd); sets every signal's action to the default and
+ * unblocks them all; execve. A failing step writes a struct
+ * hipc__exec_failure to errfd (close-on-exec: a successful execve closes
+ * it, so the parent reads end of file) and the child ends with status 127
+ * through exit_group, running no exit handler.
+ *
+ * The caller must have blocked every signal (hipc__sys_block_signals) so
+ * that no handler of the parent's runs in the child. The fault plan is
+ * asked, in the parent before vfork, for CLONE and for each step the
+ * child will make (DUP2 once for the redirections, CHDIR, SETSID or
+ * SETPGID, CLOSE_RANGE, SIGACTION, EXECVE); an injected errno makes the
+ * child fail that step as if the kernel had refused it (CLOSE_RANGE's
+ * ENOSYS and EINVAL take the fallback instead). */
+enum hipc__exec_step {
+    HIPC__EXEC_DUP,
+    HIPC__EXEC_CHDIR,
+    HIPC__EXEC_GROUP,
+    HIPC__EXEC_CLOSE_RANGE,
+    HIPC__EXEC_SIGNALS,
+    HIPC__EXEC_EXECVE,
+    HIPC__EXEC_STEPS_
+};
+enum hipc__exec_group {
+    HIPC__GROUP_SAME,
+    HIPC__GROUP_NEW,
+    HIPC__GROUP_SESSION
+};
+struct hipc__exec_plan {
+    const char *path;
+    char *const *argv;
+    char *const *envp; /* NULL: the caller's environment (environ) */
+    int src[3];        /* -1: leave descriptor i as it is */
+    int errfd;         /* write end of a close-on-exec pipe */
+    const char *cwd;   /* NULL: stay */
+    enum hipc__exec_group group;
+    int inject[HIPC__EXEC_STEPS_]; /* set by the seam, not the caller */
+};
+struct hipc__exec_failure {
+    int step; /* enum hipc__exec_step */
+    int err;  /* positive errno */
+};
+/* Returns the child's pid (> 0) or -errno (vfork failed: no child). */
+pid_t hipc__sys_spawn(struct hipc__exec_plan *plan);
+/* Blocks every signal on the calling thread, the ones the C library keeps
+ * for itself included (a raw rt_sigprocmask); *old gets the mask before.
+ * Restore with hipc__sys_sigmask(SIG_SETMASK, old, NULL). SIGMASK's
+ * fault point. */
+int hipc__sys_block_signals(sigset_t *old);
+/* Puts back the mask block_signals saved. No fault point: with a mask the
+ * kernel gave, it cannot fail. */
+void hipc__sys_restore_signals(const sigset_t *old);
+/* A descriptor for the child `pid` (close-on-exec), or -errno; -ENOSYS
+ * before Linux 5.3. */
+int hipc__sys_pidfd_open(pid_t pid);
+int hipc__sys_pidfd_signal(int pidfd, int sig);
 
 /* Which pages of a mapping are in memory (one byte per page, bit 0).
  * Shares MADVISE's fault point. */

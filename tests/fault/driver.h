@@ -104,12 +104,30 @@ static const int *fault_errnos(enum hipc__sys_call call)
     static const int dup2[] = {EBADF, EBUSY, EINTR, EMFILE, 0};
     static const int fdopen[] = {EINVAL, ENOMEM, EMFILE, 0};
     static const int clock[] = {EINVAL, 0};
-    static const int openat[] = {EACCES, ELOOP,  EMFILE, ENFILE, ENOENT,
-                                 ENOMEM, ENXIO,  EINTR,  ENOTDIR, 0};
-    static const int mkfifoat[] = {EACCES, EEXIST, ENOENT, ENOSPC,
+    static const int openat[] = {EACCES, ELOOP, EMFILE, ENFILE,  ENOENT,
+                                 ENOMEM, ENXIO, EINTR,  ENOTDIR, 0};
+    static const int mkfifoat[] = {EACCES, EEXIST, ENOENT,  ENOSPC,
                                    EROFS,  EDQUOT, ENOTDIR, 0};
     static const int unlinkat[] = {EACCES, EBUSY, ENOENT, EPERM, EROFS, 0};
     static const int fchmod[] = {EBADF, EPERM, EROFS, EIO, 0};
+    /* The process module. CLONE is vfork; the child's steps (DUP2 for its
+     * redirections, CHDIR, SETSID, SETPGID, CLOSE_RANGE, SIGACTION,
+     * EXECVE) fail in the child and come back as HIPC_E_EXEC. */
+    static const int clone[] = {EAGAIN, ENOMEM, 0};
+    static const int execve[] = {E2BIG,        EACCES, EIO,     ELOOP,
+                                 ENAMETOOLONG, ENOENT, ENOEXEC, ENOMEM,
+                                 ENOTDIR,      EPERM,  ETXTBSY, 0};
+    static const int chdir[] = {EACCES, ELOOP, ENOENT, ENOTDIR, EIO, 0};
+    static const int setsid[] = {EPERM, 0};
+    static const int setpgid[] = {EACCES, EINVAL, EPERM, 0};
+    /* ENOSYS before Linux 5.9, EINVAL for CLOSE_RANGE_CLOEXEC before
+     * 5.11: both take the fallback. */
+    static const int close_range[] = {ENOSYS, EINVAL, 0};
+    static const int sigaction[] = {EINVAL, 0};
+    /* ENOSYS before Linux 5.3: the pid fallback. */
+    static const int pidfd_open[] = {ENOSYS, EMFILE, ENFILE, ENOMEM,
+                                     EINVAL, ESRCH,  0};
+    static const int pidfd_signal[] = {EINVAL, EPERM, ESRCH, 0};
     static const int none[] = {0};
     switch (call) {
     case HIPC_SYS_SHMGET:
@@ -170,6 +188,24 @@ static const int *fault_errnos(enum hipc__sys_call call)
         return unlinkat;
     case HIPC_SYS_FCHMOD:
         return fchmod;
+    case HIPC_SYS_CLONE:
+        return clone;
+    case HIPC_SYS_EXECVE:
+        return execve;
+    case HIPC_SYS_CHDIR:
+        return chdir;
+    case HIPC_SYS_SETSID:
+        return setsid;
+    case HIPC_SYS_SETPGID:
+        return setpgid;
+    case HIPC_SYS_CLOSE_RANGE:
+        return close_range;
+    case HIPC_SYS_SIGACTION:
+        return sigaction;
+    case HIPC_SYS_PIDFD_OPEN:
+        return pidfd_open;
+    case HIPC_SYS_PIDFD_SIGNAL:
+        return pidfd_signal;
     default:
         return none;
     }
