@@ -185,12 +185,13 @@ int hipc_process_signal(hipc_process *p, int sig)
     return send(p, sig);
 }
 
-/* SIGKILL and a wait that only ends when the child has. */
+/* SIGKILL and a wait that only ends when the child has. A refused
+ * SIGKILL (EPERM: a set-user-ID program) leaves it running: waiting then
+ * could last for ever. */
 static int kill_and_reap(hipc_process *p)
 {
     int rc = send(p, SIGKILL);
-    int r = wait_until(p, HIPC_FOREVER);
-    return rc != HIPC_OK ? rc : r;
+    return rc != HIPC_OK ? rc : wait_until(p, HIPC_FOREVER);
 }
 
 int hipc_process_stop(hipc_process *p, int *status, int64_t grace_ns)
@@ -245,8 +246,11 @@ int hipc_process_close(hipc_process *p)
     if (rc != HIPC_OK)
         return rc;
     p->sys_errno = 0;
-    if (p->reaped_ == ALIVE)
-        rc = kill_and_reap(p);
+    /* A child that cannot be killed keeps the handle open: closing it
+     * would leave a child nobody can reap through hipc. */
+    if (p->reaped_ == ALIVE && (rc = kill_and_reap(p)) != HIPC_OK &&
+        p->reaped_ == ALIVE)
+        return rc;
     rc = keep_first(rc, close_pipe(p, &p->in, 1u));
     rc = keep_first(rc, close_pipe(p, &p->out, 2u));
     rc = keep_first(rc, close_pipe(p, &p->err, 4u));

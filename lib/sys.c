@@ -199,13 +199,19 @@ pid_t hipc__sys_fork(void)
 
 /* WNOHANG never sleeps, so it is never interrupted. The kernel says
  * ECHILD only once the child is gone (reaped elsewhere, or at once because
- * SIGCHLD is ignored), so an injected ECHILD reaps it first. */
+ * SIGCHLD is ignored), so an injected ECHILD reaps it first; one still
+ * running is killed for that, as if it had ended and been reaped by
+ * someone else. */
 pid_t hipc__sys_waitpid(pid_t pid, int *status, int options)
 {
     int fault =
         hipc_fault_errno_if(HIPC_SYS_WAITPID, hipc_fault_can_wait(options));
-    if (fault == ECHILD)
+    if (fault == ECHILD && pid > 0 && waitpid(pid, status, WNOHANG) == 0) {
+        (void)kill(pid, SIGKILL);
+        (void)waitpid(pid, status, 0);
+    } else if (fault == ECHILD) {
         (void)waitpid(pid, status, options);
+    }
     if (fault != 0)
         return -fault;
     pid_t r = waitpid(pid, status, options);

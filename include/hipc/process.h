@@ -193,9 +193,13 @@ int hipc_process_stop(hipc_process *p, int *status, int64_t grace_ns);
 
 /* Closes the parent's pipe ends and the pidfd; a child that has not been
  * reaped is killed (SIGKILL) and reaped first, so nothing is left behind.
- * The handle is closed afterwards whatever is reported. Returns HIPC_OK,
- * or the handle codes, or the syscall codes of close, kill and waitpid
- * (all released all the same). */
+ * Only if the child cannot be killed (the kernel refuses SIGKILL: EPERM,
+ * for a set-user-ID program the caller may not signal) or waiting for it
+ * fails does close return that code with the handle still open and
+ * nothing closed: wait for the child, then close again. Otherwise the
+ * handle is closed whatever is reported. Returns HIPC_OK, or the handle
+ * codes, or the syscall codes of pidfd_send_signal, kill, waitpid and
+ * close (descriptors are released all the same). */
 int hipc_process_close(hipc_process *p);
 
 /* The descriptor to watch in an event loop: HIPC_PROCESS_PIDFD (readable

@@ -127,7 +127,10 @@ static const int *fault_errnos(enum hipc__sys_call call)
     /* ENOSYS before Linux 5.3: the pid fallback. */
     static const int pidfd_open[] = {ENOSYS, EMFILE, ENFILE, ENOMEM,
                                      EINVAL, ESRCH,  0};
-    static const int pidfd_signal[] = {EINVAL, EPERM, ESRCH, 0};
+    /* ESRCH only once the child has been reaped, by someone else: the
+     * WAITPID ECHILD cases are that (an injected ESRCH would name a child
+     * that still runs, which the kernel never does). */
+    static const int pidfd_signal[] = {EINVAL, EPERM, 0};
     static const int none[] = {0};
     switch (call) {
     case HIPC_SYS_SHMGET:
