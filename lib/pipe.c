@@ -1134,6 +1134,43 @@ static _Noreturn void run_child(hipc_pipe *p, unsigned flags,
     hipc__sys_exit(code & 0xff);
 }
 
+/* The parent's writing stream: stdio's buffer, emptied through
+ * hipc_pipe_write_all, so a child that has gone is EPIPE from fwrite or
+ * fflush, never SIGPIPE. The stream owns the pipe end: its close closes
+ * it. */
+static ssize_t stream_write(void *cookie, const char *buf, size_t len)
+{
+    hipc_pipe *p = cookie;
+    size_t done = 0;
+    int rc = hipc_pipe_write_all(p, buf, len, &done, HIPC_FOREVER);
+    /* A failure is reported as a short count, never -1: glibc's fwrite
+     * takes a cookie's -1 for a count and reads past the caller's buffer,
+     * while a short count marks the stream in error (ferror, and EOF
+     * from fflush) in glibc and musl alike. */
+    if (rc != HIPC_OK)
+        /* GCOVR_EXCL_BR_START [defensive]: a failed write keeps an errno */
+        hipc__sys_set_errno(p->sys_errno > 0 ? p->sys_errno : EIO);
+    /* GCOVR_EXCL_BR_STOP */
+    return (ssize_t)done;
+}
+
+static int stream_close(void *cookie)
+{
+    hipc_pipe *p = cookie;
+    if (hipc_pipe_close(p) == HIPC_OK)
+        return 0;
+    hipc__sys_set_errno(p->sys_errno);
+    return -1;
+}
+
+static int open_parent_stream(hipc_pipe_child *c, enum hipc_pipe_end mine)
+{
+    if (mine == HIPC_PIPE_READ_END)
+        return hipc__sys_fdopen(fd_of(&c->pipe, mine), "r", &c->stream);
+    cookie_io_functions_t fns = {.write = stream_write, .close = stream_close};
+    return hipc__sys_fopencookie(&c->pipe, "w", fns, &c->stream);
+}
+
 /* Undoes a spawn whose parent side failed after the fork. */
 static void abandon_child(hipc_pipe_child *c)
 {
@@ -1179,9 +1216,7 @@ int hipc_pipe_spawn(hipc_pipe_child *child, unsigned flags,
                                           ? HIPC_PIPE_WRITE_END
                                           : HIPC_PIPE_READ_END);
     if (flags & HIPC_SPAWN_PARENT_STREAM) {
-        rc = hipc__sys_fdopen(fd_of(&child->pipe, mine),
-                              mine == HIPC_PIPE_READ_END ? "r" : "w",
-                              &child->stream);
+        rc = open_parent_stream(child, mine);
         if (rc < 0) {
             abandon_child(child);
             return spawn_fail(child, rc);
@@ -1206,8 +1241,9 @@ static int close_parent_end(hipc_pipe_child *c, int *closed)
             c->sys_errno = c->pipe.sys_errno;
         return rc;
     }
-    /* stdio's writes cannot carry RWF_NOSIGNAL: the mask, always (unless
-     * the caller keeps SIGPIPE away). */
+    /* A writing stream's flush goes through hipc_pipe_write_all, which
+     * raises no SIGPIPE; the mask around the close stays as a second
+     * line, so that one raised anyway is consumed, not delivered. */
     struct sigpipe_guard g = {.how = GUARD_PLAIN};
     int rc = c->pipe.flags_ & HIPC_PIPE_SIGPIPE_IGNORED
                  ? HIPC_OK
@@ -1219,7 +1255,10 @@ static int close_parent_end(hipc_pipe_child *c, int *closed)
     }
     FILE *stream = c->stream;
     c->stream = NULL;
-    hand_to_stream(&c->pipe);
+    /* A reading stream owns the descriptor itself; a writing one closes
+     * the pipe through stream_close. */
+    if (c->pipe.write_fd < 0)
+        hand_to_stream(&c->pipe);
     rc = hipc__sys_fclose(stream);
     g.saw_epipe = rc == -EPIPE;
     guard_leave(&g);

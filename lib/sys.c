@@ -292,6 +292,22 @@ int hipc__sys_fdopen(int fd, const char *mode, FILE **out)
     return 0;
 }
 
+int hipc__sys_fopencookie(void *cookie, const char *mode,
+                          cookie_io_functions_t fns, FILE **out)
+{
+    FAULT_POINT(FDOPEN);
+    FILE *f = fopencookie(cookie, mode, fns);
+    if (f == NULL)
+        return neg_errno();
+    *out = f;
+    return 0;
+}
+
+void hipc__sys_set_errno(int err)
+{
+    errno = err;
+}
+
 size_t hipc__sys_page_size(void)
 {
     long ps = sysconf(_SC_PAGESIZE);

@@ -111,6 +111,12 @@ int hipc__sys_madvise(void *addr, size_t len, int advice);
 /* fdopen never fails with a useful errno on its own; the seam keeps it. */
 #include <stdio.h>
 int hipc__sys_fdopen(int fd, const char *mode, FILE **out);
+/* A stream whose reads and writes are the caller's functions (glibc and
+ * musl both have fopencookie). FDOPEN's fault point. */
+int hipc__sys_fopencookie(void *cookie, const char *mode,
+                          cookie_io_functions_t fns, FILE **out);
+/* For those functions: stdio reports their failure through errno. */
+void hipc__sys_set_errno(int err);
 
 /* The page size, read once from the auxiliary vector and cached (the
  * value cannot change while the process runs, so this is not mutable state

@@ -258,6 +258,49 @@ static void stream_flush_to_a_gone_child_is_peer_gone_not_death(void **state)
     assert_int_equal(sigismember(&pending, SIGPIPE), was_pending);
 }
 
+/* Writes through the parent's stream to a child that has gone: EPIPE
+ * from fflush, and the caller (SIGPIPE at its default action, as in a
+ * program that never heard of it) survives. Run in a child process, so
+ * the disposition cannot reach other tests. */
+static void stream_writes_to_a_gone_child_fail_with_epipe(void **state)
+{
+    (void)state;
+    fflush(NULL);
+    pid_t tester = fork();
+    assert_true(tester >= 0);
+    if (tester == 0) {
+        signal(SIGPIPE, SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        hipc_pipe_child c;
+        if (hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM, leave_at_once,
+                            NULL) != HIPC_OK)
+            _exit(2);
+        siginfo_t info;
+        if (waitid(P_PID, (id_t)c.pid, &info, WEXITED | WNOWAIT) != 0)
+            _exit(3);
+        if (fileno(c.stream) != -1)
+            _exit(4);
+        static char big[1 << 16];
+        /* More than stdio buffers: fwrite itself writes, and fails. */
+        errno = 0;
+        size_t n = fwrite(big, 1, sizeof big, c.stream);
+        if (n >= sizeof big || errno != EPIPE || !ferror(c.stream))
+            _exit(5);
+        /* Buffered, then flushed: fflush fails. */
+        clearerr(c.stream);
+        errno = 0;
+        if (fputs("x", c.stream) < 0 || fflush(c.stream) != EOF ||
+            errno != EPIPE)
+            _exit(6);
+        int code = -1;
+        int rc = hipc_pipe_child_finish(&c, &code, HIPC_FOREVER);
+        _exit((rc == HIPC_E_PEER_GONE || rc == HIPC_OK) && code == 0 ? 0 : 7);
+    }
+    assert_int_equal(hipc_test_wait_child(tester, 30), 0);
+}
+
 /* Child: leaves output in its stream's buffer, then waits (on the raw pipe
  * in `arg`) until the parent has closed its end, so hipc's own final
  * fclose meets a gone reader. SIGPIPE has its default action, as in a
@@ -396,7 +439,7 @@ static void flush_error_is_kept_until_the_child_is_reaped(void **state)
                                      gate),
                      HIPC_OK);
     /* The child has closed its end once the write end reports an error. */
-    struct pollfd pfd = {.fd = fileno(c.stream), .events = POLLOUT};
+    struct pollfd pfd = {.fd = c.pipe.write_fd, .events = POLLOUT};
     while (!(pfd.revents & POLLERR))
         assert_true(poll(&pfd, 1, -1) == 1);
     assert_true(fputs("lost", c.stream) >= 0);
@@ -591,6 +634,7 @@ static const struct CMUnitTest tests[] = {
     T(reader_whose_writer_is_gone_gets_truncated_then_eof),
     T(writer_whose_reader_is_gone_gets_peer_gone_and_lives),
     T(stream_flush_to_a_gone_child_is_peer_gone_not_death),
+    T(stream_writes_to_a_gone_child_fail_with_epipe),
     T(buffered_output_is_not_repeated_by_the_child),
     T(childs_final_flush_to_a_gone_parent_does_not_kill_it),
     T(spawn_and_finish_reject_bad_arguments_and_handles),

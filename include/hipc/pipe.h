@@ -79,8 +79,8 @@
  * the signal disposition and mask are left as they were, and a SIGPIPE
  * that was pending before the call stays pending. (Should consuming the
  * signal ever fail, SIGPIPE is left blocked on the thread rather than
- * delivered.) The stream of hipc_pipe_spawn() is written by stdio, which
- * cannot carry the flag: closing it always uses the mask.
+ * delivered.) The writing stream of hipc_pipe_spawn() writes through
+ * the same guard; closing it also uses the mask.
  *
  * Cost: with HIPC_PIPE_SIGPIPE_IGNORED a write_all or read_exact that one
  * syscall completes (HIPC_FOREVER, or any timeout on an O_NONBLOCK pipe)
@@ -337,13 +337,17 @@ int hipc_pipe_get_frame_owed(const hipc_pipe *p, size_t *bytes);
  * — never returning into the caller's code, never running atexit handlers.
  * The parent closes the child's end and keeps its own in child->pipe (and,
  * with HIPC_SPAWN_PARENT_STREAM, as child->stream: a FILE* opened with mode
- * "w" or "r" to match; use one or the other, not both). Writes through
- * the stream are plain stdio writes outside hipc's SIGPIPE guard: if the
- * child may stop reading early, ignore or block SIGPIPE, or write through
- * child->pipe instead. The final flush in hipc_pipe_child_finish() is
- * guarded.
+ * "w" or "r" to match; use one or the other, not both). A "w" stream is
+ * made with fopencookie: stdio buffers, and every write that empties its
+ * buffer goes through hipc_pipe_write_all(child->pipe), so writes through
+ * the stream are SIGPIPE-safe like every hipc write: a child that has
+ * stopped reading makes fwrite, fflush or fclose fail with errno EPIPE,
+ * and the caller survives. Its fileno() is -1 (the stream owns
+ * child->pipe, whose write_fd can be polled). The final flush in
+ * hipc_pipe_child_finish() reports the same as HIPC_E_PEER_GONE.
  *
- * Heap: the streams come from fdopen, so with HIPC_SPAWN_PARENT_STREAM or
+ * Heap: the streams come from fdopen or fopencookie, so with
+ * HIPC_SPAWN_PARENT_STREAM or
  * HIPC_SPAWN_CHILD_STREAM the C library's stdio allocates a FILE and its
  * buffer (the only heap memory any hipc call leads to; fclose frees it).
  * Without those flags spawn allocates nothing.
