@@ -6,7 +6,7 @@
  * plain 64-byte memcpy from a shared segment, and of rdlock + memcpy +
  * unlock, with 1 reader (alone) and with 8 (7 more processes reading the
  * same way all the time). Writer: publishes per second alone, with 1 and
- * with 8 reader processes that each read once and sleep 20 us (a busy
+ * with 8 reader processes that each read once every PACE_US (a busy
  * reader on a 2-core machine takes the writer's core, which measures the
  * scheduler, not the block). Rounds interleave every variant (A B A B...)
  * and the figures are medians of per-round ratios (GUIDE.md: core
@@ -29,7 +29,8 @@
 
 #define VALUE 64u
 #define ROUNDS_MAX 9
-#define HELPERS 7 /* other readers besides the measuring one */
+#define HELPERS 7   /* other readers besides the measuring one */
+#define PACE_US 100 /* a paced reader's sleep between reads */
 
 struct rw_area {
     pthread_rwlock_t lock;
@@ -91,7 +92,7 @@ static void helper(int me)
                 _exit(3);
             sum += buf[(unsigned)i % VALUE];
             if (mode == 3)
-                pause_us(20);
+                pause_us(PACE_US);
         }
     }
     atomic_fetch_add(&ctl->sink, sum);

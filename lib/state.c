@@ -158,24 +158,35 @@ static void copy_in(_Atomic word_t *dst, const unsigned char *src, size_t n)
     }
 }
 
-static void copy_out(unsigned char *dst, _Atomic word_t *src, size_t n)
+/* The tail word goes out byte by byte in memory order, by shifts: a
+ * variable whose address were taken would cost the hot path a stack
+ * frame and a stack-protector check. */
+static HIPC_INLINE void copy_out(unsigned char *dst, _Atomic word_t *src,
+                                 size_t n)
 {
-    size_t full = n / sizeof(word_t), i;
-    word_t v;
-    for (i = 0; i < full; i++) {
-        v = atomic_load_explicit(&src[i], memory_order_relaxed);
-        memcpy(dst + i * sizeof v, &v, sizeof v);
+    size_t full = n / sizeof(word_t);
+    for (size_t i = 0; i < full; i++) {
+        word_t w = atomic_load_explicit(&src[i], memory_order_relaxed);
+        memcpy(dst + i * sizeof w, &w, sizeof w);
     }
-    if (n % sizeof v != 0) {
-        v = atomic_load_explicit(&src[i], memory_order_relaxed);
-        memcpy(dst + i * sizeof v, &v, n % sizeof v);
+    size_t rest = n % sizeof(word_t);
+    if (rest == 0)
+        return;
+    word_t last = atomic_load_explicit(&src[full], memory_order_relaxed);
+    for (size_t j = 0; j < rest; j++) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        unsigned shift = (unsigned)(8 * j);
+#else
+        unsigned shift = (unsigned)(8 * (sizeof(word_t) - 1 - j));
+#endif
+        dst[full * sizeof(word_t) + j] = (unsigned char)(last >> shift);
     }
 }
 
 /* One consistent look at the latest slot: its generation and, when dst is
  * not NULL, its value (n bytes). HIPC_E_AGAIN: look again. */
-static int slot_read(void *hdr, size_t stride, unsigned char *dst, size_t n,
-                     uint64_t *gen)
+static HIPC_INLINE int slot_read(void *hdr, size_t stride, unsigned char *dst,
+                                 size_t n, uint64_t *gen)
 {
     struct state_hdr *h = hdr;
     uint32_t g = atomic_load_explicit(&h->cur, memory_order_acquire);
@@ -195,8 +206,10 @@ static int slot_read(void *hdr, size_t stride, unsigned char *dst, size_t n,
     return (*gen & 1u) == (g & 1u) ? HIPC_OK : HIPC_E_CORRUPT;
 }
 
-static int read_retry(void *hdr, size_t stride, unsigned char *dst, size_t n,
-                      uint64_t *gen)
+/* The first look is inlined into the read; only a writer caught at work
+ * sends it here. */
+HIPC_NOINLINE static int read_retry(void *hdr, size_t stride,
+                                    unsigned char *dst, size_t n, uint64_t *gen)
 {
     for (unsigned i = 0; i < HIPC_STATE_READ_RETRIES; i++) {
         int rc = slot_read(hdr, stride, dst, n, gen);
@@ -540,6 +553,35 @@ int hipc_state_open_reader_id(hipc_state_reader *r, int shm_id,
     return reader_open(r, cfg, 0, shm_id, 1);
 }
 
+static HIPC_INLINE int read_done(hipc_state_reader *r, uint64_t gen,
+                                 hipc_state_info *info)
+{
+    if (info != NULL) {
+        info->generation = gen;
+        info->changed = !r->read_ || gen != r->last_gen_;
+    }
+    r->read_ = 1;
+    r->last_gen_ = gen;
+    r->seen_ = (uint32_t)gen;
+    return (int)r->value_size;
+}
+
+/* The read-only mapping is only ever loaded from. */
+static void *r_hdr(const hipc_state_reader *r)
+{
+    return (void *)(uintptr_t)r->hdr_;
+}
+
+/* A writer caught at work: out of line, so that the first look keeps its
+ * generation in a register. */
+HIPC_NOINLINE static int read_slow(hipc_state_reader *r, void *buf,
+                                   hipc_state_info *info)
+{
+    uint64_t gen = 0;
+    int rc = read_retry(r_hdr(r), r->stride_, buf, r->value_size, &gen);
+    return rc == HIPC_OK ? read_done(r, gen, info) : rc;
+}
+
 int hipc_state_read(hipc_state_reader *r, void *buf, size_t cap,
                     hipc_state_info *info)
 {
@@ -551,19 +593,10 @@ int hipc_state_read(hipc_state_reader *r, void *buf, size_t cap,
     if (cap < r->value_size)
         return HIPC_E_BUF_TOO_SMALL;
     uint64_t gen = 0;
-    /* The read-only mapping is only ever loaded from. */
-    void *hdr = (void *)(uintptr_t)r->hdr_;
-    rc = read_retry(hdr, r->stride_, buf, r->value_size, &gen);
-    if (rc != HIPC_OK)
-        return rc;
-    if (info != NULL) {
-        info->generation = gen;
-        info->changed = !r->read_ || gen != r->last_gen_;
-    }
-    r->read_ = 1;
-    r->last_gen_ = gen;
-    r->seen_ = (uint32_t)gen;
-    return (int)r->value_size;
+    rc = slot_read(r_hdr(r), r->stride_, buf, r->value_size, &gen);
+    if (rc == HIPC_OK)
+        return read_done(r, gen, info);
+    return rc == HIPC_E_AGAIN ? read_slow(r, buf, info) : rc;
 }
 
 static int64_t now_ns(void)

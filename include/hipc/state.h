@@ -33,6 +33,9 @@
  * by a hostile reader can cost other readers wake-ups; they then learn of
  * a change within HIPC_STATE_SLICE_NS.
  *
+ * A handle is used by one thread at a time (each reader thread opens its
+ * own); a copy of a handle, or one moved in memory, is refused.
+ *
  * Errors every handle call shares: NULL handle HIPC_E_NULL; a handle never
  * opened, garbage, or a copy (moved or copied by value) HIPC_E_BAD_HANDLE;
  * a closed handle HIPC_E_STALE_HANDLE. They are not repeated below.
