@@ -430,6 +430,10 @@ static void demo_exits_zero_and_leaves_nothing(void **state)
     assert_int_equal(R.code, 0);
     assert_non_null(strstr(R.out, "read: \"hello from parent"));
     assert_non_null(strstr(R.out, "read its answer: \"hello back from child"));
+    assert_non_null(strstr(R.out, "/bin/cat echoed 14 bytes: Hello, world."));
+    assert_non_null(strstr(R.out, "stopped it: killed by signal 15, reaped"));
+    assert_non_null(
+        strstr(R.out, "/nonexistent/program: HIPC_E_EXEC (errno 2"));
     assert_string_equal(R.err, "");
     assert_int_equal(hipc_test_shm_count(), 0);
 }
