@@ -54,6 +54,32 @@
 #define SLICE_NS ((int64_t)50 * 1000 * 1000)
 #define SPIN_BATCH 32
 
+/* Test builds: a hook called at each named step of a send and a receive
+ * (enum below; tests/test_bcast_steps.c), so a test can kill a producer
+ * at every point of a send, or overwrite a record while a consumer reads
+ * it, deterministically instead of by timing. Never in a release. */
+enum bc_step {
+    STEP_RECLAIMED = 1, /* producer: tail published, nothing rewritten */
+    STEP_PADDED,        /* producer: pad written, not published */
+    STEP_COPIED,        /* producer: payload written, header not */
+    STEP_HEADED,        /* producer: header written, head not moved */
+    STEP_PUBLISHED,     /* producer: head moved, sleepers not woken */
+    STEP_READ,          /* consumer: header read, not checked */
+    STEP_TAKEN,         /* consumer: payload copied, not checked */
+    STEP_OLDEST,        /* consumer: tail and head read, record not */
+    STEP_WALKED,        /* consumer: a record on a walk read, not checked */
+};
+#ifdef HIPC_FAULT_INJECTION
+void (*hipc__bcast_step_hook)(int step);
+#define STEP(s)                                                                \
+    do {                                                                       \
+        if (hipc__bcast_step_hook != NULL)                                     \
+            hipc__bcast_step_hook(s);                                          \
+    } while (0)
+#else
+#define STEP(s) ((void)0)
+#endif
+
 _Static_assert(HIPC_CHAN_MAX_CAPACITY <= (1u << 31),
                "the head is a 32-bit counter: capacity must stay <= 2^31");
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2,
@@ -301,6 +327,7 @@ static void reclaim(hipc_bcast *b, uint64_t want)
     atomic_store_explicit(&hdr(b)->next_seq, b->seq_, memory_order_relaxed);
     atomic_store_explicit(&hdr(b)->tail, t, memory_order_release);
     atomic_thread_fence(memory_order_release);
+    STEP(STEP_RECLAIMED);
 }
 
 /* Room for `need` bytes at the producer's position. */
@@ -323,6 +350,7 @@ HIPC_NOINLINE static void write_pad(hipc_bcast *b, uint32_t contig)
 {
     make_room(b, contig);
     write_rec_hdr(b, PAD_BIT | contig);
+    STEP(STEP_PADDED);
     b->pos_ += contig;
 }
 
@@ -341,6 +369,7 @@ static HIPC_INLINE void publish(hipc_bcast *b)
 {
     struct bc_hdr *h = hdr(b);
     atomic_store_explicit(&h->head, (uint32_t)b->pos_, memory_order_release);
+    STEP(STEP_PUBLISHED);
     _Atomic uint32_t *sleepers = board(b)->sleepers;
     if (sleepers != NULL &&
         atomic_load_explicit(sleepers, memory_order_relaxed) != 0)
@@ -379,7 +408,9 @@ int hipc_bcast_send(hipc_bcast *b, const void *msg, size_t len)
         write_pad(b, contig);
     make_room(b, rec);
     copy_msg(b->ring_ + (b->pos_ & b->mask_) + REC_HDR, msg, len);
+    STEP(STEP_COPIED);
     write_rec_hdr(b, (uint32_t)len);
+    STEP(STEP_HEADED);
     b->pos_ += rec;
     b->seq_++;
     publish(b);
@@ -421,6 +452,7 @@ static int find_oldest(hipc_bcast *b, uint64_t *pos, uint64_t *seq)
             *seq = next;
             return HIPC_OK;
         }
+        STEP(STEP_OLDEST);
         struct rec_view v = read_rec(b, t);
         if (!intact_after_read(b, t))
             continue;
@@ -441,6 +473,7 @@ static int walk(const hipc_bcast *b, uint64_t *pos, uint64_t *seq, uint64_t end)
     /* Bounded: every step is 16 bytes or more, and end - p <= capacity. */
     while (p < end) {
         struct rec_view v = read_rec(b, p);
+        STEP(STEP_WALKED);
         if (!intact_after_read(b, p))
             return HIPC_E_AGAIN;
         uint32_t span = rec_span(b, p, v, s);
@@ -537,6 +570,7 @@ static int take(hipc_bcast *b, void *buf, size_t cap)
             return rc;
         uint64_t pos = b->pos_;
         struct rec_view v = read_rec(b, pos);
+        STEP(STEP_READ);
         if (!intact_after_read(b, pos)) {
             if ((rc = overrun(b)) != HIPC_OK)
                 return rc;
@@ -552,6 +586,7 @@ static int take(hipc_bcast *b, void *buf, size_t cap)
         if (v.len > cap)
             return HIPC_E_BUF_TOO_SMALL;
         copy_msg(buf, b->ring_ + (pos & b->mask_) + REC_HDR, v.len);
+        STEP(STEP_TAKEN);
         if (!intact_after_read(b, pos)) {
             if ((rc = overrun(b)) != HIPC_OK)
                 return rc;
