@@ -146,6 +146,12 @@ static void impostors_are_refused(void **state)
     bad = ref;
     atomic_store(&bad.start_hi, atomic_load(&ref.start_hi) + 1u);
     assert_int_equal(hipc__board_attach(&r, &bad, NULL), HIPC_E_CORRUPT);
+    /* Held, then the ref names another writer: let go, refused. */
+    assert_int_equal(hipc__board_attach(&r, &ref, NULL), HIPC_OK);
+    bad = ref;
+    atomic_store(&bad.start_lo, atomic_load(&ref.start_lo) ^ 1u);
+    assert_int_equal(hipc__board_attach(&r, &bad, NULL), HIPC_E_CORRUPT);
+    assert_null(r.sleepers);
     /* A hipc segment with another tag, a raw one, a big one. */
     hipc_shm other;
     hipc_shm_config cfg = {.size = 64, .tag = 7};
@@ -163,7 +169,19 @@ static void impostors_are_refused(void **state)
     assert_int_equal(hipc__board_attach(&r, &bad, NULL), HIPC_E_CORRUPT);
     assert_int_equal(hipc_shm_remove(&other), HIPC_OK);
     assert_int_equal(hipc_shm_close(&other), HIPC_OK);
+    /* The board's tag, another payload size. */
+    cfg.size = 128;
+    cfg.tag = HIPC__BOARD_TAG;
+    assert_int_equal(hipc_shm_create(&other, HIPC_SHM_KEY_PRIVATE, &cfg),
+                     HIPC_OK);
+    atomic_store(&bad.id, (uint32_t)other.id);
+    atomic_store(&bad.pid, atomic_load(&ref.pid));
+    atomic_store(&bad.start_lo, atomic_load(&ref.start_lo));
+    assert_int_equal(hipc__board_attach(&r, &bad, NULL), HIPC_E_CORRUPT);
+    assert_int_equal(hipc_shm_remove(&other), HIPC_OK);
+    assert_int_equal(hipc_shm_close(&other), HIPC_OK);
     cfg.size = 64;
+    cfg.tag = 7;
     cfg.flags = HIPC_SHM_RAW;
     assert_int_equal(hipc_shm_create(&other, HIPC_SHM_KEY_PRIVATE, &cfg),
                      HIPC_OK);

@@ -485,6 +485,10 @@ static void successor_refuses_a_block_whose_slot_never_settles(void **st)
     s0[0] = 1;
     assert_int_equal(hipc_state_open_writer(&w2, KEY, NULL), HIPC_E_CORRUPT);
     s0[0] = 2;
+    /* Complete, but holding a generation of the other parity. */
+    s0[2] = 1;
+    assert_int_equal(hipc_state_open_writer(&w2, KEY, NULL), HIPC_E_CORRUPT);
+    s0[2] = 0;
     assert_int_equal(hipc_state_open_writer(&w2, KEY, NULL), HIPC_OK);
     publish_gen(&w2, 1);
     assert_int_equal(hipc_state_close_writer(&w2), HIPC_OK);
@@ -565,9 +569,76 @@ static void removed_block_refuses_new_readers(void **st)
     assert_int_equal(hipc_state_close_writer(&w), HIPC_OK);
 }
 
+/* A copy of the writer inherited over fork is not the holder: closing it
+ * leaves the role alone. */
+static void forked_copy_of_writer_closes_without_leaving(void **st)
+{
+    (void)st;
+    hipc_state_writer w;
+    hipc_state_reader r;
+    hipc_state_config zero = {0, 0};
+    assert_int_equal(hipc_state_create(&w, KEY, VSIZE, &zero), HIPC_OK);
+    assert_int_equal(hipc_state_open_reader(&r, KEY, &zero), HIPC_OK);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(hipc_state_close_writer(&w) == HIPC_OK ? 0 : 1);
+    assert_int_equal(hipc_test_wait_child(pid, 30), 0);
+    assert_int_equal(hipc_state_get_writer(&r, NULL), HIPC_STATE_WRITER_ALIVE);
+    publish_gen(&w, 1);
+    read_expect(&r, 1, 1);
+    assert_int_equal(hipc_state_close_reader(&r), HIPC_OK);
+    assert_int_equal(hipc_state_remove(&w), HIPC_OK);
+    assert_int_equal(hipc_state_close_writer(&w), HIPC_OK);
+}
+
+/* A writer record that names nobody, and a timeout at the clock's end. */
+static void vacant_writer_record_ends_a_wait(void **st)
+{
+    (void)st;
+    hipc_state_writer w;
+    hipc_state_reader r;
+    assert_int_equal(hipc_state_create(&w, KEY, VSIZE, NULL), HIPC_OK);
+    assert_int_equal(hipc_state_open_reader(&r, KEY, NULL), HIPC_OK);
+    uint32_t *h = hdr_of(&w), keep = h[4];
+    h[4] = 0; /* the owner word */
+    assert_int_equal(hipc_state_wait(&r, INT64_MAX), HIPC_E_PEER_GONE);
+    assert_int_equal(hipc_state_get_writer(&r, NULL), HIPC_STATE_WRITER_GONE);
+    h[4] = keep;
+    assert_int_equal(hipc_state_close_reader(&r), HIPC_OK);
+    assert_int_equal(hipc_state_remove(&w), HIPC_OK);
+    assert_int_equal(hipc_state_close_writer(&w), HIPC_OK);
+}
+
 #ifdef HIPC_FAULT_INJECTION
 #include "board.h"
 #include "fault.h"
+
+extern void (*hipc__state_step_hook)(int step);
+static int steps[8], nsteps;
+
+static void record_step(int step)
+{
+    if (nsteps < 8)
+        steps[nsteps++] = step;
+}
+
+/* The steps test_state_kill kills at come in order, once each. */
+static void publish_passes_its_five_steps_in_order(void **st)
+{
+    (void)st;
+    hipc_state_writer w;
+    assert_int_equal(hipc_state_create(&w, KEY, VSIZE, NULL), HIPC_OK);
+    nsteps = 0;
+    hipc__state_step_hook = record_step;
+    publish_gen(&w, 1);
+    hipc__state_step_hook = NULL;
+    assert_int_equal(nsteps, 5);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(steps[i], i + 1);
+    assert_int_equal(hipc_state_remove(&w), HIPC_OK);
+    assert_int_equal(hipc_state_close_writer(&w), HIPC_OK);
+}
 
 /* A wake-up that fails leaves its errno, not an error: the value is out. */
 static void failed_wake_is_kept_not_returned(void **st)
@@ -623,7 +694,10 @@ static const struct CMUnitTest tests[] = {
     T(stat_id_shows_size_generation_writer_and_readers),
     T(removed_block_refuses_new_readers),
     T(private_block_is_opened_by_id),
+    T(forked_copy_of_writer_closes_without_leaving),
+    T(vacant_writer_record_ends_a_wait),
 #ifdef HIPC_FAULT_INJECTION
+    T(publish_passes_its_five_steps_in_order),
     T(failed_wake_is_kept_not_returned),
     T(proc_failure_during_wait_is_returned),
 #endif
