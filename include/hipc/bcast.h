@@ -140,7 +140,9 @@ typedef enum hipc_bcast_producer_state {
     HIPC_BCAST_PRODUCER_NONE = 0,   /* never claimed (not yet formatted) */
     HIPC_BCAST_PRODUCER_ALIVE = 1,  /* its process runs */
     HIPC_BCAST_PRODUCER_HIDDEN = 2, /* held by a process hipc cannot judge
-                                       (another pid namespace, hidepid) */
+                                       (another pid namespace, hidepid;
+                                       for hipc_bcast_stat_id also a /proc
+                                       that could not be read) */
     HIPC_BCAST_PRODUCER_GONE = 3    /* it closed, or its process died */
 } hipc_bcast_producer_state;
 
