@@ -22,6 +22,9 @@
 
 #define MODE_BITS 07777u
 
+/* The mode of a FIFO being made (MAKING in fifo.h). */
+#define MAKING_MODE 0400u
+
 /* Not a failure: the other side (or the name) is not there yet. */
 #define NOT_YET 1
 
@@ -208,12 +211,12 @@ static int judge(const struct stat *st, uid_t owner, mode_t mode)
     return HIPC_OK;
 }
 
-/* fstat, then judge(); closes fd unless it is accepted. */
-static int verify(hipc_fifo_dir *d, int fd, uid_t owner, mode_t mode)
+/* fstat into *st, then judge(); closes fd unless it is accepted. */
+static int verify(hipc_fifo_dir *d, int fd, uid_t owner, mode_t mode,
+                  struct stat *st)
 {
-    struct stat st;
-    int rc = hipc__sys_fstat(fd, &st);
-    rc = rc < 0 ? fail(d, rc) : judge(&st, owner, mode);
+    int rc = hipc__sys_fstat(fd, st);
+    rc = rc < 0 ? fail(d, rc) : judge(st, owner, mode);
     if (rc != HIPC_OK)
         (void)hipc__sys_close(fd);
     return rc;
@@ -234,8 +237,9 @@ static int settle(hipc_fifo_dir *d, const char *name, mode_t mode)
     if (fd < 0)
         return fd == -ELOOP ? hipc__fail_as(&d->sys_errno, fd, HIPC_E_UNSAFE)
                             : fail(d, fd);
-    /* Any mode passes here: the umask only narrows it. */
-    int rc = verify(d, fd, d->me_, 0777);
+    /* The umask may only have narrowed MAKING_MODE. */
+    struct stat st;
+    int rc = verify(d, fd, d->me_, MAKING_MODE, &st);
     if (rc != HIPC_OK)
         return rc;
     rc = hipc__sys_fchmod(fd, mode);
@@ -248,7 +252,9 @@ int hipc_fifo_create(hipc_fifo_dir *d, const char *name, mode_t mode)
     int rc = begin(d, name, mode);
     if (rc != HIPC_OK)
         return rc;
-    rc = hipc__sys_mkfifoat(d->fd_, name, mode);
+    /* Made owner-read-only, so that no writer of ours can open it while
+     * it is being checked and has its read side open here (see MAKING). */
+    rc = hipc__sys_mkfifoat(d->fd_, name, MAKING_MODE);
     if (rc < 0)
         return fail(d, rc);
     rc = settle(d, name, mode);
@@ -305,9 +311,28 @@ static int nap(hipc_fifo_dir *d, struct deadline *dl)
     if (ms < 0 || ms > dl->nap)
         ms = dl->nap;
     dl->nap = dl->nap < NAP_MAX_MS / 2 ? dl->nap * 2 : NAP_MAX_MS;
-    /* A nap through poll with no descriptors; its EINTR is harmless. */
-    int rc = hipc__sys_poll(NULL, 0, ms);
-    return rc < 0 && rc != -EINTR ? fail(d, rc) : HIPC_OK;
+    /* A nap through poll with no descriptors. An interrupted one is taken
+     * again (it is at most NAP_MAX_MS long, and the deadline is checked
+     * before each try), so a stream of signals cannot make a busy loop. */
+    int rc;
+    while ((rc = hipc__sys_poll(NULL, 0, ms)) == -EINTR)
+        ;
+    return rc < 0 ? fail(d, rc) : HIPC_OK;
+}
+
+/* Whether the name is a FIFO of the expected owner that hipc_fifo_create()
+ * is still making (mode MAKING_MODE): looked at through O_PATH, which opens
+ * neither side. Any failure to look says no. */
+static int being_made(hipc_fifo_dir *d, const char *name)
+{
+    int fd = open_at(d->fd_, name, O_PATH | O_NOFOLLOW);
+    if (fd < 0)
+        return 0;
+    struct stat st;
+    int rc = hipc__sys_fstat(fd, &st);
+    (void)hipc__sys_close(fd);
+    return rc == 0 && S_ISFIFO(st.st_mode) && st.st_uid == d->owner_ &&
+           (st.st_mode & MODE_BITS) == MAKING_MODE;
 }
 
 /* One try: the FIFO opened and accepted (*fd), NOT_YET with the errno
@@ -326,10 +351,20 @@ static int try_open(hipc_fifo_dir *d, const char *name, mode_t mode,
     /* A read side meets ENXIO only at a socket. */
     if (*fd == -ENXIO)
         return hipc__fail_as(&d->sys_errno, *fd, HIPC_E_NOT_PIPE);
+    if (*fd == -EACCES && acc == O_WRONLY)
+        return being_made(d, name) ? NOT_YET : fail(d, *fd);
     if (*fd < 0)
         return fail(d, *fd);
     d->sys_errno = 0;
-    return verify(d, *fd, d->owner_, mode);
+    struct stat st;
+    int rc = verify(d, *fd, d->owner_, mode, &st);
+    /* Root opens it even so (its permission is not checked). */
+    if (rc == HIPC_OK && acc == O_WRONLY &&
+        (st.st_mode & MODE_BITS) == MAKING_MODE) {
+        (void)hipc__sys_close(*fd);
+        return NOT_YET;
+    }
+    return rc;
 }
 
 /* A read side: waits until a writer has written or come and gone (see
@@ -404,7 +439,8 @@ int hipc_fifo_remove(hipc_fifo_dir *d, const char *name, mode_t mode)
     int fd = open_at(d->fd_, name, O_PATH | O_NOFOLLOW);
     if (fd < 0)
         return fail(d, fd);
-    rc = verify(d, fd, d->owner_, mode);
+    struct stat st;
+    rc = verify(d, fd, d->owner_, mode, &st);
     if (rc != HIPC_OK)
         return rc;
     (void)hipc__sys_close(fd);

@@ -284,6 +284,38 @@ static void a_writer_finds_a_fifo_made_anew_between_tries(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+static void finish_making(void *arg)
+{
+    (void)arg;
+    if (chmod(path, 0600) != 0)
+        abort();
+}
+
+/* A FIFO of mode 0400 is still being made: root opens it even so, sees the
+ * mode on its descriptor and tries again, until the maker has set the
+ * FIFO's mode (set off right before the second try). */
+static void a_root_writer_waits_while_the_fifo_is_made(void **state)
+{
+    (void)state;
+    make_dir();
+    hipc_fifo_dir d;
+    hipc_pipe p;
+    assert_int_equal(hipc_fifo_dir_open(&d, dir, NULL), HIPC_OK);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_int_equal(chmod(path, 0400), 0);
+    raw_reader = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    assert_true(raw_reader >= 0);
+    hipc_fault_hook_nth(HIPC_SYS_OPENAT, 2, finish_making, NULL);
+    int rc = hipc_fifo_open(&d, "f", 0600, HIPC_PIPE_WRITE_END, &p, MS(5000));
+    hipc_fault_reset();
+    assert_int_equal(rc, HIPC_OK);
+    assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
+    assert_int_equal(close(raw_reader), 0);
+    assert_int_equal(hipc_fifo_remove(&d, "f", 0600), HIPC_OK);
+    assert_int_equal(hipc_fifo_dir_close(&d), HIPC_OK);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 /* The FIFO a reader opened is removed while it waits (the remove's own
  * unlink, set off right before the reader's poll): it waits out its
  * deadline on the old one, and leaves nothing. */
@@ -322,6 +354,7 @@ static const struct CMUnitTest tests[] = {
     T(a_fifo_swapped_before_open_is_refused),
     T(a_writer_finds_a_fifo_made_anew_between_tries),
     T(a_reader_whose_fifo_is_removed_times_out),
+    T(a_root_writer_waits_while_the_fifo_is_made),
 };
 
 HIPC_TEST_MAIN(tests)

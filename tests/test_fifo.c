@@ -106,6 +106,12 @@ static void every_call_checks_its_arguments_first(void **state)
     assert_int_equal(hipc_fifo_open(&pl.d, "f", 0600, HIPC_PIPE_READ_END, &p,
                                     -2),
                      HIPC_E_BAD_TIMEOUT);
+    assert_int_equal(hipc_fifo_open(&pl.d, NULL, 0600, HIPC_PIPE_READ_END, &p,
+                                    0),
+                     HIPC_E_NULL);
+    assert_int_equal(hipc_fifo_open(&pl.d, "f", 0777 | 01000,
+                                    HIPC_PIPE_READ_END, &p, 0),
+                     HIPC_E_BAD_MODE);
     /* A failed open leaves a handle that every pipe call refuses. */
     assert_int_equal(hipc_pipe_close(&p), HIPC_E_BAD_HANDLE);
     place_close(&pl);
@@ -362,6 +368,8 @@ static int unprivileged_child(const char *dir, const char *sub)
         return 16;
     if (hipc_fifo_create(&d, "mine", 0600) != HIPC_E_PERM ||
         hipc_fifo_open(&d, "mine", 0600, HIPC_PIPE_READ_END, &p, 0) !=
+            HIPC_E_PERM ||
+        hipc_fifo_open(&d, "mine", 0600, HIPC_PIPE_WRITE_END, &p, 0) !=
             HIPC_E_PERM)
         return 17;
     hipc_fifo_dir_close(&d);
@@ -390,6 +398,50 @@ static void an_unprivileged_process_is_kept_out(void **state)
     assert_int_equal(hipc_fifo_remove(&pl.d, "f", 0666), HIPC_OK);
     assert_int_equal(hipc_fifo_remove(&pl.d, "g", 0600), HIPC_OK);
     assert_int_equal(rmdir(sub), 0);
+    place_close(&pl);
+}
+
+/* A FIFO of mode 0400 is one hipc_fifo_create() is still making: a writer
+ * (here unprivileged, so its open fails with EACCES) waits for it. */
+static void an_unprivileged_writer_waits_while_the_fifo_is_made(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        hipc_test_skip("dropping privileges needs root");
+    struct place pl;
+    place_open(&pl);
+    assert_int_equal(chmod(pl.dir, 0755), 0);
+    assert_int_equal(mkfifo(pl.path, 0400), 0);
+    assert_int_equal(chown(pl.path, HIPC_TEST_UID, HIPC_TEST_GID), 0);
+    assert_int_equal(chmod(pl.path, 0400), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        hipc_fifo_dir d;
+        hipc_pipe p;
+        size_t done = 0;
+        if (hipc_test_drop_privileges() != 0 ||
+            hipc_fifo_dir_open(&d, pl.dir, NULL) != HIPC_OK ||
+            hipc_fifo_open(&d, "f", 0600, HIPC_PIPE_WRITE_END, &p,
+                           HIPC_FOREVER) != HIPC_OK ||
+            hipc_pipe_write_all(&p, "m", 1, &done, 5000 * MS) != HIPC_OK)
+            _exit(1);
+        _exit(0);
+    }
+    if (!hipc_test_syscall_numbers_are_foreign())
+        assert_true(hipc_test_wait_blocked_in(pid, POLL_NR));
+    int r = open(pl.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    assert_true(r >= 0);
+    assert_int_equal(chmod(pl.path, 0600), 0);
+    struct pollfd pfd = {.fd = r, .events = POLLIN};
+    assert_int_equal(poll(&pfd, 1, 10000), 1);
+    char c = 0;
+    assert_int_equal(read(r, &c, 1), 1);
+    assert_int_equal(c, 'm');
+    assert_int_equal(hipc_test_wait_child(pid, 10), 0);
+    assert_int_equal(close(r), 0);
+    assert_int_equal(unlink(pl.path), 0);
     place_close(&pl);
 }
 
@@ -465,7 +517,7 @@ static void a_reader_sees_a_writer_that_only_opens_and_closes(void **state)
     assert_int_equal(hipc_test_wait_child(pid, 10), 0);
     char c;
     size_t done = 9;
-    assert_int_equal(hipc_pipe_read_exact(&p, &c, 1, &done, HIPC_FOREVER),
+    assert_int_equal(hipc_pipe_read_exact(&p, &c, 1, &done, 5000 * MS),
                      HIPC_E_EOF);
     assert_int_equal(done, 0);
     assert_int_equal(hipc_pipe_close(&p), HIPC_OK);
@@ -497,9 +549,41 @@ static void a_writer_whose_reader_left_gets_peer_gone(void **state)
     place_close(&pl);
 }
 
+/* A deadline hundreds of years away is kept as one, not overflowed. */
+static void the_longest_timeouts_do_not_overflow(void **state)
+{
+    (void)state;
+    struct place pl;
+    place_open(&pl);
+    assert_int_equal(hipc_fifo_create(&pl.d, "f", 0600), HIPC_OK);
+    int r = open(pl.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    assert_true(r >= 0);
+    hipc_pipe w, rd;
+    assert_int_equal(hipc_fifo_open(&pl.d, "f", 0600, HIPC_PIPE_WRITE_END, &w,
+                                    INT64_MAX),
+                     HIPC_OK);
+    size_t done = 0;
+    assert_int_equal(hipc_pipe_write_all(&w, "y", 1, &done, 0), HIPC_OK);
+    assert_int_equal(hipc_fifo_open(&pl.d, "f", 0600, HIPC_PIPE_READ_END, &rd,
+                                    INT64_MAX / 2),
+                     HIPC_OK);
+    char c = 0;
+    assert_int_equal(hipc_pipe_read_exact(&rd, &c, 1, &done, 0), HIPC_OK);
+    assert_int_equal(c, 'y');
+    assert_int_equal(hipc_pipe_close(&rd), HIPC_OK);
+    assert_int_equal(hipc_pipe_close(&w), HIPC_OK);
+    assert_int_equal(close(r), 0);
+    assert_int_equal(hipc_fifo_remove(&pl.d, "f", 0600), HIPC_OK);
+    place_close(&pl);
+}
+
 /* ---- two processes that share nothing but the name --------------------- */
 
-#define BYTES (200 * 1024)
+/* More than a pipe holds, so the writer must wait for the reader. */
+#define BYTES (100 * 1024)
+/* Deadlines that only a hang reaches: under the fault build's 1-byte
+ * transfers the stream takes hundreds of thousands of syscalls. */
+#define LONG (60000 * MS)
 
 /* Each side opens the directory itself: nothing but the name is shared. */
 static int side(const char *dir, enum hipc_pipe_end end, int64_t timeout)
@@ -514,13 +598,13 @@ static int side(const char *dir, enum hipc_pipe_end end, int64_t timeout)
     hipc_test_fill(want, BYTES, 7);
     size_t done = 0;
     if (end == HIPC_PIPE_WRITE_END) {
-        if (hipc_pipe_write_all(&p, want, BYTES, &done, 5000 * MS) != HIPC_OK)
+        if (hipc_pipe_write_all(&p, want, BYTES, &done, LONG) != HIPC_OK)
             return 22;
     } else {
-        if (hipc_pipe_read_exact(&p, buf, BYTES, &done, 5000 * MS) != HIPC_OK ||
+        if (hipc_pipe_read_exact(&p, buf, BYTES, &done, LONG) != HIPC_OK ||
             memcmp(buf, want, BYTES) != 0)
             return 23;
-        if (hipc_pipe_read_exact(&p, buf, 1, &done, 5000 * MS) != HIPC_E_EOF)
+        if (hipc_pipe_read_exact(&p, buf, 1, &done, LONG) != HIPC_E_EOF)
             return 24;
     }
     if (hipc_pipe_close(&p) != HIPC_OK || hipc_fifo_dir_close(&d) != HIPC_OK)
@@ -534,7 +618,7 @@ static pid_t start_side(const char *dir, enum hipc_pipe_end end)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0)
-        _exit(side(dir, end, 10000 * MS));
+        _exit(side(dir, end, LONG));
     return pid;
 }
 
@@ -550,8 +634,8 @@ static void meet(enum hipc_pipe_end first)
     pid_t b =
         start_side(pl.dir, first == HIPC_PIPE_READ_END ? HIPC_PIPE_WRITE_END
                                                        : HIPC_PIPE_READ_END);
-    assert_int_equal(hipc_test_wait_child(a, 20), 0);
-    assert_int_equal(hipc_test_wait_child(b, 20), 0);
+    assert_int_equal(hipc_test_wait_child(a, 90), 0);
+    assert_int_equal(hipc_test_wait_child(b, 90), 0);
     assert_int_equal(hipc_fifo_remove(&pl.d, "f", 0600), HIPC_OK);
     place_close(&pl);
 }
@@ -578,8 +662,8 @@ static void a_writer_waits_for_the_name_to_appear(void **state)
     if (!hipc_test_syscall_numbers_are_foreign())
         assert_true(hipc_test_wait_blocked_in(w, POLL_NR));
     assert_int_equal(hipc_fifo_create(&pl.d, "f", 0600), HIPC_OK);
-    assert_int_equal(side(pl.dir, HIPC_PIPE_READ_END, 10000 * MS), 0);
-    assert_int_equal(hipc_test_wait_child(w, 20), 0);
+    assert_int_equal(side(pl.dir, HIPC_PIPE_READ_END, LONG), 0);
+    assert_int_equal(hipc_test_wait_child(w, 90), 0);
     assert_int_equal(hipc_fifo_remove(&pl.d, "f", 0600), HIPC_OK);
     place_close(&pl);
 }
@@ -675,9 +759,11 @@ static const struct CMUnitTest tests[] = {
     T(open_refuses_symlinks_files_and_wider_modes),
     T(a_fifo_of_another_owner_is_refused_unless_expected),
     T(an_unprivileged_process_is_kept_out),
+    T(an_unprivileged_writer_waits_while_the_fifo_is_made),
     T(a_side_without_peer_gives_up_at_its_deadline),
     T(a_reader_sees_a_writer_that_only_opens_and_closes),
     T(a_writer_whose_reader_left_gets_peer_gone),
+    T(the_longest_timeouts_do_not_overflow),
     T(unrelated_processes_meet_reader_first),
     T(unrelated_processes_meet_writer_first),
     T(a_writer_waits_for_the_name_to_appear),

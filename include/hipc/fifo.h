@@ -68,6 +68,15 @@
  * or HIPC_E_TIMEDOUT, with sys_errno ENOENT (no FIFO yet), ENXIO (no
  * reader yet) or 0 (a read side that saw no writer), and nothing open.
  *
+ * MAKING. hipc_fifo_create() must open the new FIFO's read side for a
+ * moment (to check it and to set its mode with fchmod), and a writer
+ * waiting for the name must not take that moment for a reader. So the
+ * FIFO is made with mode 0400 (owner read only), and a write side treats
+ * a FIFO of the expected owner with exactly mode 0400 as one still being
+ * made: not yet there (its open fails with EACCES, or, for root, whose
+ * permission is not checked, the mode is seen on the opened descriptor).
+ * Do not give a FIFO mode 0400 yourself: writers would wait for it.
+ *
  * A read side waits on the FIFO it opened: if that FIFO is removed and
  * another made under the name meanwhile, the reader goes on waiting on
  * the old one until its deadline (writers open the new one, and find no
@@ -151,8 +160,9 @@ int hipc_fifo_dir_close(hipc_fifo_dir *d);
  * anything fails after mkfifoat made the FIFO, the FIFO is removed again,
  * unless it is no longer the caller's FIFO (HIPC_E_UNSAFE, HIPC_E_NOT_PIPE:
  * someone replaced it, and hipc does not touch their object). A writer
- * that opened the name in the instant between mkfifoat and the check may
- * see a reader come and go (its first write then fails with EPIPE).
+ * that is not hipc's (or a root writer in the instant between its open
+ * and its fstat) may still open the FIFO while it is being made and see a
+ * reader come and go: its first write then fails with EPIPE.
  * Returns HIPC_OK, or the handle codes, HIPC_E_NULL (name),
  * HIPC_E_BAD_PATH, HIPC_E_BAD_MODE, HIPC_E_EXISTS (the name is taken:
  * remove it first), HIPC_E_UNSAFE, HIPC_E_NOT_PIPE, or the syscall codes
