@@ -211,9 +211,8 @@ int hipc_process_stop(hipc_process *p, int *status, int64_t grace_ns)
             int kill_rc = kill_and_reap(p);
             if (kill_rc != HIPC_OK)
                 return kill_rc;
-            /* GCOVR_EXCL_BR_START [race]: an error before SIGKILL */
+            /* An error before SIGKILL (the grace's end is none). */
             if (rc != HIPC_OK && rc != HIPC_E_AGAIN && rc != HIPC_E_TIMEDOUT)
-                /* GCOVR_EXCL_BR_STOP */
                 return rc;
         }
     }
@@ -537,10 +536,8 @@ static int drain(struct run *r)
         r->truncated = n > 0;
         return stop_reading(r);
     }
-    if (n == HIPC_E_AGAIN)
-        return HIPC_OK;
     r->p.sys_errno = r->p.out.sys_errno;
-    return n;
+    return n == HIPC_E_AGAIN ? HIPC_OK : n;
 }
 
 /* One round: poll both pipes, then move what can move. */
@@ -604,15 +601,14 @@ static int supervise(struct run *r)
         rc = stop_feeding(r);
     while (rc == HIPC_OK && (r->feeding || r->reading))
         rc = pump(r);
-    if (rc == HIPC_OK) {
-        int64_t left =
-            r->deadline == INT64_MAX ? HIPC_FOREVER : r->deadline - now_ns();
-        rc = hipc_process_wait(&r->p, &r->io->status,
-                               left > 0 || left == HIPC_FOREVER ? left : 0);
-        if (rc == HIPC_E_AGAIN)
-            rc = HIPC_E_TIMEDOUT;
-    }
-    return rc;
+    if (rc != HIPC_OK)
+        return rc;
+    int64_t left =
+        r->deadline == INT64_MAX ? HIPC_FOREVER : r->deadline - now_ns();
+    rc = hipc_process_wait(&r->p, &r->io->status,
+                           left > 0 || left == HIPC_FOREVER ? left : 0);
+    /* AGAIN: the deadline passed between the last look and this wait. */
+    return rc == HIPC_E_AGAIN ? HIPC_E_TIMEDOUT : rc;
 }
 
 int hipc_process_run(const char *path, char *const argv[], char *const envp[],
@@ -644,6 +640,6 @@ int hipc_process_run(const char *path, char *const argv[], char *const envp[],
         rc = close_rc;
         err = r.p.sys_errno;
     }
-    hipc__set_errno(sys_errno, err);
+    hipc__set_errno(sys_errno, rc == HIPC_OK ? 0 : err);
     return rc == HIPC_OK && r.truncated ? HIPC_E_BUF_TOO_SMALL : rc;
 }

@@ -133,7 +133,8 @@ static int proc_accepts(enum hipc__sys_call call, int err, int rc)
     case HIPC_SYS_EXECVE:
         return rc == HIPC_E_EXEC;
     case HIPC_SYS_CLOSE_RANGE:
-        return rc == HIPC_OK;
+        return err == ENOSYS || err == EINVAL ? rc == HIPC_OK
+                                              : rc == HIPC_E_EXEC;
     case HIPC_SYS_PIDFD_OPEN:
         return err == ENOSYS && rc == HIPC_OK;
     case HIPC_SYS_PIDFD_SIGNAL:

@@ -551,6 +551,28 @@ static void failing_stream_close_is_reported_after_the_reap(void **state)
                      HIPC_E_STALE_HANDLE);
 }
 
+/* The writing stream's own close (of the pipe, in the cookie) fails:
+ * fclose reports it through errno, and finish after the reap. */
+static void failing_close_inside_the_stream_is_reported(void **state)
+{
+    (void)state;
+    hipc_pipe_child c;
+    int code = -1;
+    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM,
+                                     leave_at_once, NULL),
+                     HIPC_OK);
+    sigset_t now;
+    assert_int_equal(sigprocmask(SIG_SETMASK, NULL, &now), 0);
+    /* fclose's own count first, then the pipe's close in the cookie. */
+    hipc_fault_fail_nth(HIPC_SYS_CLOSE, sigismember(&now, SIGPIPE) ? 3 : 2,
+                        EIO);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER),
+                     HIPC_E_SYS);
+    assert_true(hipc_fault_fired());
+    assert_int_equal(c.sys_errno, EIO);
+    assert_int_equal(code, 0);
+}
+
 static void failing_pipe_creation_reports_its_code(void **state)
 {
     (void)state;
@@ -648,6 +670,7 @@ static const struct CMUnitTest tests[] = {
     T(failing_pipe_creation_reports_its_code),
     T(failing_guard_leaves_the_child_to_a_second_finish),
     T(failing_stream_close_is_reported_after_the_reap),
+    T(failing_close_inside_the_stream_is_reported),
 #endif
 };
 

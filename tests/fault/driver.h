@@ -122,7 +122,7 @@ static const int *fault_errnos(enum hipc__sys_call call)
     static const int setpgid[] = {EACCES, EINVAL, EPERM, 0};
     /* ENOSYS before Linux 5.9, EINVAL for CLOSE_RANGE_CLOEXEC before
      * 5.11: both take the fallback. */
-    static const int close_range[] = {ENOSYS, EINVAL, 0};
+    static const int close_range[] = {ENOSYS, EINVAL, ENOMEM, EMFILE, 0};
     static const int sigaction[] = {EINVAL, 0};
     /* ENOSYS before Linux 5.3: the pid fallback. */
     static const int pidfd_open[] = {ENOSYS, EMFILE, ENFILE, ENOMEM,
