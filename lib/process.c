@@ -268,9 +268,9 @@ int hipc_process_get_fd(const hipc_process *p, enum hipc_process_stream which)
     if (rc != HIPC_OK)
         return rc;
     if (which == HIPC_PROCESS_PIDFD) {
-        if (p->pidfd_ < 0)
-            return HIPC_E_UNSUPPORTED;
-        return p->reaped_ != ALIVE ? HIPC_E_BAD_STATE : p->pidfd_;
+        if (p->reaped_ != ALIVE)
+            return HIPC_E_BAD_STATE;
+        return p->pidfd_ < 0 ? HIPC_E_UNSUPPORTED : p->pidfd_;
     }
     if ((unsigned)which > HIPC_PROCESS_STDERR)
         return HIPC_E_BAD_FLAGS;

@@ -389,6 +389,11 @@ static void pidfd_becomes_readable_when_the_child_ends(void **state)
     hipc_process p;
     spawn_ready(&p, "sleep");
     int pidfd = hipc_process_get_fd(&p, HIPC_PROCESS_PIDFD);
+    if (pidfd == HIPC_E_UNSUPPORTED) {
+        /* No pidfd here (valgrind does not know pidfd_open). */
+        assert_int_equal(hipc_process_close(&p), HIPC_OK);
+        hipc_test_skip("no pidfd: the kernel or valgrind lacks pidfd_open");
+    }
     assert_true(pidfd >= 0);
     struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
     assert_int_equal(poll(&pfd, 1, 0), 0);
@@ -492,9 +497,10 @@ static void sigchld_ignored_gives_child_and_leaves_nothing(void **state)
         ok = ok && rc == HIPC_E_CHILD && p.sys_errno == ECHILD;
         ok = ok && hipc_process_close(&p) == HIPC_OK;
         /* A running child is killed and gone at close all the same. */
+        hipc_process_config quiet = {.stdio = {0, HIPC_PROCESS_IO_NULL}};
         char *sleeper[] = {"proc_helper", "sleep", NULL};
         ok = ok &&
-             hipc_process_spawn(&p, HELPER, sleeper, NULL, NULL) == HIPC_OK;
+             hipc_process_spawn(&p, HELPER, sleeper, NULL, &quiet) == HIPC_OK;
         ok = ok && hipc_process_close(&p) == HIPC_OK;
         ok = ok && no_child_left();
         _exit(ok ? 0 : 1);
@@ -510,7 +516,11 @@ static void descriptor_limit_is_reported_without_leaks(void **state)
     pid_t tester = fork();
     assert_true(tester >= 0);
     if (tester == 0) {
-        struct rlimit lim = {64, 64};
+        /* Only the soft limit: valgrind refuses to move the hard one. */
+        struct rlimit lim;
+        if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+            _exit(2);
+        lim.rlim_cur = 64;
         if (setrlimit(RLIMIT_NOFILE, &lim) != 0)
             _exit(2);
         /* Every descriptor taken but one: too few for a pipe, enough

