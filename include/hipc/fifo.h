@@ -30,7 +30,8 @@
  * WHAT IS REFUSED. Every FIFO is opened with O_NOFOLLOW | O_NONBLOCK |
  * O_NOCTTY and then checked on its descriptor (fstat): a symlink in the
  * name's place (ELOOP), another owner than expected, or a mode wider than
- * asked is HIPC_E_UNSAFE; anything but a FIFO is HIPC_E_NOT_PIPE. The
+ * asked is HIPC_E_UNSAFE (an ACL entry shows in the group bits, as its
+ * mask); anything but a FIFO is HIPC_E_NOT_PIPE. The
  * checked descriptor is the one used, so nothing can be swapped between
  * the check and the use. Opening a regular file or a FIFO without O_TRUNC
  * and O_NONBLOCK has no lasting effect, and only root can put a device
@@ -39,7 +40,10 @@
  * OPENED. hipc_fifo_open() hands back a hipc_pipe end (hipc_pipe_adopt(),
  * flags 0) with all of hipc/pipe.h's guarantees: timeouts on every
  * transfer, complete reads and writes, no SIGPIPE. The descriptor is
- * O_NONBLOCK and O_CLOEXEC. What "opened" means:
+ * O_CLOEXEC and O_NONBLOCK: anyone allowed to open the name can add a
+ * second reader or writer, and only a non-blocking descriptor keeps every
+ * deadline then (see "Blocking and non-blocking descriptors" in
+ * hipc/pipe.h). What "opened" means:
  *   - The write side is opened once a reader holds the FIFO open: the
  *     open succeeded (O_WRONLY | O_NONBLOCK fails with ENXIO while there is
  *     no reader). A reader that then closes at once makes the first write
