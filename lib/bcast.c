@@ -487,8 +487,11 @@ static int walk(const hipc_bcast *b, uint64_t *pos, uint64_t *seq, uint64_t end)
     return HIPC_OK;
 }
 
+/* overrun()'s answer when only a pad was lost: look at the head again. */
+#define RESYNCED 1
+
 /* The producer overwrote our next message: count what is lost, resume at
- * the oldest one left. HIPC_E_OVERRUN; HIPC_OK when only a pad was lost;
+ * the oldest one left. HIPC_E_OVERRUN; RESYNCED when only a pad was lost;
  * HIPC_E_AGAIN when no place was found this time; HIPC_E_CORRUPT. */
 HIPC_NOINLINE static int overrun(hipc_bcast *b)
 {
@@ -503,7 +506,7 @@ HIPC_NOINLINE static int overrun(hipc_bcast *b)
     b->seq_ = seq;
     b->head_ = (uint32_t)pos; /* look at the head afresh */
     if (lost == 0)
-        return HIPC_OK;
+        return RESYNCED;
     b->lost_ = lost;
     b->lost_total_ += lost;
     return HIPC_E_OVERRUN;
@@ -539,7 +542,9 @@ static uint32_t let_producer_lead(const hipc_bcast *b, uint32_t head)
 
 /* Reads the head once our known records are used up. HIPC_OK (more to
  * read), HIPC_E_AGAIN, or what overrun() says when the producer lapped
- * us (the tail, not the 32-bit head, decides: it never wraps). */
+ * us (the tail, not the 32-bit head, decides: it never wraps). The head
+ * is the only word that says a record is published: after a resync it is
+ * read again, never assumed. */
 static int refresh_head(hipc_bcast *b)
 {
     uint32_t head = atomic_load_explicit(&hdr(b)->head, memory_order_acquire);
@@ -566,18 +571,21 @@ static int take(hipc_bcast *b, void *buf, size_t cap)
     /* At most a pad and a place found again lie before a message. */
     for (int step = 0; step < 4; step++) {
         int rc = b->head_ == (uint32_t)b->pos_ ? refresh_head(b) : HIPC_OK;
+        if (rc == RESYNCED)
+            continue;
         if (rc != HIPC_OK)
             return rc;
         uint64_t pos = b->pos_;
         struct rec_view v = read_rec(b, pos);
         STEP(STEP_READ);
         if (!intact_after_read(b, pos)) {
-            if ((rc = overrun(b)) != HIPC_OK)
+            if ((rc = overrun(b)) != RESYNCED)
                 return rc;
             continue;
         }
         uint32_t span = rec_span(b, pos, v, b->seq_);
-        if (span == 0)
+        /* Within what the head published, or the producer lied. */
+        if (span == 0 || span > (uint32_t)(b->head_ - (uint32_t)pos))
             return HIPC_E_CORRUPT;
         if ((v.len & PAD_BIT) != 0) {
             b->pos_ += span;
@@ -588,7 +596,7 @@ static int take(hipc_bcast *b, void *buf, size_t cap)
         copy_msg(buf, b->ring_ + (pos & b->mask_) + REC_HDR, v.len);
         STEP(STEP_TAKEN);
         if (!intact_after_read(b, pos)) {
-            if ((rc = overrun(b)) != HIPC_OK)
+            if ((rc = overrun(b)) != RESYNCED)
                 return rc;
             continue;
         }

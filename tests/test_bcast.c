@@ -279,6 +279,29 @@ static void a_consumer_jumps_to_the_newest(void **state)
     destroy(&p);
 }
 
+/* Found by fuzz_bcast_ring: a consumer lapped by only a pad found its
+ * place again and read on without looking at the head, then took a stale
+ * record for a published one. */
+static void a_consumer_past_a_lost_pad_reads_the_head_again(void **state)
+{
+    (void)state;
+    hipc_bcast p, c;
+    unsigned char buf[64];
+    uint64_t skipped = 0;
+    create(&p, 64, 0);
+    open_cons(&c, 0);
+    send_n(&p, 0, 2, 20); /* the second behind a pad */
+    assert_int_equal(hipc_bcast_skip_to_newest(&c, &skipped), HIPC_OK);
+    assert_int_equal(skipped, 2);
+    send_n(&p, 2, 1, 35); /* reclaims the pad the consumer stood at */
+    check_msg(buf, hipc_bcast_recv(&c, buf, sizeof buf, 0), 2, 35);
+    send_n(&p, 3, 1, 48);
+    check_msg(buf, hipc_bcast_recv(&c, buf, sizeof buf, 0), 3, 48);
+    assert_int_equal(hipc_bcast_recv(&c, buf, sizeof buf, 0), HIPC_E_AGAIN);
+    assert_int_equal(hipc_bcast_close(&c), HIPC_OK);
+    destroy(&p);
+}
+
 static void a_short_buffer_leaves_the_message(void **state)
 {
     (void)state;
@@ -587,6 +610,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(consumers_start_at_newest_or_oldest),
     cmocka_unit_test(losses_are_exact_across_wrap),
     cmocka_unit_test(a_consumer_jumps_to_the_newest),
+    cmocka_unit_test(a_consumer_past_a_lost_pad_reads_the_head_again),
     cmocka_unit_test(a_short_buffer_leaves_the_message),
     cmocka_unit_test(a_successor_producer_continues),
     cmocka_unit_test(a_wait_times_out_and_wakes_for_a_message),
