@@ -617,7 +617,7 @@ static int writer_state(hipc_state_reader *r, uint32_t w)
     if (alive < 0)
         return alive;
     return alive == 0                    ? HIPC_STATE_WRITER_GONE
-           : alive == HIPC__PROC_UNKNOWN ? HIPC_STATE_WRITER_UNKNOWN
+           : alive == HIPC__PROC_UNKNOWN ? HIPC_STATE_WRITER_HIDDEN
                                          : HIPC_STATE_WRITER_ALIVE;
 }
 
@@ -719,7 +719,7 @@ static int stat_block(hipc_shm *shm, hipc_state_stat *out, int *sys_errno)
         return alive;
     out->writer_pid = hipc__owner_pid_here(&o, &me, w);
     out->writer = alive == 0                    ? HIPC_STATE_WRITER_GONE
-                  : alive == HIPC__PROC_UNKNOWN ? HIPC_STATE_WRITER_UNKNOWN
+                  : alive == HIPC__PROC_UNKNOWN ? HIPC_STATE_WRITER_HIDDEN
                                                 : HIPC_STATE_WRITER_ALIVE;
     return HIPC_OK;
 }

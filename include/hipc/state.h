@@ -130,12 +130,14 @@ typedef struct hipc_state_info {
                     read (the first read of a handle counts as changed) */
 } hipc_state_info;
 
-/* Whether the writer runs (hipc_state_get_writer, hipc_state_stat_id). */
+/* Whether the writer runs (hipc_state_get_writer, hipc_state_stat_id).
+ * Numbered as hipc_chan_peer_state and hipc_bcast_producer_state are; a
+ * state block always had a writer, so the 0 of "never held" is not used. */
 enum hipc_state_writer_state {
-    HIPC_STATE_WRITER_GONE = 0,    /* closed, or its process is gone */
-    HIPC_STATE_WRITER_ALIVE = 1,   /* its process runs */
-    HIPC_STATE_WRITER_UNKNOWN = 2, /* hidden from us: another pid
-                                      namespace, or /proc hides it */
+    HIPC_STATE_WRITER_ALIVE = 1,  /* its process runs */
+    HIPC_STATE_WRITER_HIDDEN = 2, /* held by a process hipc cannot judge
+                                     (another pid namespace, hidepid) */
+    HIPC_STATE_WRITER_GONE = 3    /* closed, or its process is gone */
 };
 
 /* What hipc_state_stat_id() finds, for `hipcctl ls` and `stat`. */
