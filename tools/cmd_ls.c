@@ -62,9 +62,10 @@ void hipcctl_print_table(FILE *f, const hipc_seg_entry *e, size_t n)
             "shmid", "owner", "perms", "bytes", "nattch", "status", "hipc",
             "orphan");
     for (size_t i = 0; i < n; i++) {
-        char uid[64], tag[24];
+        char uid[64], tag[24], use[24];
         if (e[i].kind == HIPC_SEG_HIPC)
-            snprintf(tag, sizeof tag, "0x%08" PRIx32, e[i].tag);
+            snprintf(tag, sizeof tag, "%s",
+                     hipcctl_use_name(&e[i], use, sizeof use));
         else
             snprintf(tag, sizeof tag, "%s",
                      e[i].kind == HIPC_SEG_FOREIGN ? "-" : "?");
@@ -125,6 +126,7 @@ static void json_entry(FILE *f, const hipc_seg_entry *e)
                 ", \"creator_pid\": %ld, \"creator_start\": %" PRIu64 ", ",
                 e->tag, e->layout_version, (long)e->creator_pid,
                 e->creator_start);
+    hipcctl_print_use(f, e, 1);
     fprintf(f, "\"orphan\": \"%s\"}", orphan_name(e->orphan));
 }
 
@@ -213,6 +215,7 @@ static void print_stat(FILE *f, const hipc_seg_entry *e)
                 ", creator pid %ld started at tick %" PRIu64 "\n",
                 e->tag, e->layout_version, (long)e->creator_pid,
                 e->creator_start);
+    hipcctl_print_use(f, e, 0);
     fprintf(f, "orphan   %s\n", orphan_name(e->orphan));
 }
 

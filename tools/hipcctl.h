@@ -45,6 +45,13 @@ int hipcctl_list(hipc_seg_entry **out, size_t *count, unsigned flags,
 /* The ipcs -m style table (plus hipc tag and orphan flag). */
 void hipcctl_print_table(FILE *f, const hipc_seg_entry *e, size_t n);
 
+/* What a hipc segment is used for (tools/use.c): the name `ls` shows for
+ * its tag (chan, state, bcast, board, or the tag in hex, written to buf),
+ * and the details `stat` prints for state blocks and broadcast rings (as
+ * a "use" JSON member ending in ", " when json is set). */
+const char *hipcctl_use_name(const hipc_seg_entry *e, char *buf, size_t cap);
+void hipcctl_print_use(FILE *f, const hipc_seg_entry *e, int json);
+
 /* Commands. */
 int hipcctl_cmd_ls(int argc, char **argv);
 int hipcctl_cmd_stat(int argc, char **argv);
