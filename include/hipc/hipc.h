@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* hipc — hardened System V shared memory, pipes and a shared-memory
- * channel for Linux. This umbrella header includes every module. */
+/* hipc — hardened System V shared memory, pipes, FIFOs, child processes,
+ * a shared-memory channel, state blocks and broadcast rings for Linux.
+ * This umbrella header includes every module. */
 #ifndef HIPC_HIPC_H
 #define HIPC_HIPC_H
 
@@ -22,6 +23,10 @@
 #include "hipc/pipe.h"
 #include "hipc/frame.h"
 #include "hipc/chan.h"
+#include "hipc/process.h"
+#include "hipc/fifo.h"
+#include "hipc/state.h"
+#include "hipc/bcast.h"
 
 #ifdef __cplusplus
 extern "C" {
