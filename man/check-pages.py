@@ -31,7 +31,9 @@ SECTIONS_3 = ["NAME", "SYNOPSIS", "DESCRIPTION", "RETURN VALUES", "EXAMPLES",
 # Module header -> its page: codes the header mentions must be in the page.
 MODULE_PAGES = {"shm.h": "hipc_shm.3", "pipe.h": "hipc_pipe.3",
                 "frame.h": "hipc_frame.3", "chan.h": "hipc_chan.3",
-                "inspect.h": "hipc_inspect.3", "error.h": "hipc_error.3"}
+                "inspect.h": "hipc_inspect.3", "error.h": "hipc_error.3",
+                "process.h": "hipc_process.3", "fifo.h": "hipc_fifo.3",
+                "state.h": "hipc_state.3", "bcast.h": "hipc_bcast.3"}
 # Words a page may use that are not identifiers in a header.
 NOT_IDENTIFIERS = {"HIPC_E_UNKNOWN"}
 
