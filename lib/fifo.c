@@ -348,8 +348,9 @@ static int try_open(hipc_fifo_dir *d, const char *name, mode_t mode,
     }
     if (*fd == -ELOOP)
         return hipc__fail_as(&d->sys_errno, *fd, HIPC_E_UNSAFE);
-    /* A read side meets ENXIO only at a socket. */
-    if (*fd == -ENXIO)
+    /* A read side meets ENXIO only at a socket, a write side EISDIR at a
+     * directory. */
+    if (*fd == -ENXIO || *fd == -EISDIR)
         return hipc__fail_as(&d->sys_errno, *fd, HIPC_E_NOT_PIPE);
     if (*fd == -EACCES && acc == O_WRONLY)
         return being_made(d, name) ? NOT_YET : fail(d, *fd);

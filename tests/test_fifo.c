@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -289,6 +291,28 @@ static void open_refuses_symlinks_files_and_wider_modes(void **state)
         assert_int_equal(hipc_fifo_open(&pl.d, "f", 0600, end, &p, 0),
                          HIPC_E_NOT_PIPE);
     }
+    assert_int_equal(unlink(pl.path), 0);
+    assert_int_equal(mkdir(pl.path, 0700), 0);
+    for (int e = 0; e < 2; e++) {
+        enum hipc_pipe_end end = e ? HIPC_PIPE_WRITE_END : HIPC_PIPE_READ_END;
+        assert_int_equal(hipc_fifo_open(&pl.d, "f", 0600, end, &p, 0),
+                         HIPC_E_NOT_PIPE);
+    }
+    assert_int_equal(pl.d.sys_errno, EISDIR);
+    assert_int_equal(rmdir(pl.path), 0);
+    /* A socket: a read side cannot open it, a write side finds no reader. */
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    strcpy(sa.sun_path, pl.path);
+    assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(hipc_fifo_open(&pl.d, "f", 0777, HIPC_PIPE_READ_END, &p,
+                                    0),
+                     HIPC_E_NOT_PIPE);
+    assert_int_equal(pl.d.sys_errno, ENXIO);
+    assert_int_equal(hipc_fifo_open(&pl.d, "f", 0777, HIPC_PIPE_WRITE_END, &p,
+                                    0),
+                     HIPC_E_AGAIN);
+    assert_int_equal(close(s), 0);
     assert_int_equal(unlink(pl.path), 0);
     assert_int_equal(chmod(real, 0620), 0);
     assert_int_equal(hipc_fifo_open(&pl.d, "real", 0600, HIPC_PIPE_READ_END, &p,

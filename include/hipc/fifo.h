@@ -182,8 +182,10 @@ int hipc_fifo_create(hipc_fifo_dir *d, const char *name, mode_t mode);
  * Returns HIPC_OK, or HIPC_E_NULL (out), the handle codes, HIPC_E_NULL
  * (name), HIPC_E_BAD_PATH, HIPC_E_BAD_MODE, HIPC_E_WRONG_END (no such
  * end), HIPC_E_BAD_TIMEOUT, HIPC_E_AGAIN (timeout 0), HIPC_E_TIMEDOUT,
- * HIPC_E_UNSAFE, HIPC_E_NOT_PIPE (not a FIFO; for a read side also
- * ENXIO, which only a socket in the name's place gives), hipc_pipe_adopt()'s
+ * HIPC_E_UNSAFE, HIPC_E_NOT_PIPE (not a FIFO; also EISDIR, and for a
+ * read side ENXIO, which only a socket in the name's place gives: to a
+ * write side a socket looks like a FIFO without a reader, and it waits
+ * until its deadline), hipc_pipe_adopt()'s
  * codes, or the syscall codes of openat, fstat, poll and close. */
 int hipc_fifo_open(hipc_fifo_dir *d, const char *name, mode_t mode,
                    enum hipc_pipe_end end, hipc_pipe *out, int64_t timeout_ns);
