@@ -581,6 +581,95 @@ static void hostile_records_are_corrupt(void **state)
     }
 }
 
+#define REC(i) (HDR + (i)*64u) /* record i of 40-byte messages */
+
+/* A producer whose own ring was rewritten gives up what it held rather
+ * than walk it: its consumers count every message lost, exactly. */
+static void a_producer_drops_a_ring_rewritten_under_it(void **state)
+{
+    (void)state;
+    hipc_bcast p, c;
+    unsigned char buf[64];
+    uint64_t last = 0;
+    create(&p, 256, 0);
+    open_cons(&c, HIPC_BCAST_OLDEST);
+    send_n(&p, 0, 4, 40);
+    put32(&p, REC(0) + 12, 0x999); /* the first record's position */
+    send_n(&p, 4, 1, 40);
+    assert_int_equal(hipc_bcast_recv(&c, buf, sizeof buf, 0), HIPC_E_OVERRUN);
+    assert_int_equal(hipc_bcast_get_lost(&c, &last, NULL), HIPC_OK);
+    assert_int_equal(last, 4);
+    check_msg(buf, hipc_bcast_recv(&c, buf, sizeof buf, 0), 4, 40);
+    assert_int_equal(hipc_bcast_close(&c), HIPC_OK);
+    destroy(&p);
+}
+
+/* Finding a place (open, skip, resync) checks what it finds. */
+static void a_hostile_place_is_corrupt(void **state)
+{
+    (void)state;
+    hipc_bcast p, c;
+    unsigned char buf[64];
+    hipc_bcast_config oc = {.flags = HIPC_BCAST_OLDEST};
+    create(&p, 256, 0);
+    send_n(&p, 0, 3, 40);
+    put32(&p, REC(0) + 12, 0x999); /* the oldest record */
+    assert_int_equal(hipc_bcast_open_consumer(&c, KEY, &oc), HIPC_E_CORRUPT);
+    put32(&p, REC(0) + 12, 0);
+    put32(&p, REC(1) + 12, 0x999); /* one on the walk to the newest */
+    assert_int_equal(hipc_bcast_open_consumer(&c, KEY, NULL), HIPC_E_CORRUPT);
+    put32(&p, REC(1) + 12, 64);
+    /* A resync whose oldest message is older than our next. */
+    open_cons(&c, HIPC_BCAST_OLDEST);
+    for (uint64_t i = 0; i < 3; i++)
+        check_msg(buf, hipc_bcast_recv(&c, buf, sizeof buf, 0), i, 40);
+    send_n(&p, 3, 2, 40); /* 3 at REC(3), 4 at REC(0) */
+    put64(&p, REC(0), 1);
+    put64(&p, OFF_TAIL, 256);
+    assert_int_equal(hipc_bcast_recv(&c, buf, sizeof buf, 0), HIPC_E_CORRUPT);
+    assert_int_equal(hipc_bcast_skip_to_newest(&c, NULL), HIPC_E_CORRUPT);
+    put64(&p, OFF_TAIL, 192);
+    put64(&p, REC(0), 4);
+    put32(&p, OFF_HEAD, 0x10000); /* a head no ring reaches */
+    assert_int_equal(hipc_bcast_skip_to_newest(&c, NULL), HIPC_E_CORRUPT);
+    put32(&p, OFF_HEAD, 320);
+    put32(&p, REC(0) + 8, 500); /* a length beyond max_msg */
+    assert_int_equal(hipc_bcast_skip_to_newest(&c, NULL), HIPC_E_CORRUPT);
+    put32(&p, REC(0) + 8, 40);
+    assert_int_equal(hipc_bcast_skip_to_newest(&c, NULL), HIPC_OK);
+    /* A producer that never claimed (zero owner word) is not gone. */
+    uint32_t owner = get32(&p, OFF_OWNER);
+    put32(&p, OFF_OWNER, 0);
+    assert_int_equal(hipc_bcast_recv(&c, buf, sizeof buf, 0), HIPC_E_AGAIN);
+    assert_int_equal(hipc_bcast_get_producer(&c, NULL), HIPC_E_NOT_FOUND);
+    put32(&p, OFF_OWNER, owner);
+    assert_int_equal(hipc_bcast_close(&c), HIPC_OK);
+    destroy(&p);
+}
+
+/* A successor checks the ring its predecessor left. */
+static void a_successor_refuses_a_corrupt_ring(void **state)
+{
+    (void)state;
+    hipc_bcast p, q;
+    create(&p, 256, 0);
+    send_n(&p, 0, 3, 40);
+    int id = p.shm.id;
+    assert_int_equal(hipc_bcast_close(&p), HIPC_OK);
+    hipc_shm s;
+    assert_int_equal(hipc_shm_open_id(&s, id, 0, 0), HIPC_OK);
+    unsigned char *m = s.data;
+    memcpy(m + OFF_TAIL, &(uint64_t){8}, 8);
+    assert_int_equal(hipc_bcast_open_producer(&q, KEY, NULL), HIPC_E_CORRUPT);
+    memcpy(m + OFF_TAIL, &(uint64_t){0}, 8);
+    memcpy(m + REC(1) + 12, &(uint32_t){7}, 4);
+    assert_int_equal(hipc_bcast_open_producer(&q, KEY, NULL), HIPC_E_CORRUPT);
+    memcpy(m + REC(1) + 12, &(uint32_t){64}, 4);
+    assert_int_equal(hipc_bcast_open_producer(&q, KEY, NULL), HIPC_OK);
+    destroy(&q);
+    assert_int_equal(hipc_shm_close(&s), HIPC_OK);
+}
+
 static void handles_copied_closed_or_garbage_are_refused(void **state)
 {
     (void)state;
@@ -593,6 +682,9 @@ static void handles_copied_closed_or_garbage_are_refused(void **state)
     assert_int_equal(hipc_bcast_send(&z, "x", 1), HIPC_E_BAD_HANDLE);
     assert_int_equal(hipc_bcast_send(NULL, "x", 1), HIPC_E_NULL);
     assert_int_equal(hipc_bcast_get_producer(&p, NULL), HIPC_OK);
+    p.state_ = 99;
+    assert_int_equal(hipc_bcast_send(&p, "x", 1), HIPC_E_BAD_HANDLE);
+    p.state_ = 1;
     destroy(&p);
     assert_int_equal(hipc_bcast_send(&p, "x", 1), HIPC_E_STALE_HANDLE);
     assert_int_equal(hipc_bcast_close(&p), HIPC_E_STALE_HANDLE);
@@ -618,6 +710,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(an_unprivileged_consumer_cannot_write),
     cmocka_unit_test(a_bad_header_is_refused_at_open),
     cmocka_unit_test(hostile_records_are_corrupt),
+    cmocka_unit_test(a_producer_drops_a_ring_rewritten_under_it),
+    cmocka_unit_test(a_hostile_place_is_corrupt),
+    cmocka_unit_test(a_successor_refuses_a_corrupt_ring),
     cmocka_unit_test(handles_copied_closed_or_garbage_are_refused),
 };
 
