@@ -145,6 +145,35 @@ static void overwritten_while_read_is_lost_never_torn(void **state)
         }
 }
 
+/* A consumer standing at a pad that the producer reclaims, and nothing
+ * after it: it finds its place again and has lost nothing. */
+static void a_lost_pad_loses_no_message(void **state)
+{
+    (void)state;
+    hipc_bcast p, c;
+    hipc_bcast_config cfg = {.capacity = CAP};
+    assert_int_equal(hipc_bcast_create(&p, KEY, &cfg), HIPC_OK);
+    assert_int_equal(hipc_bcast_open_consumer(&c, KEY, NULL), HIPC_OK);
+    uint64_t next = 0, want = 0;
+    send_upto(&p, &next, 3); /* at 0, 80 and 160 */
+    for (int i = 0; i < 3; i++) {
+        int n = recv_check(&c, &want);
+        assert_int_equal(n, LEN);
+    }
+    send_upto(&p, &next, 5); /* a pad at 240, 3 at 256, 4 at 336 */
+    /* Message 5 reclaims exactly up to message 3. */
+    arm(STEP_READ, 1, &p, next, 1);
+    assert_int_equal(recv_check(&c, &want), LEN);
+    assert_int_equal(want, 4);
+    uint64_t total = 9;
+    assert_int_equal(hipc_bcast_get_lost(&c, NULL, &total), HIPC_OK);
+    assert_int_equal(total, 0);
+    hipc__bcast_step_hook = NULL;
+    assert_int_equal(hipc_bcast_close(&c), HIPC_OK);
+    assert_int_equal(hipc_bcast_remove(&p), HIPC_OK);
+    assert_int_equal(hipc_bcast_close(&p), HIPC_OK);
+}
+
 /* Finding the oldest message and walking to the newest look again when
  * the producer moves under them. */
 static void finding_a_place_looks_again_when_lapped(void **state)
@@ -259,6 +288,7 @@ static void a_producer_killed_at_every_step_is_replaced(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(overwritten_while_read_is_lost_never_torn,
                               teardown),
+    cmocka_unit_test_teardown(a_lost_pad_loses_no_message, teardown),
     cmocka_unit_test_teardown(finding_a_place_looks_again_when_lapped,
                               teardown),
     cmocka_unit_test_teardown(a_producer_killed_at_every_step_is_replaced,
