@@ -118,6 +118,8 @@ static void create_rejects_bad_configs(void **state)
     cfg = (hipc_bcast_config){.flags = 0x80u};
     assert_int_equal(hipc_bcast_open_consumer(&b, KEY, &cfg), HIPC_E_BAD_FLAGS);
     assert_int_equal(hipc_bcast_open_producer(&b, KEY, NULL), HIPC_E_NOT_FOUND);
+    assert_int_equal(hipc_bcast_open_producer(&b, KEY, &cfg), HIPC_E_BAD_FLAGS);
+    assert_int_equal(hipc_bcast_open_producer(NULL, KEY, NULL), HIPC_E_NULL);
     assert_int_equal(hipc_bcast_open_consumer_id(&b, -1, NULL), HIPC_E_BAD_ID);
 }
 
@@ -681,6 +683,7 @@ static void handles_copied_closed_or_garbage_are_refused(void **state)
     assert_int_equal(hipc_bcast_close(&copy), HIPC_E_BAD_HANDLE);
     assert_int_equal(hipc_bcast_send(&z, "x", 1), HIPC_E_BAD_HANDLE);
     assert_int_equal(hipc_bcast_send(NULL, "x", 1), HIPC_E_NULL);
+    assert_int_equal(hipc_bcast_get_producer(NULL, NULL), HIPC_E_NULL);
     assert_int_equal(hipc_bcast_get_producer(&p, NULL), HIPC_OK);
     p.state_ = 99;
     assert_int_equal(hipc_bcast_send(&p, "x", 1), HIPC_E_BAD_HANDLE);

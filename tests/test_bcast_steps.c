@@ -5,11 +5,13 @@
  * SIGKILLed at every step of a send, with 1, 2 and 8 consumers at
  * different paces, leaves a ring whose consumers lose nothing that was
  * published and that a successor producer continues. */
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "hipc/bcast.h"
 #include "hipc/error.h"
 #include "support.h"
@@ -174,6 +176,25 @@ static void a_lost_pad_loses_no_message(void **state)
     assert_int_equal(hipc_bcast_close(&p), HIPC_OK);
 }
 
+/* Asking after the producer reads /proc: a failure to read it is the
+ * caller's answer, with its errno kept. */
+static void asking_after_the_producer_reports_a_proc_failure(void **state)
+{
+    (void)state;
+    hipc_bcast p, c;
+    hipc_bcast_config cfg = {.capacity = CAP};
+    assert_int_equal(hipc_bcast_create(&p, KEY, &cfg), HIPC_OK);
+    assert_int_equal(hipc_bcast_open_consumer(&c, KEY, NULL), HIPC_OK);
+    hipc_fault_fail_nth(HIPC_SYS_OPEN, 1, EMFILE);
+    assert_int_equal(hipc_bcast_get_producer(&c, NULL), HIPC_E_LIMIT);
+    assert_int_equal(c.sys_errno, EMFILE);
+    hipc_fault_reset();
+    assert_int_equal(hipc_bcast_get_producer(&c, NULL), HIPC_OK);
+    assert_int_equal(hipc_bcast_close(&c), HIPC_OK);
+    assert_int_equal(hipc_bcast_remove(&p), HIPC_OK);
+    assert_int_equal(hipc_bcast_close(&p), HIPC_OK);
+}
+
 /* Finding the oldest message and walking to the newest look again when
  * the producer moves under them. */
 static void finding_a_place_looks_again_when_lapped(void **state)
@@ -289,6 +310,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(overwritten_while_read_is_lost_never_torn,
                               teardown),
     cmocka_unit_test_teardown(a_lost_pad_loses_no_message, teardown),
+    cmocka_unit_test_teardown(asking_after_the_producer_reports_a_proc_failure,
+                              teardown),
     cmocka_unit_test_teardown(finding_a_place_looks_again_when_lapped,
                               teardown),
     cmocka_unit_test_teardown(a_producer_killed_at_every_step_is_replaced,
