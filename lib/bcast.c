@@ -135,10 +135,11 @@ static struct bc_hdr *hdr(const hipc_bcast *b)
 
 static struct hipc__board *board(hipc_bcast *b)
 {
-    return (struct hipc__board *)(void *)b->board_;
+    return (struct hipc__board *)(void *)b->board_.bytes;
 }
 
-_Static_assert(sizeof(struct hipc__board) <= sizeof(((hipc_bcast *)0)->board_),
+_Static_assert(sizeof(struct hipc__board) <=
+                   sizeof(((hipc_bcast *)0)->board_.bytes),
                "the board fits the handle's room for it");
 
 /* Records are multiples of 16 bytes, so that a pad's header always fits

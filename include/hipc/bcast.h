@@ -130,8 +130,13 @@ typedef struct hipc_bcast {
     void *hdr_;
     unsigned char *ring_;
     const struct hipc_bcast *self_;
-    /* The board (lib/board.h), held in place. */
-    _Alignas(16) unsigned char board_[256];
+    /* The board (lib/board.h), held in place; a union for its alignment,
+     * as C++ has no _Alignas. */
+    union {
+        unsigned char bytes[256];
+        uint64_t align_;
+        void *ptr_;
+    } board_;
 } hipc_bcast;
 
 /* What hipc_bcast_get_producer() and hipc_bcast_stat_id() found about the
