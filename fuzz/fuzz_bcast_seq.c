@@ -143,9 +143,17 @@ static void look(struct world *w)
     for (int k = 0; k < CONSUMERS; k++)
         open += (unsigned long)w->c_open[k];
     HIPC_FUZZ_CHECK(hipc_bcast_stat_id(w->p.shm.id, &st, NULL) == HIPC_OK);
-    HIPC_FUZZ_CHECK(st.sent == w->sent && st.consumers == open);
-    HIPC_FUZZ_CHECK(st.producer == (w->p_open ? HIPC_BCAST_PRODUCER_ALIVE
-                                              : HIPC_BCAST_PRODUCER_GONE));
+    HIPC_FUZZ_CHECK(st.sent == w->sent);
+    /* A producer that left is gone. One that runs is alive, except where
+     * /proc belongs to another pid namespace than ours (AFL++ runs targets
+     * so): there its pid names another process, and a judge can only say
+     * gone or hidden - the library's documented limit, not this ring's. */
+    if (!w->p_open)
+        HIPC_FUZZ_CHECK(st.producer == HIPC_BCAST_PRODUCER_GONE);
+    else
+        HIPC_FUZZ_CHECK(st.producer != HIPC_BCAST_PRODUCER_NONE);
+    if (!w->p_open || st.producer == HIPC_BCAST_PRODUCER_ALIVE)
+        HIPC_FUZZ_CHECK(st.consumers == open);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
