@@ -101,24 +101,6 @@ static int open_at(int dirfd, const char *name, int flags)
     return fd;
 }
 
-/* The caller's file-system uid, which the kernel stamps on what the
- * caller creates, pipes included. (The seam has no geteuid yet.) */
-static int my_uid(hipc_fifo_dir *d, uid_t *uid)
-{
-    int fds[2];
-    int rc = hipc__sys_pipe2(fds, O_CLOEXEC);
-    if (rc < 0)
-        return fail(d, rc);
-    struct stat st;
-    rc = hipc__sys_fstat(fds[0], &st);
-    (void)hipc__sys_close(fds[0]);
-    (void)hipc__sys_close(fds[1]);
-    if (rc < 0)
-        return fail(d, rc);
-    *uid = st.st_uid;
-    return HIPC_OK;
-}
-
 /* THE DIRECTORY (fifo.h): owned by us, the expected owner or root, and
  * writable by nobody else unless sticky. */
 static int dir_safe(const struct stat *st, uid_t me, uid_t owner)
@@ -174,11 +156,9 @@ int hipc_fifo_dir_open(hipc_fifo_dir *d, const char *path,
     size_t n = strnlen(path, PATH_MAX);
     if (n == 0 || n == PATH_MAX)
         return HIPC_E_BAD_PATH;
-    int rc = my_uid(d, &d->me_);
-    if (rc != HIPC_OK)
-        return rc;
+    d->me_ = hipc__sys_geteuid();
     d->owner_ = (flags & HIPC_FIFO_OWNER) ? cfg->owner : d->me_;
-    rc = dir_open_fd(d, path);
+    int rc = dir_open_fd(d, path);
     if (rc != HIPC_OK)
         return rc;
     d->magic_ = DIR_MAGIC;

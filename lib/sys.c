@@ -229,6 +229,11 @@ pid_t hipc__sys_getpid(void)
     return getpid();
 }
 
+uid_t hipc__sys_geteuid(void)
+{
+    return geteuid();
+}
+
 /* pthread_sigmask reports its error as the return value, not in errno. */
 int hipc__sys_sigmask(int how, const sigset_t *set, sigset_t *old)
 {

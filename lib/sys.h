@@ -95,6 +95,9 @@ pid_t hipc__sys_fork(void);
 pid_t hipc__sys_waitpid(pid_t pid, int *status, int options);
 int hipc__sys_kill(pid_t pid, int sig);
 pid_t hipc__sys_getpid(void);
+/* The effective uid, which the kernel stamps on what the caller creates
+ * (unless setfsuid changed the file-system uid). Never fails. */
+uid_t hipc__sys_geteuid(void);
 
 int hipc__sys_sigmask(int how, const sigset_t *set, sigset_t *old);
 
