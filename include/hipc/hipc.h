@@ -8,12 +8,12 @@
 /* API version. The layout of shared segments has its own version
  * (HIPC_SHM_LAYOUT_VERSION), so the two can move independently. */
 #define HIPC_VERSION_MAJOR 1
-#define HIPC_VERSION_MINOR 0
+#define HIPC_VERSION_MINOR 1
 #define HIPC_VERSION_PATCH 0
 #define HIPC_VERSION                                                           \
     ((HIPC_VERSION_MAJOR << 16) | (HIPC_VERSION_MINOR << 8) |                  \
      HIPC_VERSION_PATCH)
-#define HIPC_VERSION_STRING "1.0.0"
+#define HIPC_VERSION_STRING "1.1.0"
 
 #include "hipc/config.h"
 #include "hipc/types.h"
