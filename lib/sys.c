@@ -302,8 +302,10 @@ int hipc__sys_fopencookie(void *cookie, const char *mode,
 {
     FAULT_POINT(FDOPEN);
     FILE *f = fopencookie(cookie, mode, fns);
+    /* GCOVR_EXCL_START [libc]: fopencookie fails only when malloc does */
     if (f == NULL)
         return neg_errno();
+    /* GCOVR_EXCL_STOP */
     *out = f;
     return 0;
 }
@@ -471,6 +473,11 @@ static _Noreturn void child_fail(int errfd, enum hipc__exec_step step, int neg)
     /* GCOVR_EXCL_STOP */
 }
 
+/* GCOVR_EXCL_BR_START [child]: the vfork child's calls. A real failure of
+ * one cannot be caused from a test (valid descriptors, a child that is no
+ * group leader, an execve that returns only failing); the fault plan's
+ * failures, injected in the parent before each call (inject[]), take
+ * those paths and are counted by lines. */
 /* Moves a descriptor below 3 that is about to be overwritten out of the
  * way (to 3 or above, close-on-exec). */
 static int child_lift(int *fd, int keep)
@@ -568,6 +575,8 @@ static _Noreturn void child_exec(const struct hipc__exec_plan *plan)
                    execve(plan->path, plan->argv, envp));
     child_fail(errfd, HIPC__EXEC_EXECVE, r);
 }
+
+/* GCOVR_EXCL_BR_STOP */
 
 #ifdef HIPC_FAULT_INJECTION
 /* Asks the fault plan, in the parent, about each step the child makes. */

@@ -698,6 +698,36 @@ static void handles_copied_closed_or_garbage_are_refused(void **state)
                      HIPC_E_BAD_ID);
 }
 
+/* An empty message needs no buffer on either side; a group-writable mode
+ * is the creator's to give; a copy of the producer inherited over fork
+ * that closes does not sign its parent out. */
+static void empty_messages_modes_and_forked_copies(void **state)
+{
+    (void)state;
+    hipc_bcast p, c;
+    hipc_bcast_config cfg = {.mode = 0660};
+    assert_int_equal(hipc_bcast_create(&p, KEY, &cfg), HIPC_OK);
+    struct shmid_ds ds;
+    assert_int_equal(shmctl(p.shm.id, IPC_STAT, &ds), 0);
+    assert_int_equal(ds.shm_perm.mode & 0777, 0660);
+    open_cons(&c, 0);
+    assert_int_equal(hipc_bcast_send(&p, NULL, 0), HIPC_OK);
+    assert_int_equal(hipc_bcast_recv(&c, NULL, 0, 0), 0);
+    assert_int_equal(hipc_bcast_recv(&c, NULL, 0, 0), HIPC_E_AGAIN);
+    pid_t kid = fork();
+    assert_true(kid >= 0);
+    if (kid == 0)
+        _exit(hipc_bcast_close(&p) == HIPC_OK ? 0 : 1);
+    int status = -1;
+    assert_int_equal(waitpid(kid, &status, 0), kid);
+    assert_int_equal(status, 0);
+    pid_t who = 0;
+    assert_int_equal(hipc_bcast_get_producer(&c, &who), HIPC_OK);
+    assert_int_equal(who, getpid());
+    assert_int_equal(hipc_bcast_close(&c), HIPC_OK);
+    destroy(&p);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(create_rejects_bad_configs),
     cmocka_unit_test(defaults_and_a_taken_key),
@@ -717,6 +747,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_hostile_place_is_corrupt),
     cmocka_unit_test(a_successor_refuses_a_corrupt_ring),
     cmocka_unit_test(handles_copied_closed_or_garbage_are_refused),
+    cmocka_unit_test(empty_messages_modes_and_forked_copies),
 };
 
 HIPC_TEST_MAIN(tests)
