@@ -123,9 +123,9 @@ static int read_config(hipc_key key)
     int status = rc < 0 ? fail("read", rc, r.sys_errno) : show(&c, &info);
     pid_t pid = 0;
     int writer = hipc_state_get_writer(&r, &pid);
-    if (status == 0 && writer == HIPC_STATE_WRITER_ALIVE)
+    if (status == 0 && writer == HIPC_OK)
         printf("config_segment: its writer, pid %d, still runs\n", (int)pid);
-    else if (status == 0 && writer >= 0)
+    else if (status == 0 && writer == HIPC_E_PEER_GONE)
         printf("config_segment: no writer now\n");
     rc = hipc_state_close_reader(&r);
     return rc == HIPC_OK ? status : fail("close", rc, 0);

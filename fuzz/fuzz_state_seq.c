@@ -197,8 +197,8 @@ static void reader_calls(struct world *x, int s, uint8_t what)
         rc = hipc_state_get_writer(&x->r[s], NULL);
         HIPC_FUZZ_CHECK_CODE(rc);
         if (proc_is_ours || b->holder == 0)
-            HIPC_FUZZ_CHECK(rc == (b->holder != 0 ? HIPC_STATE_WRITER_ALIVE
-                                                  : HIPC_STATE_WRITER_GONE));
+            HIPC_FUZZ_CHECK(rc ==
+                            (b->holder != 0 ? HIPC_OK : HIPC_E_PEER_GONE));
         break;
     }
 }

@@ -681,7 +681,12 @@ int hipc_state_get_writer(hipc_state_reader *r, pid_t *pid)
     uint32_t w = atomic_load_explicit(&h->writer.word, memory_order_acquire);
     if (pid != NULL)
         *pid = hipc__owner_pid_here(&o, &me, w);
-    return writer_state(r, w);
+    int st = writer_state(r, w);
+    /* Answered as hipc_chan_get_peer and hipc_bcast_get_producer do. */
+    return st < 0                           ? st
+           : st == HIPC_STATE_WRITER_ALIVE  ? HIPC_OK
+           : st == HIPC_STATE_WRITER_HIDDEN ? HIPC_E_PERM
+                                            : HIPC_E_PEER_GONE;
 }
 
 int hipc_state_close_reader(hipc_state_reader *r)

@@ -251,9 +251,14 @@ int hipc_state_read(hipc_state_reader *r, void *buf, size_t cap,
  *   the codes of /proc reads while judging the writer. */
 int hipc_state_wait(hipc_state_reader *r, int64_t timeout_ns);
 
-/* Whether the writer runs: an enum hipc_state_writer_state (>= 0), its pid
- * as named here in *pid (may be NULL; 0 when not known here), or a
- * negative code of the /proc read that judges it. */
+/* Whether the writer runs (reads its record and /proc), answered as
+ * hipc_chan_get_peer() and hipc_bcast_get_producer() answer; its pid as
+ * named here in *pid (may be NULL; 0 when held from another pid
+ * namespace). Returns HIPC_OK (it runs), HIPC_E_PEER_GONE (it closed or
+ * its process is gone), HIPC_E_PERM (held by a process hipc cannot judge:
+ * another pid namespace, /proc hidden), the handle codes, or a failure to
+ * read /proc: HIPC_E_LIMIT, HIPC_E_NOMEM, HIPC_E_CORRUPT, HIPC_E_SYS
+ * (sys_errno kept). */
 int hipc_state_get_writer(hipc_state_reader *r, pid_t *pid);
 
 /* Detaches the reader. Returns HIPC_OK; twice HIPC_E_STALE_HANDLE. */
