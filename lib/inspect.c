@@ -300,10 +300,15 @@ int hipc__inspect_started_after(uint64_t start_ticks, long ticks_per_s,
 }
 
 /* Clock readings taken once per listing. */
+/* What every verdict of one listing shares: the clocks, and whether the
+ * /proc we read is our pid namespace's (proc.h: in one that kept its
+ * parent's /proc, a pid number names another process, so no verdict by
+ * pid can be made). That is asked once, when a verdict first needs it. */
 struct clocks {
     int ok;
     long ticks;
     int64_t real_ns, boot_ns;
+    int proc_asked, proc_ours;
 };
 
 static int64_t as_ns(const struct timespec *ts)
@@ -321,6 +326,17 @@ static void read_clocks(struct clocks *c)
             hipc__sys_clock_gettime(CLOCK_REALTIME, &real) == 0;
     c->real_ns = c->ok ? as_ns(&real) : 0;
     c->boot_ns = c->ok ? as_ns(&boot) : 0;
+    c->proc_asked = 0;
+}
+
+/* A failure to tell leaves every verdict by pid "unknown": gc then
+ * collects nothing it could not prove. */
+static int proc_ours(struct clocks *c)
+{
+    if (!c->proc_asked)
+        c->proc_ours = hipc__proc_is_ours(NULL) == 1;
+    c->proc_asked = 1;
+    return c->proc_ours;
 }
 
 static enum hipc_seg_orphan verdict(int state)
@@ -354,11 +370,12 @@ static enum hipc_seg_orphan foreign_orphan(const hipc_seg_entry *e,
     return HIPC_ORPHAN_NO;
 }
 
-static enum hipc_seg_orphan orphan_of(const hipc_seg_entry *e,
-                                      const struct clocks *c)
+static enum hipc_seg_orphan orphan_of(const hipc_seg_entry *e, struct clocks *c)
 {
     if (e->nattch != 0)
         return HIPC_ORPHAN_NO;
+    if (!proc_ours(c))
+        return HIPC_ORPHAN_UNKNOWN;
     /* hipc writes its header in the process that called shmget, so the
      * header's pid equals the kernel's cpid. When they differ, the creator
      * lives in another pid namespace (its pid means nothing here) or the
@@ -398,7 +415,7 @@ static void classify(hipc_seg_entry *e)
     e->creator_start = h.creator_start;
 }
 
-static void annotate(hipc_seg_entry *e, unsigned flags, const struct clocks *c)
+static void annotate(hipc_seg_entry *e, unsigned flags, struct clocks *c)
 {
     if ((flags & HIPC_INSPECT_NO_PEEK) == 0)
         classify(e);
@@ -486,7 +503,7 @@ static int list_entry(void *ctx, const hipc_seg_entry *e)
 int hipc_inspect_list(hipc_seg_entry *out, size_t cap, size_t *total,
                       unsigned flags, int *sys_errno)
 {
-    struct walk c = {out, cap, 0, flags, {0, 0, 0, 0}};
+    struct walk c = {out, cap, 0, flags, {0, 0, 0, 0, 0, 0}};
     int rc =
         walk_table(&c, HIPC_INSPECT_NO_PEEK, list_entry, &c, total, sys_errno);
     return rc != HIPC_OK ? rc : stored_count(c.count, cap);
@@ -578,7 +595,7 @@ static int gc_entry(void *ctx, const hipc_seg_entry *entry)
 int hipc_inspect_gc(hipc_seg_entry *out, size_t cap, size_t *found,
                     unsigned flags, int *sys_errno)
 {
-    struct gc_ctx c = {{out, cap, 0, flags, {0, 0, 0, 0}}, 0, 0, 0};
+    struct gc_ctx c = {{out, cap, 0, flags, {0, 0, 0, 0, 0, 0}}, 0, 0, 0};
     int rc = walk_table(&c.w, HIPC_INSPECT_FLAGS_ALL_, gc_entry, &c, found,
                         sys_errno);
     if (rc != HIPC_OK)

@@ -10,7 +10,14 @@ int hipc__self_identify(struct hipc__self *me, int *sys_errno)
 {
     me->pid = hipc__sys_getpid();
     int rc = hipc__proc_self_pidns(&me->pidns, sys_errno);
-    return rc == HIPC_OK ? hipc__proc_self_start(&me->start, sys_errno) : rc;
+    int ours = rc == HIPC_OK ? hipc__proc_is_ours(sys_errno) : rc;
+    if (ours < 0)
+        return ours;
+    /* A /proc of another pid namespace: our pid names nobody there, and
+     * nobody's pid can be looked up (proc.h). */
+    if (ours == 0)
+        me->pidns = HIPC__PIDNS_FOREIGN;
+    return hipc__proc_self_start(&me->start, sys_errno);
 }
 
 static uint64_t load64(_Atomic uint32_t *lo, _Atomic uint32_t *hi)
@@ -29,6 +36,9 @@ pid_t hipc__owner_pid_here(const struct hipc__owner *o,
                            const struct hipc__self *me, uint32_t w)
 {
     uint64_t ns = load64(o->ns_lo, o->ns_hi);
+    /* A /proc of another pid namespace names nobody (proc.h). */
+    if (me->pidns == HIPC__PIDNS_FOREIGN)
+        return 0;
     if (ns != 0 && me->pidns != 0 && ns != me->pidns)
         return 0;
     return (pid_t)(w & HIPC__OWNER_PID);

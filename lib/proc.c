@@ -238,6 +238,18 @@ int hipc__proc_self_pidns(uint64_t *ns, int *sys_errno)
     return hipc__fail(sys_errno, rc);
 }
 
+int hipc__proc_is_ours(int *sys_errno)
+{
+    /* /proc/self links to our pid as that /proc's namespace numbers it. */
+    char link[24], mine[24];
+    hipc__set_errno(sys_errno, 0);
+    int rc = hipc__sys_readlink("/proc/self", link, sizeof link);
+    if (rc < 0)
+        return hipc__fail(sys_errno, rc);
+    (void)snprintf(mine, sizeof mine, "%ld", (long)hipc__sys_getpid());
+    return strcmp(link, mine) == 0;
+}
+
 int hipc__proc_alive(pid_t pid, uint64_t start, int *sys_errno)
 {
     char state = 0;

@@ -80,4 +80,15 @@ int hipc__proc_self_pidns(uint64_t *ns, int *sys_errno);
  * left, I/O error). */
 int hipc__proc_alive(pid_t pid, uint64_t start, int *sys_errno);
 
+/* Whether the /proc we see is our own pid namespace's: its /proc/self
+ * links to the pid getpid() gives. A process that unshared a pid
+ * namespace without mounting a /proc for it (unshare --pid --fork without
+ * --mount-proc; AFL++'s runs) sees its parent namespace's /proc, where our
+ * pid numbers name other processes: no verdict by pid can be made there.
+ * 1: ours, 0: not, or the code of the read. */
+int hipc__proc_is_ours(int *sys_errno);
+
+/* A pid namespace recorded as "ours cannot be named": see owner.h. */
+#define HIPC__PIDNS_FOREIGN UINT64_MAX
+
 #endif

@@ -234,6 +234,18 @@ uid_t hipc__sys_geteuid(void)
     return geteuid();
 }
 
+int hipc__sys_readlink(const char *path, char *buf, size_t cap)
+{
+    FAULT_POINT(READLINK);
+    ssize_t n = readlink(path, buf, cap);
+    if (n < 0)
+        return neg_errno();
+    if ((size_t)n >= cap)
+        return -ENAMETOOLONG;
+    buf[n] = '\0';
+    return (int)n;
+}
+
 /* pthread_sigmask reports its error as the return value, not in errno. */
 int hipc__sys_sigmask(int how, const sigset_t *set, sigset_t *old)
 {

@@ -30,7 +30,7 @@
     X(KILL) X(SIGMASK) X(SIGTIMEDWAIT) X(SIGPENDING) X(CLOCK) X(FUTEX)        \
     X(MADVISE) X(DUP2) X(FDOPEN) X(GETPID) X(OPENAT) X(MKFIFOAT)          \
     X(UNLINKAT) X(FCHMOD) X(CLONE) X(EXECVE) X(CHDIR) X(SETSID) X(SETPGID)  \
-    X(CLOSE_RANGE) X(SIGACTION) X(PIDFD_OPEN) X(PIDFD_SIGNAL)
+    X(CLOSE_RANGE) X(SIGACTION) X(PIDFD_OPEN) X(PIDFD_SIGNAL) X(READLINK)
 
 enum hipc__sys_call {
 #define HIPC_SYS_ENUM_(name) HIPC_SYS_##name,
@@ -98,6 +98,9 @@ pid_t hipc__sys_getpid(void);
 /* The effective uid, which the kernel stamps on what the caller creates
  * (unless setfsuid changed the file-system uid). Never fails. */
 uid_t hipc__sys_geteuid(void);
+/* readlink into buf, NUL-terminated; the length, or -errno (-ENAMETOOLONG
+ * when the target does not fit). */
+int hipc__sys_readlink(const char *path, char *buf, size_t cap);
 
 int hipc__sys_sigmask(int how, const sigset_t *set, sigset_t *old);
 

@@ -77,8 +77,9 @@ static int list_find_gc(void *p, int *sys_errno)
 /* Classifying a segment stats and attaches it for a moment: a segment
  * that cannot be looked at is listed as unreadable (with the reason), not
  * an error, and the brief mapping is dropped without looking at shmdt's
- * answer. Whether a creator still runs comes from /proc, kill(pid, 0) and
- * the clocks:
+ * answer. Whether a creator still runs comes from /proc (which must be
+ * our pid namespace's: readlink of /proc/self), kill(pid, 0) and the
+ * clocks:
  * what cannot be looked up makes the verdict "unknown", so gc leaves the
  * segment alone (the scenario then reports HIPC_E_CORRUPT: not removed).
  * A header page that cannot be made present (MADVISE, mincore too) is never
@@ -93,7 +94,7 @@ static int insp_accepts(enum hipc__sys_call call, int err, int rc)
                   call == HIPC_SYS_SHMDT || call == HIPC_SYS_OPEN ||
                   call == HIPC_SYS_READ || call == HIPC_SYS_CLOCK ||
                   call == HIPC_SYS_KILL || call == HIPC_SYS_STAT ||
-                  call == HIPC_SYS_MADVISE;
+                  call == HIPC_SYS_MADVISE || call == HIPC_SYS_READLINK;
     if (rc == HIPC_OK || rc == HIPC_E_CORRUPT)
         return looking;
     return call == HIPC_SYS_OPEN && err == ENOENT && rc == HIPC_E_UNSUPPORTED;

@@ -74,6 +74,15 @@ static void path_calls_report_and_succeed(void **state)
     assert_int_equal(hipc__sys_openat(d, "f", O_RDONLY, 0), -ENOENT);
     assert_int_equal(hipc__sys_close(d), 0);
     assert_int_equal(rmdir(dir), 0);
+    /* readlink: the target, NUL-terminated; one that does not fit is
+     * refused rather than cut. */
+    char link[32], want[32];
+    snprintf(want, sizeof want, "%ld", (long)getpid());
+    assert_int_equal(hipc__sys_readlink("/proc/self", link, sizeof link),
+                     (int)strlen(want));
+    assert_string_equal(link, want);
+    assert_int_equal(hipc__sys_readlink("/proc/self", link, 1), -ENAMETOOLONG);
+    assert_int_equal(hipc__sys_readlink("/", link, sizeof link), -EINVAL);
 }
 
 static void segment_calls_succeed_in_order(void **state)
@@ -264,6 +273,7 @@ static long call_once(enum hipc__sys_call call)
     void *addr = NULL;
     int fds[2], v = 0;
     FILE *f = NULL;
+    char path[32];
     sigset_t set;
     sigemptyset(&set);
     switch (call) {
@@ -332,6 +342,8 @@ static long call_once(enum hipc__sys_call call)
         return hipc__sys_pidfd_open(getpid());
     case HIPC_SYS_PIDFD_SIGNAL:
         return hipc__sys_pidfd_signal(-1, 0);
+    case HIPC_SYS_READLINK:
+        return hipc__sys_readlink("/proc/self", path, sizeof path);
     default:
         return -ENOSYS;
     }

@@ -347,12 +347,47 @@ static void an_end_held_from_another_pid_namespace_is_held(void **state)
     in_world(producer_in_pid_namespace_world);
 }
 
+/* ---- a pid namespace without its own /proc ------------------------------ */
+
+/* Init of a pid namespace that kept its parent's /proc (unshare --pid
+ * --fork without --mount-proc, as AFL++ runs its targets). The creator
+ * and the judge are both in it, and a pid number of theirs read in that
+ * /proc names another process (pid 2 there is kthreadd). The end is held
+ * all the same, its consumer waits, and nothing is collected. */
+static int foreign_proc_init(void)
+{
+    int ready = -1, hold = -1;
+    pid_t pid = start_creator(&ready, &hold, nothing);
+    return pid < 0 ? 2
+                   : judge_and_release(pid, ready, hold, judge_live_creator);
+}
+
+static int foreign_proc_world(void)
+{
+    if (unshare(CLONE_NEWPID) != 0)
+        return 77;
+    pid_t init = fork();
+    if (init < 0)
+        return 2;
+    if (init == 0)
+        _exit(foreign_proc_init());
+    return hipc_test_wait_child(init, 50);
+}
+
+static void
+a_pid_namespace_without_its_own_proc_judges_nobody_gone(void **state)
+{
+    (void)state;
+    in_world(foreign_proc_world);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(creator_in_another_time_namespace_is_alive),
     cmocka_unit_test(judge_in_another_time_namespace_sees_the_creator_alive),
     cmocka_unit_test(a_time_namespace_unshared_but_not_entered_is_said_so),
     cmocka_unit_test(peer_hidden_by_hidepid_is_alive),
     cmocka_unit_test(an_end_held_from_another_pid_namespace_is_held),
+    cmocka_unit_test(a_pid_namespace_without_its_own_proc_judges_nobody_gone),
 };
 
 HIPC_TEST_MAIN(tests)

@@ -110,6 +110,7 @@ static const int *fault_errnos(enum hipc__sys_call call)
                                    EROFS,  EDQUOT, ENOTDIR, 0};
     static const int unlinkat[] = {EACCES, EBUSY, ENOENT, EPERM, EROFS, 0};
     static const int fchmod[] = {EBADF, EPERM, EROFS, EIO, 0};
+    static const int readlink[] = {EACCES, ENOENT, ENOMEM, EIO, 0};
     /* The process module. CLONE is vfork; the child's steps (DUP2 for its
      * redirections, CHDIR, SETSID, SETPGID, CLOSE_RANGE, SIGACTION,
      * EXECVE) fail in the child and come back as HIPC_E_EXEC. */
@@ -191,6 +192,8 @@ static const int *fault_errnos(enum hipc__sys_call call)
         return unlinkat;
     case HIPC_SYS_FCHMOD:
         return fchmod;
+    case HIPC_SYS_READLINK:
+        return readlink;
     case HIPC_SYS_CLONE:
         return clone;
     case HIPC_SYS_EXECVE:
