@@ -41,6 +41,8 @@ static int consume(int id, const char *name, long nap_ns, int ready)
     }
     (void)!write(ready, "r", 1);
     uint64_t got = 0, lost = 0, last = 0;
+    int64_t oldest_ns = INT64_MAX, newest_ns = 0;
+    double sum = 0;
     struct sample s;
     for (;;) {
         rc = hipc_bcast_recv(&c, &s, sizeof s, HIPC_FOREVER);
@@ -50,13 +52,24 @@ static int consume(int id, const char *name, long nap_ns, int ready)
         }
         if (rc != (int)sizeof s)
             break;
+        /* In order, and every sample before it received or counted lost. */
+        if (s.n != got + lost) {
+            rc = HIPC_E_CORRUPT;
+            break;
+        }
         got++;
+        sum += s.value;
+        oldest_ns = s.when_ns < oldest_ns ? s.when_ns : oldest_ns;
+        newest_ns = s.when_ns > newest_ns ? s.when_ns : newest_ns;
         if (nap_ns > 0)
             nap(nap_ns);
     }
     (void)hipc_bcast_close(&c);
     printf("%s: received %" PRIu64 ", lost %" PRIu64 " (%s at the end)\n", name,
            got, lost, hipc_err_name(rc));
+    if (got > 0)
+        printf("%s: mean value %.2f over %.1f ms of samples\n", name,
+               sum / (double)got, (double)(newest_ns - oldest_ns) / 1e6);
     fflush(stdout); /* the child leaves with _exit */
     return rc == HIPC_E_PEER_GONE && got + lost == SAMPLES ? 0 : 1;
 }

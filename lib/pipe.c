@@ -534,8 +534,8 @@ static int must_poll(const struct xfer *x)
 static void arm(struct xfer *x, int64_t timeout_ns)
 {
     x->wait = wait_for(timeout_ns);
-    if (x->wait == WAIT_UNTIL)
-        x->deadline = deadline_after(timeout_ns);
+    /* Only WAIT_UNTIL reads it, but every wait passes it on. */
+    x->deadline = x->wait == WAIT_UNTIL ? deadline_after(timeout_ns) : 0;
     /* A non-blocking descriptor cannot block, so it is tried first. */
     x->ready = x->nonblocking;
     x->confirmed = 0;

@@ -566,10 +566,10 @@ static int pump(struct run *r)
     return rc;
 }
 
-static int run_args_valid(const char *path, char *const argv[],
+static int run_args_valid(const char *path, int have_argv,
                           const hipc_process_io *io, int64_t timeout_ns)
 {
-    if (path == NULL || argv == NULL || io == NULL ||
+    if (path == NULL || !have_argv || io == NULL ||
         (io->in == NULL && io->in_len > 0) ||
         (io->out == NULL && io->out_cap > 0))
         return HIPC_E_NULL;
@@ -580,8 +580,10 @@ static int run_args_valid(const char *path, char *const argv[],
 static int run_config(const hipc_process_config *cfg, const hipc_process_io *io,
                       hipc_process_config *c)
 {
-    static const hipc_process_config defaults;
-    *c = cfg != NULL ? *cfg : defaults;
+    if (cfg != NULL)
+        *c = *cfg;
+    else
+        memset(c, 0, sizeof *c);
     for (int i = 0; i < 3; i++)
         if (c->stdio[i] == HIPC_PROCESS_IO_PIPE)
             return HIPC_E_BAD_FLAGS;
@@ -616,7 +618,7 @@ int hipc_process_run(const char *path, char *const argv[], char *const envp[],
                      int *sys_errno, int64_t timeout_ns)
 {
     hipc__set_errno(sys_errno, 0);
-    int rc = run_args_valid(path, argv, io, timeout_ns);
+    int rc = run_args_valid(path, argv != NULL, io, timeout_ns);
     hipc_process_config c;
     if (rc == HIPC_OK)
         rc = run_config(cfg, io, &c);

@@ -51,7 +51,9 @@ struct state_hdr {
 };
 
 struct slot {
-    _Atomic uint32_t seq, pad, gen_lo, gen_hi;
+    _Atomic uint32_t seq;
+    uint32_t pad_[1];
+    _Atomic uint32_t gen_lo, gen_hi;
     _Atomic word_t words[];
 };
 

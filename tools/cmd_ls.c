@@ -62,11 +62,12 @@ void hipcctl_print_table(FILE *f, const hipc_seg_entry *e, size_t n)
             "shmid", "owner", "perms", "bytes", "nattch", "status", "hipc",
             "orphan");
     for (size_t i = 0; i < n; i++) {
-        char uid[64], tag[24], use[24];
-        if (e[i].kind == HIPC_SEG_HIPC)
+        char uid[64], tag[24];
+        if (e[i].kind == HIPC_SEG_HIPC) {
+            char use[24];
             snprintf(tag, sizeof tag, "%s",
                      hipcctl_use_name(&e[i], use, sizeof use));
-        else
+        } else
             snprintf(tag, sizeof tag, "%s",
                      e[i].kind == HIPC_SEG_FOREIGN ? "-" : "?");
         fprintf(f,
