@@ -52,8 +52,8 @@ struct state_hdr {
 
 struct slot {
     _Atomic uint32_t seq;
-    uint32_t pad_[1];
-    _Atomic uint32_t gen_lo, gen_hi;
+    _Alignas(8) _Atomic uint32_t gen_lo; /* at 8: the layout of 1.1.0 */
+    _Atomic uint32_t gen_hi;
     _Atomic word_t words[];
 };
 
