@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/mount.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -736,9 +737,20 @@ static int judge_from_new_pid_namespace(int raw, int hipc_id)
     return hipc_inspect_gc(e, 2, &found, 0, NULL) == 0 && found == 0 ? 0 : 24;
 }
 
-static void creator_outside_our_pid_namespace_is_unknown(void **state)
+/* A judge in a pid namespace of its own with a /proc of its own (a
+ * container's view): the parent's processes are not in that /proc. */
+static int mount_own_proc(void)
 {
-    (void)state;
+    return mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+                   mount("proc", "/proc", "proc", 0, NULL) == 0
+               ? 0
+               : -1;
+}
+
+/* The judge runs in a new pid namespace: with its parent's /proc
+ * (own_proc 0: no pid there can be judged), or with one of its own. */
+static void judge_creator_outside(int own_proc)
+{
     hipc_shm shm;
     hipc_shm_config cfg = cfg_of(64, 0x5e5eu);
     assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
@@ -750,9 +762,11 @@ static void creator_outside_our_pid_namespace_is_unknown(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         /* The namespace applies to children: fork once more into it. */
-        if (unshare(CLONE_NEWPID) != 0)
+        if (unshare(own_proc ? CLONE_NEWPID | CLONE_NEWNS : CLONE_NEWPID) != 0)
             _exit(77);
         pid_t inner = fork();
+        if (inner == 0 && own_proc && mount_own_proc() != 0)
+            _exit(77);
         if (inner == 0)
             _exit(judge_from_new_pid_namespace(raw, shm.id));
         _exit(inner < 0 ? 1 : hipc_test_wait_child(inner, 10));
@@ -764,6 +778,18 @@ static void creator_outside_our_pid_namespace_is_unknown(void **state)
     if (rc == 77)
         skip(); /* no right to make a pid namespace here */
     assert_int_equal(rc, 0);
+}
+
+static void creator_outside_our_pid_namespace_is_unknown(void **state)
+{
+    (void)state;
+    judge_creator_outside(0);
+}
+
+static void creator_outside_a_container_is_unknown(void **state)
+{
+    (void)state;
+    judge_creator_outside(1);
 }
 
 static void remove_by_id_and_by_key(void **state)
@@ -970,6 +996,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(orphans_are_found_after_the_creator_is_killed),
     cmocka_unit_test(header_naming_another_creator_is_judged_by_the_kernel),
     cmocka_unit_test(creator_outside_our_pid_namespace_is_unknown),
+    cmocka_unit_test(creator_outside_a_container_is_unknown),
     cmocka_unit_test(remove_by_id_and_by_key),
     cmocka_unit_test(remove_respects_ownership_not_access),
     cmocka_unit_test(unreadable_segment_is_listed_with_the_reason),
