@@ -28,12 +28,6 @@
 #ifndef SHM_DEST
 #define SHM_DEST 01000
 #endif
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#endif
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
 
 /* The public headers spell key_t as hipc_key (hipc/types.h). */
 _Static_assert(sizeof(key_t) == sizeof(hipc_key) && (key_t)-1 < 0,

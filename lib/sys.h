@@ -113,6 +113,15 @@ int hipc__sys_futex_wait(const unsigned *word, unsigned expected,
                          const struct timespec *ts);
 int hipc__sys_futex_wake(const unsigned *word, int count);
 int hipc__sys_madvise(void *addr, size_t len, int advice);
+/* Linux 5.14's advice values, for C libraries whose headers predate them
+ * (musl, older glibc): a kernel without them answers EINVAL. */
+#include <sys/mman.h>
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 
 /* fdopen never fails with a useful errno on its own; the seam keeps it. */
 #include <stdio.h>

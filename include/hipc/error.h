@@ -76,7 +76,7 @@ extern "C" {
     X(E_BAD_FRAME, -43,                                                         \
       "not a hipc frame: the writer sends no frames or lost its place")         \
     X(E_BAD_CAPACITY, -44,                                                      \
-      "capacity must be a power of two in HIPC_CHAN_MIN/MAX_CAPACITY")         \
+      "capacity must be a power of two in HIPC_CHAN_MIN/MAX_CAPACITY")          \
     /* Appended in 1.1. */                                                      \
     X(E_EXEC, -45, "the child could not run the program (see sys_errno)")       \
     X(E_UNSAFE, -46,                                                            \
