@@ -145,6 +145,26 @@ int hipc_test_syscall_numbers_are_foreign(void);
  * hope it is; check hipc_test_syscall_numbers_are_foreign() first. */
 int hipc_test_wait_blocked_in(pid_t pid, long nr);
 
+/* The whole program of a test of child processes: under qemu-user (the
+ * cross stage) vfork, execve of the host's programs and signal masks are
+ * the emulator's, not the kernel's, so it reports one skipped test there;
+ * natively (every other stage) it runs `tests`. */
+#define HIPC_TEST_MAIN_NATIVE_ONLY(tests)                                      \
+    static void children_are_not_tested_under_qemu_user(void **state)          \
+    {                                                                          \
+        (void)state;                                                           \
+        skip();                                                                \
+    }                                                                          \
+    static const struct CMUnitTest emulated_[] = {                             \
+        cmocka_unit_test(children_are_not_tested_under_qemu_user)};            \
+    int main(void)                                                             \
+    {                                                                          \
+        if (hipc_test_syscall_numbers_are_foreign())                           \
+            return hipc_test_run_group(__FILE__, emulated_, 1);                \
+        return hipc_test_run_group(__FILE__, (tests),                          \
+                                   sizeof(tests) / sizeof((tests)[0]));        \
+    }
+
 /* The whole program of a test that only means something in the
  * fault-injection build: elsewhere it reports one skipped test. */
 #define HIPC_TEST_MAIN_FAULT_BUILD_ONLY()                                      \

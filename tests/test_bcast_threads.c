@@ -26,7 +26,7 @@
 struct shared {
     _Atomic uint64_t done[READERS]; /* messages each consumer has read */
     _Atomic int ready;
-    int fails[READERS];
+    _Atomic int fails[READERS];
 };
 
 struct reader {
@@ -61,11 +61,14 @@ static void *consume(void *arg)
     return NULL;
 }
 
+/* The slowest consumer's count; one that failed counts as done, so the
+ * producer never waits for a reader that has left (its failure is
+ * asserted after the join). */
 static uint64_t slowest(struct shared *sh)
 {
     uint64_t m = UINT64_MAX;
     for (int j = 0; j < READERS; j++) {
-        uint64_t d = atomic_load(&sh->done[j]);
+        uint64_t d = sh->fails[j] != 0 ? UINT64_MAX : atomic_load(&sh->done[j]);
         m = d < m ? d : m;
     }
     return m;
@@ -74,6 +77,9 @@ static uint64_t slowest(struct shared *sh)
 static void four_waiting_consumers_get_every_message(void **state)
 {
     (void)state;
+    /* The consumers judge the producer's liveness from /proc. */
+    if (hipc_test_own_stat_is_faked())
+        hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
     hipc_bcast p;
     hipc_bcast_config cfg = {.capacity = CAP};
     static struct shared sh;

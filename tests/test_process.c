@@ -563,4 +563,4 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(descriptor_limit_is_reported_without_leaks),
 };
 
-HIPC_TEST_MAIN(tests)
+HIPC_TEST_MAIN_NATIVE_ONLY(tests)

@@ -211,4 +211,4 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(threads_spawn_at_once_without_sharing_descriptors),
 };
 
-HIPC_TEST_MAIN(tests)
+HIPC_TEST_MAIN_NATIVE_ONLY(tests)
