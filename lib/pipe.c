@@ -1143,13 +1143,18 @@ static ssize_t stream_write(void *cookie, const char *buf, size_t len)
     hipc_pipe *p = cookie;
     size_t done = 0;
     int rc = hipc_pipe_write_all(p, buf, len, &done, HIPC_FOREVER);
-    /* A failure is reported as a short count, never -1: glibc's fwrite
-     * takes a cookie's -1 for a count and reads past the caller's buffer,
-     * while a short count marks the stream in error (ferror, and EOF
-     * from fflush) in glibc and musl alike. */
-    if (rc != HIPC_OK)
-        hipc__sys_set_errno(p->sys_errno > 0 ? p->sys_errno : EIO);
+    /* glibc's fwrite takes a cookie's -1 for a count and reads past the
+     * caller's buffer, but marks the stream in error (ferror, EOF from
+     * fflush) on a short count; musl marks it only on -1 and takes a
+     * short count for progress. So each is told the way it hears. */
+    if (rc == HIPC_OK)
+        return (ssize_t)done;
+    hipc__sys_set_errno(p->sys_errno > 0 ? p->sys_errno : EIO);
+#ifdef __GLIBC__
     return (ssize_t)done;
+#else
+    return -1;
+#endif
 }
 
 static int stream_close(void *cookie)
