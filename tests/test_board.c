@@ -106,7 +106,11 @@ static void unprivileged_reader_attaches_what_it_may_read(void **state)
     hipc__board_publish(&w, &ref);
     assert_int_equal(attach_as_nobody(&ref), 0);
     hipc__board_detach(&w);
-
+    /* Valgrind's shmat asks IPC_STAT first and answers otherwise than the
+     * kernel when that is refused (support.h); the refusal is the
+     * kernel's to test. */
+    if (hipc_test_under_valgrind())
+        return;
     assert_int_equal(hipc__board_create(&w, 0600, NULL), HIPC_OK);
     hipc__board_publish(&w, &ref);
     assert_int_equal(attach_as_nobody(&ref), 1);

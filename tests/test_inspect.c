@@ -741,7 +741,7 @@ static int judge_from_new_pid_namespace(int raw, int hipc_id)
  * container's view): the parent's processes are not in that /proc. */
 static int mount_own_proc(void)
 {
-    return mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+    return mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == 0 &&
                    mount("proc", "/proc", "proc", 0, NULL) == 0
                ? 0
                : -1;
