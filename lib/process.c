@@ -166,8 +166,12 @@ int hipc_process_wait(hipc_process *p, int *status, int64_t timeout_ns)
 
 static int send(hipc_process *p, int sig)
 {
-    int r = p->pidfd_ >= 0 ? hipc__sys_pidfd_signal(p->pidfd_, sig)
-                           : hipc__sys_kill(p->pid, sig);
+    int r = p->pidfd_ >= 0 ? hipc__sys_pidfd_signal(p->pidfd_, sig) : -ENOSYS;
+    /* ENOSYS with a pidfd: an emulator (valgrind) that passes CLONE_PIDFD
+     * to the kernel but knows no pidfd_send_signal; the kernels that make
+     * pidfds all have it. */
+    if (r == -ENOSYS)
+        r = hipc__sys_kill(p->pid, sig);
     /* ESRCH: it has ended and only waits to be reaped. */
     return r >= 0 || r == -ESRCH ? HIPC_OK : fail(p, r);
 }
@@ -308,7 +312,8 @@ static hipc_pipe *pipe_of(hipc_process *p, int i)
     return i == 0 ? &p->in : i == 1 ? &p->out : &p->err;
 }
 
-/* Undoes the descriptors of a spawn that failed before the child ran. */
+/* Undoes the descriptors of a spawn that failed (its child, if any, is
+ * reaped already). */
 static void release(hipc_process *p, int devnull)
 {
     for (int i = 0; i < 3; i++)
@@ -317,6 +322,9 @@ static void release(hipc_process *p, int devnull)
     p->pipes_ = 0;
     if (devnull >= 0)
         (void)hipc__sys_close(devnull);
+    if (p->pidfd_ >= 0)
+        (void)hipc__sys_close(p->pidfd_);
+    p->pidfd_ = -1;
 }
 
 /* Opens what the child's descriptor `i` will be; src[i] gets it. */
@@ -390,7 +398,8 @@ static int start(hipc_process *p, struct hipc__exec_plan *plan)
         return fail(p, r);
     }
     plan->errfd = efd[1];
-    pid_t pid = hipc__sys_spawn(plan);
+    int pidfd = -ENOSYS;
+    pid_t pid = hipc__sys_spawn(plan, &pidfd);
     hipc__sys_restore_signals(&old);
     (void)hipc__sys_close(efd[1]);
     if (pid < 0) {
@@ -399,6 +408,8 @@ static int start(hipc_process *p, struct hipc__exec_plan *plan)
                               : fail(p, pid);
     }
     p->pid = pid;
+    /* No pidfd (ENOSYS): the pid fallback, see hipc/process.h. */
+    p->pidfd_ = pidfd >= 0 ? pidfd : -1;
     struct hipc__exec_failure f = {0, 0};
     int rc = read_failure(p, efd[0], &f);
     (void)hipc__sys_close(efd[0]);
@@ -410,21 +421,6 @@ static int start(hipc_process *p, struct hipc__exec_plan *plan)
         return HIPC_E_EXEC;
     }
     return rc;
-}
-
-/* The pidfd, or the pid fallback where the kernel has none. */
-static int hold(hipc_process *p)
-{
-    int fd = hipc__sys_pidfd_open(p->pid);
-    if (fd == -ENOSYS)
-        return HIPC_OK;
-    if (fd < 0) {
-        int rc = fail(p, fd);
-        (void)kill_and_reap(p);
-        return rc;
-    }
-    p->pidfd_ = fd;
-    return HIPC_OK;
 }
 
 /* The parent keeps one end of each pipe; the child has the other now. */
@@ -463,8 +459,6 @@ int hipc_process_spawn(hipc_process *p, const char *path, char *const argv[],
         rc = open_stdio(p, c, &plan, i, &devnull);
     if (rc == HIPC_OK)
         rc = start(p, &plan);
-    if (rc == HIPC_OK)
-        rc = hold(p);
     if (rc != HIPC_OK) {
         release(p, devnull);
         p->magic_ = PROC_DEAD;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <string.h>
@@ -452,8 +453,8 @@ int hipc__sys_mincore(void *addr, size_t len, unsigned char *vec)
  * memory the parent uses (the child shares it until it execs), nor the
  * fault plan, nor return from this function. */
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434 /* the same number on every architecture */
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x1000 /* Linux 5.2 */
 #endif
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
@@ -608,22 +609,72 @@ static void plan_faults(struct hipc__exec_plan *plan)
 }
 #endif
 
-pid_t hipc__sys_spawn(struct hipc__exec_plan *plan)
+/* The child starts here, on its own stack, sharing the parent's memory
+ * until execve: what vfork does, with the pidfd made by the same call. */
+static int child_main(void *arg)
+{
+    child_exec(arg);
+}
+
+/* Big enough for child_exec under the sanitizers; never touched past
+ * what the child uses (MAP_NORESERVE). */
+#define CHILD_STACK (64 * 1024)
+
+/* One clone: the child (> 0) with *pidfd set when `flags` asks for it,
+ * or -errno. The stack is unmapped once the child has exec'd or ended:
+ * CLONE_VFORK holds the parent until then. */
+static pid_t clone_child(struct hipc__exec_plan *plan, int flags, int *pidfd)
+{
+    char *stack =
+        mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+    if (stack == MAP_FAILED)
+        return neg_errno();
+    /* The stack grows down on every architecture hipc builds for. */
+    pid_t pid = clone(child_main, stack + CHILD_STACK, flags, plan, pidfd);
+    pid = pid < 0 ? neg_errno() : pid;
+    (void)munmap(stack, CHILD_STACK);
+    return pid;
+}
+
+/* TSan takes every clone for a fork and breaks its own state in a child
+ * that shares the parent's memory: there the child gets a copy. */
+#if defined(__SANITIZE_THREAD__)
+#define CLONE_SHARED 0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CLONE_SHARED 0
+#endif
+#endif
+#ifndef CLONE_SHARED
+#define CLONE_SHARED CLONE_VM
+#endif
+
+pid_t hipc__sys_spawn(struct hipc__exec_plan *plan, int *pidfd)
 {
     FAULT_POINT(CLONE);
+    *pidfd = -ENOSYS;
+    int flags = CLONE_SHARED | CLONE_VFORK | SIGCHLD, fd = -1;
+    /* PIDFD_OPEN's point stands for the pidfd clone makes: ENOSYS or
+     * EINVAL, a kernel without it (a child all the same); any other errno,
+     * clone's failure with CLONE_PIDFD (no child). */
+    int no_pidfd = hipc_fault_errno(HIPC_SYS_PIDFD_OPEN);
+    if (no_pidfd != 0 && no_pidfd != ENOSYS && no_pidfd != EINVAL)
+        return -no_pidfd;
 #ifdef HIPC_FAULT_INJECTION
     plan_faults(plan);
 #else
     memset(plan->inject, 0, sizeof plan->inject);
 #endif
-    /* vfork is the point (sys.h): the child makes only raw calls until
-     * execve or exit_group, as the C library's posix_spawn child does. */
-    /* NOLINTNEXTLINE(clang-analyzer-security.insecureAPI.vfork) */
-    pid_t pid = vfork();
-    if (pid == 0)
-        /* NOLINTNEXTLINE(clang-analyzer-unix.Vfork) */
-        child_exec(plan);
-    return pid < 0 ? neg_errno() : pid;
+    pid_t pid =
+        no_pidfd != 0 ? -EINVAL : clone_child(plan, flags | CLONE_PIDFD, &fd);
+    if (pid > 0) {
+        /* Before Linux 5.2 the flag is ignored and fd stays -1. */
+        *pidfd = fd >= 0 ? fd : -ENOSYS;
+        return pid;
+    }
+    /* EINVAL: no CLONE_PIDFD here (an emulator, a kernel refusing it). */
+    return pid == -EINVAL ? clone_child(plan, flags, &fd) : pid;
 }
 
 /* Through the raw call: the C library's wrappers leave its own internal
@@ -643,13 +694,6 @@ int hipc__sys_block_signals(sigset_t *old)
 void hipc__sys_restore_signals(const sigset_t *old)
 {
     (void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, 8);
-}
-
-int hipc__sys_pidfd_open(pid_t pid)
-{
-    FAULT_POINT(PIDFD_OPEN);
-    long fd = syscall(SYS_pidfd_open, pid, 0);
-    return fd < 0 ? neg_errno() : (int)fd;
 }
 
 int hipc__sys_pidfd_signal(int pidfd, int sig)

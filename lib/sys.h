@@ -165,13 +165,16 @@ _Noreturn void hipc__sys_exit(int status);
 
 /* Running a program (process module).
  *
- * hipc__sys_spawn() starts a child with vfork (the parent's thread waits
+ * hipc__sys_spawn() starts a child with clone(CLONE_VM | CLONE_VFORK) on
+ * a stack of its own, as posix_spawn does (the parent's thread waits
  * until the child has called execve or ended, and no page table is
- * copied: what makes a spawn cost what posix_spawn costs), and the child
- * works through the plan below with raw syscalls only, touching no
- * memory but its own stack and writing nothing back but its failure
- * record into errfd. Where vfork is emulated by fork (valgrind, TSan)
- * the same code runs unchanged.
+ * copied), with CLONE_PIDFD: the pidfd exists before the child can end,
+ * so no reaping behind hipc's back (SIGCHLD ignored, a wait(-1)
+ * elsewhere) can hand it another process. The child works through the
+ * plan below with raw syscalls only, touching no memory but its own
+ * stack and writing nothing back but its failure record into errfd.
+ * Where clone is emulated by fork (valgrind) the same code runs
+ * unchanged.
  *
  * The child, in order: makes each src[i] descriptor i (dup2, or clearing
  * close-on-exec where it is i already); changes to cwd; starts a new
@@ -186,7 +189,8 @@ _Noreturn void hipc__sys_exit(int status);
  *
  * The caller must have blocked every signal (hipc__sys_block_signals) so
  * that no handler of the parent's runs in the child. The fault plan is
- * asked, in the parent before vfork, for CLONE and for each step the
+ * asked, in the parent before clone, for CLONE, for PIDFD_OPEN (ENOSYS or
+ * EINVAL: a child without a pidfd; another errno: clone's failure) and for each step the
  * child will make (DUP2 once for the redirections, CHDIR, SETSID or
  * SETPGID, CLOSE_RANGE, SIGACTION, EXECVE); an injected errno makes the
  * child fail that step as if the kernel had refused it (CLOSE_RANGE's
@@ -219,8 +223,9 @@ struct hipc__exec_failure {
     int step; /* enum hipc__exec_step */
     int err;  /* positive errno */
 };
-/* Returns the child's pid (> 0) or -errno (vfork failed: no child). */
-pid_t hipc__sys_spawn(struct hipc__exec_plan *plan);
+/* Returns the child's pid (> 0) and *pidfd (a close-on-exec descriptor,
+ * or -ENOSYS where the kernel makes none), or -errno (no child). */
+pid_t hipc__sys_spawn(struct hipc__exec_plan *plan, int *pidfd);
 /* Blocks every signal on the calling thread, the ones the C library keeps
  * for itself included (a raw rt_sigprocmask); *old gets the mask before.
  * Restore with hipc__sys_sigmask(SIG_SETMASK, old, NULL). SIGMASK's
@@ -229,9 +234,6 @@ int hipc__sys_block_signals(sigset_t *old);
 /* Puts back the mask block_signals saved. No fault point: with a mask the
  * kernel gave, it cannot fail. */
 void hipc__sys_restore_signals(const sigset_t *old);
-/* A descriptor for the child `pid` (close-on-exec), or -errno; -ENOSYS
- * before Linux 5.3. */
-int hipc__sys_pidfd_open(pid_t pid);
 int hipc__sys_pidfd_signal(int pidfd, int sig);
 
 /* Which pages of a mapping are in memory (one byte per page, bit 0).

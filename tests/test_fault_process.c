@@ -136,9 +136,11 @@ static int proc_accepts(enum hipc__sys_call call, int err, int rc)
         return err == ENOSYS || err == EINVAL ? rc == HIPC_OK
                                               : rc == HIPC_E_EXEC;
     case HIPC_SYS_PIDFD_OPEN:
-        return err == ENOSYS && rc == HIPC_OK;
+        /* ENOSYS and EINVAL: a clone without CLONE_PIDFD, the pid
+         * fallback. */
+        return (err == ENOSYS || err == EINVAL) && rc == HIPC_OK;
     case HIPC_SYS_PIDFD_SIGNAL:
-        return err == ESRCH && rc == HIPC_OK;
+        return (err == ESRCH || err == ENOSYS) && rc == HIPC_OK;
     case HIPC_SYS_CLONE:
         return err == EAGAIN && rc == HIPC_E_LIMIT;
     case HIPC_SYS_WAITPID:

@@ -336,10 +336,16 @@ static long call_once(enum hipc__sys_call call)
     case HIPC_SYS_CLONE: {
         struct hipc__exec_plan plan;
         memset(&plan, 0, sizeof plan);
-        return hipc__sys_spawn(&plan); /* fails before the vfork */
+        int pidfd;
+        return hipc__sys_spawn(&plan, &pidfd); /* fails before the clone */
     }
-    case HIPC_SYS_PIDFD_OPEN:
-        return hipc__sys_pidfd_open(getpid());
+    case HIPC_SYS_PIDFD_OPEN: {
+        /* An errno other than ENOSYS and EINVAL is clone's: no child. */
+        struct hipc__exec_plan plan;
+        memset(&plan, 0, sizeof plan);
+        int pidfd;
+        return hipc__sys_spawn(&plan, &pidfd);
+    }
     case HIPC_SYS_PIDFD_SIGNAL:
         return hipc__sys_pidfd_signal(-1, 0);
     case HIPC_SYS_READLINK:

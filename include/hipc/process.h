@@ -21,17 +21,20 @@
  * (ENOENT, EACCES, ENOEXEC, ENOTDIR...); such a child has been reaped and
  * no handle is open. A program that runs and exits with 127 is just that.
  *
- * The child is started with vfork: the calling thread waits until the
- * child has called execve (or failed), and no page of the parent is
- * copied, so a spawn costs about what posix_spawn costs, however large
+ * The child is started as vfork starts one (clone with CLONE_VM and
+ * CLONE_VFORK, on a stack of its own, as posix_spawn does): the calling
+ * thread waits until the child has called execve (or failed), and no
+ * page of the parent is copied, so a spawn costs about what posix_spawn costs, however large
  * the parent. All signals are blocked on the calling thread meanwhile, so
  * no handler of the caller's ever runs in the child; one that arrives is
  * delivered when spawn returns.
  *
- * Identity: the handle holds the child by a pidfd (pidfd_open, Linux 5.3
- * and later), so waiting, polling and signalling name that process, never
- * another one that later got the same pid. Where the kernel has no pidfd
- * (ENOSYS) the handle falls back to the pid, which is just as safe as long
+ * Identity: the handle holds the child by a pidfd made by the same clone
+ * call (CLONE_PIDFD, Linux 5.2 and later), so waiting, polling and
+ * signalling name that process, never another one that later got the
+ * same pid, even when the child ends and is reaped by someone else before
+ * spawn returns. Where the kernel makes no pidfd the handle falls back to
+ * the pid, which is just as safe as long
  * as the child is not reaped behind hipc's back: the kernel cannot reuse
  * the pid of a child that has not been reaped, and only hipc reaps it,
  * unless the caller calls wait(), waitpid(-1, ...) or waitid(P_ALL, ...)
@@ -70,7 +73,7 @@
  * garbage, or a copy) and HIPC_E_STALE_HANDLE (closed). The syscall codes
  * are as in hipc/pipe.h: the kernel's errno is in `sys_errno`, mapped to
  * HIPC_E_BAD_FD, HIPC_E_BAD_ADDR, HIPC_E_NOMEM, HIPC_E_LIMIT (EMFILE,
- * ENFILE, and EAGAIN from vfork: too many processes), HIPC_E_PERM,
+ * ENFILE, and EAGAIN from clone: too many processes), HIPC_E_PERM,
  * HIPC_E_NOT_FOUND, HIPC_E_UNSUPPORTED or HIPC_E_SYS.
  *
  * TIMEOUTS as everywhere in hipc: int64_t nanoseconds, last argument; 0
@@ -152,8 +155,8 @@ typedef struct hipc_process {
  * negative stdio_fd for HIPC_PROCESS_IO_FD), HIPC_E_EXEC (the child could
  * not run the program: sys_errno has the errno of its failed step, its
  * redirection (dup2), chdir, setsid or setpgid, or execve), or the syscall
- * codes of pipe2, open (/dev/null), read, vfork, pidfd_open and
- * rt_sigprocmask (HIPC_E_LIMIT for vfork's EAGAIN). On failure nothing is
+ * codes of pipe2, open (/dev/null), read, mmap (the child's stack),
+ * clone and rt_sigprocmask (HIPC_E_LIMIT for clone's EAGAIN). On failure nothing is
  * left open and no child is left. */
 int hipc_process_spawn(hipc_process *p, const char *path, char *const argv[],
                        char *const envp[], const hipc_process_config *cfg);

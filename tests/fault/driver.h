@@ -125,13 +125,14 @@ static const int *fault_errnos(enum hipc__sys_call call)
      * 5.11: both take the fallback. */
     static const int close_range[] = {ENOSYS, EINVAL, ENOMEM, EMFILE, 0};
     static const int sigaction[] = {EINVAL, 0};
-    /* ENOSYS before Linux 5.3: the pid fallback. */
-    static const int pidfd_open[] = {ENOSYS, EMFILE, ENFILE, ENOMEM,
-                                     EINVAL, ESRCH,  0};
+    /* The pidfd clone makes: ENOSYS (before Linux 5.2) and EINVAL (the
+     * flag refused) take the pid fallback; the rest fail the clone. */
+    static const int pidfd_open[] = {ENOSYS, EINVAL, EMFILE, ENFILE, ENOMEM, 0};
     /* ESRCH only once the child has been reaped, by someone else: the
      * WAITPID ECHILD cases are that (an injected ESRCH would name a child
      * that still runs, which the kernel never does). */
-    static const int pidfd_signal[] = {EINVAL, EPERM, 0};
+    /* ENOSYS: an emulator without it (valgrind); kill takes over. */
+    static const int pidfd_signal[] = {EINVAL, EPERM, ENOSYS, 0};
     static const int none[] = {0};
     switch (call) {
     case HIPC_SYS_SHMGET:
