@@ -2,12 +2,14 @@
 /* hipc — the only file that calls into the kernel or reads errno. */
 #include "sys.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -517,10 +519,42 @@ static int child_redirect(const struct hipc__exec_plan *plan, int *errfd)
     return r;
 }
 
-/* Without close_range: every descriptor up to the soft limit, one by
- * one (the failure pipe spared until execve closes it). */
+/* Closes what /proc/self/fd lists from 3 up (but errfd and the listing's
+ * own descriptor), pass after pass until a pass finds nothing: a listing
+ * read while closing may skip entries. 0, or -1 without /proc. */
+static int child_close_listed(int errfd)
+{
+    int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
+        return -1;
+    int found;
+    do {
+        found = 0;
+        char buf[1024];
+        long n;
+        (void)lseek(dir, 0, SEEK_SET);
+        while ((n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
+            for (long at = 0; at < n;) {
+                const struct dirent64 *d = (const void *)(buf + at);
+                long fd = strtol(d->d_name, NULL, 10);
+                at += d->d_reclen;
+                if (fd >= 3 && fd != errfd && fd != dir && d->d_name[0] != '.')
+                    found = close((int)fd) == 0 || found;
+            }
+        }
+    } while (found);
+    (void)close(dir);
+    return 0;
+}
+
+/* Without close_range: every descriptor /proc lists, or without /proc
+ * every one up to the soft limit (one opened before the limit was
+ * lowered stays then). The failure pipe is spared until execve closes
+ * it. */
 static void child_close_each(int errfd)
 {
+    if (child_close_listed(errfd) == 0)
+        return;
     struct rlimit lim;
     long max = 1024;
     if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&

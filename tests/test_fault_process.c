@@ -9,8 +9,13 @@
  * descriptor-by-descriptor fallback; tests below check what those
  * fallbacks do, not only that they return. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +25,10 @@
 
 #ifdef HIPC_FAULT_INJECTION
 #include "fault/driver.h"
+
+#ifndef SYS_close_range
+#define SYS_close_range 436 /* the same number on every architecture */
+#endif
 
 #define HELPER HIPC_PROC_HELPER
 #define SEC 1000000000LL
@@ -220,6 +229,47 @@ static void without_close_range_the_child_still_holds_three(void **state)
     }
 }
 
+/* Without close_range and without /proc (a tmpfs over it, in a mount
+ * namespace of a child of the test): the child closes every descriptor
+ * up to the soft limit instead. */
+static void
+without_close_range_or_proc_the_limit_bounds_the_closing(void **state)
+{
+    (void)state;
+    fflush(NULL);
+    pid_t tester = fork();
+    assert_true(tester >= 0);
+    if (tester == 0) {
+        /* Only descriptors below the limit, the ones this case is about:
+         * one above it (inherited) would survive without /proc. */
+        (void)syscall(SYS_close_range, 3u, ~0u, 0u);
+        if (unshare(CLONE_NEWNS) != 0 ||
+            mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+            mount("none", "/proc", "tmpfs", 0, NULL) != 0)
+            _exit(77);
+        struct rlimit lim;
+        int top = getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur > 41
+                      ? 40
+                      : (int)lim.rlim_cur - 1;
+        int loose = dup(0);
+        int high = fcntl(0, F_DUPFD, top);
+        char out[64];
+        char *argv[] = {"proc_helper", "fds", NULL};
+        hipc_process_io io = {.out = out, .out_cap = sizeof out - 1};
+        hipc_fault_fail_nth(HIPC_SYS_CLOSE_RANGE, 1, ENOSYS);
+        int rc =
+            hipc_process_run(HELPER, argv, NULL, NULL, &io, NULL, 10 * SEC);
+        out[rc == HIPC_OK ? io.out_len : 0] = '\0';
+        int ok = loose >= 3 && high == top && rc == HIPC_OK &&
+                 hipc_fault_fired() && strcmp(out, "0 1 2\n") == 0;
+        _exit(ok ? 0 : 1);
+    }
+    int status = hipc_test_wait_child(tester, 30);
+    if (status == 77)
+        hipc_test_skip("no mount namespace to hide /proc in");
+    assert_int_equal(status, 0);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(
         process_scenarios_survive_every_syscall_failure, hipc_test_fd_setup,
@@ -229,6 +279,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(
         without_close_range_the_child_still_holds_three, hipc_test_fd_setup,
         hipc_test_fd_teardown),
+    cmocka_unit_test(without_close_range_or_proc_the_limit_bounds_the_closing),
 };
 HIPC_TEST_MAIN(tests)
 #else
