@@ -513,64 +513,61 @@ static void failed_parent_stream_kills_reaps_and_closes(void **state)
     assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
 }
 
+/* Fails the nth call of `call` inside finish: the failure is reported
+ * (HIPC_E_SYS, the errno) only after the child is reaped, and the handle
+ * is done. */
+static void finish_fails_after_the_reap(hipc_pipe_child *c,
+                                        enum hipc__sys_call call,
+                                        unsigned long nth, int err)
+{
+    int code = -1;
+    hipc_fault_fail_nth(call, nth, err);
+    int rc = hipc_pipe_child_finish(c, &code, HIPC_FOREVER);
+    assert_true(hipc_fault_fired());
+    hipc_fault_reset();
+    assert_int_equal(rc, HIPC_E_SYS);
+    assert_int_equal(c->sys_errno, err);
+    assert_true(code >= 0);
+    assert_int_equal(hipc_pipe_child_finish(c, &code, HIPC_FOREVER),
+                     HIPC_E_STALE_HANDLE);
+}
+
 /* The stream's last flush fails inside its write (the mask guard's
- * rt_sigprocmask, on a kernel without RWF_NOSIGNAL): finish reports it
- * after the reap, and the handle is done. */
+ * rt_sigprocmask, on a kernel without RWF_NOSIGNAL). */
 static void failing_flush_is_reported_after_the_reap(void **state)
 {
     (void)state;
     hipc_pipe_child c;
-    int code = -1;
     assert_int_equal(hipc_pipe_spawn(&c,
                                      HIPC_SPAWN_PARENT_STREAM |
                                          HIPC_SPAWN_CHILD_STREAM,
                                      read_greetings, NULL),
                      HIPC_OK);
     assert_true(fputs(HELLO, c.stream) >= 0);
-    hipc_fault_fail_nth(HIPC_SYS_SIGMASK, 1, EINVAL);
-    int rc = hipc_pipe_child_finish(&c, &code, HIPC_FOREVER);
-    assert_true(hipc_fault_fired());
-    hipc_fault_reset();
-    assert_int_equal(rc, HIPC_E_SYS);
-    assert_int_equal(c.sys_errno, EINVAL);
-    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER),
-                     HIPC_E_STALE_HANDLE);
+    finish_fails_after_the_reap(&c, HIPC_SYS_SIGMASK, 1, EINVAL);
 }
 
+/* fclose's own failure. */
 static void failing_stream_close_is_reported_after_the_reap(void **state)
 {
     (void)state;
     hipc_pipe_child c;
-    int code = -1;
     assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM,
                                      leave_at_once, NULL),
                      HIPC_OK);
-    hipc_fault_fail_nth(HIPC_SYS_CLOSE, 1, EIO);
-    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER),
-                     HIPC_E_SYS);
-    assert_int_equal(c.sys_errno, EIO);
-    assert_int_equal(code, 0);
-    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER),
-                     HIPC_E_STALE_HANDLE);
+    finish_fails_after_the_reap(&c, HIPC_SYS_CLOSE, 1, EIO);
 }
 
 /* The writing stream's own close (of the pipe, in the cookie) fails:
- * fclose reports it through errno, and finish after the reap. */
+ * fclose's own count first, then the pipe's close in the cookie. */
 static void failing_close_inside_the_stream_is_reported(void **state)
 {
     (void)state;
     hipc_pipe_child c;
-    int code = -1;
     assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM,
                                      leave_at_once, NULL),
                      HIPC_OK);
-    /* fclose's own count first, then the pipe's close in the cookie. */
-    hipc_fault_fail_nth(HIPC_SYS_CLOSE, 2, EIO);
-    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER),
-                     HIPC_E_SYS);
-    assert_true(hipc_fault_fired());
-    assert_int_equal(c.sys_errno, EIO);
-    assert_int_equal(code, 0);
+    finish_fails_after_the_reap(&c, HIPC_SYS_CLOSE, 2, EIO);
 }
 
 static void failing_pipe_creation_reports_its_code(void **state)
