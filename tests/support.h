@@ -146,9 +146,11 @@ int hipc_test_syscall_numbers_are_foreign(void);
 int hipc_test_wait_blocked_in(pid_t pid, long nr);
 
 /* The whole program of a test of child processes: under qemu-user (the
- * cross stage) vfork, execve of the host's programs and signal masks are
- * the emulator's, not the kernel's, so it reports one skipped test there;
- * natively (every other stage) it runs `tests`. */
+ * cross stage) the child's execve of the target's helper program fails
+ * with ENOEXEC (the kernel runs a foreign binary only through binfmt_misc,
+ * which a container does not have: checked by hand with an armhf program
+ * that execs itself), so it reports one skipped test there; natively
+ * (every other stage) it runs `tests`. */
 #define HIPC_TEST_MAIN_NATIVE_ONLY(tests)                                      \
     static void children_are_not_tested_under_qemu_user(void **state)          \
     {                                                                          \
