@@ -17,6 +17,9 @@
 #include "hipc/process.h"
 #include "support.h"
 
+/* What a spawn holds at its peak: three pipes, the exec-failure pipe,
+ * the pidfd and /dev/null. */
+#define SPAWN_PEAK_FDS 10
 #define HELPER HIPC_PROC_HELPER
 #define SEC 1000000000LL
 
@@ -263,6 +266,7 @@ static void close_without_wait_kills_and_reaps(void **state)
 static void pipes_carry_stdin_to_stdout(void **state)
 {
     (void)state;
+    hipc_test_skip_unless_free_fds(SPAWN_PEAK_FDS);
     hipc_process_config cfg = {.stdio = {HIPC_PROCESS_IO_PIPE,
                                          HIPC_PROCESS_IO_PIPE,
                                          HIPC_PROCESS_IO_NULL}};
@@ -307,6 +311,7 @@ static void stderr_can_follow_stdout(void **state)
 static void stderr_on_its_own_pipe(void **state)
 {
     (void)state;
+    hipc_test_skip_unless_free_fds(SPAWN_PEAK_FDS);
     hipc_process_config cfg = {.stdio = {HIPC_PROCESS_IO_NULL,
                                          HIPC_PROCESS_IO_NULL,
                                          HIPC_PROCESS_IO_PIPE}};
@@ -328,6 +333,7 @@ static void stderr_on_its_own_pipe(void **state)
 static void caller_descriptors_become_the_childs(void **state)
 {
     (void)state;
+    hipc_test_skip_unless_free_fds(SPAWN_PEAK_FDS);
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     hipc_process_config cfg = {.stdio = {HIPC_PROCESS_IO_NULL,
