@@ -468,13 +468,20 @@ int hipc__sys_mincore(void *addr, size_t len, unsigned char *vec)
 #define CLOSE_RANGE_CLOEXEC (1U << 2) /* Linux 5.11 */
 #endif
 
+/* The child runs on a stack ASan does not know (and under TSan in a
+ * copy): instrumented, its calls to noreturn functions make ASan warn
+ * on the child's stderr. Its code is left uninstrumented; it touches
+ * only its own stack and the plan. */
+#define CHILD_CODE __attribute__((no_sanitize_address))
+
 /* The child's calls: 0, or -errno; an injected errno fails the step
  * without calling the kernel. */
 #define CHILD_CALL(plan, step, expr)                                           \
     ((plan)->inject[step] != 0 ? -(plan)->inject[step]                         \
                                : ((expr) < 0 ? -errno : 0))
 
-static _Noreturn void child_fail(int errfd, enum hipc__exec_step step, int neg)
+CHILD_CODE static _Noreturn void child_fail(int errfd,
+                                            enum hipc__exec_step step, int neg)
 {
     struct hipc__exec_failure f = {.step = (int)step, .err = -neg};
     /* A pipe write of 8 bytes is atomic; nothing can be done if it
@@ -493,7 +500,7 @@ static _Noreturn void child_fail(int errfd, enum hipc__exec_step step, int neg)
  * those paths and are counted by lines. */
 /* Moves a descriptor below 3 that is about to be overwritten out of the
  * way (to 3 or above, close-on-exec). */
-static int child_lift(int *fd, int keep)
+CHILD_CODE static int child_lift(int *fd, int keep)
 {
     if (*fd < 0 || *fd >= 3 || *fd == keep)
         return 0;
@@ -502,7 +509,8 @@ static int child_lift(int *fd, int keep)
 }
 
 /* Locals only: the parent's plan is not written. */
-static int child_redirect(const struct hipc__exec_plan *plan, int *errfd)
+CHILD_CODE static int child_redirect(const struct hipc__exec_plan *plan,
+                                     int *errfd)
 {
     if (plan->inject[HIPC__EXEC_DUP] != 0)
         return -plan->inject[HIPC__EXEC_DUP];
@@ -522,7 +530,7 @@ static int child_redirect(const struct hipc__exec_plan *plan, int *errfd)
 /* Closes what /proc/self/fd lists from 3 up (but errfd and the listing's
  * own descriptor), pass after pass until a pass finds nothing: a listing
  * read while closing may skip entries. 0, or -1 without /proc. */
-static int child_close_listed(int errfd)
+CHILD_CODE static int child_close_listed(int errfd)
 {
     int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir < 0)
@@ -551,7 +559,7 @@ static int child_close_listed(int errfd)
  * every one up to the soft limit (one opened before the limit was
  * lowered stays then). The failure pipe is spared until execve closes
  * it. */
-static void child_close_each(int errfd)
+CHILD_CODE static void child_close_each(int errfd)
 {
     if (child_close_listed(errfd) == 0)
         return;
@@ -565,7 +573,8 @@ static void child_close_each(int errfd)
             (void)close((int)fd);
 }
 
-static int child_close_range(const struct hipc__exec_plan *plan, int errfd)
+CHILD_CODE static int child_close_range(const struct hipc__exec_plan *plan,
+                                        int errfd)
 {
     int r = CHILD_CALL(plan, HIPC__EXEC_CLOSE_RANGE,
                        syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC));
@@ -581,7 +590,7 @@ static int child_close_range(const struct hipc__exec_plan *plan, int errfd)
  * ignored one would stay ignored, so those are reset here. Then the mask
  * is emptied. (The C library refuses its own internal signals, which are
  * never ignored.) */
-static int child_signals(const struct hipc__exec_plan *plan)
+CHILD_CODE static int child_signals(const struct hipc__exec_plan *plan)
 {
     if (plan->inject[HIPC__EXEC_SIGNALS] != 0)
         return -plan->inject[HIPC__EXEC_SIGNALS];
@@ -596,7 +605,7 @@ static int child_signals(const struct hipc__exec_plan *plan)
     return sigprocmask(SIG_SETMASK, &none, NULL) < 0 ? -errno : 0;
 }
 
-static _Noreturn void child_exec(const struct hipc__exec_plan *plan)
+CHILD_CODE static _Noreturn void child_exec(const struct hipc__exec_plan *plan)
 {
     int errfd = plan->errfd;
     int r = child_redirect(plan, &errfd);
@@ -645,7 +654,7 @@ static void plan_faults(struct hipc__exec_plan *plan)
 
 /* The child starts here, on its own stack, sharing the parent's memory
  * until execve: what vfork does, with the pidfd made by the same call. */
-static int child_main(void *arg)
+CHILD_CODE static int child_main(void *arg)
 {
     child_exec(arg);
 }
