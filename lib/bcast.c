@@ -550,7 +550,7 @@ static uint32_t let_producer_lead(const hipc_bcast *b, uint32_t head)
  * us (the tail, not the 32-bit head, decides: it never wraps). The head
  * is the only word that says a record is published: after a resync it is
  * read again, never assumed. */
-HIPC_NOINLINE static int refresh_head(hipc_bcast *b)
+static int refresh_head(hipc_bcast *b)
 {
     uint32_t head = atomic_load_explicit(&hdr(b)->head, memory_order_acquire);
     if (head == (uint32_t)b->pos_)
@@ -570,10 +570,8 @@ HIPC_NOINLINE static int refresh_head(hipc_bcast *b)
     return HIPC_OK;
 }
 
-/* One attempt, no waiting: the next message into `buf`. Inlined into
- * hipc_bcast_recv's first try (a call and its saved registers cost a
- * 64-byte receive a sixth); the waits call it through take_again. */
-static HIPC_INLINE int take(hipc_bcast *b, void *buf, size_t cap)
+/* One attempt, no waiting: the next message into `buf`. */
+static int take(hipc_bcast *b, void *buf, size_t cap)
 {
     /* At most a pad and a place found again lie before a message. */
     for (int step = 0; step < 4; step++) {
@@ -616,11 +614,6 @@ static HIPC_INLINE int take(hipc_bcast *b, void *buf, size_t cap)
     /* GCOVR_EXCL_START [race]: the producer lapped us twice in one call */
     return HIPC_E_AGAIN;
     /* GCOVR_EXCL_STOP */
-}
-
-HIPC_NOINLINE static int take_again(hipc_bcast *b, void *buf, size_t cap)
-{
-    return take(b, buf, cap);
 }
 
 static struct hipc__owner owner_of(hipc_bcast *b)
@@ -669,7 +662,7 @@ static int spin(hipc_bcast *b, void *buf, size_t cap, int64_t end)
 {
     for (;;) {
         for (int i = 0; i < SPIN_BATCH; i++) {
-            int rc = take_again(b, buf, cap);
+            int rc = take(b, buf, cap);
             if (rc != HIPC_E_AGAIN)
                 return rc;
             cpu_relax();
@@ -683,7 +676,7 @@ static int spin(hipc_bcast *b, void *buf, size_t cap, int64_t end)
  * last look first, as it may have sent before it left. */
 static int wait_over(hipc_bcast *b, void *buf, size_t cap, int gone)
 {
-    int rc = take_again(b, buf, cap);
+    int rc = take(b, buf, cap);
     /* GCOVR_EXCL_START [race]: a message within the last instructions */
     if (rc != HIPC_E_AGAIN)
         return rc;
@@ -725,7 +718,7 @@ HIPC_NOINLINE static int recv_wait(hipc_bcast *b, void *buf, size_t cap,
         if ((rc = sleep_once(b, ns)) != HIPC_OK)
             return rc;
         slice = SLICE_NS;
-        rc = take_again(b, buf, cap);
+        rc = take(b, buf, cap);
     }
     return rc;
 }
