@@ -33,6 +33,7 @@
 
 #include "hipc/bcast.h"
 #include "hipc/chan.h"
+#include "cpus.h"
 #include "hipc/error.h"
 
 #define RING (1u << 20)
@@ -57,27 +58,6 @@ static int64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* The producer gets the first CPU we may use, the consumers the rest. */
-static void plan_cpus(void)
-{
-    cpu_set_t all;
-    CPU_ZERO(&producer_cpus);
-    CPU_ZERO(&consumer_cpus);
-    if (sched_getaffinity(0, sizeof all, &all) != 0 || CPU_COUNT(&all) < 2)
-        return;
-    int first = 1;
-    for (size_t c = 0; c < CPU_SETSIZE; c++) {
-        if (!CPU_ISSET(c, &all))
-            continue;
-        if (first) {
-            first = 0;
-            CPU_SET(c, &producer_cpus);
-        } else
-            CPU_SET(c, &consumer_cpus);
-    }
-    pinned = sched_setaffinity(0, sizeof producer_cpus, &producer_cpus) == 0;
 }
 
 /* A consumer process: counts messages until the producer is gone, then
@@ -254,7 +234,7 @@ int main(int argc, char **argv)
     static struct run res[2][KINDS][ROUNDS_MAX];
     double ratio[2][ROUNDS_MAX], one[2][2][ROUNDS_MAX],
         one_ratio[2][ROUNDS_MAX];
-    plan_cpus();
+    pinned = hipc_bench_split_cpus(&producer_cpus, &consumer_cpus);
     for (int s = 0; s < 2; s++)
         for (int r = 0; r < rounds; r++) {
             for (int ring = 0; ring < 2; ring++) {

@@ -53,6 +53,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpus.h"
 #include "hipc/error.h"
 #include "hipc/shm.h"
 #include "hipc/state.h"
@@ -123,28 +124,6 @@ static void pause_us(long us)
 {
     struct timespec ts = {0, us * 1000};
     nanosleep(&ts, NULL);
-}
-
-/* The writer gets the first CPU we may use, the readers the rest; with a
- * single CPU nothing is pinned (and the output says so). */
-static void plan_cpus(void)
-{
-    cpu_set_t all;
-    CPU_ZERO(&writer_cpus);
-    CPU_ZERO(&reader_cpus);
-    if (sched_getaffinity(0, sizeof all, &all) != 0 || CPU_COUNT(&all) < 2)
-        return;
-    int first = 1;
-    for (size_t c = 0; c < CPU_SETSIZE; c++) {
-        if (!CPU_ISSET(c, &all))
-            continue;
-        if (first) {
-            first = 0;
-            CPU_SET(c, &writer_cpus);
-        } else
-            CPU_SET(c, &reader_cpus);
-    }
-    pinned = sched_setaffinity(0, sizeof writer_cpus, &writer_cpus) == 0;
 }
 
 static void rw_read(unsigned char *out)
@@ -523,7 +502,7 @@ int main(int argc, char **argv)
                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (ctl == MAP_FAILED)
         return 1;
-    plan_cpus();
+    pinned = hipc_bench_split_cpus(&writer_cpus, &reader_cpus);
     hipc_state_writer w;
     hipc_state_reader r;
     hipc_shm seg;
