@@ -224,7 +224,7 @@ struct hipc__exec_failure {
     int err;  /* positive errno */
 };
 /* Returns the child's pid (> 0) and *pidfd (a close-on-exec descriptor,
- * or -ENOSYS where the kernel makes none), or -errno (no child). */
+ * or -1 where the kernel makes none), or -errno (no child). */
 pid_t hipc__sys_spawn(struct hipc__exec_plan *plan, int *pidfd);
 /* Blocks every signal on the calling thread, the ones the C library keeps
  * for itself included (a raw rt_sigprocmask); *old gets the mask before.
