@@ -532,6 +532,26 @@ static void finish_fails_after_the_reap(hipc_pipe_child *c,
                      HIPC_E_STALE_HANDLE);
 }
 
+/* A wait that fails in a way the kernel does not document for it: the
+ * errno comes back, the child stays ours, and a second finish reaps it. */
+static void unexpected_wait_failure_leaves_the_child_to_finish(void **state)
+{
+    (void)state;
+    hipc_pipe_child c;
+    int code = -1;
+    assert_int_equal(hipc_pipe_spawn(&c, HIPC_SPAWN_PARENT_STREAM,
+                                     leave_at_once, NULL),
+                     HIPC_OK);
+    hipc_fault_fail_nth(HIPC_SYS_WAITPID, 1, EINVAL);
+    int rc = hipc_pipe_child_finish(&c, &code, HIPC_FOREVER);
+    assert_true(hipc_fault_fired());
+    hipc_fault_reset();
+    assert_int_equal(rc, HIPC_E_SYS);
+    assert_int_equal(c.sys_errno, EINVAL);
+    assert_int_equal(hipc_pipe_child_finish(&c, &code, HIPC_FOREVER), HIPC_OK);
+    assert_int_equal(code, 0);
+}
+
 /* The stream's last flush fails inside its write (the mask guard's
  * rt_sigprocmask, on a kernel without RWF_NOSIGNAL). */
 static void failing_flush_is_reported_after_the_reap(void **state)
@@ -666,6 +686,7 @@ static const struct CMUnitTest tests[] = {
     T(failed_parent_stream_kills_reaps_and_closes),
     T(failing_pipe_creation_reports_its_code),
     HIPC_PIPE_TEST_MASKED(failing_flush_is_reported_after_the_reap),
+    T(unexpected_wait_failure_leaves_the_child_to_finish),
     T(failing_stream_close_is_reported_after_the_reap),
     T(failing_close_inside_the_stream_is_reported),
 #endif

@@ -247,6 +247,12 @@ static void stop_kills_a_child_that_ignores_sigterm(void **state)
     assert_int_equal(status, -SIGKILL);
     assert_int_equal(hipc_process_stop(&p, &status, -5), HIPC_E_BAD_TIMEOUT);
     assert_int_equal(hipc_process_close(&p), HIPC_OK);
+    /* No grace at all: SIGTERM, one look, SIGKILL. */
+    spawn_ready(&p, "ignore-term");
+    status = -1000;
+    assert_int_equal(hipc_process_stop(&p, &status, 0), HIPC_OK);
+    assert_int_equal(status, -SIGKILL);
+    assert_int_equal(hipc_process_close(&p), HIPC_OK);
     assert_true(no_child_left());
 }
 
@@ -306,6 +312,73 @@ static void stderr_can_follow_stdout(void **state)
     char buf[64];
     assert_int_equal(run_helper(&cfg, argv, buf, sizeof buf), 0);
     assert_string_equal(buf, "out\nerr\n");
+}
+
+/* stderr follows a stdout that is inherited: both reach the caller's
+ * descriptor 1 (a pipe here, put there for the spawn). */
+static void stderr_can_follow_an_inherited_stdout(void **state)
+{
+    (void)state;
+    hipc_process_config cfg = {.stdio = {HIPC_PROCESS_IO_INHERIT,
+                                         HIPC_PROCESS_IO_INHERIT,
+                                         HIPC_PROCESS_IO_STDOUT}};
+    char *argv[] = {"proc_helper", "both", NULL};
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    fflush(stdout);
+    int saved = dup(1);
+    assert_true(saved >= 0);
+    dup2(fds[1], 1);
+    close(fds[1]);
+    hipc_process p;
+    int rc = hipc_process_spawn(&p, HELPER, argv, NULL, &cfg);
+    int status = -1000, waited = HIPC_E_BAD_STATE;
+    if (rc == HIPC_OK)
+        waited = hipc_process_wait(&p, &status, 10 * SEC);
+    dup2(saved, 1);
+    close(saved);
+    assert_int_equal(rc, HIPC_OK);
+    assert_int_equal(waited, HIPC_OK);
+    assert_int_equal(status, 0);
+    assert_int_equal(hipc_process_close(&p), HIPC_OK);
+    char buf[16] = {0};
+    assert_int_equal(read(fds[0], buf, sizeof buf - 1), 8);
+    assert_string_equal(buf, "out\nerr\n");
+    close(fds[0]);
+}
+
+/* Timeouts too long for poll's milliseconds (a month) or for the clock's
+ * range wait all the same, and end when the child does. */
+static void very_long_timeouts_end_with_the_child(void **state)
+{
+    (void)state;
+    const int64_t timeouts[] = {30LL * 24 * 3600 * SEC, INT64_MAX - 1};
+    char *argv[] = {"proc_helper", "exit", "7", NULL};
+    for (int i = 0; i < 2; i++) {
+        hipc_process p;
+        assert_int_equal(hipc_process_spawn(&p, HELPER, argv, NULL, NULL),
+                         HIPC_OK);
+        int status = -1000;
+        assert_int_equal(hipc_process_wait(&p, &status, timeouts[i]), HIPC_OK);
+        assert_int_equal(status, 7);
+        assert_int_equal(hipc_process_close(&p), HIPC_OK);
+    }
+    assert_true(no_child_left());
+}
+
+/* A copy of a closed handle is no handle (BAD_HANDLE), not a closed one. */
+static void copy_of_a_closed_handle_is_refused(void **state)
+{
+    (void)state;
+    hipc_process p;
+    char *argv[] = {"proc_helper", "exit", "0", NULL};
+    assert_int_equal(hipc_process_spawn(&p, HELPER, argv, NULL, NULL), HIPC_OK);
+    assert_int_equal(hipc_process_close(&p), HIPC_OK);
+    hipc_process copy;
+    memcpy(&copy, &p, sizeof copy);
+    assert_int_equal(hipc_process_wait(&copy, NULL, 0), HIPC_E_BAD_HANDLE);
+    assert_int_equal(hipc_process_wait(&p, NULL, 0), HIPC_E_STALE_HANDLE);
+    assert_true(no_child_left());
 }
 
 static void stderr_on_its_own_pipe(void **state)
@@ -603,6 +676,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(close_without_wait_kills_and_reaps),
     cmocka_unit_test(pipes_carry_stdin_to_stdout),
     cmocka_unit_test(stderr_can_follow_stdout),
+    cmocka_unit_test(stderr_can_follow_an_inherited_stdout),
+    cmocka_unit_test(very_long_timeouts_end_with_the_child),
+    cmocka_unit_test(copy_of_a_closed_handle_is_refused),
     cmocka_unit_test(stderr_on_its_own_pipe),
     cmocka_unit_test(caller_descriptors_become_the_childs),
     cmocka_unit_test(new_session_group_and_directory),
