@@ -675,13 +675,14 @@ static pid_t clone_child(struct hipc__exec_plan *plan, int flags, int *pidfd)
      * process are refused only by a kernel out of memory or processes;
      * CLONE's fault point, in front of both, gives the callers those
      * answers. */
-    if (stack == MAP_FAILED)
-        return neg_errno();
     /* The stack grows down on every architecture hipc builds for. */
-    pid_t pid = clone(child_main, stack + CHILD_STACK, flags, plan, pidfd);
+    pid_t pid = stack == MAP_FAILED ? -1
+                                    : clone(child_main, stack + CHILD_STACK,
+                                            flags, plan, pidfd);
     pid = pid < 0 ? neg_errno() : pid;
+    if (stack != MAP_FAILED)
+        (void)munmap(stack, CHILD_STACK);
     /* GCOVR_EXCL_BR_STOP */
-    (void)munmap(stack, CHILD_STACK);
     return pid;
 }
 
