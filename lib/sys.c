@@ -538,7 +538,7 @@ CHILD_CODE static int child_close_listed(int errfd)
     int found;
     do {
         found = 0;
-        char buf[1024];
+        _Alignas(struct dirent64) char buf[1024];
         long n;
         (void)lseek(dir, 0, SEEK_SET);
         while ((n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {

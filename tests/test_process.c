@@ -10,9 +10,11 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "hipc/error.h"
 #include "hipc/process.h"
 #include "support.h"
@@ -627,6 +629,56 @@ static void sigchld_ignored_gives_child_and_leaves_nothing(void **state)
     assert_int_equal(hipc_test_wait_child(tester, 30), 0);
 }
 
+#ifdef HIPC_FAULT_INJECTION
+/* Runs where the parent takes its first step after the clone: returns once
+ * the kernel has reaped every child (SIGCHLD is ignored), i.e. the child
+ * spawn just made is gone before spawn has looked at it. */
+static void wait_until_reaped(void *arg)
+{
+    int *reaped = arg;
+    for (int i = 0; i < 10000 && !*reaped; i++) {
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1 &&
+            errno == ECHILD)
+            *reaped = 1;
+        else
+            (void)nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+}
+
+/* The race above made certain: the child has ended and been reaped before
+ * the parent's first step after the clone (its read of the exec-failure
+ * pipe). A pidfd opened by pid there would fail (or name another process);
+ * the clone's pidfd holds the child, so spawn succeeds and wait reports
+ * ECHILD. */
+static void child_reaped_before_spawn_returns_is_still_held(void **state)
+{
+    (void)state;
+    fflush(NULL);
+    pid_t tester = fork();
+    assert_true(tester >= 0);
+    if (tester == 0) {
+        signal(SIGCHLD, SIG_IGN);
+        int reaped = 0;
+        hipc_fault_reset();
+        hipc_fault_hook_nth(HIPC_SYS_READ, 1, wait_until_reaped, &reaped);
+        hipc_process p;
+        char *argv[] = {"proc_helper", "exit", "0", NULL};
+        int ok = hipc_process_spawn(&p, HELPER, argv, NULL, NULL) == HIPC_OK;
+        ok = ok && reaped && p.pidfd_ >= 0;
+        /* The window was real: by pid, the child cannot be found. */
+        ok = ok && syscall(SYS_pidfd_open, p.pid, 0) == -1 && errno == ESRCH;
+        ok = ok && hipc_process_wait(&p, NULL, 10 * SEC) == HIPC_E_CHILD &&
+             p.sys_errno == ECHILD;
+        ok = ok && hipc_process_close(&p) == HIPC_OK && no_child_left();
+        hipc_fault_reset();
+        _exit(ok ? 0 : 1);
+    }
+    assert_int_equal(hipc_test_wait_child(tester, 30), 0);
+}
+#endif
+
 /* Out of descriptors: the pipes cannot be made, nothing is left. */
 static void descriptor_limit_is_reported_without_leaks(void **state)
 {
@@ -687,6 +739,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(bad_arguments_and_handles_are_refused),
     cmocka_unit_test(child_reaped_behind_hipcs_back_is_reported),
     cmocka_unit_test(sigchld_ignored_gives_child_and_leaves_nothing),
+#ifdef HIPC_FAULT_INJECTION
+    cmocka_unit_test(child_reaped_before_spawn_returns_is_still_held),
+#endif
     cmocka_unit_test(descriptor_limit_is_reported_without_leaks),
 };
 
