@@ -594,39 +594,48 @@ static void child_reaped_behind_hipcs_back_is_reported(void **state)
     assert_true(no_child_left());
 }
 
-/* With SIGCHLD ignored the kernel reaps children itself: wait says
- * HIPC_E_CHILD (ECHILD) once the child has ended, and nothing is left. A
- * child that ends at once may be gone before spawn returns: spawn holds
- * it from the clone on, so it still succeeds, every time (a pidfd opened
- * after the clone failed here now and then, or named another process).
- * Run in a child process, so the disposition cannot reach other tests. */
-static void sigchld_ignored_gives_child_and_leaves_nothing(void **state)
+/* Runs body in a child process with SIGCHLD ignored, so the disposition
+ * cannot reach other tests. */
+static void with_sigchld_ignored(int (*body)(void))
 {
-    (void)state;
     fflush(NULL);
     pid_t tester = fork();
     assert_true(tester >= 0);
     if (tester == 0) {
         signal(SIGCHLD, SIG_IGN);
-        hipc_process p;
-        char *argv[] = {"proc_helper", "exit", "0", NULL};
-        int ok = 1;
-        for (int i = 0; i < 20 && ok; i++) {
-            ok = hipc_process_spawn(&p, HELPER, argv, NULL, NULL) == HIPC_OK;
-            int rc = hipc_process_wait(&p, NULL, 10 * SEC);
-            ok = ok && rc == HIPC_E_CHILD && p.sys_errno == ECHILD;
-            ok = ok && hipc_process_close(&p) == HIPC_OK;
-        }
-        /* A running child is killed and gone at close all the same. */
-        hipc_process_config quiet = {.stdio = {0, HIPC_PROCESS_IO_NULL}};
-        char *sleeper[] = {"proc_helper", "sleep", NULL};
-        ok = ok &&
-             hipc_process_spawn(&p, HELPER, sleeper, NULL, &quiet) == HIPC_OK;
-        ok = ok && hipc_process_close(&p) == HIPC_OK;
-        ok = ok && no_child_left();
-        _exit(ok ? 0 : 1);
+        _exit(body() ? 0 : 1);
     }
     assert_int_equal(hipc_test_wait_child(tester, 30), 0);
+}
+
+/* With SIGCHLD ignored the kernel reaps children itself: wait says
+ * HIPC_E_CHILD (ECHILD) once the child has ended, and nothing is left. A
+ * child that ends at once may be gone before spawn returns: spawn holds
+ * it from the clone on, so it still succeeds, every time (a pidfd opened
+ * after the clone failed here now and then, or named another process). */
+static int spawn_twenty_that_end_at_once(void)
+{
+    hipc_process p;
+    char *argv[] = {"proc_helper", "exit", "0", NULL};
+    int ok = 1;
+    for (int i = 0; i < 20 && ok; i++) {
+        ok = hipc_process_spawn(&p, HELPER, argv, NULL, NULL) == HIPC_OK;
+        int rc = hipc_process_wait(&p, NULL, 10 * SEC);
+        ok = ok && rc == HIPC_E_CHILD && p.sys_errno == ECHILD;
+        ok = ok && hipc_process_close(&p) == HIPC_OK;
+    }
+    /* A running child is killed and gone at close all the same. */
+    hipc_process_config quiet = {.stdio = {0, HIPC_PROCESS_IO_NULL}};
+    char *sleeper[] = {"proc_helper", "sleep", NULL};
+    ok = ok && hipc_process_spawn(&p, HELPER, sleeper, NULL, &quiet) == HIPC_OK;
+    ok = ok && hipc_process_close(&p) == HIPC_OK;
+    return ok && no_child_left();
+}
+
+static void sigchld_ignored_gives_child_and_leaves_nothing(void **state)
+{
+    (void)state;
+    with_sigchld_ignored(spawn_twenty_that_end_at_once);
 }
 
 #ifdef HIPC_FAULT_INJECTION
@@ -652,30 +661,28 @@ static void wait_until_reaped(void *arg)
  * pipe). A pidfd opened by pid there would fail (or name another process);
  * the clone's pidfd holds the child, so spawn succeeds and wait reports
  * ECHILD. */
+static int spawn_one_reaped_before_the_parent_looks(void)
+{
+    int reaped = 0;
+    hipc_fault_reset();
+    hipc_fault_hook_nth(HIPC_SYS_READ, 1, wait_until_reaped, &reaped);
+    hipc_process p;
+    char *argv[] = {"proc_helper", "exit", "0", NULL};
+    int ok = hipc_process_spawn(&p, HELPER, argv, NULL, NULL) == HIPC_OK;
+    ok = ok && reaped && p.pidfd_ >= 0;
+    /* The window was real: by pid, the child cannot be found. */
+    ok = ok && syscall(SYS_pidfd_open, p.pid, 0) == -1 && errno == ESRCH;
+    ok = ok && hipc_process_wait(&p, NULL, 10 * SEC) == HIPC_E_CHILD &&
+         p.sys_errno == ECHILD;
+    ok = ok && hipc_process_close(&p) == HIPC_OK && no_child_left();
+    hipc_fault_reset();
+    return ok;
+}
+
 static void child_reaped_before_spawn_returns_is_still_held(void **state)
 {
     (void)state;
-    fflush(NULL);
-    pid_t tester = fork();
-    assert_true(tester >= 0);
-    if (tester == 0) {
-        signal(SIGCHLD, SIG_IGN);
-        int reaped = 0;
-        hipc_fault_reset();
-        hipc_fault_hook_nth(HIPC_SYS_READ, 1, wait_until_reaped, &reaped);
-        hipc_process p;
-        char *argv[] = {"proc_helper", "exit", "0", NULL};
-        int ok = hipc_process_spawn(&p, HELPER, argv, NULL, NULL) == HIPC_OK;
-        ok = ok && reaped && p.pidfd_ >= 0;
-        /* The window was real: by pid, the child cannot be found. */
-        ok = ok && syscall(SYS_pidfd_open, p.pid, 0) == -1 && errno == ESRCH;
-        ok = ok && hipc_process_wait(&p, NULL, 10 * SEC) == HIPC_E_CHILD &&
-             p.sys_errno == ECHILD;
-        ok = ok && hipc_process_close(&p) == HIPC_OK && no_child_left();
-        hipc_fault_reset();
-        _exit(ok ? 0 : 1);
-    }
-    assert_int_equal(hipc_test_wait_child(tester, 30), 0);
+    with_sigchld_ignored(spawn_one_reaped_before_the_parent_looks);
 }
 #endif
 
