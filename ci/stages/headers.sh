@@ -77,6 +77,35 @@ for cxx in g++ clang++; do
 done
 echo "headers: ${#headers[@]} headers x $compilers compilers: $compiles compiles, $failed failed"
 
+# hipc/testing.h is installed only by a build with the fault plan (test
+# and fuzz builds): the same checks, against such an install.
+echo "-- hipc/testing.h alone, installed by a build with HIPC_FAULT_INJECTION=ON"
+quiet cmake -S . -B "$out/build-testing" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DHIPC_FAULT_INJECTION=ON -DHIPC_BUILD_TESTS=OFF -DHIPC_BUILD_FUZZ=OFF \
+  -DHIPC_BUILD_BENCH=OFF -DHIPC_BUILD_TOOLS=OFF -DCMAKE_INSTALL_LIBDIR=lib \
+  -DCMAKE_INSTALL_INCLUDEDIR=include
+quiet cmake --build "$out/build-testing" -j "$jobs"
+quiet cmake --install "$out/build-testing" --prefix "$out/prefix-testing"
+[ -f "$out/prefix-testing/include/hipc/testing.h" ] ||
+  { echo "headers: FAIL hipc/testing.h not installed with the option" >&2; exit 1; }
+main_inc=$inc
+main_headers=("${headers[@]}")
+inc=$out/prefix-testing/include
+headers=(hipc/testing.h)
+printf '#include <%s>\n#include <%s>\ntypedef int hipc_headers_tu;\n' \
+  hipc/testing.h hipc/testing.h >"$out/tu/testing.c"
+cp "$out/tu/testing.c" "$out/tu/testing.cpp"
+compilers=0 compiles=0 failed_before=$failed
+for cc in gcc clang musl-gcc arm-linux-gnueabihf-gcc aarch64-linux-gnu-gcc; do
+  check "$cc" c c99 c11 c17
+done
+for cxx in g++ clang++; do
+  check "$cxx" c++ c++11 c++17 c++20
+done
+echo "headers: hipc/testing.h x $compilers compilers: $compiles compiles, $((failed - failed_before)) failed"
+inc=$main_inc
+headers=("${main_headers[@]}")
+
 echo "-- C++ links every exported function a header declares (extern \"C\")"
 lib=$out/prefix/lib/libhipc.a
 mapfile -t exported < <(nm -g --defined-only "$lib" |
