@@ -12,6 +12,7 @@
 
 #ifdef HIPC_FAULT_INJECTION
 
+#include <limits.h>
 #include <string.h>
 
 #include "hipc/error.h"
@@ -121,14 +122,19 @@ static size_t take(void *dst, size_t n, const unsigned char **in, size_t *left)
 #define STATE_WRITER 0x57535453u
 #define BCAST_HANDLE 0x42435354u
 
-static int check(const void *h, const void *self, uint32_t magic, uint32_t want,
-                 const void *mem)
+/* An open handle of the kind `want` names, made here (not a copy), and
+ * input that is there. `peer` is not NULL. */
+static int check(const void *peer, const void *self, uint32_t magic,
+                 uint32_t want, const void *mem, const void *bytes, size_t len)
 {
-    if (h == NULL)
-        return HIPC_E_NULL;
-    if (magic != want || self != h)
+    if (magic != want || self != peer)
         return HIPC_E_BAD_HANDLE;
-    return mem == NULL ? HIPC_E_STALE_HANDLE : HIPC_OK;
+    if (mem == NULL)
+        return HIPC_E_STALE_HANDLE;
+    if (bytes == NULL && len != 0)
+        return HIPC_E_NULL;
+    /* The count of bytes used must fit the int returned. */
+    return len > INT_MAX ? HIPC_E_BAD_SIZE : HIPC_OK;
 }
 
 /* lib/chan.c: 128-byte lines; tail in line 2, head in line 3, each end's
@@ -140,12 +146,12 @@ static int check(const void *h, const void *self, uint32_t magic, uint32_t want,
 
 int hipc_testing_chan_peer(hipc_chan *peer, const void *bytes, size_t len)
 {
-    int rc = check(peer, peer ? peer->self_ : NULL, peer ? peer->magic_ : 0,
-                   CHAN_HANDLE, peer ? peer->hdr_ : NULL);
+    if (peer == NULL)
+        return HIPC_E_NULL;
+    int rc = check(peer, peer->self_, peer->magic_, CHAN_HANDLE, peer->hdr_,
+                   bytes, len);
     if (rc != HIPC_OK)
         return rc;
-    if (bytes == NULL && len != 0)
-        return HIPC_E_NULL;
     const unsigned char *in = bytes;
     size_t left = len;
     unsigned char *h = peer->hdr_;
@@ -165,12 +171,12 @@ int hipc_testing_chan_peer(hipc_chan *peer, const void *bytes, size_t len)
 int hipc_testing_state_peer(hipc_state_writer *peer, const void *bytes,
                             size_t len)
 {
-    int rc = check(peer, peer ? peer->self_ : NULL, peer ? peer->magic_ : 0,
-                   STATE_WRITER, peer ? peer->hdr_ : NULL);
+    if (peer == NULL)
+        return HIPC_E_NULL;
+    int rc = check(peer, peer->self_, peer->magic_, STATE_WRITER, peer->hdr_,
+                   bytes, len);
     if (rc != HIPC_OK)
         return rc;
-    if (bytes == NULL && len != 0)
-        return HIPC_E_NULL;
     const unsigned char *in = bytes;
     size_t left = len;
     unsigned char *h = peer->hdr_;
@@ -187,12 +193,12 @@ int hipc_testing_state_peer(hipc_state_writer *peer, const void *bytes,
 
 int hipc_testing_bcast_peer(hipc_bcast *peer, const void *bytes, size_t len)
 {
-    int rc = check(peer, peer ? peer->self_ : NULL, peer ? peer->magic_ : 0,
-                   BCAST_HANDLE, peer ? peer->hdr_ : NULL);
+    if (peer == NULL)
+        return HIPC_E_NULL;
+    int rc = check(peer, peer->self_, peer->magic_, BCAST_HANDLE, peer->hdr_,
+                   bytes, len);
     if (rc != HIPC_OK)
         return rc;
-    if (bytes == NULL && len != 0)
-        return HIPC_E_NULL;
     if (peer->role != HIPC_BCAST_PRODUCER)
         return HIPC_E_WRONG_END;
     const unsigned char *in = bytes;

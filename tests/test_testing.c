@@ -9,6 +9,7 @@
 
 #ifdef HIPC_TESTING
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -306,6 +307,8 @@ static void hooks_check_their_handle(void **state)
     chan_pair_open(&c);
     assert_int_equal(hipc_testing_chan_peer(&c.prod, NULL, 1), HIPC_E_NULL);
     assert_int_equal(hipc_testing_chan_peer(&c.prod, NULL, 0), 0);
+    assert_int_equal(hipc_testing_chan_peer(&c.prod, "x", (size_t)INT_MAX + 1),
+                     HIPC_E_BAD_SIZE);
     hipc_chan copy = c.prod;
     assert_int_equal(hipc_testing_chan_peer(&copy, "x", 1), HIPC_E_BAD_HANDLE);
     chan_pair_close(&c);
@@ -347,6 +350,7 @@ static void state_hook_plays_the_writer(void **state)
     size_t len = 4 + 2 * real.stride_;
     assert_int_equal(hipc_testing_state_peer(&fake, input, sizeof input),
                      (int)len);
+    assert_int_equal(hipc_testing_state_peer(&fake, NULL, 1), HIPC_E_NULL);
     hipc_state_info info;
     assert_int_equal(hipc_state_read(&r, got, sizeof got, &info), VSIZE);
     assert_memory_equal(got, v, VSIZE);
@@ -389,6 +393,7 @@ static void bcast_hook_plays_the_producer(void **state)
     memcpy(input + 20, real.ring_, 4096);
     assert_int_equal(hipc_testing_bcast_peer(&fake, input, sizeof input),
                      (int)sizeof input);
+    assert_int_equal(hipc_testing_bcast_peer(&fake, NULL, 1), HIPC_E_NULL);
     char buf[64];
     assert_int_equal(hipc_bcast_recv(&cons, buf, sizeof buf, 0), 6);
     assert_memory_equal(buf, "sample", 6);
@@ -405,6 +410,8 @@ static void bcast_hook_plays_the_producer(void **state)
     assert_int_equal(hipc_bcast_close(&real), HIPC_OK);
     assert_int_equal(hipc_bcast_remove(&fake), HIPC_OK);
     assert_int_equal(hipc_bcast_close(&fake), HIPC_OK);
+    assert_int_equal(hipc_testing_bcast_peer(&fake, input, 1),
+                     HIPC_E_STALE_HANDLE);
 }
 
 #define T(f)                                                                   \

@@ -181,9 +181,11 @@ int hipc_testing_get_modes(hipc_testing_modes *out);
  * input does not reach are left as they were. The hook makes no syscall
  * and wakes nobody. `peer` is an open handle of this process (hipc's
  * checks on it are skipped from then on: use it only for more hooks and
- * to close). Each returns the number of bytes used (>= 0), or
- * HIPC_E_NULL (peer; bytes with a non-zero len), HIPC_E_BAD_HANDLE (not
- * a handle of that kind), HIPC_E_STALE_HANDLE (closed).
+ * to close). Not while another thread uses the block. Each returns the
+ * number of bytes used (>= 0), or HIPC_E_NULL (peer; bytes with a
+ * non-zero len), HIPC_E_BAD_HANDLE (not an open handle of that kind made
+ * here: never opened, garbage, or a copy), HIPC_E_STALE_HANDLE (closed),
+ * HIPC_E_BAD_SIZE (len above INT_MAX). Nothing is written on an error.
  *
  * A channel's producer end writes its tail position (4 bytes), its
  * "producer sleeps" word (4) and then the ring (up to `capacity` bytes,
