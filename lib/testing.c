@@ -27,13 +27,22 @@
                    "hipc_testing_call and the seam disagree on " #name);
 HIPC_SYS_CALLS(HIPC_TESTING_SAME_)
 #undef HIPC_TESTING_SAME_
-_Static_assert((int)HIPC_CALL_ANY == (int)HIPC_SYS_COUNT_,
+_Static_assert((int)HIPC_CALL_KINDS == (int)HIPC_SYS_COUNT_,
                "include/hipc/testing.h must list every seam kind "
-               "(HIPC_SYS_CALLS in lib/sys.h) before HIPC_CALL_ANY");
+               "(HIPC_SYS_CALLS in lib/sys.h) and count them in "
+               "HIPC_CALL_KINDS");
+_Static_assert((int)HIPC_CALL_KINDS < (int)HIPC_CALL_ANY,
+               "HIPC_CALL_ANY is not a kind's value");
 
 static int bad_call(hipc_testing_call call)
 {
-    return (unsigned)call > (unsigned)HIPC_CALL_ANY;
+    return (unsigned)call >= (unsigned)HIPC_CALL_KINDS && call != HIPC_CALL_ANY;
+}
+
+/* The plan's name for a kind: HIPC_SYS_COUNT_ is its "any call". */
+static enum hipc__sys_call to_sys(hipc_testing_call call)
+{
+    return call == HIPC_CALL_ANY ? HIPC_SYS_COUNT_ : (enum hipc__sys_call)call;
 }
 
 static int bad_errno(int err)
@@ -52,7 +61,7 @@ int hipc_testing_fail_nth(hipc_testing_call call, unsigned long nth, int err)
         return HIPC_E_BAD_FLAGS;
     if (nth == 0)
         return HIPC_E_BAD_SIZE;
-    hipc_fault_fail_nth((enum hipc__sys_call)call, nth, err);
+    hipc_fault_fail_nth(to_sys(call), nth, err);
     return HIPC_OK;
 }
 
@@ -60,7 +69,7 @@ int hipc_testing_fail_every(hipc_testing_call call, int err)
 {
     if (bad_call(call) || bad_errno(err))
         return HIPC_E_BAD_FLAGS;
-    hipc_fault_fail_every((enum hipc__sys_call)call, err);
+    hipc_fault_fail_every(to_sys(call), err);
     return HIPC_OK;
 }
 
@@ -75,7 +84,7 @@ int hipc_testing_get_calls(hipc_testing_call call, unsigned long *count)
         return HIPC_E_NULL;
     if (bad_call(call))
         return HIPC_E_BAD_FLAGS;
-    *count = hipc_fault_calls((enum hipc__sys_call)call);
+    *count = hipc_fault_calls(to_sys(call));
     return HIPC_OK;
 }
 

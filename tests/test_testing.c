@@ -32,6 +32,8 @@ static void arguments_are_checked(void **state)
                      HIPC_E_BAD_FLAGS);
     assert_int_equal(hipc_testing_fail_nth((hipc_testing_call)-1, 1, EIO),
                      HIPC_E_BAD_FLAGS);
+    assert_int_equal(hipc_testing_fail_nth(HIPC_CALL_KINDS, 1, EIO),
+                     HIPC_E_BAD_FLAGS);
     assert_int_equal(hipc_testing_fail_nth(HIPC_CALL_READ, 1, 0),
                      HIPC_E_BAD_FLAGS);
     assert_int_equal(hipc_testing_fail_nth(HIPC_CALL_READ, 1, 4096),

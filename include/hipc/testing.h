@@ -61,8 +61,8 @@ extern "C" {
  * HIPC_CALL_WRITE covers write, writev and pwritev2; HIPC_CALL_CLOSE
  * close and fclose; HIPC_CALL_READ read and readv; HIPC_CALL_CLOCK the
  * monotonic clock, HIPC_CALL_MADVISE madvise and mincore). Values are
- * fixed; a later hipc appends kinds before HIPC_CALL_ANY, whose value
- * then grows. */
+ * fixed; a later hipc appends kinds, and HIPC_CALL_KINDS, their number,
+ * grows. HIPC_CALL_ANY stays. */
 typedef enum hipc_testing_call {
     HIPC_CALL_SHMGET = 0,
     HIPC_CALL_SHMAT = 1,
@@ -104,7 +104,8 @@ typedef enum hipc_testing_call {
     HIPC_CALL_PIDFD_OPEN = 37,
     HIPC_CALL_PIDFD_SIGNAL = 38,
     HIPC_CALL_READLINK = 39,
-    HIPC_CALL_ANY = 40 /* every kind at once */
+    HIPC_CALL_KINDS = 40, /* how many kinds there are (not a kind) */
+    HIPC_CALL_ANY = 255   /* every kind at once */
 } hipc_testing_call;
 
 /* The transparent modes. Zeroed: none of them. */
@@ -123,7 +124,7 @@ typedef struct hipc_testing_modes {
 } hipc_testing_modes;
 
 /* A century, in seconds: the largest wall-clock step. */
-#define HIPC_TESTING_MAX_SHIFT 3200000000ll
+#define HIPC_TESTING_MAX_SHIFT 3200000000LL
 /* Errno values a planned failure may carry: 1 to this. */
 #define HIPC_TESTING_MAX_ERRNO 4095
 
