@@ -9,7 +9,9 @@
 # address of every exported function a header declares and links against
 # the installed library: a declaration outside extern "C" fails there. Last,
 # a CMake consumer with C_STANDARD 11 and CMAKE_C_EXTENSIONS OFF builds and
-# runs a program that includes <hipc/hipc.h>.
+# runs a program that includes <hipc/hipc.h>. hipc/testing.h, which only a
+# build with -DHIPC_FAULT_INJECTION=ON installs, gets the same compiles and
+# the C++ link against such an install.
 # HIPC_HEADERS_OUT overrides the build directory (default build/headers).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -103,6 +105,28 @@ for cxx in g++ clang++; do
   check "$cxx" c++ c++11 c++17 c++20
 done
 echo "headers: hipc/testing.h x $compilers compilers: $compiles compiles, $((failed - failed_before)) failed"
+mapfile -t tfuncs < <(grep -oE '\bhipc_testing_[a-z_]+ *\(' "$inc/hipc/testing.h" |
+  tr -d ' (' | LC_ALL=C sort -u)
+{
+  echo '#include <hipc/testing.h>'
+  echo 'typedef void (*fn)(void);'
+  echo 'static volatile fn table[] = {'
+  printf '    reinterpret_cast<fn>(&%s),\n' "${tfuncs[@]}"
+  echo '};'
+  echo 'int main() { return table[0] == nullptr; }'
+} >"$out/link-testing.cpp"
+for cxx in g++ clang++; do
+  command -v "$cxx" >/dev/null || continue
+  if "$cxx" -std=c++11 "${warn[@]}" -I"$inc" -o "$out/link-testing-$cxx" \
+    "$out/link-testing.cpp" "$out/prefix-testing/lib/libhipc.a" >"$out/last.log" 2>&1 &&
+    "$out/link-testing-$cxx"; then
+    echo "headers: $cxx linked the ${#tfuncs[@]} functions of hipc/testing.h"
+  else
+    echo "headers: FAIL $cxx: hipc/testing.h's functions from C++:" >&2
+    sed 's/^/    /' "$out/last.log" >&2
+    failed=$((failed + 1))
+  fi
+done
 inc=$main_inc
 headers=("${main_headers[@]}")
 
