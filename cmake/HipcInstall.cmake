@@ -17,7 +17,13 @@ install(TARGETS hipc EXPORT hipcTargets
 # Only the public headers: lib/*.h are private and never leave the tree.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/hipc
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-        FILES_MATCHING PATTERN "*.h")
+        FILES_MATCHING PATTERN "*.h"
+        # The fault plan's header goes only with a library that has it.
+        PATTERN "testing.h" EXCLUDE)
+if(HIPC_FAULT_INJECTION)
+  install(FILES ${PROJECT_SOURCE_DIR}/include/hipc/testing.h
+          DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/hipc)
+endif()
 # The limits this library was built with (cmake/HipcLimits.cmake).
 install(FILES ${HIPC_GENERATED_INCLUDE_DIR}/hipc/config.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/hipc)

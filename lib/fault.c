@@ -29,6 +29,7 @@ struct fault_plan {
     enum hipc__sys_call fail_call;
     unsigned long fail_nth;
     int fail_err;
+    int fail_every; /* fail_err on every matching call, not the nth */
     pid_t owner;
     atomic_int fired;
     atomic_int eintr_first;
@@ -70,6 +71,7 @@ void hipc_fault_reset(void)
     plan.fail_nth = 0;
     plan.fail_call = HIPC_SYS_COUNT_;
     plan.fail_err = 0;
+    plan.fail_every = 0;
     atomic_store(&plan.fired, 0);
     atomic_store(&plan.eintr_first, env_modes.eintr);
     atomic_store(&plan.eagain_first, env_modes.eagain);
@@ -83,9 +85,16 @@ void hipc_fault_fail_nth(enum hipc__sys_call call, unsigned long nth, int err)
     plan.fail_call = call;
     plan.fail_nth = nth;
     plan.fail_err = err;
+    plan.fail_every = 0;
     plan.owner = getpid();
     atomic_store(&plan.fired, 0);
     zero_counters();
+}
+
+void hipc_fault_fail_every(enum hipc__sys_call call, int err)
+{
+    hipc_fault_fail_nth(call, 1, err);
+    plan.fail_every = 1;
 }
 
 void hipc_fault_hook_nth(enum hipc__sys_call call, unsigned long nth,
@@ -122,6 +131,13 @@ void hipc_fault_short_io(size_t max_bytes)
 void hipc_fault_step_realtime(long long seconds)
 {
     atomic_store(&plan.realtime_shift, seconds);
+}
+
+void hipc_fault_get_modes(int *eintr, int *eagain, size_t *short_max)
+{
+    *eintr = atomic_load(&plan.eintr_first);
+    *eagain = atomic_load(&plan.eagain_first);
+    *short_max = atomic_load(&plan.short_max);
 }
 
 long long hipc_fault_realtime_shift(void)
@@ -162,9 +178,13 @@ static unsigned default_can(enum hipc__sys_call call)
 static int planned_failure(enum hipc__sys_call call, unsigned long n,
                            unsigned long any)
 {
-    if (plan.fail_nth == 0 || atomic_load(&plan.fired))
+    if (plan.fail_nth == 0 || (atomic_load(&plan.fired) && !plan.fail_every))
         return 0;
-    int match = plan.fail_call == HIPC_SYS_COUNT_
+    int match;
+    if (plan.fail_every)
+        match = plan.fail_call == HIPC_SYS_COUNT_ || plan.fail_call == call;
+    else
+        match = plan.fail_call == HIPC_SYS_COUNT_
                     ? any == plan.fail_nth
                     : (plan.fail_call == call && n == plan.fail_nth);
     /* A forked child inherits the plan but must not fire it: its calls

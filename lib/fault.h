@@ -74,6 +74,9 @@ size_t hipc_fault_len_fd(enum hipc__sys_call call, int fd, size_t len);
  * returns the transparent modes to what HIPC_FAULT_MODE asked for. */
 void hipc_fault_reset(void);
 void hipc_fault_fail_nth(enum hipc__sys_call call, unsigned long nth, int err);
+/* Every call of kind `call` (HIPC_SYS_COUNT_: every call) fails with err
+ * until the next reset or plan, in the process that set it. */
+void hipc_fault_fail_every(enum hipc__sys_call call, int err);
 void hipc_fault_eintr_first(int on);
 void hipc_fault_eagain_first(int on);
 void hipc_fault_short_io(size_t max_bytes);
@@ -89,6 +92,8 @@ void hipc_fault_short_files(int on);
 /* Shifts CLOCK_REALTIME readings by `seconds` (0: the real clock). */
 void hipc_fault_step_realtime(long long seconds);
 long long hipc_fault_realtime_shift(void);
+/* The transparent modes in force (for hipc_testing_get_modes). */
+void hipc_fault_get_modes(int *eintr, int *eagain, size_t *short_max);
 unsigned long hipc_fault_calls(enum hipc__sys_call call);
 int hipc_fault_fired(void);
 /* The transparent modes now in force, as a HIPC_FAULT_MODE string. */

@@ -33,7 +33,8 @@ MODULE_PAGES = {"shm.h": "hipc_shm.3", "pipe.h": "hipc_pipe.3",
                 "frame.h": "hipc_frame.3", "chan.h": "hipc_chan.3",
                 "inspect.h": "hipc_inspect.3", "error.h": "hipc_error.3",
                 "process.h": "hipc_process.3", "fifo.h": "hipc_fifo.3",
-                "state.h": "hipc_state.3", "bcast.h": "hipc_bcast.3"}
+                "state.h": "hipc_state.3", "bcast.h": "hipc_bcast.3",
+                "testing.h": "hipc_testing.3"}
 # Words a page may use that are not identifiers in a header.
 NOT_IDENTIFIERS = {"HIPC_E_UNKNOWN"}
 
@@ -208,6 +209,9 @@ def write_synopsis(p, outdir):
               encoding="utf-8") as f:
         f.write(f"/* SYNOPSIS of {p.name}, redeclared after the headers */\n")
         f.write("#include <hipc/hipc.h>\n")
+        # A header the umbrella leaves out (hipc/testing.h) is the page's.
+        for inc in re.findall(r"^\.In (hipc/[a-z_]+\.h)", p.text(), re.M):
+            f.write(f"#include <{inc}>\n")
         for ftype, fn, args in p.synopsis:
             sep = "" if ftype.endswith("*") else " "
             f.write(f"#line 1 \"{p.name}: {fn}\"\n")

@@ -9,7 +9,9 @@
 # address of every exported function a header declares and links against
 # the installed library: a declaration outside extern "C" fails there. Last,
 # a CMake consumer with C_STANDARD 11 and CMAKE_C_EXTENSIONS OFF builds and
-# runs a program that includes <hipc/hipc.h>.
+# runs a program that includes <hipc/hipc.h>. hipc/testing.h, which only a
+# build with -DHIPC_FAULT_INJECTION=ON installs, gets the same compiles and
+# the C++ link against such an install.
 # HIPC_HEADERS_OUT overrides the build directory (default build/headers).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -76,6 +78,57 @@ for cxx in g++ clang++; do
   check "$cxx" c++ c++11 c++17 c++20
 done
 echo "headers: ${#headers[@]} headers x $compilers compilers: $compiles compiles, $failed failed"
+
+# hipc/testing.h is installed only by a build with the fault plan (test
+# and fuzz builds): the same checks, against such an install.
+echo "-- hipc/testing.h alone, installed by a build with HIPC_FAULT_INJECTION=ON"
+quiet cmake -S . -B "$out/build-testing" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DHIPC_FAULT_INJECTION=ON -DHIPC_BUILD_TESTS=OFF -DHIPC_BUILD_FUZZ=OFF \
+  -DHIPC_BUILD_BENCH=OFF -DHIPC_BUILD_TOOLS=OFF -DCMAKE_INSTALL_LIBDIR=lib \
+  -DCMAKE_INSTALL_INCLUDEDIR=include
+quiet cmake --build "$out/build-testing" -j "$jobs"
+quiet cmake --install "$out/build-testing" --prefix "$out/prefix-testing"
+[ -f "$out/prefix-testing/include/hipc/testing.h" ] ||
+  { echo "headers: FAIL hipc/testing.h not installed with the option" >&2; exit 1; }
+main_inc=$inc
+main_headers=("${headers[@]}")
+inc=$out/prefix-testing/include
+headers=(hipc/testing.h)
+printf '#include <%s>\n#include <%s>\ntypedef int hipc_headers_tu;\n' \
+  hipc/testing.h hipc/testing.h >"$out/tu/testing.c"
+cp "$out/tu/testing.c" "$out/tu/testing.cpp"
+compilers=0 compiles=0 failed_before=$failed
+for cc in gcc clang musl-gcc arm-linux-gnueabihf-gcc aarch64-linux-gnu-gcc; do
+  check "$cc" c c99 c11 c17
+done
+for cxx in g++ clang++; do
+  check "$cxx" c++ c++11 c++17 c++20
+done
+echo "headers: hipc/testing.h x $compilers compilers: $compiles compiles, $((failed - failed_before)) failed"
+mapfile -t tfuncs < <(grep -oE '\bhipc_testing_[a-z_]+ *\(' "$inc/hipc/testing.h" |
+  tr -d ' (' | LC_ALL=C sort -u)
+{
+  echo '#include <hipc/testing.h>'
+  echo 'typedef void (*fn)(void);'
+  echo 'static volatile fn table[] = {'
+  printf '    reinterpret_cast<fn>(&%s),\n' "${tfuncs[@]}"
+  echo '};'
+  echo 'int main() { return table[0] == nullptr; }'
+} >"$out/link-testing.cpp"
+for cxx in g++ clang++; do
+  command -v "$cxx" >/dev/null || continue
+  if "$cxx" -std=c++11 "${warn[@]}" -I"$inc" -o "$out/link-testing-$cxx" \
+    "$out/link-testing.cpp" "$out/prefix-testing/lib/libhipc.a" >"$out/last.log" 2>&1 &&
+    "$out/link-testing-$cxx"; then
+    echo "headers: $cxx linked the ${#tfuncs[@]} functions of hipc/testing.h"
+  else
+    echo "headers: FAIL $cxx: hipc/testing.h's functions from C++:" >&2
+    sed 's/^/    /' "$out/last.log" >&2
+    failed=$((failed + 1))
+  fi
+done
+inc=$main_inc
+headers=("${main_headers[@]}")
 
 echo "-- C++ links every exported function a header declares (extern \"C\")"
 lib=$out/prefix/lib/libhipc.a

@@ -56,8 +56,10 @@ for p in "${pages[@]}"; do
 done
 
 echo "-- man: the library and its pages, installed into $out/prefix"
-quiet cmake -S . -B "$out/build" -DCMAKE_BUILD_TYPE=Release \
-  -DHIPC_BUILD_TESTS=OFF -DHIPC_BUILD_FUZZ=OFF -DHIPC_BUILD_BENCH=OFF \
+# With the fault plan, so that <hipc/testing.h> is installed and checked
+# too (a Release build refuses it; RelWithDebInfo is as optimised).
+quiet cmake -S . -B "$out/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DHIPC_FAULT_INJECTION=ON -DHIPC_BUILD_TESTS=OFF -DHIPC_BUILD_FUZZ=OFF -DHIPC_BUILD_BENCH=OFF \
   -DCMAKE_INSTALL_LIBDIR=lib -DCMAKE_INSTALL_INCLUDEDIR=include \
   -DCMAKE_INSTALL_MANDIR=share/man
 # The library and hipcctl only: what is installed (the examples have a
