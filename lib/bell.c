@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/* hipc — the doorbell's descriptors (see lib/bell.h, docs/doorbell.md). */
+#include "bell.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "hipc/error.h"
+#include "internal.h"
+#include "sys.h"
+
+/* Rings a waiter may have collected before it drains; a peer that rings
+ * faster keeps the descriptor readable, which is allowed, and cannot keep
+ * the drain going. */
+#define DRAIN_MAX 64
+/* Names tried before giving up: a clash means another process in this
+ * network namespace took the same pid and clock reading. */
+#define NAME_TRIES 4
+/* "hipc.bell." + 8 + "." + 16 hex digits. */
+#define NAME_MAX_ 40
+
+static size_t format_name(char *buf, const uint32_t w[HIPC__BELL_WORDS])
+{
+    int n = snprintf(buf, NAME_MAX_, "hipc.bell.%08x.%08x%08x", (unsigned)w[0],
+                     (unsigned)w[2], (unsigned)w[1]);
+    return (size_t)n;
+}
+
+void hipc__bell_close(int fds[3])
+{
+    for (int i = 0; i < 3; i++) {
+        if (fds[i] >= 0)
+            (void)hipc__sys_close(fds[i]);
+        fds[i] = -1;
+    }
+}
+
+/* Binds fds[SOCK] to a fresh name, trying a new clock reading on a
+ * clash. */
+static int bind_fresh(int sock, uint32_t w[HIPC__BELL_WORDS], uint32_t pid)
+{
+    int rc = -EADDRINUSE;
+    for (int i = 0; i < NAME_TRIES && rc == -EADDRINUSE; i++) {
+        struct timespec ts;
+        (void)hipc__sys_clock_monotonic(&ts);
+        uint64_t t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        w[0] = pid;
+        w[1] = (uint32_t)t;
+        w[2] = (uint32_t)(t >> 32);
+        char name[NAME_MAX_];
+        rc = hipc__sys_bind_abstract(sock, name, format_name(name, w));
+    }
+    return rc;
+}
+
+int hipc__bell_open(int fds[3], uint32_t words[HIPC__BELL_WORDS], uint32_t pid,
+                    int *err)
+{
+    int rc;
+    fds[0] = fds[1] = fds[2] = -1;
+    if ((rc = hipc__sys_socket_dgram()) < 0)
+        goto fail;
+    fds[HIPC__BELL_SOCK] = rc;
+    if ((rc = bind_fresh(fds[HIPC__BELL_SOCK], words, pid)) < 0)
+        goto fail;
+    if ((rc = hipc__sys_timerfd_create()) < 0)
+        goto fail;
+    fds[HIPC__BELL_TIMER] = rc;
+    if ((rc = hipc__sys_epoll_create()) < 0)
+        goto fail;
+    fds[HIPC__BELL_EP] = rc;
+    if ((rc = hipc__sys_epoll_add(rc, fds[HIPC__BELL_SOCK])) < 0 ||
+        (rc = hipc__sys_epoll_add(fds[HIPC__BELL_EP], fds[HIPC__BELL_TIMER])) <
+            0)
+        goto fail;
+    return HIPC_OK;
+fail:
+    hipc__bell_close(fds);
+    words[0] = words[1] = words[2] = 0;
+    return rc == -EADDRINUSE ? hipc__fail_as(err, rc, HIPC_E_EXISTS)
+                             : hipc__fail(err, rc);
+}
+
+int hipc__bell_arm(const int fds[3], int64_t ns, int *err)
+{
+    unsigned char drop[8];
+    /* Errors end the drain: what is left only makes the descriptor
+     * readable once more than needed. */
+    for (int i = 0; i < DRAIN_MAX; i++)
+        if (hipc__sys_read(fds[HIPC__BELL_SOCK], drop, sizeof drop) < 0)
+            break;
+    int rc = hipc__sys_timerfd_once(fds[HIPC__BELL_TIMER], ns);
+    return rc < 0 ? hipc__fail_as(err, rc, HIPC_E_SYS) : HIPC_OK;
+}
+
+int hipc__bell_ring(int *ring, int *have,
+                    const uint32_t words[HIPC__BELL_WORDS])
+{
+    uint32_t w[HIPC__BELL_WORDS] = {words[0], words[1], words[2]};
+    if (!*have) {
+        int fd = hipc__sys_socket_dgram();
+        if (fd < 0)
+            return fd;
+        *ring = fd;
+        *have = 1;
+    }
+    char name[NAME_MAX_];
+    static const unsigned char ding = 1;
+    int rc =
+        hipc__sys_sendto_abstract(*ring, &ding, 1, name, format_name(name, w));
+    return rc < 0 ? rc : 0;
+}
