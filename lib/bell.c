@@ -107,7 +107,12 @@ int hipc__bell_ring(int *ring, int *have,
     }
     char name[NAME_MAX_];
     static const unsigned char ding = 1;
-    int rc =
-        hipc__sys_sendto_abstract(*ring, &ding, 1, name, format_name(name, w));
+    size_t len = format_name(name, w);
+    int rc = hipc__sys_sendto_abstract(*ring, &ding, 1, name, len);
+    /* A full bell is a readable one, so EAGAIN loses nothing; once more
+     * all the same, as a send that found the queue full a moment ago may
+     * find room now, and a second EAGAIN is then the truth. */
+    if (rc == -EAGAIN)
+        rc = hipc__sys_sendto_abstract(*ring, &ding, 1, name, len);
     return rc < 0 ? rc : 0;
 }

@@ -313,7 +313,9 @@ int hipc_chan_get_peer(hipc_chan *ch, hipc_chan_peer_info *out);
  *                     drained what was sent; a producer: when the ring is
  *                     too full for the message)
  *   HIPC_E_CORRUPT    the peer published impossible positions or records
- *   HIPC_E_SYS        a futex wait failed unexpectedly (sys_errno)
+ *   HIPC_E_SYS        a futex wait failed unexpectedly, or (timeout 0,
+ *                     an end with a descriptor: hipc_chan_get_fd) its
+ *                     timer could not be armed (sys_errno)
  *   /proc failures    HIPC_E_LIMIT, HIPC_E_NOMEM, HIPC_E_CORRUPT,
  *                     HIPC_E_SYS (sys_errno kept) */
 
