@@ -90,6 +90,8 @@ int hipc__bell_arm(const int fds[3], int64_t ns, int *err)
     for (int i = 0; i < DRAIN_MAX; i++)
         if (hipc__sys_read(fds[HIPC__BELL_SOCK], drop, sizeof drop) < 0)
             break;
+    if (ns == 0)
+        return HIPC_OK;
     int rc = hipc__sys_timerfd_once(fds[HIPC__BELL_TIMER], ns);
     return rc < 0 ? hipc__fail_as(err, rc, HIPC_E_SYS) : HIPC_OK;
 }

@@ -31,8 +31,8 @@ int hipc__bell_open(int fds[3], uint32_t words[HIPC__BELL_WORDS], uint32_t pid,
 void hipc__bell_close(int fds[3]);
 
 /* Before a waiter announces that it waits on the bell: drops the rings
- * received so far and arms the timer `ns` ahead. HIPC_OK, or HIPC_E_SYS
- * (*err) when the timer cannot be set. */
+ * received so far and arms the timer `ns` ahead (0: leaves it as it is).
+ * HIPC_OK, or HIPC_E_SYS (*err) when the timer cannot be set. */
 int hipc__bell_arm(const int fds[3], int64_t ns, int *err);
 
 /* Rings the bell named by words[] from socket *ring (made on first use,

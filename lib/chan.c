@@ -843,6 +843,7 @@ static void ring_bell(hipc_chan *ch, struct chan_wait *w)
  * its timer expires at once. */
 static void bell_keep_ready(hipc_chan *ch)
 {
+    ch->bell_due_ = 0; /* run out: the next arming sets it again */
     int rc = hipc__sys_timerfd_once(ch->bell_[HIPC__BELL_TIMER], 1);
     if (rc < 0)
         ch->sys_errno = -rc;
@@ -856,10 +857,18 @@ static void bell_keep_ready(hipc_chan *ch)
 static int bell_arm(hipc_chan *ch, struct rec_pos *r)
 {
     int64_t ns = ch->pos_ != ch->bell_pos_ ? FIRST_SLICE_NS : SLICE_NS;
+    int64_t now = 0;
     ch->bell_pos_ = ch->pos_;
-    int rc = hipc__bell_arm(ch->bell_, ns, &ch->sys_errno);
+    (void)now_ns(ch, &now); /* cannot fail (see now_ns) */
+    /* A timer that is still running and runs out soon enough is kept:
+     * setting it is a syscall, and in a ping-pong most armings find it
+     * running. */
+    int keep = now < ch->bell_due_ && ch->bell_due_ - now <= ns;
+    int rc = hipc__bell_arm(ch->bell_, keep ? 0 : ns, &ch->sys_errno);
     if (rc != HIPC_OK)
         return rc;
+    if (!keep)
+        ch->bell_due_ = sat_add(now, ns);
     struct chan_wait *w = own_wait(ch);
     /* Release: the bell's name before the flag that sends a ringer to
      * it; seq_cst fence: the flag before our look at the index. */

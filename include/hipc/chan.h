@@ -165,10 +165,12 @@ typedef struct hipc_chan {
     void *own_wait_, *peer_wait_;
     /* The doorbell (hipc_chan_get_fd): its epoll set, socket and timer;
      * the socket this end rings its peer's bell from; where our position
-     * was at the last arming. Valid as flags_ says. */
+     * was at the last arming; when the bell's timer runs out. Valid as
+     * flags_ says. */
     int bell_[3];
     int ringfd_;
     uint32_t bell_pos_;
+    int64_t bell_due_;
 } hipc_chan;
 
 /* What hipc_chan_get_peer() found about the other end. */
