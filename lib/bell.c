@@ -10,13 +10,11 @@
 #include "internal.h"
 #include "sys.h"
 
-/* Rings a waiter may have collected before it drains; a peer that rings
- * faster keeps the descriptor readable, which is allowed, and cannot keep
- * the drain going. */
-#define DRAIN_MAX 64
-/* Names tried before giving up: a clash means another process in this
- * network namespace took the same pid and clock reading. */
-#define NAME_TRIES 4
+/* Rings a waiter may have collected before it drains (a unix datagram
+ * queue holds net.unix.max_dgram_qlen of them, 10 by default); a peer that
+ * rings faster keeps the descriptor readable, which is allowed, and
+ * cannot keep the drain going. */
+#define DRAIN_MAX 8
 /* "hipc.bell." + 8 + "." + 16 hex digits. */
 #define NAME_MAX_ 40
 
@@ -36,22 +34,20 @@ void hipc__bell_close(int fds[3])
     }
 }
 
-/* Binds fds[SOCK] to a fresh name, trying a new clock reading on a
- * clash. */
+/* Binds `sock` to a fresh name: our pid and the clock's nanoseconds. A
+ * clash needs a process of the same pid (in another pid namespace) that
+ * made its bell in the same nanosecond; nobody can take the name first
+ * on purpose, as it is published only once bound. */
 static int bind_fresh(int sock, uint32_t w[HIPC__BELL_WORDS], uint32_t pid)
 {
-    int rc = -EADDRINUSE;
-    for (int i = 0; i < NAME_TRIES && rc == -EADDRINUSE; i++) {
-        struct timespec ts;
-        (void)hipc__sys_clock_monotonic(&ts);
-        uint64_t t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-        w[0] = pid;
-        w[1] = (uint32_t)t;
-        w[2] = (uint32_t)(t >> 32);
-        char name[NAME_MAX_];
-        rc = hipc__sys_bind_abstract(sock, name, format_name(name, w));
-    }
-    return rc;
+    struct timespec ts;
+    (void)hipc__sys_clock_monotonic(&ts);
+    uint64_t t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    w[0] = pid;
+    w[1] = (uint32_t)t;
+    w[2] = (uint32_t)(t >> 32);
+    char name[NAME_MAX_];
+    return hipc__sys_bind_abstract(sock, name, format_name(name, w));
 }
 
 int hipc__bell_open(int fds[3], uint32_t words[HIPC__BELL_WORDS], uint32_t pid,

@@ -24,8 +24,8 @@ enum hipc__bell_fd { HIPC__BELL_EP = 0, HIPC__BELL_SOCK, HIPC__BELL_TIMER };
 
 /* Makes a bell for process `pid`: fds[] and its name words in words[].
  * HIPC_OK, or a code (sys_errno in *err) with nothing left open:
- * HIPC_E_LIMIT, HIPC_E_NOMEM, HIPC_E_EXISTS (no free name after a few
- * tries), HIPC_E_SYS. */
+ * HIPC_E_LIMIT, HIPC_E_NOMEM, HIPC_E_EXISTS (the name is taken),
+ * HIPC_E_PERM, HIPC_E_SYS. */
 int hipc__bell_open(int fds[3], uint32_t words[HIPC__BELL_WORDS], uint32_t pid,
                     int *err);
 void hipc__bell_close(int fds[3]);

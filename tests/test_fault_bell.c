@@ -63,7 +63,7 @@ static int ring_both_ways(void *p, int *sys_errno)
 /* A ring that cannot be made (no socket, the send refused) is left to the
  * waiter's timer, and a drain that fails only leaves the descriptor
  * readable: the calls that made them succeed. A name taken (EADDRINUSE)
- * is tried again with another. A timer that cannot be set is HIPC_E_SYS
+ * is HIPC_E_EXISTS. A timer that cannot be set is HIPC_E_SYS
  * whatever the kernel said. */
 static int bell_accepts(enum hipc__sys_call call, int err, int rc)
 {
@@ -71,7 +71,7 @@ static int bell_accepts(enum hipc__sys_call call, int err, int rc)
                           call == HIPC_SYS_READ))
         return 1;
     if (call == HIPC_SYS_BIND && err == EADDRINUSE)
-        return rc == HIPC_OK;
+        return rc == HIPC_E_EXISTS;
     return call == HIPC_SYS_TIMERFD_SETTIME && rc == HIPC_E_SYS;
 }
 

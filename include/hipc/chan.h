@@ -391,8 +391,10 @@ int hipc_chan_release(hipc_chan *ch);
  * Returns HIPC_OK, the same descriptor on every call for the handle's
  * life; HIPC_E_NULL (fd); HIPC_E_LIMIT (no descriptor left:
  * EMFILE/ENFILE, or ENOSPC for the epoll set's user limit);
- * HIPC_E_NOMEM; HIPC_E_EXISTS (no free name for the bell after a few
- * tries: another process in the network namespace holds them);
+ * HIPC_E_NOMEM; HIPC_E_EXISTS (the bell's name, made of our pid and
+ * the clock's nanoseconds, is taken: a process of the same pid in
+ * another pid namespace made its bell in the same nanosecond; try
+ * again);
  * HIPC_E_PERM (refused by a security module); HIPC_E_SYS (anything
  * else; sys_errno says what). On failure nothing is left open. */
 int hipc_chan_get_fd(hipc_chan *ch, int *fd);

@@ -134,7 +134,7 @@ static const int *fault_errnos(enum hipc__sys_call call)
     /* ENOSYS: an emulator without it (valgrind); kill takes over. */
     static const int pidfd_signal[] = {EINVAL, EPERM, ENOSYS, 0};
     /* The doorbell (lib/bell.c). EADDRINUSE: a name another process
-     * took, tried again with a new one. */
+     * took. */
     static const int socket[] = {EACCES, EMFILE, ENFILE, ENOBUFS, ENOMEM, 0};
     static const int bind[] = {EADDRINUSE, ENOMEM, EACCES, 0};
     /* Never waits (MSG_DONTWAIT): a full bell's EAGAIN, a gone one's
