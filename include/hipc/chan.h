@@ -375,7 +375,9 @@ int hipc_chan_release(hipc_chan *ch);
  * races with the arming comes up to 5 ms late (50 ms after a spell
  * without progress), as with the futex wait. A busy channel makes no
  * syscall for the bell: the peer rings only when this end has announced
- * in the shared memory that it waits on it, once per arming. A call with
+ * in the shared memory that it waits on it, once per arming. Arming is
+ * not free (a read of the bell, now and then its timer and /proc): an
+ * end with a descriptor should try only when it is readable. A call with
  * a timeout other than 0 waits on the futex as always, and disarms the
  * descriptor until the next HIPC_E_AGAIN.
  *
