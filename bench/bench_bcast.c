@@ -10,7 +10,20 @@
  * median over rounds of (ring with one consumer) / (channel), because
  * these machines change core placement between rounds (GUIDE.md).
  *
+ * The producer is pinned to one CPU and the consumers to the others, for
+ * the channel as for the ring: the ring's producer never waits, so a
+ * consumer that shares its CPU gets a slice now and then, is lapped and
+ * loses messages, which measures the scheduler, not the ring. With 2 or 4
+ * consumers on the one other CPU of a 2-core machine, those rows still
+ * do.
+ *
+ * One thread: the same rounds also time each path without a second
+ * process: ONE_BATCH messages sent, then received, by one thread, the
+ * channel and the ring in turn; ns per message sent plus received, and
+ * the ring's over the channel's (the cost of the fan-out path itself).
+ *
  * Usage: hipc_bench_bcast [--quick] [--json] */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +33,13 @@
 
 #include "hipc/bcast.h"
 #include "hipc/chan.h"
+#include "cpus.h"
 #include "hipc/error.h"
 
 #define RING (1u << 20)
 #define ROUNDS_MAX 9
-#define KINDS 4 /* chan, bcast x1, x2, x4 */
+#define KINDS 4        /* chan, bcast x1, x2, x4 */
+#define ONE_BATCH 4096 /* messages per one-thread batch (fits the ring) */
 
 static const int consumers_of[KINDS] = {1, 1, 2, 4};
 static const char *const kind_names[KINDS] = {"chan", "bcast1", "bcast2",
@@ -34,6 +49,9 @@ struct run {
     double recv_rate; /* messages received per second, per consumer */
     double lost_frac; /* of what was sent, lost per consumer (ring) */
 };
+
+static cpu_set_t producer_cpus, consumer_cpus;
+static int pinned;
 
 static int64_t now_ns(void)
 {
@@ -49,6 +67,8 @@ static void consumer(int kind, int id, int ready, int out, size_t size)
     static unsigned char buf[4096];
     uint64_t res[2] = {0, 0};
     int rc;
+    if (pinned)
+        (void)sched_setaffinity(0, sizeof consumer_cpus, &consumer_cpus);
     if (kind == 0) {
         hipc_chan ch;
         if (hipc_chan_open_id(&ch, id, HIPC_CHAN_CONSUMER, NULL) != HIPC_OK)
@@ -138,6 +158,48 @@ static int run_one(int kind, size_t size, int64_t ns, struct run *r)
     return HIPC_OK;
 }
 
+/* One thread: ns per message sent and received, in batches that fill
+ * at most half the ring. */
+static int one_thread_ns(int ring, size_t size, long total, double *ns)
+{
+    long batch = (long)(RING / 2 / (size + 32));
+    batch = batch < ONE_BATCH ? batch : ONE_BATCH;
+    long batches = total / batch;
+    static unsigned char msg[4096], buf[4096];
+    hipc_chan p, c;
+    hipc_bcast b, bc;
+    hipc_chan_config cc = {.capacity = RING};
+    hipc_bcast_config bcfg = {.capacity = RING};
+    int rc = ring ? hipc_bcast_create(&b, HIPC_SHM_KEY_PRIVATE, &bcfg)
+                  : hipc_chan_create(&p, HIPC_SHM_KEY_PRIVATE,
+                                     HIPC_CHAN_PRODUCER, &cc);
+    if (rc != HIPC_OK)
+        return rc;
+    rc = ring ? hipc_bcast_open_consumer_id(&bc, b.shm.id, NULL)
+              : hipc_chan_open_id(&c, p.shm.id, HIPC_CHAN_CONSUMER, NULL);
+    (void)(ring ? hipc_bcast_remove(&b) : hipc_chan_remove(&p));
+    int64_t t0 = now_ns();
+    for (long k = 0; rc == HIPC_OK && k < batches; k++) {
+        for (long i = 0; rc == HIPC_OK && i < batch; i++)
+            rc = ring ? hipc_bcast_send(&b, msg, size)
+                      : hipc_chan_send(&p, msg, size, 0);
+        for (long i = 0; rc == HIPC_OK && i < batch; i++) {
+            int got = ring ? hipc_bcast_recv(&bc, buf, sizeof buf, 0)
+                           : hipc_chan_recv(&c, buf, sizeof buf, 0);
+            rc = got == (int)size ? HIPC_OK : got < 0 ? got : HIPC_E_CORRUPT;
+        }
+    }
+    *ns = (double)(now_ns() - t0) / ((double)batches * (double)batch);
+    if (ring) {
+        (void)hipc_bcast_close(&bc);
+        (void)hipc_bcast_close(&b);
+    } else {
+        (void)hipc_chan_close(&c);
+        (void)hipc_chan_close(&p);
+    }
+    return rc;
+}
+
 static int cmp_dbl(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -167,11 +229,25 @@ int main(int argc, char **argv)
     }
     int rounds = quick ? 1 : ROUNDS_MAX;
     int64_t ns = quick ? 20000000 : 200000000;
+    long one_total = quick ? 8192 : 1 << 19;
     static const size_t sizes[] = {64, 4096};
-    struct run res[2][KINDS][ROUNDS_MAX];
-    double ratio[2][ROUNDS_MAX];
+    static struct run res[2][KINDS][ROUNDS_MAX];
+    double ratio[2][ROUNDS_MAX], one[2][2][ROUNDS_MAX],
+        one_ratio[2][ROUNDS_MAX];
+    pinned = hipc_bench_split_cpus(&producer_cpus, &consumer_cpus);
     for (int s = 0; s < 2; s++)
         for (int r = 0; r < rounds; r++) {
+            for (int ring = 0; ring < 2; ring++) {
+                int rc =
+                    one_thread_ns(ring, sizes[s], one_total, &one[s][ring][r]);
+                if (rc != HIPC_OK) {
+                    fprintf(stderr, "one thread %s %zu B: %s\n",
+                            ring ? "bcast" : "chan", sizes[s],
+                            hipc_strerror(rc));
+                    return 1;
+                }
+            }
+            one_ratio[s][r] = one[s][1][r] / one[s][0][r];
             for (int k = 0; k < KINDS; k++) {
                 int rc = run_one(k, sizes[s], ns, &res[s][k][r]);
                 if (rc != HIPC_OK) {
@@ -196,15 +272,29 @@ int main(int argc, char **argv)
             lost[k] = median(l, rounds);
         }
         double rt = median(ratio[s], rounds);
+        double o_chan = median(one[s][0], rounds),
+               o_ring = median(one[s][1], rounds),
+               o_ratio = median(one_ratio[s], rounds);
         if (json) {
-            printf("%s{\"size\": %zu", s ? ", " : "", sizes[s]);
+            printf("%s{\"size\": %zu, \"pinned\": %s, "
+                   "\"one_thread_chan_ns\": %.2f, "
+                   "\"one_thread_bcast_ns\": %.2f, "
+                   "\"one_thread_bcast_over_chan\": %.3f",
+                   s ? ", " : "", sizes[s], pinned ? "true" : "false", o_chan,
+                   o_ring, o_ratio);
             for (int k = 0; k < KINDS; k++)
                 printf(", \"%s_msgs_per_s\": %.0f, \"%s_lost\": %.4f",
                        kind_names[k], med[k], kind_names[k], lost[k]);
             printf(", \"bcast1_over_chan\": %.3f}", rt);
         } else {
-            printf("%zu B messages, medians of %d round(s), per consumer:\n",
-                   sizes[s], rounds);
+            printf("%zu B messages, medians of %d round(s); producer %s\n",
+                   sizes[s], rounds,
+                   pinned ? "pinned to one CPU, consumers to the others"
+                          : "NOT pinned (one CPU)");
+            printf("  one thread, ns per message sent and received: chan "
+                   "%.1f, bcast %.1f, bcast / chan %.2fx\n",
+                   o_chan, o_ring, o_ratio);
+            printf("  two processes, per consumer:\n");
             for (int k = 0; k < KINDS; k++)
                 printf("  %-7s %6.2f M msgs/s received, %5.1f %% lost\n",
                        kind_names[k], med[k] / 1e6, lost[k] * 100);

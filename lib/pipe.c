@@ -1229,12 +1229,12 @@ int hipc_pipe_spawn(hipc_pipe_child *child, unsigned flags,
     return HIPC_OK;
 }
 
-/* Closes the parent's end; the stream's final flush may meet a gone
- * reader, so it runs under the SIGPIPE guard. *closed says whether the end
- * is gone: only a failure to set up the guard leaves it open. */
-static int close_parent_end(hipc_pipe_child *c, int *closed)
+/* Closes the parent's end. A writing stream's final flush goes through
+ * hipc_pipe_write_all and its close through hipc_pipe_close, so a gone
+ * reader is EPIPE there and raises no SIGPIPE: nothing here may consume
+ * one (a SIGPIPE pending for the process is the caller's, not ours). */
+static int close_parent_end(hipc_pipe_child *c)
 {
-    *closed = 1;
     if (c->stream == NULL) {
         if (check(&c->pipe) != HIPC_OK)
             return HIPC_OK;
@@ -1244,27 +1244,13 @@ static int close_parent_end(hipc_pipe_child *c, int *closed)
             c->sys_errno = c->pipe.sys_errno;
         return rc;
     }
-    /* A writing stream's flush goes through hipc_pipe_write_all, which
-     * raises no SIGPIPE; the mask around the close stays as a second
-     * line, so that one raised anyway is consumed, not delivered. */
-    struct sigpipe_guard g = {.how = GUARD_PLAIN};
-    int rc = c->pipe.flags_ & HIPC_PIPE_SIGPIPE_IGNORED
-                 ? HIPC_OK
-                 : guard_mask(&c->pipe, &g);
-    if (rc != HIPC_OK) {
-        *closed = 0;
-        c->sys_errno = c->pipe.sys_errno;
-        return rc;
-    }
     FILE *stream = c->stream;
     c->stream = NULL;
     /* A reading stream owns the descriptor itself; a writing one closes
      * the pipe through stream_close. */
     if (c->pipe.write_fd < 0)
         hand_to_stream(&c->pipe);
-    rc = hipc__sys_fclose(stream);
-    g.saw_epipe = rc == -EPIPE;
-    guard_leave(&g);
+    int rc = hipc__sys_fclose(stream);
     return rc < 0 ? hipc__fail(&c->sys_errno, rc) : HIPC_OK;
 }
 
@@ -1334,15 +1320,11 @@ int hipc_pipe_child_finish(hipc_pipe_child *child, int *exit_code,
     if (!timeout_valid(timeout_ns))
         return HIPC_E_BAD_TIMEOUT;
     child->sys_errno = 0;
-    int code = -1, closed = 0;
+    int code = -1;
     /* A call after a timeout finds the end closed already (close returns
      * HIPC_OK then); a flush error from the first call is kept until the
      * child is reaped. */
-    int close_rc = close_parent_end(child, &closed);
-    /* With its end still open the child might wait for ever: leave the
-     * handle as it was, so the caller can try again. */
-    if (!closed)
-        return close_rc;
+    int close_rc = close_parent_end(child);
     if (close_rc != HIPC_OK)
         child->close_rc_ = close_rc;
     int gone = 0;

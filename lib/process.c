@@ -398,7 +398,7 @@ static int start(hipc_process *p, struct hipc__exec_plan *plan)
         return fail(p, r);
     }
     plan->errfd = efd[1];
-    int pidfd = -ENOSYS;
+    int pidfd = -1;
     pid_t pid = hipc__sys_spawn(plan, &pidfd);
     hipc__sys_restore_signals(&old);
     (void)hipc__sys_close(efd[1]);
@@ -408,8 +408,7 @@ static int start(hipc_process *p, struct hipc__exec_plan *plan)
                               : fail(p, pid);
     }
     p->pid = pid;
-    /* No pidfd (ENOSYS): the pid fallback, see hipc/process.h. */
-    p->pidfd_ = pidfd >= 0 ? pidfd : -1;
+    p->pidfd_ = pidfd; /* -1: the pid fallback, see hipc/process.h */
     struct hipc__exec_failure f = {0, 0};
     int rc = read_failure(p, efd[0], &f);
     (void)hipc__sys_close(efd[0]);

@@ -2,12 +2,14 @@
 /* hipc — the only file that calls into the kernel or reads errno. */
 #include "sys.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/epoll.h>
@@ -470,13 +472,20 @@ int hipc__sys_mincore(void *addr, size_t len, unsigned char *vec)
 #define CLOSE_RANGE_CLOEXEC (1U << 2) /* Linux 5.11 */
 #endif
 
+/* The child runs on a stack ASan does not know (and under TSan in a
+ * copy): instrumented, its calls to noreturn functions make ASan warn
+ * on the child's stderr. Its code is left uninstrumented; it touches
+ * only its own stack and the plan. */
+#define CHILD_CODE __attribute__((no_sanitize_address))
+
 /* The child's calls: 0, or -errno; an injected errno fails the step
  * without calling the kernel. */
 #define CHILD_CALL(plan, step, expr)                                           \
     ((plan)->inject[step] != 0 ? -(plan)->inject[step]                         \
                                : ((expr) < 0 ? -errno : 0))
 
-static _Noreturn void child_fail(int errfd, enum hipc__exec_step step, int neg)
+CHILD_CODE static _Noreturn void child_fail(int errfd,
+                                            enum hipc__exec_step step, int neg)
 {
     struct hipc__exec_failure f = {.step = (int)step, .err = -neg};
     /* A pipe write of 8 bytes is atomic; nothing can be done if it
@@ -495,7 +504,7 @@ static _Noreturn void child_fail(int errfd, enum hipc__exec_step step, int neg)
  * those paths and are counted by lines. */
 /* Moves a descriptor below 3 that is about to be overwritten out of the
  * way (to 3 or above, close-on-exec). */
-static int child_lift(int *fd, int keep)
+CHILD_CODE static int child_lift(int *fd, int keep)
 {
     if (*fd < 0 || *fd >= 3 || *fd == keep)
         return 0;
@@ -504,7 +513,8 @@ static int child_lift(int *fd, int keep)
 }
 
 /* Locals only: the parent's plan is not written. */
-static int child_redirect(const struct hipc__exec_plan *plan, int *errfd)
+CHILD_CODE static int child_redirect(const struct hipc__exec_plan *plan,
+                                     int *errfd)
 {
     if (plan->inject[HIPC__EXEC_DUP] != 0)
         return -plan->inject[HIPC__EXEC_DUP];
@@ -521,10 +531,42 @@ static int child_redirect(const struct hipc__exec_plan *plan, int *errfd)
     return r;
 }
 
-/* Without close_range: every descriptor up to the soft limit, one by
- * one (the failure pipe spared until execve closes it). */
-static void child_close_each(int errfd)
+/* Closes what /proc/self/fd lists from 3 up (but errfd and the listing's
+ * own descriptor), pass after pass until a pass finds nothing: a listing
+ * read while closing may skip entries. 0, or -1 without /proc. */
+CHILD_CODE static int child_close_listed(int errfd)
 {
+    int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
+        return -1;
+    int found;
+    do {
+        found = 0;
+        char buf[1024];
+        long n;
+        (void)lseek(dir, 0, SEEK_SET);
+        while ((n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
+            for (long at = 0; at < n;) {
+                const struct dirent64 *d = (const void *)(buf + at);
+                long fd = strtol(d->d_name, NULL, 10);
+                at += d->d_reclen;
+                if (fd >= 3 && fd != errfd && fd != dir && d->d_name[0] != '.')
+                    found = close((int)fd) == 0 || found;
+            }
+        }
+    } while (found);
+    (void)close(dir);
+    return 0;
+}
+
+/* Without close_range: every descriptor /proc lists, or without /proc
+ * every one up to the soft limit (one opened before the limit was
+ * lowered stays then). The failure pipe is spared until execve closes
+ * it. */
+CHILD_CODE static void child_close_each(int errfd)
+{
+    if (child_close_listed(errfd) == 0)
+        return;
     struct rlimit lim;
     long max = 1024;
     if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
@@ -535,7 +577,8 @@ static void child_close_each(int errfd)
             (void)close((int)fd);
 }
 
-static int child_close_range(const struct hipc__exec_plan *plan, int errfd)
+CHILD_CODE static int child_close_range(const struct hipc__exec_plan *plan,
+                                        int errfd)
 {
     int r = CHILD_CALL(plan, HIPC__EXEC_CLOSE_RANGE,
                        syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC));
@@ -551,7 +594,7 @@ static int child_close_range(const struct hipc__exec_plan *plan, int errfd)
  * ignored one would stay ignored, so those are reset here. Then the mask
  * is emptied. (The C library refuses its own internal signals, which are
  * never ignored.) */
-static int child_signals(const struct hipc__exec_plan *plan)
+CHILD_CODE static int child_signals(const struct hipc__exec_plan *plan)
 {
     if (plan->inject[HIPC__EXEC_SIGNALS] != 0)
         return -plan->inject[HIPC__EXEC_SIGNALS];
@@ -566,7 +609,7 @@ static int child_signals(const struct hipc__exec_plan *plan)
     return sigprocmask(SIG_SETMASK, &none, NULL) < 0 ? -errno : 0;
 }
 
-static _Noreturn void child_exec(const struct hipc__exec_plan *plan)
+CHILD_CODE static _Noreturn void child_exec(const struct hipc__exec_plan *plan)
 {
     int errfd = plan->errfd;
     int r = child_redirect(plan, &errfd);
@@ -615,7 +658,7 @@ static void plan_faults(struct hipc__exec_plan *plan)
 
 /* The child starts here, on its own stack, sharing the parent's memory
  * until execve: what vfork does, with the pidfd made by the same call. */
-static int child_main(void *arg)
+CHILD_CODE static int child_main(void *arg)
 {
     child_exec(arg);
 }
@@ -632,12 +675,18 @@ static pid_t clone_child(struct hipc__exec_plan *plan, int flags, int *pidfd)
     char *stack =
         mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
-    if (stack == MAP_FAILED)
-        return neg_errno();
+    /* GCOVR_EXCL_BR_START [kernel]: 64 KiB of address space and a new
+     * process are refused only by a kernel out of memory or processes;
+     * CLONE's fault point, in front of both, gives the callers those
+     * answers. */
     /* The stack grows down on every architecture hipc builds for. */
-    pid_t pid = clone(child_main, stack + CHILD_STACK, flags, plan, pidfd);
+    pid_t pid = stack == MAP_FAILED ? -1
+                                    : clone(child_main, stack + CHILD_STACK,
+                                            flags, plan, pidfd);
     pid = pid < 0 ? neg_errno() : pid;
-    (void)munmap(stack, CHILD_STACK);
+    if (stack != MAP_FAILED)
+        (void)munmap(stack, CHILD_STACK);
+    /* GCOVR_EXCL_BR_STOP */
     return pid;
 }
 
@@ -657,8 +706,8 @@ static pid_t clone_child(struct hipc__exec_plan *plan, int flags, int *pidfd)
 pid_t hipc__sys_spawn(struct hipc__exec_plan *plan, int *pidfd)
 {
     FAULT_POINT(CLONE);
-    *pidfd = -ENOSYS;
-    int flags = CLONE_SHARED | CLONE_VFORK | SIGCHLD, fd = -1;
+    *pidfd = -1;
+    int flags = CLONE_SHARED | CLONE_VFORK | SIGCHLD;
     /* PIDFD_OPEN's point stands for the pidfd clone makes: ENOSYS or
      * EINVAL, a kernel without it (a child all the same); any other errno,
      * clone's failure with CLONE_PIDFD (no child). */
@@ -670,15 +719,13 @@ pid_t hipc__sys_spawn(struct hipc__exec_plan *plan, int *pidfd)
 #else
     memset(plan->inject, 0, sizeof plan->inject);
 #endif
+    /* A kernel before Linux 5.2 ignores the flag: *pidfd stays -1. */
     pid_t pid =
-        no_pidfd != 0 ? -EINVAL : clone_child(plan, flags | CLONE_PIDFD, &fd);
-    if (pid > 0) {
-        /* Before Linux 5.2 the flag is ignored and fd stays -1. */
-        *pidfd = fd >= 0 ? fd : -ENOSYS;
-        return pid;
-    }
+        no_pidfd != 0 ? -EINVAL : clone_child(plan, flags | CLONE_PIDFD, pidfd);
     /* EINVAL: no CLONE_PIDFD here (an emulator, a kernel refusing it). */
-    return pid == -EINVAL ? clone_child(plan, flags, &fd) : pid;
+    if (pid == -EINVAL)
+        pid = clone_child(plan, flags, pidfd);
+    return pid;
 }
 
 /* Through the raw call: the C library's wrappers leave its own internal

@@ -183,8 +183,8 @@ _Noreturn void hipc__sys_exit(int status);
  * close-on-exec where it is i already); changes to cwd; starts a new
  * session or process group; marks every descriptor from 3 up
  * close-on-exec (close_range with CLOSE_RANGE_CLOEXEC; where the kernel
- * has not got it, closes them one by one up to the soft RLIMIT_NOFILE,
- * sparing errfd); sets every signal's action to the default and
+ * has not got it, closes each one /proc/self/fd lists, or without /proc
+ * each one up to the soft RLIMIT_NOFILE, sparing errfd); sets every signal's action to the default and
  * unblocks them all; execve. A failing step writes a struct
  * hipc__exec_failure to errfd (close-on-exec: a successful execve closes
  * it, so the parent reads end of file) and the child ends with status 127
@@ -227,7 +227,7 @@ struct hipc__exec_failure {
     int err;  /* positive errno */
 };
 /* Returns the child's pid (> 0) and *pidfd (a close-on-exec descriptor,
- * or -ENOSYS where the kernel makes none), or -errno (no child). */
+ * or -1 where the kernel makes none), or -errno (no child). */
 pid_t hipc__sys_spawn(struct hipc__exec_plan *plan, int *pidfd);
 /* Blocks every signal on the calling thread, the ones the C library keeps
  * for itself included (a raw rt_sigprocmask); *old gets the mask before.

@@ -11,11 +11,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/shm.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -62,6 +64,15 @@ int hipc_test_fd_count(void)
             n++;
     closedir(d);
     return n - 1; /* the directory stream's own descriptor */
+}
+
+int hipc_test_free_fds(void)
+{
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY ||
+        lim.rlim_cur > INT_MAX)
+        return INT_MAX;
+    return (int)lim.rlim_cur - hipc_test_fd_count();
 }
 
 int hipc_test_make_orphan(void)

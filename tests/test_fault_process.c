@@ -9,8 +9,14 @@
  * descriptor-by-descriptor fallback; tests below check what those
  * fallbacks do, not only that they return. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +27,13 @@
 #ifdef HIPC_FAULT_INJECTION
 #include "fault/driver.h"
 
+#ifndef SYS_close_range
+#define SYS_close_range 436 /* the same number on every architecture */
+#endif
+
+/* What a spawn holds at its peak: three pipes, the exec-failure pipe,
+ * the pidfd and /dev/null. */
+#define SPAWN_PEAK_FDS 10
 #define HELPER HIPC_PROC_HELPER
 #define SEC 1000000000LL
 
@@ -158,6 +171,7 @@ static int proc_accepts(enum hipc__sys_call call, int err, int rc)
 static void process_scenarios_survive_every_syscall_failure(void **state)
 {
     (void)state;
+    hipc_test_skip_unless_free_fds(SPAWN_PEAK_FDS);
     static const struct fault_scenario scenarios[] = {
         {"process: echo through pipes, cwd, new group", echo_through_pipes,
          proc_release, proc_accepts},
@@ -190,7 +204,8 @@ static void without_pidfd_the_pid_fallback_works(void **state)
     assert_int_equal(hipc_process_wait(&p, NULL, 20000000), HIPC_E_TIMEDOUT);
     assert_int_equal(hipc_process_signal(&p, SIGUSR1), HIPC_OK);
     int status = 0;
-    assert_int_equal(hipc_process_wait(&p, &status, 10 * SEC), HIPC_OK);
+    /* Longer than the clock's range: naps until the child has ended. */
+    assert_int_equal(hipc_process_wait(&p, &status, INT64_MAX - 1), HIPC_OK);
     assert_int_equal(status, -SIGUSR1);
     assert_int_equal(hipc_process_close(&p), HIPC_OK);
     assert_true(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD);
@@ -220,6 +235,47 @@ static void without_close_range_the_child_still_holds_three(void **state)
     }
 }
 
+/* Without close_range and without /proc (a tmpfs over it, in a mount
+ * namespace of a child of the test): the child closes every descriptor
+ * up to the soft limit instead. */
+static void
+without_close_range_or_proc_the_limit_bounds_the_closing(void **state)
+{
+    (void)state;
+    fflush(NULL);
+    pid_t tester = fork();
+    assert_true(tester >= 0);
+    if (tester == 0) {
+        /* Only descriptors below the limit, the ones this case is about:
+         * one above it (inherited) would survive without /proc. */
+        (void)syscall(SYS_close_range, 3u, ~0u, 0u);
+        if (unshare(CLONE_NEWNS) != 0 ||
+            mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+            mount("none", "/proc", "tmpfs", 0, NULL) != 0)
+            _exit(77);
+        struct rlimit lim;
+        int top = getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur > 41
+                      ? 40
+                      : (int)lim.rlim_cur - 1;
+        int loose = dup(0);
+        int high = fcntl(0, F_DUPFD, top);
+        char out[64];
+        char *argv[] = {"proc_helper", "fds", NULL};
+        hipc_process_io io = {.out = out, .out_cap = sizeof out - 1};
+        hipc_fault_fail_nth(HIPC_SYS_CLOSE_RANGE, 1, ENOSYS);
+        int rc =
+            hipc_process_run(HELPER, argv, NULL, NULL, &io, NULL, 10 * SEC);
+        out[rc == HIPC_OK ? io.out_len : 0] = '\0';
+        int ok = loose >= 3 && high == top && rc == HIPC_OK &&
+                 hipc_fault_fired() && strcmp(out, "0 1 2\n") == 0;
+        _exit(ok ? 0 : 1);
+    }
+    int status = hipc_test_wait_child(tester, 30);
+    if (status == 77)
+        hipc_test_skip("no mount namespace to hide /proc in");
+    assert_int_equal(status, 0);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(
         process_scenarios_survive_every_syscall_failure, hipc_test_fd_setup,
@@ -229,6 +285,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(
         without_close_range_the_child_still_holds_three, hipc_test_fd_setup,
         hipc_test_fd_teardown),
+    cmocka_unit_test(without_close_range_or_proc_the_limit_bounds_the_closing),
 };
 HIPC_TEST_MAIN(tests)
 #else

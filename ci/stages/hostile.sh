@@ -182,27 +182,17 @@ run_env pidns pass -- unshare --pid --fork --mount-proc \
 
 # ---- 5. few descriptors --------------------------------------------------
 nofile() { echo "prlimit --nofile=$1:$1 --"; }
-# KNOWN FAILURES, issue 14 left open for them: the process suites fail here
-# (their tests place descriptors at 200 and up, and at nofile=8 one dies of
-# SIGUSR1), and test_pipe_spawn's parent-stream cases fail with SIGPIPE
-# blocked and pending process-wide. Left out by name until fixed; the stage
-# says so on every run.
-known_proc='test_process|test_fault_process|fuzz_process_seq_replay'
-echo "hostile: KNOWN, left out (issue 14): $known_proc under nofile=*," \
-  "test_pipe_spawn under sigpipe=process"
-run_env nofile=16 pass -E "$known_proc" -- env HIPC_HOSTILE_WRAP="$(nofile 16)"
+run_env nofile=16 pass -- env HIPC_HOSTILE_WRAP="$(nofile 16)"
 # The fuzz replays' harness needs 16 descriptors for its own pipes.
-run_env nofile=12 pass -E "_replay|$known_proc" -- env HIPC_HOSTILE_WRAP="$(nofile 12)"
+run_env nofile=12 pass -E "_replay" -- env HIPC_HOSTILE_WRAP="$(nofile 12)"
 # Starved: the tests' own pipes and files fail here, so failures are
 # expected; a crash or a hang is not. The fuzz harness aborts by design on
 # its own set-up failures, so the replays are left out.
-run_env nofile=8 no-crash -E "_replay|$known_proc" -- env HIPC_HOSTILE_WRAP="$(nofile 8)"
+run_env nofile=8 no-crash -E "_replay" -- env HIPC_HOSTILE_WRAP="$(nofile 8)"
 
 # ---- 6. SIGPIPE blocked and pending --------------------------------------
 for kind in process thread both; do
-  known=()
-  [ "$kind" = process ] && known=(-E test_pipe_spawn)
-  run_env "sigpipe=$kind" pass -R pipe "${known[@]}" -- \
+  run_env "sigpipe=$kind" pass -R pipe -- \
     env HIPC_HOSTILE_WRAP="$out/sigpipe_pending $kind"
 done
 

@@ -11,7 +11,9 @@
  *
  * The child, before the program starts, holds descriptors 0, 1 and 2 and
  * nothing else (every other descriptor is closed at execve, whatever its
- * close-on-exec flag), has an empty signal mask, and every signal has its
+ * close-on-exec flag; on a kernel without close_range, before Linux 5.11,
+ * and without /proc mounted, one numbered at or above the soft
+ * RLIMIT_NOFILE stays open), has an empty signal mask, and every signal has its
  * default action, ignored ones included. Its other attributes (uid,
  * limits, umask, the rest of the environment) are the caller's.
  *

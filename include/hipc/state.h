@@ -225,6 +225,9 @@ int hipc_state_open_reader_id(hipc_state_reader *r, int shm_id,
 /* Copies the latest value into buf (cap bytes at least value_size) and
  * returns its length, value_size. info (may be NULL) receives its
  * generation and whether it changed since this handle's last read.
+ * A read makes no syscall and does not judge the writer's liveness: the
+ * last complete value stays readable whatever became of its writer (ask
+ * hipc_state_get_writer, or wait with hipc_state_wait, for that).
  *
  * Returns value_size, or:
  *   HIPC_E_NULL          buf is NULL

@@ -2,6 +2,7 @@
 /* hipc tests — the program the process tests and fuzz target run: one
  * small behaviour per first argument, written with plain libc. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,10 +12,16 @@
 /* The descriptors open in this process, in order, one line. */
 static int list_fds(void)
 {
+    int seen[64], n = 0;
     DIR *d = opendir("/proc/self/fd");
-    if (d == NULL)
-        return 2;
-    int self = dirfd(d), seen[64], n = 0;
+    if (d == NULL) {
+        /* No /proc (a test hides it): ask for each descriptor instead. */
+        for (int fd = 0; fd < 4096 && n < 64; fd++)
+            if (fcntl(fd, F_GETFD) >= 0)
+                seen[n++] = fd;
+        goto print;
+    }
+    int self = dirfd(d);
     struct dirent *e;
     while ((e = readdir(d)) != NULL && n < 64) {
         if (e->d_name[0] == '.' || atoi(e->d_name) == self)
@@ -22,6 +29,7 @@ static int list_fds(void)
         seen[n++] = atoi(e->d_name);
     }
     closedir(d);
+print:
     for (int i = 1; i < n; i++)
         for (int j = i; j > 0 && seen[j - 1] > seen[j]; j--) {
             int t = seen[j];
