@@ -3,26 +3,36 @@
 #include "bell.h"
 
 #include <errno.h>
-#include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "hipc/error.h"
 #include "internal.h"
 #include "sys.h"
 
-/* Rings a waiter may have collected before it drains (a unix datagram
- * queue holds net.unix.max_dgram_qlen of them, 10 by default); a peer that
- * rings faster keeps the descriptor readable, which is allowed, and
- * cannot keep the drain going. */
-#define DRAIN_MAX 8
 /* "hipc.bell." + 8 + "." + 16 hex digits. */
 #define NAME_MAX_ 40
 
+/* "hipc.bell.<pid>.<clock high><clock low>", hex digits: by hand, as a
+ * ringer formats the name per ring and snprintf costs as much as a small
+ * syscall. */
+static void put_hex(char *at, uint32_t v)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 7; i >= 0; i--, v >>= 4)
+        at[i] = digits[v & 15u];
+}
+
 static size_t format_name(char *buf, const uint32_t w[HIPC__BELL_WORDS])
 {
-    int n = snprintf(buf, NAME_MAX_, "hipc.bell.%08x.%08x%08x", (unsigned)w[0],
-                     (unsigned)w[2], (unsigned)w[1]);
-    return (size_t)n;
+    static const char prefix[] = "hipc.bell.";
+    size_t n = sizeof prefix - 1;
+    memcpy(buf, prefix, n);
+    put_hex(buf + n, w[0]);
+    buf[n + 8] = '.';
+    put_hex(buf + n + 9, w[2]);
+    put_hex(buf + n + 17, w[1]);
+    return n + 25;
 }
 
 void hipc__bell_close(int fds[3])
@@ -78,12 +88,12 @@ fail:
                              : hipc__fail(err, rc);
 }
 
-int hipc__bell_arm(const int fds[3], int64_t ns, int *err)
+int hipc__bell_arm(const int fds[3], int drain, int64_t ns, int *err)
 {
     unsigned char drop[8];
     /* Errors end the drain: what is left only makes the descriptor
      * readable once more than needed. */
-    for (int i = 0; i < DRAIN_MAX; i++)
+    for (int i = 0; i < drain; i++)
         if (hipc__sys_read(fds[HIPC__BELL_SOCK], drop, sizeof drop) < 0)
             break;
     if (ns == 0)

@@ -30,10 +30,16 @@ int hipc__bell_open(int fds[3], uint32_t words[HIPC__BELL_WORDS], uint32_t pid,
                     int *err);
 void hipc__bell_close(int fds[3]);
 
-/* Before a waiter announces that it waits on the bell: drops the rings
- * received so far and arms the timer `ns` ahead (0: leaves it as it is).
- * HIPC_OK, or HIPC_E_SYS (*err) when the timer cannot be set. */
-int hipc__bell_arm(const int fds[3], int64_t ns, int *err);
+/* Before a waiter announces that it waits on the bell: drops up to
+ * `drain` rings received so far (HIPC__BELL_DRAIN_ALL: as many as a
+ * flood can have queued; each costs a read, so a waiter that knows none
+ * was sent passes 0) and arms the timer `ns` ahead (0: leaves it as it
+ * is). HIPC_OK, or HIPC_E_SYS (*err) when the timer cannot be set. */
+/* (A unix datagram queue holds net.unix.max_dgram_qlen rings, 10 by
+ * default; a peer that rings faster keeps the descriptor readable, which
+ * is allowed, and cannot keep the drain going.) */
+#define HIPC__BELL_DRAIN_ALL 8
+int hipc__bell_arm(const int fds[3], int drain, int64_t ns, int *err);
 
 /* Rings the bell named by words[] from socket *ring (made on first use,
  * the flag in *have says whether it exists). A bell that is gone, full

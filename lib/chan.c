@@ -85,6 +85,10 @@ enum seg_origin { SEG_OPENED, SEG_CREATED };
 #define OWN_SHM 0x80000000u
 #define HAS_BELL 0x40000000u
 #define HAS_RING 0x20000000u
+/* The doorbell's bookkeeping: the last arming left our announcement up
+ * (BELL_LEFT); a ringer may have taken one we then withdrew (BELL_RUNG). */
+#define BELL_LEFT 0x10000000u
+#define BELL_RUNG 0x08000000u
 
 /* In a wait line's sleeping word: the waiter waits on its doorbell, not
  * on the futex (the rest of the word is what it waits for, as ever). */
@@ -849,6 +853,26 @@ static void bell_keep_ready(hipc_chan *ch)
     (void)hipc__sys_timerfd_once(ch->bell_[HIPC__BELL_TIMER], 1);
 }
 
+/* How many rings to drop before arming. The peer rings once per arming
+ * it takes down (the exchange in wake_sleeper), so a ring can be queued
+ * only if our last announcement was taken; a wake-up without progress
+ * (the timer, a flood, a peer that rang and put our word back) drops all
+ * there are. Each drop is a read: an arming that skips the needless ones
+ * makes a wake-up cost what a pipe's does. Nothing here trusts the
+ * segment: a wrong guess costs one spurious wake-up, never a lost one. */
+static int bell_drain(hipc_chan *ch, const struct chan_wait *w)
+{
+    unsigned f = ch->flags_;
+    ch->flags_ &= ~(BELL_LEFT | BELL_RUNG);
+    if (ch->pos_ == ch->bell_pos_)
+        return HIPC__BELL_DRAIN_ALL;
+    if ((f & BELL_RUNG) != 0 ||
+        ((f & BELL_LEFT) != 0 &&
+         atomic_load_explicit(&w->sleeping, memory_order_relaxed) == 0))
+        return 1;
+    return 0;
+}
+
 /* A try failed on an end with a doorbell: arm it, announce the wait, and
  * look once more (the peer may have published just before it saw the
  * announcement). The timer bounds the one race the peer's fence-free
@@ -856,29 +880,46 @@ static void bell_keep_ready(hipc_chan *ch)
  * after a spell without. HIPC_E_AGAIN when armed. */
 static int bell_arm(hipc_chan *ch, struct rec_pos *r)
 {
+    struct chan_wait *w = own_wait(ch);
     int64_t ns = ch->pos_ != ch->bell_pos_ ? FIRST_SLICE_NS : SLICE_NS;
     int64_t now = 0;
+    int drain = bell_drain(ch, w);
     ch->bell_pos_ = ch->pos_;
     (void)now_ns(ch, &now); /* cannot fail (see now_ns) */
     /* A timer that is still running and runs out soon enough is kept:
      * setting it is a syscall, and in a ping-pong most armings find it
      * running. */
     int keep = now < ch->bell_due_ && ch->bell_due_ - now <= ns;
-    int rc = hipc__bell_arm(ch->bell_, keep ? 0 : ns, &ch->sys_errno);
+    int rc = hipc__bell_arm(ch->bell_, drain, keep ? 0 : ns, &ch->sys_errno);
     if (rc != HIPC_OK)
         return rc;
     if (!keep)
         ch->bell_due_ = sat_add(now, ns);
-    struct chan_wait *w = own_wait(ch);
     /* Release: the bell's name before the flag that sends a ringer to
      * it; seq_cst fence: the flag before our look at the index. */
     atomic_store_explicit(&w->sleeping, BELL_ARMED | r->rec,
                           memory_order_release);
     atomic_thread_fence(memory_order_seq_cst);
     rc = attempt(ch, r);
-    if (rc != HIPC_E_AGAIN)
-        atomic_store_explicit(&w->sleeping, 0, memory_order_relaxed);
+    if (rc == HIPC_E_AGAIN)
+        ch->flags_ |= BELL_LEFT;
+    else if (atomic_exchange_explicit(&w->sleeping, 0, memory_order_relaxed) ==
+             0)
+        ch->flags_ |= BELL_RUNG; /* taken down by a ringer: it rang */
     return rc;
+}
+
+/* Before an arming: the spin a blocking call makes before it sleeps
+ * (spin_ns), so that a loop on the descriptor keeps pace with a peer the
+ * way a blocking end does, instead of paying a ring and a wake-up each
+ * time it catches up. HIPC_E_AGAIN when the spin found nothing. */
+static int bell_spin(hipc_chan *ch, struct rec_pos *r)
+{
+    int64_t now = 0;
+    if (ch->spin_ns == 0)
+        return HIPC_E_AGAIN;
+    (void)now_ns(ch, &now); /* cannot fail (see now_ns) */
+    return spin(ch, r, now, INT64_MAX);
 }
 
 /* A try (timeout 0) found nothing to do. A peer that closed is news at
@@ -891,7 +932,11 @@ static int bell_arm(hipc_chan *ch, struct rec_pos *r)
 static int try_failed(hipc_chan *ch, struct rec_pos *r)
 {
     if ((ch->flags_ & HAS_BELL) != 0) {
-        int rc = bell_arm(ch, r);
+        int rc = bell_spin(ch, r);
+        if (rc == HIPC_E_AGAIN)
+            rc = bell_arm(ch, r);
+        if (rc == HIPC_E_PEER_GONE)
+            bell_keep_ready(ch);
         if (rc != HIPC_E_AGAIN)
             return rc;
         /* An armed try is woken by the timer to look after its peer:
