@@ -909,19 +909,6 @@ static int bell_arm(hipc_chan *ch, struct rec_pos *r)
     return rc;
 }
 
-/* Before an arming: the spin a blocking call makes before it sleeps
- * (spin_ns), so that a loop on the descriptor keeps pace with a peer the
- * way a blocking end does, instead of paying a ring and a wake-up each
- * time it catches up. HIPC_E_AGAIN when the spin found nothing. */
-static int bell_spin(hipc_chan *ch, struct rec_pos *r)
-{
-    int64_t now = 0;
-    if (ch->spin_ns == 0)
-        return HIPC_E_AGAIN;
-    (void)now_ns(ch, &now); /* cannot fail (see now_ns) */
-    return spin(ch, r, now, INT64_MAX);
-}
-
 /* A try (timeout 0) found nothing to do. A peer that closed is news at
  * once; one killed without closing only /proc can tell, so a try asks it
  * too, at most once per HIPC_CHAN_PEER_CHECK_NS. The clock that says when
@@ -932,9 +919,7 @@ static int bell_spin(hipc_chan *ch, struct rec_pos *r)
 static int try_failed(hipc_chan *ch, struct rec_pos *r)
 {
     if ((ch->flags_ & HAS_BELL) != 0) {
-        int rc = bell_spin(ch, r);
-        if (rc == HIPC_E_AGAIN)
-            rc = bell_arm(ch, r);
+        int rc = bell_arm(ch, r);
         if (rc == HIPC_E_PEER_GONE)
             bell_keep_ready(ch);
         if (rc != HIPC_E_AGAIN)

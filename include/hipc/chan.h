@@ -363,11 +363,8 @@ int hipc_chan_release(hipc_chan *ch);
  *   - when it is readable, make the call the end waits for (send,
  *     reserve, recv or peek) with timeout 0, until it answers
  *     HIPC_E_AGAIN (or a final code such as HIPC_E_PEER_GONE);
- *   - such a call that finds nothing to do first busy-polls for the
- *     handle's spin time (hipc_chan_set_spin; 0: not at all), as a
- *     blocking call does before it sleeps, so a loop keeps pace with a
- *     busy peer the way a blocking end would; only then does it answer
- *     HIPC_E_AGAIN (a try without a descriptor never spins);
+ *   - such a try never spins or waits, on an end with a descriptor too
+ *     (the spin time is the blocking calls');
  *   - a HIPC_E_AGAIN of such a call arms the descriptor: it becomes
  *     readable once that call could make progress - a record to read,
  *     room for the message that did not fit - or once the peer has
@@ -381,7 +378,7 @@ int hipc_chan_release(hipc_chan *ch);
  * without progress), as with the futex wait. A busy channel makes no
  * syscall for the bell: the peer rings only when this end has announced
  * in the shared memory that it waits on it, once per arming. Arming is
- * not free (the spin, a read of the bell after a ring, now and then its
+ * not free (a read of the bell after a ring, now and then its
  * timer and /proc): an end with a descriptor should try only when it is
  * readable. A call with
  * a timeout other than 0 waits on the futex as always, and disarms the
