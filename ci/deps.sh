@@ -13,6 +13,7 @@ full_pkgs=("${min_pkgs[@]}" clang llvm libclang-rt-14-dev libcmocka-dev
   mandoc man-db groff  # the man-page stage: mandoc lint and man --warnings
   dpkg-dev xz-utils  # apt-get source (ci/cmocka.sh)
   python3  # ci/stack_depth.py
+  libuv1-dev  # examples/chan_uv.c: a channel in a libuv loop (issue 16)
   mount)  # ci/stages/hostile.sh remounts /proc with hidepid
 
 case "${1:-full}" in

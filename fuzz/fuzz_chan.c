@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzz target: the channel against a hostile peer (pure: no syscalls).
+/* Fuzz target: the channel against a hostile peer (no syscalls, but for
+ * the doorbell's: see op_bell).
  *
  * The library plays both ends of a channel on a heap region of exactly the
  * channel's size (so ASan sees a byte past the ring), attached with
@@ -19,7 +20,15 @@
  * Asking an anonymous end after its peer (hipc_chan_get_peer, before each
  * re-attach) is HIPC_E_BAD_STATE and writes nothing, whatever the slots
  * hold; a capacity that is not a power of two is HIPC_E_BAD_CAPACITY.
+ *
+ * The doorbell (hipc_chan_get_fd): either end may make one; the fuzzer
+ * also writes the wait lines' words (the armed bit, the bell's name).
+ * While honest, a consumer armed by a try that found nothing has a
+ * readable descriptor once a message is sent, and get_fd answers the
+ * same descriptor every time; the ends are closed after each input, so
+ * no descriptor outlives it.
  */
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +51,8 @@ struct world {
     int honest; /* no hostile write since the channel was made */
     struct model_msg q[MODEL];
     size_t qhead, qtail;
+    int fd[2];   /* [0] producer's, [1] consumer's descriptor + 1; 0: none */
+    int c_armed; /* the consumer's last try found nothing, with a bell */
 };
 
 static uint32_t fnv(const void *buf, size_t len)
@@ -109,6 +120,17 @@ static void op_send(struct world *w, hipc_fuzz_in *in)
     HIPC_FUZZ_CHECK_CODE(rc);
     if (rc == HIPC_OK)
         model_push(w, data, len);
+    if (rc == HIPC_OK && w->honest && w->c_armed) {
+        struct pollfd pf = {.fd = w->fd[1] - 1, .events = POLLIN};
+        HIPC_FUZZ_CHECK(poll(&pf, 1, 0) == 1);
+        w->c_armed = 0;
+    }
+}
+
+/* A consumer try's answer: HIPC_E_AGAIN arms a consumer with a bell. */
+static void note_try(struct world *w, int rc)
+{
+    w->c_armed = rc == HIPC_E_AGAIN && w->fd[1] != 0;
 }
 
 static void op_recv(struct world *w, hipc_fuzz_in *in)
@@ -122,6 +144,7 @@ static void op_recv(struct world *w, hipc_fuzz_in *in)
                     ((size_t)rc <= cap && (size_t)rc <= w->c.max_msg));
     if (rc >= 0 || rc == HIPC_E_AGAIN || rc == HIPC_E_BUF_TOO_SMALL)
         model_pop(w, rc, buf, cap);
+    note_try(w, rc);
     free(buf);
 }
 
@@ -154,6 +177,7 @@ static void op_peek_release(struct world *w)
     const void *msg = NULL;
     int rc = hipc_chan_peek(&w->c, &msg, 0);
     HIPC_FUZZ_CHECK_CODE(rc);
+    note_try(w, rc);
     if (rc < 0) {
         if (rc == HIPC_E_AGAIN)
             model_pop(w, rc, NULL, 0);
@@ -200,6 +224,35 @@ static void check_no_peer(hipc_chan *ch)
     HIPC_FUZZ_CHECK(info.state == HIPC_CHAN_PEER_GONE && info.pid == 7);
 }
 
+/* Either end makes its doorbell (or is asked for it again). */
+static void op_bell(struct world *w, hipc_fuzz_in *in)
+{
+    int end = hipc_fuzz_u8(in) & 1u;
+    hipc_chan *ch = end == 0 ? &w->p : &w->c;
+    int fd = -1;
+    int rc = hipc_chan_get_fd(ch, &fd);
+    HIPC_FUZZ_CHECK_CODE(rc);
+    if (rc != HIPC_OK)
+        return;
+    HIPC_FUZZ_CHECK(fd >= 0 && (w->fd[end] == 0 || w->fd[end] == fd + 1));
+    w->fd[end] = fd + 1;
+}
+
+/* The hostile peer at the wait lines (4: consumer's, 5: producer's):
+ * the sleeping word (often with the armed bit), the futex word or one of
+ * the bell's name words. */
+static void op_wait_word(struct world *w, hipc_fuzz_in *in)
+{
+    uint8_t which = hipc_fuzz_u8(in);
+    uint32_t v = hipc_fuzz_u32(in);
+    size_t line = (which & 1u) ? 5u : 4u;
+    size_t word = (size_t)(which >> 1) % 5u;
+    if (word == 0 && (which & 0x80u) != 0)
+        v |= 0x80000000u;
+    memcpy(w->mem + line * 128u + word * 4u, &v, sizeof v);
+    w->honest = 0;
+}
+
 static void op_reattach(struct world *w, hipc_fuzz_in *in)
 {
     hipc_chan_role role =
@@ -208,6 +261,10 @@ static void op_reattach(struct world *w, hipc_fuzz_in *in)
     check_no_peer(ch);
     int rc = hipc_chan_close(ch);
     HIPC_FUZZ_CHECK_CODE(rc);
+    /* Its bell closed with it. */
+    w->fd[role == HIPC_CHAN_PRODUCER ? 0 : 1] = 0;
+    if (role == HIPC_CHAN_CONSUMER)
+        w->c_armed = 0;
     /* A reservation or a peek dies with the handle; the model follows. */
     (void)attach(w, role);
 }
@@ -215,7 +272,7 @@ static void op_reattach(struct world *w, hipc_fuzz_in *in)
 static void run(struct world *w, hipc_fuzz_in *in)
 {
     for (int i = 0; i < MAX_OPS && in->n != 0; i++) {
-        switch (hipc_fuzz_u8(in) % 8u) {
+        switch (hipc_fuzz_u8(in) % 10u) {
         case 0:
             op_send(w, in);
             break;
@@ -237,8 +294,14 @@ static void run(struct world *w, hipc_fuzz_in *in)
         case 6:
             op_nudge(w, in);
             break;
-        default:
+        case 7:
             op_reattach(w, in);
+            break;
+        case 8:
+            op_bell(w, in);
+            break;
+        default:
+            op_wait_word(w, in);
             break;
         }
     }
@@ -268,6 +331,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             attach(&w, HIPC_CHAN_CONSUMER) == HIPC_OK)
             run(&w, &in);
     }
+    /* Closes the bells; a handle never attached answers a code. */
+    (void)hipc_chan_close(&w.p);
+    (void)hipc_chan_close(&w.c);
     free(w.mem);
     return 0;
 }

@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "bell.h"
 #include "hipc/error.h"
 #include "internal.h"
 #include "owner.h"
@@ -79,8 +80,19 @@ enum peer_look { PEER_SLOT_ONLY, PEER_ASK_PROC };
 /* Whether adopt_segment formats the segment (and removes it on failure). */
 enum seg_origin { SEG_OPENED, SEG_CREATED };
 
-/* A private flag bit: the handle owns ch->shm and closes it. */
+/* Private flag bits: the handle owns ch->shm and closes it; it has a
+ * doorbell (ch->bell_); it has a socket to ring the peer's (ch->ring_). */
 #define OWN_SHM 0x80000000u
+#define HAS_BELL 0x40000000u
+#define HAS_RING 0x20000000u
+/* The doorbell's bookkeeping: the last arming left our announcement up
+ * (BELL_LEFT); a ringer may have taken one we then withdrew (BELL_RUNG). */
+#define BELL_LEFT 0x10000000u
+#define BELL_RUNG 0x08000000u
+
+/* In a wait line's sleeping word: the waiter waits on its doorbell, not
+ * on the futex (the rest of the word is what it waits for, as ever). */
+#define BELL_ARMED 0x80000000u
 
 struct chan_meta {
     _Atomic uint32_t magic;
@@ -102,6 +114,9 @@ struct chan_wait {
                                   bytes it waits for (producer: free room,
                                   consumer: a record), 0 while awake */
     _Atomic uint32_t seq;      /* futex word: bumped by every wake */
+    /* The name of the waiter's doorbell (lib/bell.h); zero: none. Written
+     * by the waiter when it makes the bell, read by a ringer. */
+    _Atomic uint32_t bell[HIPC__BELL_WORDS];
 };
 
 struct chan_hdr {
@@ -424,14 +439,24 @@ static uint32_t consumer_free(const hipc_chan *ch)
 
 /* Wakes the peer that announced its sleep on `w`. The exchange makes it
  * one wake per sleep, not one per message while the sleeper wakes up. */
+static void ring_bell(hipc_chan *ch, struct chan_wait *w);
+
 static void wake_sleeper(hipc_chan *ch, struct chan_wait *w)
 {
+    /* Acquire: a waiter armed on its bell published the bell's name
+     * before its release store of the flag. */
+    uint32_t was =
+        atomic_exchange_explicit(&w->sleeping, 0, memory_order_acquire);
     /* (Lost only to a concurrent waker within a few instructions: an
      * untimeable race, marked for coverage.) */
     /* GCOVR_EXCL_START [race]: a waker within a few instructions */
-    if (atomic_exchange_explicit(&w->sleeping, 0, memory_order_relaxed) == 0)
+    if (was == 0)
         return;
     /* GCOVR_EXCL_STOP */
+    if ((was & BELL_ARMED) != 0) {
+        ring_bell(ch, w);
+        return;
+    }
     /* Relaxed: the futex syscall is a full barrier, and the sleeper reads
      * the data through the index, not through this counter. */
     atomic_fetch_add_explicit(&w->seq, 1, memory_order_relaxed);
@@ -472,7 +497,7 @@ static HIPC_INLINE void publish_head(hipc_chan *ch)
     atomic_store_explicit(&h->head, ch->pos_, memory_order_release);
     uint32_t want =
         atomic_load_explicit(&h->prod_wait.sleeping, memory_order_relaxed);
-    if (want != 0 && consumer_free(ch) >= want)
+    if (want != 0 && consumer_free(ch) >= (want & ~BELL_ARMED))
         wake_sleeper(ch, &h->prod_wait);
 }
 
@@ -798,6 +823,92 @@ static int wait_slow(hipc_chan *ch, struct rec_pos *r, int64_t timeout_ns)
     return rc;
 }
 
+/* ---- the doorbell ------------------------------------------------------- */
+
+/* Rings the bell whose name the waiter published in its wait line `w`.
+ * Read once: a hostile waiter can name any hipc bell in the network
+ * namespace, which only makes that bell's owner look again. A ring that
+ * cannot be made (no descriptor, the bell gone) is recorded and left to
+ * the waiter's timer. */
+static void ring_bell(hipc_chan *ch, struct chan_wait *w)
+{
+    uint32_t words[HIPC__BELL_WORDS];
+    for (int i = 0; i < HIPC__BELL_WORDS; i++)
+        words[i] = atomic_load_explicit(&w->bell[i], memory_order_relaxed);
+    int have = (ch->flags_ & HAS_RING) != 0;
+    int rc = hipc__bell_ring(&ch->ringfd_, &have, words);
+    if (have)
+        ch->flags_ |= HAS_RING;
+    if (rc < 0)
+        ch->sys_errno = -rc;
+}
+
+/* Makes the bell's descriptor readable now and until the next arming:
+ * its timer expires at once. */
+static void bell_keep_ready(hipc_chan *ch)
+{
+    ch->bell_due_ = 0; /* run out: the next arming sets it again */
+    /* With a timer of ours and a valid time this cannot fail; and the
+     * caller has its answer (HIPC_E_PEER_GONE) in hand either way. */
+    (void)hipc__sys_timerfd_once(ch->bell_[HIPC__BELL_TIMER], 1);
+}
+
+/* How many rings to drop before arming. The peer rings once per arming
+ * it takes down (the exchange in wake_sleeper), so a ring can be queued
+ * only if our last announcement was taken; a wake-up without progress
+ * (the timer, a flood, a peer that rang and put our word back) drops all
+ * there are. Each drop is a read: an arming that skips the needless ones
+ * makes a wake-up cost what a pipe's does. Nothing here trusts the
+ * segment: a wrong guess costs one spurious wake-up, never a lost one. */
+static int bell_drain(hipc_chan *ch, const struct chan_wait *w)
+{
+    unsigned f = ch->flags_;
+    ch->flags_ &= ~(BELL_LEFT | BELL_RUNG);
+    if (ch->pos_ == ch->bell_pos_)
+        return HIPC__BELL_DRAIN_ALL;
+    if ((f & BELL_RUNG) != 0 ||
+        ((f & BELL_LEFT) != 0 &&
+         atomic_load_explicit(&w->sleeping, memory_order_relaxed) == 0))
+        return 1;
+    return 0;
+}
+
+/* A try failed on an end with a doorbell: arm it, announce the wait, and
+ * look once more (the peer may have published just before it saw the
+ * announcement). The timer bounds the one race the peer's fence-free
+ * publish leaves open (see publish_tail): short after progress, a slice
+ * after a spell without. HIPC_E_AGAIN when armed. */
+static int bell_arm(hipc_chan *ch, struct rec_pos *r)
+{
+    struct chan_wait *w = own_wait(ch);
+    int64_t ns = ch->pos_ != ch->bell_pos_ ? FIRST_SLICE_NS : SLICE_NS;
+    int64_t now = 0;
+    int drain = bell_drain(ch, w);
+    ch->bell_pos_ = ch->pos_;
+    (void)now_ns(ch, &now); /* cannot fail (see now_ns) */
+    /* A timer that is still running and runs out soon enough is kept:
+     * setting it is a syscall, and in a ping-pong most armings find it
+     * running. */
+    int keep = now < ch->bell_due_ && ch->bell_due_ - now <= ns;
+    int rc = hipc__bell_arm(ch->bell_, drain, keep ? 0 : ns, &ch->sys_errno);
+    if (rc != HIPC_OK)
+        return rc;
+    if (!keep)
+        ch->bell_due_ = sat_add(now, ns);
+    /* Release: the bell's name before the flag that sends a ringer to
+     * it; seq_cst fence: the flag before our look at the index. */
+    atomic_store_explicit(&w->sleeping, BELL_ARMED | r->rec,
+                          memory_order_release);
+    atomic_thread_fence(memory_order_seq_cst);
+    rc = attempt(ch, r);
+    if (rc == HIPC_E_AGAIN)
+        ch->flags_ |= BELL_LEFT;
+    else if (atomic_exchange_explicit(&w->sleeping, 0, memory_order_relaxed) ==
+             0)
+        ch->flags_ |= BELL_RUNG; /* taken down by a ringer: it rang */
+    return rc;
+}
+
 /* A try (timeout 0) found nothing to do. A peer that closed is news at
  * once; one killed without closing only /proc can tell, so a try asks it
  * too, at most once per HIPC_CHAN_PEER_CHECK_NS. The clock that says when
@@ -807,6 +918,16 @@ static int wait_slow(hipc_chan *ch, struct rec_pos *r, int64_t timeout_ns)
  * message pays nothing. */
 static int try_failed(hipc_chan *ch, struct rec_pos *r)
 {
+    if ((ch->flags_ & HAS_BELL) != 0) {
+        int rc = bell_arm(ch, r);
+        if (rc == HIPC_E_PEER_GONE)
+            bell_keep_ready(ch);
+        if (rc != HIPC_E_AGAIN)
+            return rc;
+        /* An armed try is woken by the timer to look after its peer:
+         * read the clock every time, so that look is not skipped. */
+        ch->tries_ = 0;
+    }
     if ((ch->flags_ & HIPC_CHAN_ANONYMOUS) != 0)
         return HIPC_E_AGAIN;
     enum peer_look look = PEER_SLOT_ONLY;
@@ -829,7 +950,9 @@ static int try_failed(hipc_chan *ch, struct rec_pos *r)
     else if (look == PEER_ASK_PROC)
         ch->tries_ = 0;
     if (rc == HIPC_E_PEER_GONE)
-        return gone_after_last_look(ch, r);
+        rc = gone_after_last_look(ch, r);
+    if (rc == HIPC_E_PEER_GONE && (ch->flags_ & HAS_BELL) != 0)
+        bell_keep_ready(ch); /* gone stays gone, for the loop too */
     return rc == HIPC_OK ? HIPC_E_AGAIN : rc;
 }
 
@@ -1019,6 +1142,11 @@ int hipc_chan_close(hipc_chan *ch)
     if (rc != HIPC_OK)
         return rc;
     leave(ch);
+    if ((ch->flags_ & HAS_BELL) != 0)
+        hipc__bell_close(ch->bell_);
+    if ((ch->flags_ & HAS_RING) != 0)
+        (void)hipc__sys_close(ch->ringfd_);
+    ch->flags_ &= ~(HAS_BELL | HAS_RING);
     ch->state_ = ST_CLOSED;
     ch->hdr_ = NULL;
     ch->ring_ = NULL;
@@ -1027,6 +1155,36 @@ int hipc_chan_close(hipc_chan *ch)
         ch->sys_errno = ch->shm.sys_errno;
     }
     return rc;
+}
+
+int hipc_chan_get_fd(hipc_chan *ch, int *fd)
+{
+    int rc = check_handle(ch, ANY_END, ANY_STATE);
+    if (rc != HIPC_OK)
+        return rc;
+    if (fd == NULL)
+        return HIPC_E_NULL;
+    if ((ch->flags_ & HAS_BELL) == 0) {
+        uint32_t words[HIPC__BELL_WORDS];
+        rc = hipc__bell_open(ch->bell_, words, (uint32_t)hipc__sys_getpid(),
+                             &ch->sys_errno);
+        if (rc != HIPC_OK)
+            return rc;
+        /* Readable at first: the caller's first try arms it. */
+        rc = hipc__sys_timerfd_once(ch->bell_[HIPC__BELL_TIMER], 1);
+        if (rc < 0) {
+            hipc__bell_close(ch->bell_);
+            return hipc__fail_as(&ch->sys_errno, rc, HIPC_E_SYS);
+        }
+        struct chan_wait *w = own_wait(ch);
+        for (int i = 0; i < HIPC__BELL_WORDS; i++)
+            atomic_store_explicit(&w->bell[i], words[i], memory_order_relaxed);
+        ch->flags_ |= HAS_BELL;
+        /* Another value than any position: the first arming is short. */
+        ch->bell_pos_ = ch->pos_ + 1u;
+    }
+    *fd = ch->bell_[HIPC__BELL_EP];
+    return HIPC_OK;
 }
 
 /* ---- channels in hipc segments ----------------------------------------- */

@@ -12,7 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -748,4 +752,79 @@ int hipc__sys_pidfd_signal(int pidfd, int sig)
     FAULT_POINT(PIDFD_SIGNAL);
     return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? neg_errno()
                                                                    : 0;
+}
+
+/* ---- the doorbell -------------------------------------------------------- */
+
+int hipc__sys_socket_dgram(void)
+{
+    FAULT_POINT(SOCKET);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    return fd < 0 ? neg_errno() : fd;
+}
+
+/* An abstract address: a NUL byte, then the name (no terminating NUL). */
+static socklen_t abstract_addr(struct sockaddr_un *a, const char *name,
+                               size_t len)
+{
+    memset(a, 0, sizeof *a);
+    a->sun_family = AF_UNIX;
+    if (len > sizeof a->sun_path - 1)
+        len = sizeof a->sun_path - 1;
+    memcpy(a->sun_path + 1, name, len);
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len);
+}
+
+int hipc__sys_bind_abstract(int fd, const char *name, size_t len)
+{
+    FAULT_POINT(BIND);
+    struct sockaddr_un a;
+    socklen_t n = abstract_addr(&a, name, len);
+    return bind(fd, (const struct sockaddr *)&a, n) < 0 ? neg_errno() : 0;
+}
+
+int hipc__sys_sendto_abstract(int fd, const void *buf, size_t n,
+                              const char *name, size_t len)
+{
+    /* MSG_DONTWAIT: never sleeps, so never interrupted. */
+    FAULT_POINT_IF(SENDTO, HIPC_FAULT_CAN_EAGAIN);
+    struct sockaddr_un a;
+    socklen_t an = abstract_addr(&a, name, len);
+    ssize_t r = sendto(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL,
+                       (const struct sockaddr *)&a, an);
+    return r < 0 ? neg_errno() : (int)r;
+}
+
+int hipc__sys_epoll_create(void)
+{
+    FAULT_POINT(EPOLL_CREATE);
+    int fd = epoll_create1(EPOLL_CLOEXEC);
+    return fd < 0 ? neg_errno() : fd;
+}
+
+int hipc__sys_epoll_add(int ep, int fd)
+{
+    FAULT_POINT(EPOLL_CTL);
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? neg_errno() : 0;
+}
+
+int hipc__sys_timerfd_create(void)
+{
+    FAULT_POINT(TIMERFD_CREATE);
+    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    return fd < 0 ? neg_errno() : fd;
+}
+
+int hipc__sys_timerfd_once(int fd, int64_t ns)
+{
+    FAULT_POINT(TIMERFD_SETTIME);
+    struct itimerspec it;
+    memset(&it, 0, sizeof it);
+    it.it_value.tv_sec = (time_t)(ns / 1000000000);
+    it.it_value.tv_nsec = (long)(ns % 1000000000);
+    return timerfd_settime(fd, 0, &it, NULL) < 0 ? neg_errno() : 0;
 }

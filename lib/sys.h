@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
@@ -30,7 +31,9 @@
     X(KILL) X(SIGMASK) X(SIGTIMEDWAIT) X(SIGPENDING) X(CLOCK) X(FUTEX)        \
     X(MADVISE) X(DUP2) X(FDOPEN) X(GETPID) X(OPENAT) X(MKFIFOAT)          \
     X(UNLINKAT) X(FCHMOD) X(CLONE) X(EXECVE) X(CHDIR) X(SETSID) X(SETPGID)  \
-    X(CLOSE_RANGE) X(SIGACTION) X(PIDFD_OPEN) X(PIDFD_SIGNAL) X(READLINK)
+    X(CLOSE_RANGE) X(SIGACTION) X(PIDFD_OPEN) X(PIDFD_SIGNAL) X(READLINK)   \
+    X(SOCKET) X(BIND) X(SENDTO) X(EPOLL_CREATE) X(EPOLL_CTL)                 \
+    X(TIMERFD_CREATE) X(TIMERFD_SETTIME)
 
 enum hipc__sys_call {
 #define HIPC_SYS_ENUM_(name) HIPC_SYS_##name,
@@ -239,5 +242,21 @@ int hipc__sys_pidfd_signal(int pidfd, int sig);
 /* Which pages of a mapping are in memory (one byte per page, bit 0).
  * Shares MADVISE's fault point. */
 int hipc__sys_mincore(void *addr, size_t len, unsigned char *vec);
+
+/* The doorbell (lib/bell.c): a datagram socket in the abstract unix
+ * namespace, a timer and an epoll set, all close-on-exec and
+ * non-blocking. `name` is the abstract name without its leading NUL byte
+ * (`len` bytes). sendto never raises SIGPIPE and never waits. */
+int hipc__sys_socket_dgram(void);
+int hipc__sys_bind_abstract(int fd, const char *name, size_t len);
+int hipc__sys_sendto_abstract(int fd, const void *buf, size_t n,
+                              const char *name, size_t len);
+int hipc__sys_epoll_create(void);
+/* Adds `fd` to epoll set `ep` for EPOLLIN. */
+int hipc__sys_epoll_add(int ep, int fd);
+int hipc__sys_timerfd_create(void);
+/* Arms timer `fd` to expire once, `ns` (> 0) from now; the expirations
+ * counted so far are dropped, so the timer reads as not expired. */
+int hipc__sys_timerfd_once(int fd, int64_t ns);
 
 #endif

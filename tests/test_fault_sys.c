@@ -263,6 +263,33 @@ static void time_futex_and_memory_calls_report_and_succeed(void **state)
     munmap(map, page);
 }
 
+/* The doorbell's wrappers pass the kernel's refusals on: bad
+ * descriptors, and no descriptor left under a zero RLIMIT_NOFILE. */
+static void doorbell_calls_report_real_failures(void **state)
+{
+    (void)state;
+    char longname[200];
+    memset(longname, 'n', sizeof longname);
+    assert_int_equal(hipc__sys_bind_abstract(-1, "n", 1), -EBADF);
+    /* A name longer than an address holds is cut, not overrun. */
+    assert_int_equal(hipc__sys_bind_abstract(-1, longname, sizeof longname),
+                     -EBADF);
+    assert_int_equal(hipc__sys_sendto_abstract(-1, "x", 1, "n", 1), -EBADF);
+    assert_int_equal(hipc__sys_epoll_add(-1, -1), -EBADF);
+    assert_int_equal(hipc__sys_timerfd_once(-1, 1), -EBADF);
+    struct rlimit old, none;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    none = old;
+    none.rlim_cur = 0;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &none), 0);
+    int s = hipc__sys_socket_dgram(), e = hipc__sys_epoll_create();
+    int t = hipc__sys_timerfd_create();
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    assert_int_equal(s, -EMFILE);
+    assert_int_equal(e, -EMFILE);
+    assert_int_equal(t, -EMFILE);
+}
+
 #ifdef HIPC_FAULT_INJECTION
 /* Calls wrapper `call` once with harmless arguments; returns its result. */
 static long call_once(enum hipc__sys_call call)
@@ -350,6 +377,20 @@ static long call_once(enum hipc__sys_call call)
         return hipc__sys_pidfd_signal(-1, 0);
     case HIPC_SYS_READLINK:
         return hipc__sys_readlink("/proc/self", path, sizeof path);
+    case HIPC_SYS_SOCKET:
+        return hipc__sys_socket_dgram();
+    case HIPC_SYS_BIND:
+        return hipc__sys_bind_abstract(-1, "f", 1);
+    case HIPC_SYS_SENDTO:
+        return hipc__sys_sendto_abstract(-1, &v, 1, "f", 1);
+    case HIPC_SYS_EPOLL_CREATE:
+        return hipc__sys_epoll_create();
+    case HIPC_SYS_EPOLL_CTL:
+        return hipc__sys_epoll_add(-1, -1);
+    case HIPC_SYS_TIMERFD_CREATE:
+        return hipc__sys_timerfd_create();
+    case HIPC_SYS_TIMERFD_SETTIME:
+        return hipc__sys_timerfd_once(-1, 1);
     default:
         return -ENOSYS;
     }
@@ -587,6 +628,7 @@ static const struct CMUnitTest tests[] = {
                            plain_plan),
     cmocka_unit_test_setup(poll_passes_the_kernels_errno_up, plain_plan),
     cmocka_unit_test_setup(descriptor_calls_succeed_on_a_pipe, plain_plan),
+    cmocka_unit_test_setup(doorbell_calls_report_real_failures, plain_plan),
     cmocka_unit_test_setup(process_calls_report_and_succeed, plain_plan),
     cmocka_unit_test_setup(fork_passes_the_kernels_errno_up, plain_plan),
     cmocka_unit_test_setup(signal_calls_report_and_succeed, plain_plan),

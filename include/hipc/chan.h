@@ -163,6 +163,14 @@ typedef struct hipc_chan {
     const void *side_;
     void *own_slot_, *peer_slot_;
     void *own_wait_, *peer_wait_;
+    /* The doorbell (hipc_chan_get_fd): its epoll set, socket and timer;
+     * the socket this end rings its peer's bell from; where our position
+     * was at the last arming; when the bell's timer runs out. Valid as
+     * flags_ says. */
+    int bell_[3];
+    int ringfd_;
+    uint32_t bell_pos_;
+    int64_t bell_due_;
 } hipc_chan;
 
 /* What hipc_chan_get_peer() found about the other end. */
@@ -307,7 +315,9 @@ int hipc_chan_get_peer(hipc_chan *ch, hipc_chan_peer_info *out);
  *                     drained what was sent; a producer: when the ring is
  *                     too full for the message)
  *   HIPC_E_CORRUPT    the peer published impossible positions or records
- *   HIPC_E_SYS        a futex wait failed unexpectedly (sys_errno)
+ *   HIPC_E_SYS        a futex wait failed unexpectedly, or (timeout 0,
+ *                     an end with a descriptor: hipc_chan_get_fd) its
+ *                     timer could not be armed (sys_errno)
  *   /proc failures    HIPC_E_LIMIT, HIPC_E_NOMEM, HIPC_E_CORRUPT,
  *                     HIPC_E_SYS (sys_errno kept) */
 
@@ -343,6 +353,56 @@ int hipc_chan_commit(hipc_chan *ch, size_t len);
  * HIPC_E_BAD_STATE (nothing peeked). */
 int hipc_chan_peek(hipc_chan *ch, const void **out, int64_t timeout_ns);
 int hipc_chan_release(hipc_chan *ch);
+
+/* Waiting in an event loop (poll, epoll, libuv, sd-event ...).
+ *
+ * hipc_chan_get_fd() gives this end a descriptor, in *fd, that the
+ * caller watches for readability (POLLIN / EPOLLIN / UV_READABLE) with
+ * its other descriptors. The protocol is that of a non-blocking socket:
+ *   - the descriptor is readable at first;
+ *   - when it is readable, make the call the end waits for (send,
+ *     reserve, recv or peek) with timeout 0, until it answers
+ *     HIPC_E_AGAIN (or a final code such as HIPC_E_PEER_GONE);
+ *   - such a try never spins or waits, on an end with a descriptor too
+ *     (the spin time is the blocking calls');
+ *   - a HIPC_E_AGAIN of such a call arms the descriptor: it becomes
+ *     readable once that call could make progress - a record to read,
+ *     room for the message that did not fit - or once the peer has
+ *     closed its end, or died (seen within about 50 ms plus
+ *     HIPC_CHAN_PEER_CHECK_NS; a peer that hipc cannot see, as
+ *     hipc_chan_get_peer() calls HIDDEN, only when it closes).
+ * Readiness can be spurious (a late ring, a timer beat, anybody in the
+ * network namespace sending to the bell): the call then answers
+ * HIPC_E_AGAIN again and arms again. A wake-up is never lost; one that
+ * races with the arming comes up to 5 ms late (50 ms after a spell
+ * without progress), as with the futex wait. A busy channel makes no
+ * syscall for the bell: the peer rings only when this end has announced
+ * in the shared memory that it waits on it, once per arming. Arming is
+ * not free (a read of the bell after a ring, now and then its
+ * timer and /proc): an end with a descriptor should try only when it is
+ * readable. A call with
+ * a timeout other than 0 waits on the futex as always, and disarms the
+ * descriptor until the next HIPC_E_AGAIN.
+ *
+ * The descriptor belongs to the handle: do not close it or read from it;
+ * take it out of your loop before hipc_chan_close(), which closes it.
+ * It is close-on-exec. The doorbell is a datagram socket with an
+ * abstract unix name (and a timer, behind an epoll descriptor): both
+ * ends must share a network namespace, or the rings get lost and the
+ * waiter hears of its peer at the 50 ms timer beats only. Nothing of it
+ * is left in any file system, nothing survives the process, and there
+ * is nothing for hipcctl gc to remove (docs/doorbell.md).
+ *
+ * Returns HIPC_OK, the same descriptor on every call for the handle's
+ * life; HIPC_E_NULL (fd); HIPC_E_LIMIT (no descriptor left:
+ * EMFILE/ENFILE, or ENOSPC for the epoll set's user limit);
+ * HIPC_E_NOMEM; HIPC_E_EXISTS (the bell's name, made of our pid and
+ * the clock's nanoseconds, is taken: a process of the same pid in
+ * another pid namespace made its bell in the same nanosecond; try
+ * again);
+ * HIPC_E_PERM (refused by a security module); HIPC_E_SYS (anything
+ * else; sys_errno says what). On failure nothing is left open. */
+int hipc_chan_get_fd(hipc_chan *ch, int *fd);
 
 #ifdef __cplusplus
 }

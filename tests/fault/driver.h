@@ -133,6 +133,18 @@ static const int *fault_errnos(enum hipc__sys_call call)
      * that still runs, which the kernel never does). */
     /* ENOSYS: an emulator without it (valgrind); kill takes over. */
     static const int pidfd_signal[] = {EINVAL, EPERM, ENOSYS, 0};
+    /* The doorbell (lib/bell.c). EADDRINUSE: a name another process
+     * took. */
+    static const int socket[] = {EACCES, EMFILE, ENFILE, ENOBUFS, ENOMEM, 0};
+    static const int bind[] = {EADDRINUSE, ENOMEM, EACCES, 0};
+    /* Never waits (MSG_DONTWAIT): a full bell's EAGAIN, a gone one's
+     * ECONNREFUSED or ENOENT. */
+    static const int sendto[] = {EAGAIN, ECONNREFUSED, ENOENT, ENOBUFS,
+                                 ENOMEM, EPERM,        0};
+    static const int epoll_create[] = {EMFILE, ENFILE, ENOMEM, 0};
+    static const int epoll_ctl[] = {ENOMEM, ENOSPC, EPERM, 0};
+    static const int timerfd_create[] = {EMFILE, ENFILE, ENODEV, ENOMEM, 0};
+    static const int timerfd_settime[] = {EINVAL, EFAULT, 0};
     static const int none[] = {0};
     switch (call) {
     case HIPC_SYS_SHMGET:
@@ -213,6 +225,20 @@ static const int *fault_errnos(enum hipc__sys_call call)
         return pidfd_open;
     case HIPC_SYS_PIDFD_SIGNAL:
         return pidfd_signal;
+    case HIPC_SYS_SOCKET:
+        return socket;
+    case HIPC_SYS_BIND:
+        return bind;
+    case HIPC_SYS_SENDTO:
+        return sendto;
+    case HIPC_SYS_EPOLL_CREATE:
+        return epoll_create;
+    case HIPC_SYS_EPOLL_CTL:
+        return epoll_ctl;
+    case HIPC_SYS_TIMERFD_CREATE:
+        return timerfd_create;
+    case HIPC_SYS_TIMERFD_SETTIME:
+        return timerfd_settime;
     default:
         return none;
     }

@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: MIT */
+/* hipc_bench_bell — waiting for a channel in an event loop (issue 16),
+ * against the other ways to wait, in one run, interleaved (A B, B A, ...:
+ * see GUIDE.md on the machines' placement flips), reporting medians of
+ * per-round figures and of per-round ratios:
+ *   rtt:    a 64-byte ping-pong between two processes over two channels,
+ *           each side waiting in epoll on its consumer's descriptor
+ *           (hipc_chan_get_fd), against the same with blocking recv on
+ *           the futex (spin 1 ns: a pure sleep), against a raw pipe
+ *           pair (blocking read/write of 64 bytes), and against the same
+ *           pipes waited in epoll (epoll_wait, then read: what any event
+ *           loop pays on a plain descriptor, so the figures split the
+ *           loop's cost from hipc's);
+ *   stream: 64-byte messages from a producer with blocking sends, the
+ *           consumer draining in an epoll loop, against a consumer in a
+ *           blocking recv (both with the default spin for the producer).
+ * --quick: a smoke (few rounds), --json: one JSON object on stdout,
+ * --only VARIANT N: one variant alone (for strace -c, perf stat).
+ * Timings are never asserted anywhere. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hipc/chan.h"
+#include "hipc/error.h"
+
+#define MSG 64
+#define CAP (1u << 16)
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "bench_bell: %s\n", what);
+    exit(1);
+}
+
+/* A channel in shared anonymous memory, formatted, for both processes. */
+static void *chan_mem(size_t *size)
+{
+    if (hipc_chan_mem_size(CAP, size) != HIPC_OK)
+        die("mem_size");
+    void *p = mmap(NULL, *size, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    hipc_chan_config cfg = {.capacity = CAP};
+    if (p == MAP_FAILED || hipc_chan_init_mem(p, *size, &cfg) != HIPC_OK)
+        die("chan memory");
+    return p;
+}
+
+enum wait_kind { WAIT_EPOLL, WAIT_FUTEX };
+
+/* One end waiting the chosen way: an epoll set on its descriptor. */
+struct end {
+    hipc_chan ch;
+    int ep;
+};
+
+static void end_attach(struct end *e, void *mem, size_t size,
+                       hipc_chan_role role, enum wait_kind how, int64_t spin)
+{
+    hipc_chan_config cfg = {.spin_ns = spin};
+    e->ep = -1;
+    if (hipc_chan_attach_mem(&e->ch, mem, size, role, &cfg) != HIPC_OK)
+        die("attach");
+    if (how != WAIT_EPOLL || role != HIPC_CHAN_CONSUMER)
+        return;
+    int fd = -1;
+    e->ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN};
+    if (e->ep < 0 || hipc_chan_get_fd(&e->ch, &fd) != HIPC_OK ||
+        epoll_ctl(e->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+        die("bell");
+}
+
+static void end_close(struct end *e)
+{
+    if (e->ep >= 0)
+        close(e->ep);
+    hipc_chan_close(&e->ch);
+}
+
+/* The next message, waited for the end's way; its length or a code. */
+static int take(struct end *e, void *buf)
+{
+    if (e->ep < 0)
+        return hipc_chan_recv(&e->ch, buf, MSG, HIPC_FOREVER);
+    for (;;) {
+        int n = hipc_chan_recv(&e->ch, buf, MSG, 0);
+        if (n != HIPC_E_AGAIN)
+            return n;
+        struct epoll_event ev;
+        if (epoll_wait(e->ep, &ev, 1, -1) < 0 && errno != EINTR)
+            return HIPC_E_SYS;
+    }
+}
+
+/* ---- round trips -------------------------------------------------------- */
+
+struct pair {
+    void *ping, *pong;
+    size_t size;
+};
+
+static void pong_side(struct pair *p, enum wait_kind how, int n)
+{
+    struct end in, out;
+    unsigned char buf[MSG];
+    end_attach(&in, p->ping, p->size, HIPC_CHAN_CONSUMER, how, 1);
+    end_attach(&out, p->pong, p->size, HIPC_CHAN_PRODUCER, how, 1);
+    for (int i = 0; i < n; i++)
+        if (take(&in, buf) != MSG ||
+            hipc_chan_send(&out.ch, buf, MSG, HIPC_FOREVER) != HIPC_OK)
+            _exit(1);
+    end_close(&in);
+    end_close(&out);
+    _exit(0);
+}
+
+/* Seconds per round trip over n, through channels waited on `how`. */
+static double rtt_chan(enum wait_kind how, int n)
+{
+    struct pair p;
+    p.ping = chan_mem(&p.size);
+    p.pong = chan_mem(&p.size);
+    pid_t pid = fork();
+    if (pid == 0)
+        pong_side(&p, how, n + 1);
+    struct end out, in;
+    unsigned char buf[MSG] = {0};
+    end_attach(&out, p.ping, p.size, HIPC_CHAN_PRODUCER, how, 1);
+    end_attach(&in, p.pong, p.size, HIPC_CHAN_CONSUMER, how, 1);
+    /* One trip first, so both sides are attached and warm. */
+    if (hipc_chan_send(&out.ch, buf, MSG, HIPC_FOREVER) != HIPC_OK ||
+        take(&in, buf) != MSG)
+        die("warm-up trip");
+    double t0 = now_s();
+    for (int i = 0; i < n; i++)
+        if (hipc_chan_send(&out.ch, buf, MSG, HIPC_FOREVER) != HIPC_OK ||
+            take(&in, buf) != MSG)
+            die("trip");
+    double t = (now_s() - t0) / n;
+    int status = 1;
+    end_close(&out);
+    end_close(&in);
+    waitpid(pid, &status, 0);
+    munmap(p.ping, p.size);
+    munmap(p.pong, p.size);
+    if (status != 0)
+        die("pong side");
+    return t;
+}
+
+static double rtt_epoll(int n)
+{
+    return rtt_chan(WAIT_EPOLL, n);
+}
+
+static double rtt_futex(int n)
+{
+    return rtt_chan(WAIT_FUTEX, n);
+}
+
+static int full_io(ssize_t (*io)(int, void *, size_t), int fd, void *buf)
+{
+    size_t done = 0;
+    while (done < MSG) {
+        ssize_t k = io(fd, (char *)buf + done, MSG - done);
+        if (k <= 0 && !(k < 0 && errno == EINTR))
+            return -1;
+        done += k > 0 ? (size_t)k : 0;
+    }
+    return 0;
+}
+
+static ssize_t write_io(int fd, void *buf, size_t n)
+{
+    return write(fd, buf, n);
+}
+
+static double rtt_pipe(int n)
+{
+    int a[2], b[2];
+    unsigned char buf[MSG] = {0};
+    if (pipe2(a, O_CLOEXEC) != 0 || pipe2(b, O_CLOEXEC) != 0)
+        die("pipe2");
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (int i = 0; i < n + 1; i++)
+            if (full_io(read, a[0], buf) != 0 ||
+                full_io(write_io, b[1], buf) != 0)
+                _exit(1);
+        _exit(0);
+    }
+    if (full_io(write_io, a[1], buf) != 0 || full_io(read, b[0], buf) != 0)
+        die("pipe warm-up");
+    double t0 = now_s();
+    for (int i = 0; i < n; i++)
+        if (full_io(write_io, a[1], buf) != 0 || full_io(read, b[0], buf) != 0)
+            die("pipe trip");
+    double t = (now_s() - t0) / n;
+    int status = 1;
+    waitpid(pid, &status, 0);
+    for (int i = 0; i < 2; i++) {
+        close(a[i]);
+        close(b[i]);
+    }
+    if (status != 0)
+        die("pipe side");
+    return t;
+}
+
+/* A pipe end read the way an event loop reads it: wait in epoll for
+ * readability, then read. What any loop pays to wait on a plain
+ * descriptor, hipc's bell or not. */
+struct looped {
+    int ep, fd;
+};
+
+static void looped_open(struct looped *l, int fd)
+{
+    struct epoll_event ev = {.events = EPOLLIN};
+    l->fd = fd;
+    l->ep = epoll_create1(EPOLL_CLOEXEC);
+    if (l->ep < 0 || epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+        die("pipe epoll");
+}
+
+static int looped_read(struct looped *l, void *buf)
+{
+    size_t done = 0;
+    while (done < MSG) {
+        struct epoll_event ev;
+        if (epoll_wait(l->ep, &ev, 1, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        ssize_t k = read(l->fd, (char *)buf + done, MSG - done);
+        if (k == 0 || (k < 0 && errno != EINTR && errno != EAGAIN))
+            return -1;
+        done += k > 0 ? (size_t)k : 0;
+    }
+    return 0;
+}
+
+static double rtt_pipe_epoll(int n)
+{
+    int a[2], b[2];
+    unsigned char buf[MSG] = {0};
+    struct looped in;
+    if (pipe2(a, O_CLOEXEC | O_NONBLOCK) != 0 ||
+        pipe2(b, O_CLOEXEC | O_NONBLOCK) != 0)
+        die("pipe2");
+    pid_t pid = fork();
+    if (pid == 0) {
+        looped_open(&in, a[0]);
+        for (int i = 0; i < n + 1; i++)
+            if (looped_read(&in, buf) != 0 || full_io(write_io, b[1], buf) != 0)
+                _exit(1);
+        _exit(0);
+    }
+    looped_open(&in, b[0]);
+    if (full_io(write_io, a[1], buf) != 0 || looped_read(&in, buf) != 0)
+        die("pipe warm-up");
+    double t0 = now_s();
+    for (int i = 0; i < n; i++)
+        if (full_io(write_io, a[1], buf) != 0 || looped_read(&in, buf) != 0)
+            die("pipe trip");
+    double t = (now_s() - t0) / n;
+    int status = 1;
+    waitpid(pid, &status, 0);
+    close(in.ep);
+    for (int i = 0; i < 2; i++) {
+        close(a[i]);
+        close(b[i]);
+    }
+    if (status != 0)
+        die("pipe side");
+    return t;
+}
+
+/* ---- streams ------------------------------------------------------------- */
+
+/* Seconds per message over n, the consumer waiting `how`. */
+static double stream(enum wait_kind how, int n)
+{
+    size_t size;
+    void *mem = chan_mem(&size);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct end p;
+        unsigned char buf[MSG] = {0};
+        end_attach(&p, mem, size, HIPC_CHAN_PRODUCER, how, 0);
+        for (int i = 0; i < n; i++)
+            if (hipc_chan_send(&p.ch, buf, MSG, HIPC_FOREVER) != HIPC_OK)
+                _exit(1);
+        end_close(&p);
+        _exit(0);
+    }
+    struct end c;
+    unsigned char buf[MSG];
+    end_attach(&c, mem, size, HIPC_CHAN_CONSUMER, how, 0);
+    if (take(&c, buf) != MSG) /* the clock starts at the first message */
+        die("first message");
+    double t0 = now_s();
+    for (int i = 1; i < n; i++)
+        if (take(&c, buf) != MSG)
+            die("stream message");
+    double t = (now_s() - t0) / (n - 1);
+    int status = 1;
+    end_close(&c);
+    waitpid(pid, &status, 0);
+    munmap(mem, size);
+    if (status != 0)
+        die("producer");
+    return t;
+}
+
+static double stream_epoll(int n)
+{
+    return stream(WAIT_EPOLL, n);
+}
+
+static double stream_blocking(int n)
+{
+    return stream(WAIT_FUTEX, n);
+}
+
+/* ---- rounds -------------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+#define MAX_ROUNDS 32
+
+/* Rounds of every variant, the order rotating each round; t[v][r]. */
+static void rounds_of(double (*fn[])(int), int nv, int rounds, int n,
+                      double t[][MAX_ROUNDS])
+{
+    for (int r = 0; r < rounds; r++)
+        for (int k = 0; k < nv; k++) {
+            int v = (k + r) % nv;
+            t[v][r] = fn[v](n);
+        }
+}
+
+/* Median over rounds of t[a][r] / t[b][r]. */
+static double ratio(double t[][MAX_ROUNDS], int a, int b, int rounds)
+{
+    double q[MAX_ROUNDS];
+    for (int r = 0; r < rounds; r++)
+        q[r] = t[a][r] / t[b][r];
+    return median(q, rounds);
+}
+
+/* --only VARIANT N: one variant, n iterations, for strace -c and perf. */
+static int only(const char *name, int n)
+{
+    static const struct {
+        const char *name;
+        double (*fn)(int);
+    } v[] = {{"rtt_epoll", rtt_epoll},
+             {"rtt_futex", rtt_futex},
+             {"rtt_pipe", rtt_pipe},
+             {"rtt_pipe_epoll", rtt_pipe_epoll},
+             {"stream_epoll", stream_epoll},
+             {"stream_blocking", stream_blocking}};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        if (strcmp(name, v[i].name) == 0) {
+            printf("%s: %.3f us\n", name, v[i].fn(n) * 1e6);
+            return 0;
+        }
+    fprintf(stderr, "bench_bell: no variant %s\n", name);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    int quick = 0, json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--only") == 0 && i + 2 < argc)
+            return only(argv[i + 1], atoi(argv[i + 2]));
+        if (strcmp(argv[i], "--quick") == 0)
+            quick = 1;
+        else if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else {
+            fprintf(stderr, "usage: %s [--quick] [--json]\n", argv[0]);
+            return 2;
+        }
+    }
+    int rounds = quick ? 3 : 9;
+    double rt[4][MAX_ROUNDS], st[2][MAX_ROUNDS], med[4], smed[2];
+    double (*rtt[])(int) = {rtt_epoll, rtt_futex, rtt_pipe, rtt_pipe_epoll};
+    double (*str[])(int) = {stream_epoll, stream_blocking};
+    rounds_of(rtt, 4, rounds, quick ? 200 : 20000, rt);
+    rounds_of(str, 2, rounds, quick ? 20000 : 2000000, st);
+    for (int v = 0; v < 4; v++)
+        med[v] = median(rt[v], rounds) * 1e6;
+    for (int v = 0; v < 2; v++)
+        smed[v] = 1.0 / median(st[v], rounds) / 1e6;
+    double e_pipe = ratio(rt, 0, 2, rounds), e_futex = ratio(rt, 0, 1, rounds);
+    double e_pipe_ep = ratio(rt, 0, 3, rounds),
+           p_loop = ratio(rt, 3, 2, rounds);
+    /* A rate is the inverse of the time: epoll's rate over blocking's. */
+    double s_ratio = ratio(st, 1, 0, rounds);
+    if (json)
+        printf("{\"rtt_us\": {\"epoll\": %.2f, \"futex\": %.2f, \"pipe\": "
+               "%.2f, \"pipe_epoll\": %.2f}, \"rtt_epoll_over_pipe\": %.3f, "
+               "\"rtt_epoll_over_pipe_epoll\": %.3f, "
+               "\"rtt_pipe_epoll_over_pipe\": %.3f, "
+               "\"rtt_epoll_over_futex\": %.3f, \"stream_mmsgs\": "
+               "{\"epoll\": %.2f, \"blocking\": %.2f}, "
+               "\"stream_epoll_over_blocking\": %.3f, \"rounds\": %d}\n",
+               med[0], med[1], med[2], med[3], e_pipe, e_pipe_ep, p_loop,
+               e_futex, smed[0], smed[1], s_ratio, rounds);
+    else
+        printf("round trip 64 B (medians of %d rounds, interleaved):\n"
+               "  hipc channel, each side in epoll on hipc_chan_get_fd  %8.2f "
+               "us\n"
+               "  hipc channel, blocking recv (futex, no spin)         %8.2f "
+               "us\n"
+               "  raw pipe, blocking read                              %8.2f "
+               "us\n"
+               "  raw pipe waited in epoll (epoll_wait, then read)     %8.2f "
+               "us\n"
+               "  ratios: epoll/pipe %.3f (target <= 1), epoll/pipe-in-epoll "
+               "%.3f (hipc's part), pipe-in-epoll/pipe %.3f (the loop's "
+               "part), epoll/futex %.3f\n"
+               "stream 64 B: epoll consumer %.2f M msgs/s, blocking recv %.2f "
+               "M msgs/s; epoll/blocking rate %.3f (target >= 0.9)\n",
+               rounds, med[0], med[1], med[2], med[3], e_pipe, e_pipe_ep,
+               p_loop, e_futex, smed[0], smed[1], s_ratio);
+    return 0;
+}
