@@ -104,7 +104,14 @@ typedef enum hipc_testing_call {
     HIPC_CALL_PIDFD_OPEN = 37,
     HIPC_CALL_PIDFD_SIGNAL = 38,
     HIPC_CALL_READLINK = 39,
-    HIPC_CALL_KINDS = 40, /* how many kinds there are (not a kind) */
+    HIPC_CALL_SOCKET = 40,
+    HIPC_CALL_BIND = 41,
+    HIPC_CALL_SENDTO = 42,
+    HIPC_CALL_EPOLL_CREATE = 43,
+    HIPC_CALL_EPOLL_CTL = 44,
+    HIPC_CALL_TIMERFD_CREATE = 45,
+    HIPC_CALL_TIMERFD_SETTIME = 46,
+    HIPC_CALL_KINDS = 47, /* how many kinds there are (not a kind) */
     HIPC_CALL_ANY = 255   /* every kind at once */
 } hipc_testing_call;
 
