@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "board.h"
+#include "hot.h"
 #include "hipc/error.h"
 #include "internal.h"
 #include "owner.h"
@@ -71,14 +72,8 @@ enum bc_step {
 };
 #ifdef HIPC_FAULT_INJECTION
 void (*hipc__bcast_step_hook)(int step);
-#define STEP(s)                                                                \
-    do {                                                                       \
-        if (hipc__bcast_step_hook != NULL)                                     \
-            hipc__bcast_step_hook(s);                                          \
-    } while (0)
-#else
-#define STEP(s) ((void)0)
 #endif
+#define STEP(s) HIPC__STEP(hipc__bcast_step_hook, s)
 
 _Static_assert(HIPC_CHAN_MAX_CAPACITY <= (1u << 31),
                "the head is a 32-bit counter: capacity must stay <= 2^31");
@@ -187,25 +182,6 @@ static uint32_t rec_span(const hipc_bcast *b, uint64_t pos, struct rec_view v,
     if (v.len > b->max_msg || rec_size(v.len) > contig)
         return 0;
     return rec_size(v.len);
-}
-
-/* Small payloads are copied inline in 16-byte pieces, as the channel
- * does: a call to memcpy costs more than a 64-byte payload itself. */
-#define COPY_INLINE_MAX 256u
-
-static HIPC_INLINE void copy_msg(void *dst, const void *src, size_t len)
-{
-    unsigned char *d = dst;
-    const unsigned char *s = src;
-    if (len > COPY_INLINE_MAX) {
-        memcpy(d, s, len);
-        return;
-    }
-    size_t i = 0;
-    for (; i + 16 <= len; i += 16)
-        memcpy(d + i, s + i, 16);
-    for (; i < len; i++)
-        d[i] = s[i];
 }
 
 static uint64_t load_tail(const hipc_bcast *b)
@@ -410,7 +386,7 @@ int hipc_bcast_send(hipc_bcast *b, const void *msg, size_t len)
     if (contig < rec)
         write_pad(b, contig);
     make_room(b, rec);
-    copy_msg(b->ring_ + (b->pos_ & b->mask_) + REC_HDR, msg, len);
+    hipc__copy_msg(b->ring_ + (b->pos_ & b->mask_) + REC_HDR, msg, len);
     STEP(STEP_COPIED);
     write_rec_hdr(b, (uint32_t)len);
     STEP(STEP_HEADED);
@@ -421,15 +397,6 @@ int hipc_bcast_send(hipc_bcast *b, const void *msg, size_t len)
 }
 
 /* ---- the consumer -------------------------------------------------------- */
-
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__) || (defined(__arm__) && __ARM_ARCH >= 7)
-    __asm__ __volatile__("yield");
-#endif
-}
 
 /* The oldest message still held, as a consistent (position, sequence)
  * pair read while the producer may be overwriting it. HIPC_OK,
@@ -537,7 +504,7 @@ static uint32_t let_producer_lead(const hipc_bcast *b, uint32_t head)
     for (int i = 0; i < LEAD_POLLS && head - (uint32_t)b->pos_ < lead &&
                     still < STILL_POLLS;
          i++) {
-        cpu_relax();
+        hipc__cpu_relax();
         uint32_t h = atomic_load_explicit(&hdr(b)->head, memory_order_acquire);
         still = h == head ? still + 1 : 0;
         head = h;
@@ -598,7 +565,7 @@ static int take(hipc_bcast *b, void *buf, size_t cap)
         }
         if (v.len > cap)
             return HIPC_E_BUF_TOO_SMALL;
-        copy_msg(buf, b->ring_ + (pos & b->mask_) + REC_HDR, v.len);
+        hipc__copy_msg(buf, b->ring_ + (pos & b->mask_) + REC_HDR, v.len);
         STEP(STEP_TAKEN);
         if (!intact_after_read(b, pos)) {
             if ((rc = overrun(b)) != RESYNCED)
@@ -644,19 +611,6 @@ static int producer_there(hipc_bcast *b, int ask_proc)
     return alive < 0 ? alive : alive != 0 ? HIPC_OK : HIPC_E_PEER_GONE;
 }
 
-static int64_t sat_add(int64_t a, int64_t t)
-{
-    return a > INT64_MAX - t ? INT64_MAX : a + t;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    /* CLOCK_MONOTONIC cannot fail (lib/sys.c). */
-    (void)hipc__sys_clock_monotonic(&ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Busy-polls for the spin time. */
 static int spin(hipc_bcast *b, void *buf, size_t cap, int64_t end)
 {
@@ -665,9 +619,9 @@ static int spin(hipc_bcast *b, void *buf, size_t cap, int64_t end)
             int rc = take(b, buf, cap);
             if (rc != HIPC_E_AGAIN)
                 return rc;
-            cpu_relax();
+            hipc__cpu_relax();
         }
-        if (now_ns() >= end)
+        if (hipc__mono_ns() >= end)
             return HIPC_E_AGAIN;
     }
 }
@@ -698,19 +652,19 @@ static int sleep_once(hipc_bcast *b, int64_t ns)
 HIPC_NOINLINE static int recv_wait(hipc_bcast *b, void *buf, size_t cap,
                                    int64_t timeout_ns)
 {
-    int64_t now = now_ns();
+    int64_t now = hipc__mono_ns();
     int64_t deadline =
-        timeout_ns == HIPC_FOREVER ? INT64_MAX : sat_add(now, timeout_ns);
-    int64_t spin_end = sat_add(now, b->spin_ns);
+        timeout_ns == HIPC_FOREVER ? INT64_MAX : hipc__sat_add(now, timeout_ns);
+    int64_t spin_end = hipc__sat_add(now, b->spin_ns);
     int rc = spin(b, buf, cap, spin_end < deadline ? spin_end : deadline);
     int64_t next_check = now, slice = FIRST_SLICE_NS;
     while (rc == HIPC_E_AGAIN) {
-        now = now_ns();
+        now = hipc__mono_ns();
         if (now >= next_check) {
             rc = producer_there(b, 1);
             if (rc != HIPC_OK)
                 return rc == HIPC_E_PEER_GONE ? wait_over(b, buf, cap, 1) : rc;
-            next_check = sat_add(now, SLICE_NS);
+            next_check = hipc__sat_add(now, SLICE_NS);
         }
         if (now >= deadline)
             return wait_over(b, buf, cap, 0);
