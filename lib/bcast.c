@@ -720,7 +720,7 @@ static HIPC_INLINE int fast_take(hipc_bcast *b, void *buf, size_t cap)
     uint32_t rec = rec_size(v.len);
     if (rec > contig_at(b, pos) || rec > published)
         return FAST_NONE;
-    copy_msg(buf, b->ring_ + (pos & b->mask_) + REC_HDR, v.len);
+    hipc__copy_msg(buf, b->ring_ + (pos & b->mask_) + REC_HDR, v.len);
     STEP(STEP_TAKEN);
     if (!intact_after_read(b, pos))
         return FAST_NONE;
