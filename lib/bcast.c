@@ -32,6 +32,7 @@
 
 #include "board.h"
 #include "hot.h"
+#include "ring.h"
 #include "hipc/error.h"
 #include "internal.h"
 #include "owner.h"
@@ -41,7 +42,6 @@
 #define LINE 128u
 #define RING_MAGIC 0x74736362u   /* "bcst", stored last by create */
 #define HANDLE_MAGIC 0x42435354u /* marks an open handle */
-#define ENDIAN_MARK 0x01020304u
 #define REC_HDR HIPC_BCAST_REC_HEADER
 #define PAD_BIT 0x80000000u
 /* The producer reclaims at least a 1/RECLAIM_DIV of the ring at a time. */
@@ -84,12 +84,7 @@ enum { ST_OPEN = 1, ST_CLOSED };
 #define ANY_END 0
 
 struct bc_meta {
-    _Atomic uint32_t magic;
-    uint32_t version;
-    uint32_t endian;
-    uint32_t header_size;
-    uint32_t capacity;
-    uint32_t max_msg;
+    struct hipc__ring_meta ring;
     struct hipc__board_ref board;
 };
 
@@ -104,6 +99,15 @@ struct bc_hdr {
     _Atomic uint64_t next_seq;
     unsigned char tail_pad_[LINE - 16u];
 };
+
+_Static_assert(offsetof(struct bc_meta, board) == 24,
+               "the board reference follows the six words");
+
+static const struct hipc__ring_kind ring_kind = {RING_MAGIC,
+                                                 HIPC_BCAST_LAYOUT_VERSION,
+                                                 HIPC_BCAST_HEADER_SIZE,
+                                                 HIPC_BCAST_MIN_CAPACITY,
+                                                 REC_HDR};
 
 _Static_assert(sizeof(struct bc_hdr) == HIPC_BCAST_HEADER_SIZE,
                "the header is four 128-byte lines");
@@ -142,11 +146,6 @@ _Static_assert(sizeof(struct hipc__board) <=
 static uint32_t rec_size(uint32_t len)
 {
     return REC_HDR + ((len + 15u) & ~15u);
-}
-
-static int is_pow2(size_t v)
-{
-    return v != 0 && (v & (v - 1)) == 0;
 }
 
 static struct bc_rec *rec_at(const hipc_bcast *b, uint64_t pos)
@@ -227,7 +226,7 @@ static int check_create_cfg(const hipc_bcast_config *cfg)
     if (rc != HIPC_OK)
         return rc;
     size_t cap = capacity_of(cfg);
-    if (!is_pow2(cap) || cap < HIPC_BCAST_MIN_CAPACITY ||
+    if (!hipc__is_pow2(cap) || cap < HIPC_BCAST_MIN_CAPACITY ||
         cap > HIPC_CHAN_MAX_CAPACITY)
         return HIPC_E_BAD_CAPACITY;
     return cfg->max_msg > cap - REC_HDR ? HIPC_E_BAD_SIZE : HIPC_OK;
@@ -237,37 +236,23 @@ static void format_ring(struct bc_hdr *h, const hipc_bcast_config *cfg)
 {
     size_t cap = capacity_of(cfg);
     memset(h, 0, HIPC_BCAST_HEADER_SIZE);
-    h->meta.version = HIPC_BCAST_LAYOUT_VERSION;
-    h->meta.endian = ENDIAN_MARK;
-    h->meta.header_size = HIPC_BCAST_HEADER_SIZE;
-    h->meta.capacity = (uint32_t)cap;
-    h->meta.max_msg =
-        (uint32_t)(cfg->max_msg != 0 ? cfg->max_msg : cap - REC_HDR);
+    hipc__ring_meta_fill(&h->meta.ring, &ring_kind, (uint32_t)cap,
+                         (uint32_t)cfg->max_msg);
     atomic_store_explicit(&h->meta.board.id, HIPC__BOARD_NONE,
                           memory_order_relaxed);
     /* Release: whoever sees the magic sees the fields above. */
-    atomic_store_explicit(&h->meta.magic, RING_MAGIC, memory_order_release);
+    atomic_store_explicit(&h->meta.ring.magic, RING_MAGIC,
+                          memory_order_release);
 }
 
 /* Reads the meta line once into the handle, checked against the size the
  * kernel reports for the segment. */
 static int read_meta(hipc_bcast *b, const struct bc_hdr *h, size_t size)
 {
-    uint32_t magic = atomic_load_explicit(&h->meta.magic, memory_order_acquire);
-    if (magic == 0)
-        return HIPC_E_AGAIN;
-    if (magic != RING_MAGIC)
-        return HIPC_E_FOREIGN;
-    if (h->meta.endian != ENDIAN_MARK ||
-        h->meta.header_size != HIPC_BCAST_HEADER_SIZE)
-        return HIPC_E_LAYOUT;
-    if (h->meta.version != HIPC_BCAST_LAYOUT_VERSION)
-        return HIPC_E_VERSION;
-    uint32_t c = h->meta.capacity, m = h->meta.max_msg;
-    if (!is_pow2(c) || c < HIPC_BCAST_MIN_CAPACITY ||
-        c > HIPC_CHAN_MAX_CAPACITY || c > size - HIPC_BCAST_HEADER_SIZE ||
-        m > c - REC_HDR)
-        return HIPC_E_CORRUPT;
+    uint32_t c = 0, m = 0;
+    int rc = hipc__ring_meta_read(&h->meta.ring, &ring_kind, size, &c, &m);
+    if (rc != HIPC_OK)
+        return rc;
     b->capacity = c;
     b->max_msg = m;
     b->mask_ = c - 1u;

@@ -30,6 +30,7 @@
 
 #include "bell.h"
 #include "hot.h"
+#include "ring.h"
 #include "hipc/error.h"
 #include "internal.h"
 #include "owner.h"
@@ -39,7 +40,6 @@
 #define LINE 128u
 #define CHAN_MAGIC 0x6e616863u   /* "chan", stored last by init */
 #define HANDLE_MAGIC 0x4348414eu /* marks an attached handle */
-#define ENDIAN_MARK 0x01020304u
 #define REC_HDR 8u
 #define PAD_BIT 0x80000000u /* in a record's length word: a pad */
 /* How often a waiter that hears nothing asks whether its peer still lives. */
@@ -95,15 +95,6 @@ enum seg_origin { SEG_OPENED, SEG_CREATED };
  * on the futex (the rest of the word is what it waits for, as ever). */
 #define BELL_ARMED 0x80000000u
 
-struct chan_meta {
-    _Atomic uint32_t magic;
-    uint32_t version;
-    uint32_t endian;
-    uint32_t header_size;
-    uint32_t capacity;
-    uint32_t max_msg;
-};
-
 struct chan_slot {
     _Atomic uint32_t owner; /* 0, pid, CLAIMING|pid or CLOSED|pid */
     _Atomic uint32_t start_lo;
@@ -121,8 +112,8 @@ struct chan_wait {
 };
 
 struct chan_hdr {
-    struct chan_meta meta;
-    unsigned char meta_pad_[LINE - sizeof(struct chan_meta)];
+    struct hipc__ring_meta meta;
+    unsigned char meta_pad_[LINE - sizeof(struct hipc__ring_meta)];
     struct chan_slot slot[2]; /* [0] producer, [1] consumer */
     /* The pid namespace of each slot's owner (0: not recorded, as by hipc
      * 0.2). Beside the slots, not in them, so the slots keep the offsets
@@ -141,6 +132,12 @@ struct chan_hdr {
     struct chan_wait prod_wait;
     unsigned char prod_pad_[LINE - sizeof(struct chan_wait)];
 };
+
+static const struct hipc__ring_kind chan_kind = {CHAN_MAGIC,
+                                                 HIPC_CHAN_LAYOUT_VERSION,
+                                                 HIPC_CHAN_HEADER_SIZE,
+                                                 HIPC_CHAN_MIN_CAPACITY,
+                                                 REC_HDR};
 
 _Static_assert(sizeof(struct chan_hdr) == HIPC_CHAN_HEADER_SIZE,
                "the header is six 128-byte lines");
@@ -195,11 +192,6 @@ static uint32_t rec_size(uint32_t len)
     return REC_HDR + ((len + 7u) & ~7u);
 }
 
-static int is_pow2(size_t v)
-{
-    return v != 0 && (v & (v - 1)) == 0;
-}
-
 /* Record headers are read through 32-bit atomics so that each field is
  * loaded exactly once even while a hostile peer rewrites it. */
 static _Atomic uint32_t *ring_word(const hipc_chan *ch, uint32_t off)
@@ -237,7 +229,7 @@ int hipc_chan_mem_size(size_t capacity, size_t *size)
         return HIPC_E_NULL;
     if (capacity == 0)
         capacity = HIPC_CHAN_CAPACITY_DEFAULT;
-    if (!is_pow2(capacity) || capacity < HIPC_CHAN_MIN_CAPACITY ||
+    if (!hipc__is_pow2(capacity) || capacity < HIPC_CHAN_MIN_CAPACITY ||
         capacity > HIPC_CHAN_MAX_CAPACITY)
         return HIPC_E_BAD_CAPACITY;
     /* Cannot overflow: the capacity is at most 2^31 and the header small,
@@ -291,40 +283,10 @@ int hipc_chan_init_mem(void *mem, size_t size, const hipc_chan_config *cfg)
     /* The whole ring too: a stale seq word from an earlier channel in the
      * same memory must not look like a published record. */
     memset(h, 0, need);
-    h->meta.version = HIPC_CHAN_LAYOUT_VERSION;
-    h->meta.endian = ENDIAN_MARK;
-    h->meta.header_size = HIPC_CHAN_HEADER_SIZE;
-    size_t cap = capacity_of(cfg);
-    h->meta.capacity = (uint32_t)cap;
-    h->meta.max_msg =
-        (uint32_t)(cfg->max_msg != 0 ? cfg->max_msg : cap - REC_HDR);
+    hipc__ring_meta_fill(&h->meta, &chan_kind, (uint32_t)capacity_of(cfg),
+                         (uint32_t)cfg->max_msg);
     /* Release: an attacher that sees the magic sees the fields above. */
     atomic_store_explicit(&h->meta.magic, CHAN_MAGIC, memory_order_release);
-    return HIPC_OK;
-}
-
-/* Reads the header once into locals and checks it against the real size
- * of the memory, which the caller (or the kernel) vouches for. */
-static int read_meta(const struct chan_hdr *h, size_t size, uint32_t *cap,
-                     uint32_t *max_msg)
-{
-    uint32_t magic = atomic_load_explicit(&h->meta.magic, memory_order_acquire);
-    if (magic == 0)
-        return HIPC_E_AGAIN; /* still being formatted */
-    if (magic != CHAN_MAGIC)
-        return HIPC_E_FOREIGN;
-    if (h->meta.endian != ENDIAN_MARK ||
-        h->meta.header_size != HIPC_CHAN_HEADER_SIZE)
-        return HIPC_E_LAYOUT;
-    if (h->meta.version != HIPC_CHAN_LAYOUT_VERSION)
-        return HIPC_E_VERSION;
-    uint32_t c = h->meta.capacity, m = h->meta.max_msg;
-    if (!is_pow2(c) || c < HIPC_CHAN_MIN_CAPACITY ||
-        c > HIPC_CHAN_MAX_CAPACITY || c > size - HIPC_CHAN_HEADER_SIZE ||
-        m > c - REC_HDR)
-        return HIPC_E_CORRUPT;
-    *cap = c;
-    *max_msg = m;
     return HIPC_OK;
 }
 
@@ -1035,7 +997,8 @@ static int attach_core(hipc_chan *ch, void *mem, size_t size,
         return HIPC_E_BAD_SIZE;
     uint32_t cap = 0, max_msg = 0, head = 0, tail = 0, prev = 0;
     struct chan_hdr *h = mem;
-    if ((rc = read_meta(h, size, &cap, &max_msg)) != HIPC_OK)
+    if ((rc = hipc__ring_meta_read(&h->meta, &chan_kind, size, &cap,
+                                   &max_msg)) != HIPC_OK)
         return rc;
     ch->flags_ = cfg->flags;
     ch->hdr_ = h;
