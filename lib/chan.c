@@ -842,8 +842,6 @@ static int try_failed(hipc_chan *ch, struct rec_pos *r)
 {
     if ((ch->flags_ & HAS_BELL) != 0) {
         int rc = bell_arm(ch, r);
-        if (rc == HIPC_E_PEER_GONE)
-            bell_keep_ready(ch);
         if (rc != HIPC_E_AGAIN)
             return rc;
         /* An armed try is woken by the timer to look after its peer:

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "hipc/chan.h"
 #include "hipc/error.h"
 #include "support.h"
@@ -514,6 +515,38 @@ static void a_try_never_spins_whatever_the_spin(void **state)
     region_free(&r);
 }
 
+#ifdef HIPC_FAULT_INJECTION
+static void close_the_producer(void *arg)
+{
+    assert_int_equal(hipc_chan_close(arg), HIPC_OK);
+}
+
+/* The producer closes while the consumer arms (between its try and its
+ * look after the announcement; the timer's setting is where the hook
+ * runs): the same try answers HIPC_E_PEER_GONE, and the descriptor is left
+ * readable, so a loop that polls again is not stuck. */
+static void a_peer_closing_during_the_arming_leaves_it_readable(void **state)
+{
+    (void)state;
+    struct region r = region_new(CAP);
+    hipc_chan p, c;
+    int fd = -1;
+    attach(&p, &r, HIPC_CHAN_PRODUCER);
+    attach(&c, &r, HIPC_CHAN_CONSUMER);
+    assert_int_equal(hipc_chan_get_fd(&c, &fd), HIPC_OK);
+    hipc_fault_reset();
+    hipc_fault_hook_nth(HIPC_SYS_TIMERFD_SETTIME, 1, close_the_producer, &p);
+    char b[8];
+    assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_PEER_GONE);
+    assert_int_equal(hipc_fault_calls(HIPC_SYS_TIMERFD_SETTIME) >= 1, 1);
+    hipc_fault_reset();
+    assert_true(readable(fd, 0));
+    assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_PEER_GONE);
+    assert_int_equal(hipc_chan_close(&c), HIPC_OK);
+    region_free(&r);
+}
+#endif
+
 /* A peer that rings and then puts our announcement back makes the next
  * arming skip its drain: the ring left over is one spurious wake-up, and
  * the try after it, which finds no progress, drains all. */
@@ -608,6 +641,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_peer_that_never_rings_is_caught_by_the_timer),
     cmocka_unit_test(a_spin_of_zero_arms_at_once_and_still_rings),
     cmocka_unit_test(a_try_never_spins_whatever_the_spin),
+#ifdef HIPC_FAULT_INJECTION
+    cmocka_unit_test(a_peer_closing_during_the_arming_leaves_it_readable),
+#endif
     cmocka_unit_test(a_ring_hidden_by_the_peer_costs_one_spurious_wake),
     cmocka_unit_test(a_blocking_call_waits_on_the_futex_and_disarms),
     cmocka_unit_test(a_segment_channel_and_its_bell_leave_nothing),
