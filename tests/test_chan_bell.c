@@ -236,6 +236,9 @@ static int drain(hipc_chan *c, unsigned long *next)
 static void a_poll_loop_serves_a_socket_and_a_channel(void **state)
 {
     (void)state;
+    /* An empty ring makes the reader ask /proc after the producer. */
+    if (hipc_test_own_stat_is_faked())
+        hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
     enum { COUNT = 20000, EVERY = 100 };
     struct region r = region_new(CAP);
     int sv[2];
@@ -278,6 +281,9 @@ static void an_epoll_reader_sleeps_while_a_million_messages_pass(void **state)
 {
     (void)state;
     enum { COUNT = 1000000 };
+    /* A full ring makes the reader ask /proc after the producer. */
+    if (hipc_test_own_stat_is_faked())
+        hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
     struct region r = region_new(65536);
     hipc_chan c;
     int fd = -1, ep = epoll_create1(EPOLL_CLOEXEC);
