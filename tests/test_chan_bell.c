@@ -81,7 +81,9 @@ static int drains_may_stop_early(void)
 
 /* The descriptor armed after `since` is not readable now, unless its
  * timer (5 ms at the shortest) could have run out: a machine this loaded
- * makes that readiness spurious, which is allowed, not a ring. */
+ * makes that readiness spurious, which is allowed, not a ring. An arming
+ * keeps a timer that is already running out soon enough, so `since` is
+ * taken before the first arming of the test, not the last. */
 static void assert_quiet_since(int fd, int64_t since)
 {
     if (readable(fd, 0) && !drains_may_stop_early())
@@ -151,7 +153,6 @@ static void a_send_rings_an_armed_consumer_once(void **state)
      * try that finds it does not arm. */
     assert_int_equal(hipc_chan_send(&p, "de", 2, 0), HIPC_OK);
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), 2);
-    t0 = now_ns();
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_AGAIN);
     assert_quiet_since(fd, t0);
     assert_int_equal(hipc_chan_close(&p), HIPC_OK);
@@ -482,8 +483,8 @@ static void a_spin_of_zero_arms_at_once_and_still_rings(void **state)
     assert_int_equal(hipc_chan_set_spin(&c, 0), HIPC_OK);
     assert_int_equal(hipc_chan_get_fd(&c, &fd), HIPC_OK);
     char b[8];
+    int64_t t0 = now_ns();
     for (int i = 0; i < 5; i++) {
-        int64_t t0 = now_ns();
         assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_AGAIN);
         assert_quiet_since(fd, t0);
         assert_int_equal(hipc_chan_send(&p, "s", 1, 0), HIPC_OK);
@@ -567,6 +568,7 @@ static void a_ring_hidden_by_the_peer_costs_one_spurious_wake(void **state)
     assert_int_equal(hipc_chan_set_spin(&c, 0), HIPC_OK);
     assert_int_equal(hipc_chan_get_fd(&c, &fd), HIPC_OK);
     char b[8];
+    int64_t t0 = now_ns();
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_AGAIN);
     uint32_t *wait = (uint32_t *)(void *)(r.mem + OFF_CONS_WAIT);
     uint32_t armed = __atomic_load_n(&wait[0], __ATOMIC_SEQ_CST);
@@ -581,7 +583,6 @@ static void a_ring_hidden_by_the_peer_costs_one_spurious_wake(void **state)
         assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_AGAIN);
         assert_true(++tries <= 3);
     }
-    int64_t t0 = now_ns();
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_AGAIN);
     assert_quiet_since(fd, t0);
     assert_int_equal(hipc_chan_close(&p), HIPC_OK);
