@@ -729,6 +729,49 @@ static int check_timeout(int64_t timeout_ns)
                                                          : HIPC_E_BAD_TIMEOUT;
 }
 
+/* A try on a consumer with a descriptor (hipc_bcast_get_fd) found no
+ * message: arms the bell. The producer's /proc record is asked at most
+ * once per slice (the bell's timer beat brings the loop back for it);
+ * the timer is short after progress, for the race publish() leaves open.
+ * Only HIPC_E_AGAIN leaves the bell unready. */
+static int bell_try(hipc_bcast *b, void *buf, size_t cap)
+{
+    struct hipc__board *bd = board(b);
+    int64_t now = now_ns();
+    int ask = now >= bd->bell.look_at;
+    int rc = producer_there(b, ask);
+    /* Found there: not asked again for a slice; found gone (or not found
+     * out): asked again at the next try, so gone stays gone. */
+    if (ask && rc == HIPC_OK)
+        bd->bell.look_at = sat_add(now, SLICE_NS);
+    if (rc == HIPC_E_PEER_GONE)
+        rc = wait_over(b, buf, cap, 1);
+    int armed = 0;
+    if (rc == HIPC_OK) {
+        int err = 0;
+        (void)hipc__board_attach(bd, &hdr(b)->meta.board, &err);
+        int64_t ns = bd->bell.seen != b->head_ ? FIRST_SLICE_NS : SLICE_NS;
+        rc = hipc__board_bell_arm(bd, &hdr(b)->head, b->head_, now, ns,
+                                  &b->sys_errno);
+        armed = rc == HIPC_E_AGAIN;
+        if (rc == HIPC_OK)
+            rc = take(b, buf, cap);
+    }
+    if (!armed)
+        hipc__board_bell_ready(bd);
+    return rc;
+}
+
+int hipc_bcast_get_fd(hipc_bcast *b, int *fd)
+{
+    int rc = check_handle(b, HIPC_BCAST_CONSUMER);
+    if (rc != HIPC_OK)
+        return rc;
+    if (fd == NULL)
+        return HIPC_E_NULL;
+    return hipc__board_bell_open(board(b), fd, &b->sys_errno);
+}
+
 int hipc_bcast_recv(hipc_bcast *b, void *buf, size_t cap, int64_t timeout_ns)
 {
     if (buf == NULL && cap != 0)
@@ -738,11 +781,15 @@ int hipc_bcast_recv(hipc_bcast *b, void *buf, size_t cap, int64_t timeout_ns)
         rc = check_timeout(timeout_ns);
     if (rc != HIPC_OK)
         return rc;
+    if (board(b)->bell.armed)
+        hipc__board_bell_disarm(board(b));
     rc = take(b, buf, cap);
     if (rc != HIPC_E_AGAIN)
         return rc;
     if (timeout_ns != 0)
         return recv_wait(b, buf, cap, timeout_ns);
+    if (board(b)->bell.have)
+        return bell_try(b, buf, cap);
     rc = producer_there(b, 0);
     return rc == HIPC_E_PEER_GONE ? wait_over(b, buf, cap, 1) : HIPC_E_AGAIN;
 }
@@ -1063,6 +1110,7 @@ int hipc_bcast_close(hipc_bcast *b)
         return rc;
     leave(b);
     hipc__board_detach(board(b));
+    hipc__board_bell_close(board(b));
     b->state_ = ST_CLOSED;
     b->hdr_ = NULL;
     b->ring_ = NULL;
