@@ -733,7 +733,7 @@ static int check_timeout(int64_t timeout_ns)
  * message: arms the bell. The producer's /proc record is asked at most
  * once per slice (the bell's timer beat brings the loop back for it);
  * the timer is short after progress, for the race publish() leaves open.
- * Only HIPC_E_AGAIN leaves the bell unready. */
+ * A final code makes the bell readable for good. */
 static int bell_try(hipc_bcast *b, void *buf, size_t cap)
 {
     struct hipc__board *bd = board(b);
@@ -757,7 +757,9 @@ static int bell_try(hipc_bcast *b, void *buf, size_t cap)
         if (rc == HIPC_OK)
             rc = take(b, buf, cap);
     }
-    if (!armed)
+    /* A message needs no readiness (the caller tries until HIPC_E_AGAIN);
+     * anything else that did not arm does. */
+    if (!armed && rc < 0)
         hipc__board_bell_ready(bd);
     return rc;
 }

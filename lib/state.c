@@ -693,8 +693,8 @@ static int wait_slice(hipc_state_reader *r, int64_t ns, int ask_proc)
 
 /* A try on a reader with a descriptor (hipc_state_get_fd): nothing new
  * arms the bell. The writer's /proc record is asked at most once per
- * slice (the bell's timer beat brings the loop back for it). Only
- * HIPC_E_AGAIN leaves the bell unready. */
+ * slice (the bell's timer beat brings the loop back for it). A final
+ * code makes the bell readable for good. */
 static int bell_try(hipc_state_reader *r)
 {
     struct hipc__board *bd = r_board(r);
@@ -723,7 +723,8 @@ static int bell_try(hipc_state_reader *r)
         rc = hipc__board_bell_arm(bd, &h->cur, r->seen_, now,
                                   HIPC_STATE_SLICE_NS, &r->sys_errno);
     }
-    if (rc != HIPC_E_AGAIN)
+    /* News needs no readiness: the caller tries until HIPC_E_AGAIN. */
+    if (rc != HIPC_E_AGAIN && rc != HIPC_OK)
         hipc__board_bell_ready(bd);
     return rc;
 }
