@@ -312,7 +312,8 @@ int hipc__board_wake(struct hipc__board *b, _Atomic uint32_t *word)
     uint32_t v = atomic_load(b->sleepers);
     if (v == 0)
         return 0;
-    if (v >= HIPC__BOARD_BELL_ONE && b->bells)
+    /* Only a writer wakes, and a writer's board always has the slots. */
+    if (v >= HIPC__BOARD_BELL_ONE)
         ring_bells(b);
     if ((v & (HIPC__BOARD_BELL_ONE - 1u)) == 0)
         return 0;
@@ -399,7 +400,7 @@ int hipc__board_bell_arm(struct hipc__board *b, const _Atomic uint32_t *word,
     if (rc != HIPC_OK)
         return rc;
     if (!keep)
-        bl->due = now > INT64_MAX - ns ? INT64_MAX : now + ns;
+        bl->due = now + ns; /* CLOCK_MONOTONIC nanoseconds: far from wrapping */
     if (b->bells && bl->slot == 0)
         slot_claim(b);
     if (bl->slot != 0) {
