@@ -737,6 +737,7 @@ static int check_timeout(int64_t timeout_ns)
 static int bell_try(hipc_bcast *b, void *buf, size_t cap)
 {
     struct hipc__board *bd = board(b);
+    hipc__board_bell_disarm(bd);
     int64_t now = now_ns();
     int ask = now >= bd->bell.look_at;
     int rc = producer_there(b, ask);
@@ -783,13 +784,13 @@ int hipc_bcast_recv(hipc_bcast *b, void *buf, size_t cap, int64_t timeout_ns)
         rc = check_timeout(timeout_ns);
     if (rc != HIPC_OK)
         return rc;
-    if (board(b)->bell.armed)
-        hipc__board_bell_disarm(board(b));
     rc = take(b, buf, cap);
     if (rc != HIPC_E_AGAIN)
         return rc;
-    if (timeout_ns != 0)
+    if (timeout_ns != 0) {
+        hipc__board_bell_disarm(board(b));
         return recv_wait(b, buf, cap, timeout_ns);
+    }
     if (board(b)->bell.have)
         return bell_try(b, buf, cap);
     rc = producer_there(b, 0);

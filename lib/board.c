@@ -296,6 +296,11 @@ static void ring_bells(struct hipc__board *b)
                                                      memory_order_acquire,
                                                      memory_order_relaxed))
             continue;
+        /* Whoever takes an announcement down takes its count too: after
+         * a ring the next publish scans nothing, though the reader has not
+         * tried yet (a consumer draining a stream). */
+        atomic_fetch_sub_explicit(b->sleepers, HIPC__BOARD_BELL_ONE,
+                                  memory_order_relaxed);
         uint32_t w[HIPC__BELL_WORDS];
         for (int k = 0; k < HIPC__BELL_WORDS; k++)
             w[k] = atomic_load_explicit(&s->name[k], memory_order_relaxed);
@@ -361,10 +366,11 @@ void hipc__board_bell_disarm(struct hipc__board *b)
         return;
     bl->armed = 0;
     uint32_t up = bl->tag | SLOT_ARMED;
-    if (!atomic_compare_exchange_strong(&slot_at(b, bl->slot - 1)->state, &up,
-                                        bl->tag))
-        bl->rung = 1; /* taken down by a writer: it rang (or a scribbler) */
-    atomic_fetch_sub(b->sleepers, HIPC__BOARD_BELL_ONE);
+    if (atomic_compare_exchange_strong(&slot_at(b, bl->slot - 1)->state, &up,
+                                       bl->tag))
+        atomic_fetch_sub(b->sleepers, HIPC__BOARD_BELL_ONE);
+    else
+        bl->rung = 1; /* taken down by a writer (count and all): it rang */
 }
 
 /* Claims a free slot on the board held and writes our bell's name there. */
