@@ -155,30 +155,6 @@ static int ref_read(const struct hipc__board_ref *ref, struct ref_copy *c)
     return again == c->id ? HIPC_OK : HIPC_E_CORRUPT;
 }
 
-/* Makes the board's page present, writable, before anything touches it: a
- * page the kernel cannot provide (a huge page segment passed off as a
- * board) would otherwise be a SIGBUS. Kernels before 5.14 lack
- * MADV_POPULATE_WRITE (EINVAL): then mincore must show it present, as a
- * board page is once its writer wrote the header. */
-static int page_present(void *base, int *err)
-{
-    size_t page = hipc__sys_page_size();
-    int r = hipc__sys_madvise(base, page, MADV_POPULATE_WRITE);
-    if (r == 0)
-        return HIPC_OK;
-    if (r != -EINVAL)
-        return r == -EFAULT ? hipc__fail_as(err, r, HIPC_E_NOMEM)
-                            : hipc__fail(err, r);
-    unsigned char in_core = 0;
-    int m = hipc__sys_mincore(base, page, &in_core);
-    if (m < 0)
-        /* GCOVR_EXCL_START [kernel]: no populate, then mincore failing */
-        return hipc__fail(err, m);
-    /* GCOVR_EXCL_STOP */
-    hipc__set_errno(err, EINVAL);
-    return (in_core & 1u) ? HIPC_OK : HIPC_E_UNSUPPORTED;
-}
-
 /* Is the mapping at `base` the board that `c` names? Size first (from the
  * IPC_STAT taken after the attach: the mapped segment's), then the page,
  * then one copy of the header. */
@@ -194,7 +170,7 @@ static int board_check(void *base, int id, const struct ref_copy *c, int *bells,
     if (size < HIPC_SHM_HEADER_SIZE + LEGACY_PAYLOAD ||
         size > hipc__sys_page_size())
         return HIPC_E_CORRUPT;
-    int rc = page_present(base, err);
+    int rc = hipc__shm_page_present(base, MADV_POPULATE_WRITE, err);
     if (rc != HIPC_OK)
         return rc;
     unsigned char copy[HIPC_SHM_HEADER_SIZE];

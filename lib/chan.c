@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "bell.h"
+#include "hot.h"
 #include "hipc/error.h"
 #include "internal.h"
 #include "owner.h"
@@ -204,47 +205,6 @@ static int is_pow2(size_t v)
 static _Atomic uint32_t *ring_word(const hipc_chan *ch, uint32_t off)
 {
     return (_Atomic uint32_t *)(void *)(ch->ring_ + off);
-}
-
-/* Small payloads are copied inline in 16-byte pieces (fixed-size copies
- * the compiler turns into single vector moves): a call to memcpy costs
- * more stores (return address, saved registers) than a 64-byte payload
- * itself, and stores are what the producer waits on (see "The hot paths"
- * below). Larger ones go to the C library's memcpy. (An earlier version
- * copied in fixed 1 KiB pieces, which gcc turned into `rep movsq`.) */
-#define COPY_INLINE_MAX 256u
-
-static HIPC_INLINE void copy_msg(void *dst, const void *src, size_t len)
-{
-    unsigned char *d = dst;
-    const unsigned char *s = src;
-    if (len > COPY_INLINE_MAX) {
-        memcpy(d, s, len);
-        return;
-    }
-    size_t i = 0;
-    for (; i + 16 <= len; i += 16)
-        memcpy(d + i, s + i, 16);
-    if (i + 8 <= len) {
-        memcpy(d + i, s + i, 8);
-        i += 8;
-    }
-    for (; i < len; i++)
-        d[i] = s[i];
-}
-
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__) || (defined(__arm__) && __ARM_ARCH >= 7)
-    __asm__ __volatile__("yield");
-#endif
-}
-
-static int64_t sat_add(int64_t a, int64_t b)
-{
-    return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
 static int now_ns(hipc_chan *ch, int64_t *out)
@@ -549,7 +509,7 @@ static uint32_t let_producer_lead(const hipc_chan *ch, uint32_t tail)
     int still = 0;
     for (int i = 0;
          i < LEAD_POLLS && tail - ch->pos_ < lead && still < STILL_POLLS; i++) {
-        cpu_relax();
+        hipc__cpu_relax();
         /* Acquire, as every tail load: the caller reads records below it. */
         uint32_t t = atomic_load_explicit(&hdr(ch)->tail, memory_order_acquire);
         still = t == tail ? still + 1 : 0;
@@ -722,12 +682,12 @@ static int timed_out(hipc_chan *ch, struct rec_pos *r)
  * deadline passes. A spin that never ends asks after the peer per slice. */
 static int spin(hipc_chan *ch, struct rec_pos *r, int64_t now, int64_t deadline)
 {
-    int64_t spin_end = sat_add(now, ch->spin_ns);
-    int64_t next_check = sat_add(now, SLICE_NS);
+    int64_t spin_end = hipc__sat_add(now, ch->spin_ns);
+    int64_t next_check = hipc__sat_add(now, SLICE_NS);
     /* Half the spin at most: the rest still polls, for just the record,
      * so a consumer that drains steadily never sends us to sleep. */
     int64_t hyst = ch->spin_ns / 2 < HYST_NS ? ch->spin_ns / 2 : HYST_NS;
-    int64_t hyst_end = sat_add(now, hyst);
+    int64_t hyst_end = hipc__sat_add(now, hyst);
     if (spin_end > deadline)
         spin_end = deadline;
     for (;;) {
@@ -735,7 +695,7 @@ static int spin(hipc_chan *ch, struct rec_pos *r, int64_t now, int64_t deadline)
             int rc = attempt(ch, r);
             if (rc != HIPC_E_AGAIN)
                 return rc;
-            cpu_relax();
+            hipc__cpu_relax();
         }
         int rc = now_ns(ch, &now);
         /* GCOVR_EXCL_START [libc]: now_ns cannot fail */
@@ -751,7 +711,7 @@ static int spin(hipc_chan *ch, struct rec_pos *r, int64_t now, int64_t deadline)
         if (now >= next_check) {
             if ((rc = check_peer(ch, PEER_ASK_PROC)) != HIPC_OK)
                 return rc == HIPC_E_PEER_GONE ? timed_out(ch, r) : rc;
-            next_check = sat_add(now, SLICE_NS);
+            next_check = hipc__sat_add(now, SLICE_NS);
         }
     }
 }
@@ -794,7 +754,7 @@ static int wait_slow(hipc_chan *ch, struct rec_pos *r, int64_t timeout_ns)
         return rc;
     /* GCOVR_EXCL_STOP */
     int64_t deadline =
-        timeout_ns == HIPC_FOREVER ? INT64_MAX : sat_add(now, timeout_ns);
+        timeout_ns == HIPC_FOREVER ? INT64_MAX : hipc__sat_add(now, timeout_ns);
     /* Hysteresis: a producer that has to wait first polls for a quarter of
      * the ring (or its record, if larger) and then writes a burst, because
      * resuming at each freed message moves the head's line per message.
@@ -894,7 +854,7 @@ static int bell_arm(hipc_chan *ch, struct rec_pos *r)
     if (rc != HIPC_OK)
         return rc;
     if (!keep)
-        ch->bell_due_ = sat_add(now, ns);
+        ch->bell_due_ = hipc__sat_add(now, ns);
     /* Release: the bell's name before the flag that sends a ringer to
      * it; seq_cst fence: the flag before our look at the index. */
     atomic_store_explicit(&w->sleeping, BELL_ARMED | r->rec,
@@ -946,7 +906,7 @@ static int try_failed(hipc_chan *ch, struct rec_pos *r)
      * gone, or not found out, is asked about again at the next try, so
      * that gone stays gone. */
     if (look == PEER_ASK_PROC && rc == HIPC_OK)
-        ch->look_at_ = sat_add(now, HIPC_CHAN_PEER_CHECK_NS);
+        ch->look_at_ = hipc__sat_add(now, HIPC_CHAN_PEER_CHECK_NS);
     else if (look == PEER_ASK_PROC)
         ch->tries_ = 0;
     if (rc == HIPC_E_PEER_GONE)
@@ -1494,7 +1454,7 @@ static HIPC_INLINE int hand_msg(hipc_chan *ch, uint32_t off, uint32_t len,
 static HIPC_INLINE int take_msg(hipc_chan *ch, void *buf, uint32_t off,
                                 uint32_t len)
 {
-    copy_msg(buf, ch->ring_ + off + REC_HDR, len);
+    hipc__copy_msg(buf, ch->ring_ + off + REC_HDR, len);
     ch->pos_ += rec_size(len);
     publish_head(ch);
     return (int)len;
@@ -1541,7 +1501,7 @@ HIPC_NOINLINE static int send_wait(hipc_chan *ch, const void *msg, size_t len,
     int rc = reserve_wait(ch, len, &room, timeout_ns);
     if (rc != HIPC_OK)
         return rc;
-    copy_msg(room, msg, len);
+    hipc__copy_msg(room, msg, len);
     return hipc_chan_commit(ch, len);
 }
 
@@ -1558,7 +1518,7 @@ int hipc_chan_send(hipc_chan *ch, const void *msg, size_t len,
     uint32_t off = fast_room(ch, rec_size((uint32_t)len));
     if (off == FAST_NONE)
         return send_wait(ch, msg, len, timeout_ns);
-    copy_msg(ch->ring_ + off + REC_HDR, msg, len);
+    hipc__copy_msg(ch->ring_ + off + REC_HDR, msg, len);
     put_record(ch, (uint32_t)len);
     return HIPC_OK;
 }

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "board.h"
+#include "hot.h"
 #include "hipc/error.h"
 #include "internal.h"
 #include "owner.h"
@@ -77,26 +78,10 @@ _Static_assert(sizeof(struct hipc__board) <=
 _Static_assert(HIPC_STATE_MAX_VALUE <= 0x7fffffffu, "lengths are ints");
 
 #ifdef HIPC_FAULT_INJECTION
-/* Test builds: called at each step of a publish, so that a test can kill
- * a writer at every point of a write. */
+/* Test builds: called at each step of a publish (lib/hot.h). */
 void (*hipc__state_step_hook)(int step);
-#define STEP(n)                                                                \
-    do {                                                                       \
-        if (hipc__state_step_hook != NULL)                                     \
-            hipc__state_step_hook(n);                                          \
-    } while (0)
-#else
-#define STEP(n) ((void)0)
 #endif
-
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__) || (defined(__arm__) && __ARM_ARCH >= 7)
-    __asm__ __volatile__("yield");
-#endif
-}
+#define STEP(n) HIPC__STEP(hipc__state_step_hook, n)
 
 /* ---- layout ------------------------------------------------------------ */
 
@@ -265,7 +250,7 @@ HIPC_NOINLINE static int read_retry(void *hdr, size_t stride,
         int rc = slot_read(hdr, stride, dst, n, gen);
         if (rc != HIPC_E_AGAIN)
             return rc;
-        cpu_relax();
+        hipc__cpu_relax();
     }
     return HIPC_E_RETRIES;
 }
@@ -370,14 +355,22 @@ static int create_init(hipc_state_writer *w, size_t n, unsigned mode)
     return rc;
 }
 
-int hipc_state_create(hipc_state_writer *w, hipc_key key, size_t value_size,
-                      const hipc_state_config *cfg)
+/* Where every way to a writer starts: a handle to fill, emptied, and a
+ * valid config. */
+static int writer_begin(hipc_state_writer *w, const hipc_state_config *cfg,
+                        unsigned *mode)
 {
     if (w == NULL)
         return HIPC_E_NULL;
     writer_reset(w);
+    return config_check(cfg, mode);
+}
+
+int hipc_state_create(hipc_state_writer *w, hipc_key key, size_t value_size,
+                      const hipc_state_config *cfg)
+{
     unsigned mode = 0;
-    int rc = config_check(cfg, &mode);
+    int rc = writer_begin(w, cfg, &mode);
     if (rc != HIPC_OK)
         return rc;
     if (value_size == 0)
@@ -444,11 +437,8 @@ static int open_writer_held(hipc_state_writer *w)
 int hipc_state_open_writer(hipc_state_writer *w, hipc_key key,
                            const hipc_state_config *cfg)
 {
-    if (w == NULL)
-        return HIPC_E_NULL;
-    writer_reset(w);
     unsigned mode = 0;
-    int rc = config_check(cfg, &mode);
+    int rc = writer_begin(w, cfg, &mode);
     if (rc != HIPC_OK)
         return rc;
     rc = hipc_shm_open(&w->shm_, key, 0, HIPC_SHM_PREFAULT);
@@ -652,14 +642,6 @@ int hipc_state_read(hipc_state_reader *r, void *buf, size_t cap,
     return rc == HIPC_E_AGAIN ? read_slow(r, buf, info) : rc;
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    /* CLOCK_MONOTONIC cannot fail (lib/sys.c). */
-    (void)hipc__sys_clock_monotonic(&ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int writer_state(hipc_state_reader *r, uint32_t w)
 {
     struct hipc__self me = {r->pid_, r->start_, r->pidns_};
@@ -702,7 +684,7 @@ static int bell_try(hipc_state_reader *r)
     hipc__board_bell_disarm(bd);
     if (atomic_load_explicit(&h->cur, memory_order_acquire) != r->seen_)
         return HIPC_OK;
-    int64_t now = now_ns();
+    int64_t now = hipc__mono_ns();
     uint32_t w = atomic_load_explicit(&h->writer.word, memory_order_acquire);
     int gone = (w & HIPC__OWNER_PID) == 0 || (w & HIPC__OWNER_CLOSED) != 0;
     int rc = HIPC_OK;
@@ -746,7 +728,7 @@ int hipc_state_wait(hipc_state_reader *r, int64_t timeout_ns)
         return HIPC_OK;
     if (timeout_ns == 0)
         return HIPC_E_AGAIN;
-    int64_t now = now_ns(), last_ask = now;
+    int64_t now = hipc__mono_ns(), last_ask = now;
     int64_t end = timeout_ns == HIPC_FOREVER || now > INT64_MAX - timeout_ns
                       ? INT64_MAX
                       : now + timeout_ns;
@@ -755,7 +737,7 @@ int hipc_state_wait(hipc_state_reader *r, int64_t timeout_ns)
         rc = wait_slice(r, end - now, ask);
         if (rc != HIPC_E_AGAIN)
             return rc;
-        now = now_ns();
+        now = hipc__mono_ns();
         if (now >= end)
             return HIPC_E_TIMEDOUT;
         ask = now - last_ask >= HIPC_STATE_SLICE_NS;
