@@ -714,6 +714,52 @@ static HIPC_INLINE int fast_take(hipc_bcast *b, void *buf, size_t cap)
     return (int)v.len;
 }
 
+/* A try on a consumer with a descriptor (hipc_bcast_get_fd) found no
+ * message: arms the bell. The producer's /proc record is asked at most
+ * once per slice (the bell's timer beat brings the loop back for it);
+ * the timer is short after progress, for the race publish() leaves open.
+ * A final code makes the bell readable for good. */
+static int bell_try(hipc_bcast *b, void *buf, size_t cap)
+{
+    struct hipc__board *bd = board(b);
+    hipc__board_bell_disarm(bd);
+    int64_t now = hipc__mono_ns();
+    int ask = now >= bd->bell.look_at;
+    int rc = producer_there(b, ask);
+    /* Found there: not asked again for a slice; found gone (or not found
+     * out): asked again at the next try, so gone stays gone. */
+    if (ask && rc == HIPC_OK)
+        bd->bell.look_at = hipc__sat_add(now, SLICE_NS);
+    if (rc == HIPC_E_PEER_GONE)
+        rc = wait_over(b, buf, cap, 1);
+    int armed = 0;
+    if (rc == HIPC_OK) {
+        int err = 0;
+        (void)hipc__board_attach(bd, &hdr(b)->meta.board, &err);
+        int64_t ns = bd->bell.seen != b->head_ ? FIRST_SLICE_NS : SLICE_NS;
+        rc = hipc__board_bell_arm(bd, &hdr(b)->head, b->head_, now, ns,
+                                  &b->sys_errno);
+        armed = rc == HIPC_E_AGAIN;
+        if (rc == HIPC_OK)
+            rc = take(b, buf, cap);
+    }
+    /* A message needs no readiness (the caller tries until HIPC_E_AGAIN);
+     * anything else that did not arm does. */
+    if (!armed && rc < 0)
+        hipc__board_bell_ready(bd);
+    return rc;
+}
+
+int hipc_bcast_get_fd(hipc_bcast *b, int *fd)
+{
+    int rc = check_handle(b, HIPC_BCAST_CONSUMER);
+    if (rc != HIPC_OK)
+        return rc;
+    if (fd == NULL)
+        return HIPC_E_NULL;
+    return hipc__board_bell_open(board(b), fd, &b->sys_errno);
+}
+
 int hipc_bcast_recv(hipc_bcast *b, void *buf, size_t cap, int64_t timeout_ns)
 {
     if (buf == NULL && cap != 0)
@@ -729,8 +775,12 @@ int hipc_bcast_recv(hipc_bcast *b, void *buf, size_t cap, int64_t timeout_ns)
     rc = take(b, buf, cap);
     if (rc != HIPC_E_AGAIN)
         return rc;
-    if (timeout_ns != 0)
+    if (timeout_ns != 0) {
+        hipc__board_bell_disarm(board(b));
         return recv_wait(b, buf, cap, timeout_ns);
+    }
+    if (board(b)->bell.have)
+        return bell_try(b, buf, cap);
     rc = producer_there(b, 0);
     return rc == HIPC_E_PEER_GONE ? wait_over(b, buf, cap, 1) : HIPC_E_AGAIN;
 }
@@ -1051,6 +1101,7 @@ int hipc_bcast_close(hipc_bcast *b)
         return rc;
     leave(b);
     hipc__board_detach(board(b));
+    hipc__board_bell_close(board(b));
     b->state_ = ST_CLOSED;
     b->hdr_ = NULL;
     b->ring_ = NULL;
