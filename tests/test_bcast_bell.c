@@ -134,6 +134,7 @@ static void get_fd_checks_arguments_and_keeps_one_descriptor(void **st)
 
 static void a_send_rings_every_armed_consumer(void **st)
 {
+    hipc_test_skip_unless_free_fds(26);
     (void)st;
     hipc_bcast p, c[CONSUMERS];
     int fd[CONSUMERS], rc = 0;
@@ -191,6 +192,7 @@ static pid_t producer_child(int ready_fd, int go_fd, uint32_t count)
 
 static void an_epoll_consumer_reads_a_stream_then_hears_the_kill(void **st)
 {
+    hipc_test_skip_unless_free_fds(10);
     (void)st;
     if (hipc_test_own_stat_is_faked())
         hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);

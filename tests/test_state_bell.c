@@ -137,6 +137,7 @@ static void get_fd_checks_arguments_and_keeps_one_descriptor(void **st)
 
 static void a_publish_rings_every_armed_reader(void **st)
 {
+    hipc_test_skip_unless_free_fds(26);
     (void)st;
     hipc_state_writer w;
     hipc_state_reader r[READERS];
@@ -202,6 +203,7 @@ static pid_t writer_child(int go_fd, int ready_fd)
 
 static void epoll_reader_hears_a_writer_process_and_its_death(void **st)
 {
+    hipc_test_skip_unless_free_fds(10);
     (void)st;
     if (hipc_test_own_stat_is_faked())
         hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
