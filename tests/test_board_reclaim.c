@@ -312,6 +312,62 @@ static void a_live_reader_whose_claim_was_taken_claims_again(void **st)
     assert_int_equal(hipc_state_close_writer(&w), HIPC_OK);
 }
 
+/* The same board under a broadcast ring: a consumer SIGKILLed while it
+ * waited in its loop, and the other slots claimed for bells nobody
+ * holds; the next consumer takes the dead one's slot at its first arming
+ * and the next message rings it. */
+static void a_killed_consumers_slot_goes_to_the_next_consumer(void **st)
+{
+    (void)st;
+    hipc_test_skip_unless_free_fds(6);
+    hipc_bcast p, c;
+    int fd = -1, go[2];
+    char buf[16], k = 0;
+    assert_int_equal(hipc_bcast_create(&p, KEY, NULL), HIPC_OK);
+    assert_int_equal(pipe(go), 0);
+    pid_t kid = fork();
+    assert_true(kid >= 0);
+    if (kid == 0) {
+        if (hipc_bcast_open_consumer(&c, KEY, NULL) != HIPC_OK ||
+            hipc_bcast_get_fd(&c, &fd) != HIPC_OK ||
+            hipc_bcast_recv(&c, buf, sizeof buf, 0) != HIPC_E_AGAIN ||
+            write(go[1], "r", 1) != 1)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    assert_int_equal(read(go[0], &k, 1), 1);
+    kill(kid, SIGKILL);
+    assert_int_equal(hipc_test_wait_child(kid, 30), 128 + SIGKILL);
+    close(go[0]);
+    close(go[1]);
+    struct hipc__board *pb = (struct hipc__board *)(void *)p.board_.bytes;
+    unsigned char *base = (unsigned char *)(uintptr_t)pb->sleepers;
+    _Atomic uint32_t *slot0 = (_Atomic uint32_t *)(void *)(base + 64);
+    assert_int_equal(atomic_load(slot0) & (ARMED | CLAIMED), ARMED | CLAIMED);
+    for (int i = 1; i < HIPC__BOARD_BELLS; i++) {
+        _Atomic uint32_t *s = (_Atomic uint32_t *)(void *)(base + 64 + i * 16);
+        atomic_store(&s[0], CLAIMED | 5u);
+        atomic_store(&s[1], 1u);
+        atomic_store(&s[2], 0xbeef0000u + (uint32_t)i);
+    }
+    assert_int_equal(hipc_bcast_open_consumer(&c, KEY, NULL), HIPC_OK);
+    assert_int_equal(hipc_bcast_get_fd(&c, &fd), HIPC_OK);
+    assert_int_equal(hipc_bcast_recv(&c, buf, sizeof buf, 0), HIPC_E_AGAIN);
+    struct hipc__board *cb = (struct hipc__board *)(void *)c.board_.bytes;
+    assert_int_equal(cb->bell.slot, 1);
+    /* The dead one's count went with its slot: one armed, ours. */
+    assert_int_equal(atomic_load(pb->sleepers), HIPC__BOARD_BELL_ONE);
+    int sock = cb->bell.fds[HIPC__BELL_SOCK];
+    assert_int_equal(recv(sock, buf, 1, MSG_DONTWAIT), -1);
+    assert_int_equal(hipc_bcast_send(&p, "news", 4), HIPC_OK);
+    assert_int_equal(recv(sock, buf, 1, MSG_DONTWAIT), 1);
+    assert_int_equal(hipc_bcast_recv(&c, buf, sizeof buf, 0), 4);
+    assert_int_equal(hipc_bcast_close(&c), HIPC_OK);
+    assert_int_equal(hipc_bcast_remove(&p), HIPC_OK);
+    assert_int_equal(hipc_bcast_close(&p), HIPC_OK);
+}
+
 #define T(f)                                                                   \
     cmocka_unit_test_setup_teardown(f, hipc_test_fd_setup,                     \
                                     hipc_test_fd_teardown)
@@ -321,6 +377,7 @@ static const struct CMUnitTest tests[] = {
     T(a_claim_of_a_reused_pid_is_taken_over),
     T(claims_of_live_bells_are_kept_and_probed_sparingly),
     T(a_live_reader_whose_claim_was_taken_claims_again),
+    T(a_killed_consumers_slot_goes_to_the_next_consumer),
 };
 
 HIPC_TEST_MAIN(tests)
