@@ -13,7 +13,16 @@
  *           loop's cost from hipc's);
  *   stream: 64-byte messages from a producer with blocking sends, the
  *           consumer draining in an epoll loop, against a consumer in a
- *           blocking recv (both with the default spin for the producer).
+ *           blocking recv (both with the default spin for the producer);
+ *   fan-out (interleaved among themselves): a round trip over two state
+ *           blocks, each side's reader in epoll on hipc_state_get_fd
+ *           against the same in a blocking hipc_state_wait; over two
+ *           broadcast rings, each consumer in epoll on hipc_bcast_get_fd
+ *           against a blocking recv (spin 1 ns); a broadcast stream kept
+ *           in flow by acks (WINDOW messages in flight; the producer
+ *           waits for acks on a state block, the same in both) into a
+ *           consumer in epoll against one in a blocking recv (default
+ *           spin). Each round's ratio is printed as well as the median.
  * --quick: a smoke (few rounds), --json: one JSON object on stdout,
  * --only VARIANT N: one variant alone (for strace -c, perf stat).
  * Timings are never asserted anywhere. */
