@@ -204,9 +204,10 @@ void hipc__board_bell_disarm(struct hipc__board *b);
  * from us), announces, and looks at *word once more. On a board with no
  * free slot it probes, at most once per HIPC__BOARD_SLICE_NS and at most
  * HIPC__BOARD_PROBES slots at a time, whether the bells that claims name
- * still exist, and takes over the first claim whose bell is gone. HIPC_E_AGAIN when armed and still *word == seen;
- * HIPC_OK when *word changed (disarmed again); HIPC_E_SYS when the timer
- * cannot be set (*err). */
+ * still exist, and takes over the first claim whose bell is gone.
+ * HIPC_E_AGAIN when armed and still *word == seen; HIPC_OK when *word
+ * changed (disarmed again); HIPC_E_SYS when the timer cannot be set
+ * (*err). */
 int hipc__board_bell_arm(struct hipc__board *b, const _Atomic uint32_t *word,
                          uint32_t seen, int64_t now, int64_t ns, int *err);
 
