@@ -13,7 +13,16 @@
  *           loop's cost from hipc's);
  *   stream: 64-byte messages from a producer with blocking sends, the
  *           consumer draining in an epoll loop, against a consumer in a
- *           blocking recv (both with the default spin for the producer).
+ *           blocking recv (both with the default spin for the producer);
+ *   fan-out (interleaved among themselves): a round trip over two state
+ *           blocks, each side's reader in epoll on hipc_state_get_fd
+ *           against the same in a blocking hipc_state_wait; over two
+ *           broadcast rings, each consumer in epoll on hipc_bcast_get_fd
+ *           against a blocking recv (spin 1 ns); a broadcast stream kept
+ *           in flow by acks (WINDOW messages in flight; the producer
+ *           waits for acks on a state block, the same in both) into a
+ *           consumer in epoll against one in a blocking recv (default
+ *           spin). Each round's ratio is printed as well as the median.
  * --quick: a smoke (few rounds), --json: one JSON object on stdout,
  * --only VARIANT N: one variant alone (for strace -c, perf stat).
  * Timings are never asserted anywhere. */
@@ -29,8 +38,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hipc/bcast.h"
 #include "hipc/chan.h"
 #include "hipc/error.h"
+#include "hipc/state.h"
 
 #define MSG 64
 #define CAP (1u << 16)
@@ -340,6 +351,283 @@ static double stream_blocking(int n)
     return stream(WAIT_FUTEX, n);
 }
 
+/* ---- fan-out readers: state blocks and broadcast rings ------------------ */
+
+/* The objects of a fan-out run: each process writes one and reads the
+ * other's. The parent makes its own before the fork (the child finds it
+ * by the id in its copy of the parent's memory); the child makes its own
+ * and sends the id on a pipe. Both are marked removed once both sides
+ * hold them, so nothing outlives the run. */
+#define SVALUE 64u
+#define WINDOW 256 /* a stream's messages in flight before an ack */
+
+struct fan {
+    hipc_state_writer sw;
+    hipc_state_reader sr;
+    hipc_bcast bp, bc;
+    int ep; /* the reader's epoll set, or -1: it blocks */
+};
+
+static void fan_epoll(struct fan *f, enum wait_kind how, int bcast)
+{
+    int fd = -1;
+    f->ep = -1;
+    if (how != WAIT_EPOLL)
+        return;
+    f->ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN};
+    int rc =
+        bcast ? hipc_bcast_get_fd(&f->bc, &fd) : hipc_state_get_fd(&f->sr, &fd);
+    if (f->ep < 0 || rc != HIPC_OK ||
+        epoll_ctl(f->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+        die("fan-out bell");
+}
+
+/* The next value of the state block read, waited for the reader's way. */
+static int state_take(struct fan *f, void *buf)
+{
+    int rc;
+    while ((rc = hipc_state_wait(&f->sr, f->ep < 0 ? HIPC_FOREVER : 0)) ==
+           HIPC_E_AGAIN) {
+        struct epoll_event ev;
+        if (epoll_wait(f->ep, &ev, 1, -1) < 0 && errno != EINTR)
+            return HIPC_E_SYS;
+    }
+    return rc == HIPC_OK ? hipc_state_read(&f->sr, buf, SVALUE, NULL) : rc;
+}
+
+/* The next broadcast message, waited for the consumer's way. */
+static int bcast_take(struct fan *f, void *buf)
+{
+    int n;
+    while (
+        (n = hipc_bcast_recv(&f->bc, buf, MSG, f->ep < 0 ? HIPC_FOREVER : 0)) ==
+        HIPC_E_AGAIN) {
+        struct epoll_event ev;
+        if (epoll_wait(f->ep, &ev, 1, -1) < 0 && errno != EINTR)
+            return HIPC_E_SYS;
+    }
+    return n;
+}
+
+/* Makes this side's object: a state block (state) or a ring. */
+static int fan_make(struct fan *f, int state)
+{
+    hipc_bcast_config cfg = {.capacity = CAP};
+    int rc = state
+                 ? hipc_state_create(&f->sw, HIPC_SHM_KEY_PRIVATE, SVALUE, NULL)
+                 : hipc_bcast_create(&f->bp, HIPC_SHM_KEY_PRIVATE, &cfg);
+    if (rc != HIPC_OK)
+        die("fan-out create");
+    /* No public getter for a state block's id: the handle's segment. */
+    return state ? f->sw.shm_.id : f->bp.shm.id;
+}
+
+/* Opens the other side's object by id: a state block or a ring. */
+static void fan_open(struct fan *f, int state, int id, int64_t spin)
+{
+    hipc_bcast_config cfg = {.spin_ns = spin};
+    int rc = state ? hipc_state_open_reader_id(&f->sr, id, NULL)
+                   : hipc_bcast_open_consumer_id(&f->bc, id, &cfg);
+    if (rc != HIPC_OK)
+        die("fan-out open");
+}
+
+static void fan_remove(struct fan *f, int state)
+{
+    (void)(state ? hipc_state_remove(&f->sw) : hipc_bcast_remove(&f->bp));
+}
+
+static void fan_close(struct fan *f, int wrote_state, int read_state)
+{
+    if (f->ep >= 0)
+        close(f->ep);
+    (void)(wrote_state ? hipc_state_close_writer(&f->sw)
+                       : hipc_bcast_close(&f->bp));
+    (void)(read_state ? hipc_state_close_reader(&f->sr)
+                      : hipc_bcast_close(&f->bc));
+}
+
+/* Child's half of the set-up: opens the parent's object (`theirs`, id),
+ * makes its own (`mine`), sends its id, waits for the parent's word that
+ * it holds it, then marks its own removed. */
+static void fan_child_setup(struct fan *f, int theirs, int id, int mine,
+                            int pipes[2][2], enum wait_kind how, int64_t spin)
+{
+    fan_open(f, theirs, id, spin);
+    fan_epoll(f, how, !theirs);
+    int my = fan_make(f, mine);
+    char c;
+    if (write(pipes[1][1], &my, sizeof my) != sizeof my ||
+        read(pipes[0][0], &c, 1) != 1)
+        _exit(1);
+    fan_remove(f, mine);
+}
+
+/* Parent's half: opens the child's object, says so, marks its own
+ * removed. */
+static void fan_parent_setup(struct fan *f, int theirs, int mine,
+                             int pipes[2][2], enum wait_kind how, int64_t spin)
+{
+    int id;
+    if (read(pipes[1][0], &id, sizeof id) != sizeof id)
+        die("fan-out child");
+    fan_open(f, theirs, id, spin);
+    fan_epoll(f, how, !theirs);
+    if (write(pipes[0][1], "g", 1) != 1)
+        die("fan-out go");
+    fan_remove(f, mine);
+}
+
+static void fan_pipes(int pipes[2][2])
+{
+    if (pipe2(pipes[0], O_CLOEXEC) != 0 || pipe2(pipes[1], O_CLOEXEC) != 0)
+        die("pipe2");
+}
+
+static void fan_end(pid_t pid, int pipes[2][2], const char *what)
+{
+    int status = 1;
+    waitpid(pid, &status, 0);
+    for (int i = 0; i < 2; i++) {
+        close(pipes[i][0]);
+        close(pipes[i][1]);
+    }
+    if (status != 0)
+        die(what);
+}
+
+/* One trip: publish into ours, take from theirs. */
+static int fan_trip(struct fan *f, int state, unsigned char *buf)
+{
+    if (state)
+        return hipc_state_publish(&f->sw, buf, SVALUE) == HIPC_OK &&
+               state_take(f, buf) == (int)SVALUE;
+    return hipc_bcast_send(&f->bp, buf, MSG) == HIPC_OK &&
+           bcast_take(f, buf) == MSG;
+}
+
+/* Seconds per round trip over n: two state blocks (state) or two rings,
+ * each side's reader waiting `how` (blocking: the futex, spin 1 ns). */
+static double rtt_fan(int state, enum wait_kind how, int n)
+{
+    struct fan f;
+    unsigned char buf[SVALUE] = {0};
+    int pipes[2][2];
+    fan_pipes(pipes);
+    int id = fan_make(&f, state);
+    pid_t pid = fork();
+    if (pid == 0) {
+        fan_child_setup(&f, state, id, state, pipes, how, 1);
+        for (int i = 0; i < n + 1; i++) {
+            int ok = state ? state_take(&f, buf) == (int)SVALUE
+                           : bcast_take(&f, buf) == MSG;
+            if (!ok ||
+                !(state ? hipc_state_publish(&f.sw, buf, SVALUE) == HIPC_OK
+                        : hipc_bcast_send(&f.bp, buf, MSG) == HIPC_OK))
+                _exit(1);
+        }
+        fan_close(&f, state, state);
+        _exit(0);
+    }
+    fan_parent_setup(&f, state, state, pipes, how, 1);
+    if (!fan_trip(&f, state, buf))
+        die("fan-out warm-up trip");
+    double t0 = now_s();
+    for (int i = 0; i < n; i++)
+        if (!fan_trip(&f, state, buf))
+            die("fan-out trip");
+    double t = (now_s() - t0) / n;
+    fan_close(&f, state, state);
+    fan_end(pid, pipes, "fan-out pong side");
+    return t;
+}
+
+static double rtt_state_epoll(int n)
+{
+    return rtt_fan(1, WAIT_EPOLL, n);
+}
+
+static double rtt_state_wait(int n)
+{
+    return rtt_fan(1, WAIT_FUTEX, n);
+}
+
+static double rtt_bcast_epoll(int n)
+{
+    return rtt_fan(0, WAIT_EPOLL, n);
+}
+
+static double rtt_bcast_recv(int n)
+{
+    return rtt_fan(0, WAIT_FUTEX, n);
+}
+
+/* A broadcast stream kept in flow by acks: the child produces n messages
+ * with at most WINDOW unacknowledged, waiting (blocking, the same for both
+ * variants) on a state block in which the consumer publishes its count
+ * every WINDOW / 4 messages. Only the consumer's way of waiting differs:
+ * seconds per message. */
+static void stream_fan_producer(struct fan *f, int n)
+{
+    unsigned char buf[SVALUE] = {0};
+    uint64_t acked = 0;
+    for (int i = 0; i < n; i++) {
+        while ((uint64_t)i - acked >= WINDOW) {
+            if (hipc_state_wait(&f->sr, HIPC_FOREVER) != HIPC_OK ||
+                hipc_state_read(&f->sr, buf, SVALUE, NULL) != (int)SVALUE)
+                _exit(1);
+            memcpy(&acked, buf, sizeof acked);
+        }
+        if (hipc_bcast_send(&f->bp, buf, MSG) != HIPC_OK)
+            _exit(1);
+    }
+}
+
+static double stream_fan(enum wait_kind how, int n)
+{
+    struct fan f;
+    unsigned char buf[SVALUE] = {0};
+    int pipes[2][2];
+    fan_pipes(pipes);
+    int id = fan_make(&f, 1);
+    pid_t pid = fork();
+    if (pid == 0) {
+        f.ep = -1;
+        fan_child_setup(&f, 1, id, 0, pipes, WAIT_FUTEX, 0);
+        stream_fan_producer(&f, n);
+        fan_close(&f, 0, 1);
+        _exit(0);
+    }
+    fan_parent_setup(&f, 0, 1, pipes, how, 0);
+    if (bcast_take(&f, buf) != MSG) /* the clock starts at the first */
+        die("fan-out first message");
+    double t0 = now_s();
+    for (uint64_t i = 2; i <= (uint64_t)n; i++) {
+        if (bcast_take(&f, buf) != MSG)
+            die("fan-out stream message");
+        if (i % (WINDOW / 4) == 0) {
+            memcpy(buf, &i, sizeof i);
+            if (hipc_state_publish(&f.sw, buf, SVALUE) != HIPC_OK)
+                die("fan-out ack");
+        }
+    }
+    double t = (now_s() - t0) / (n - 1);
+    fan_close(&f, 1, 0);
+    fan_end(pid, pipes, "fan-out producer");
+    return t;
+}
+
+static double stream_bcast_epoll(int n)
+{
+    return stream_fan(WAIT_EPOLL, n);
+}
+
+static double stream_bcast_recv(int n)
+{
+    return stream_fan(WAIT_FUTEX, n);
+}
+
 /* ---- rounds -------------------------------------------------------------- */
 
 static int cmp_double(const void *a, const void *b)
@@ -376,6 +664,71 @@ static double ratio(double t[][MAX_ROUNDS], int a, int b, int rounds)
     return median(q, rounds);
 }
 
+/* Each round's t[a][r] / t[b][r] (inverse: t[b][r] / t[a][r], a rate's
+ * ratio), as a JSON array or a text list. */
+static void per_round(double t[][MAX_ROUNDS], int a, int b, int inverse,
+                      int rounds, int json)
+{
+    printf(json ? "[" : "");
+    for (int r = 0; r < rounds; r++)
+        printf(json ? "%s%.3f" : "%s%.2f", r ? (json ? ", " : " ") : "",
+               inverse ? t[b][r] / t[a][r] : t[a][r] / t[b][r]);
+    printf(json ? "]" : "");
+}
+
+/* The fan-out rows: state and broadcast readers in epoll against the
+ * same readers blocking, interleaved among themselves. */
+static void fan_rows(int rounds, int quick, int json)
+{
+    double rt[4][MAX_ROUNDS], st[2][MAX_ROUNDS], med[4], smed[2];
+    double (*rtt[])(int) = {rtt_state_epoll, rtt_state_wait, rtt_bcast_epoll,
+                            rtt_bcast_recv};
+    double (*str[])(int) = {stream_bcast_epoll, stream_bcast_recv};
+    rounds_of(rtt, 4, rounds, quick ? 200 : 10000, rt);
+    rounds_of(str, 2, rounds, quick ? 20000 : 1000000, st);
+    for (int v = 0; v < 4; v++)
+        med[v] = median(rt[v], rounds) * 1e6;
+    for (int v = 0; v < 2; v++)
+        smed[v] = 1.0 / median(st[v], rounds) / 1e6;
+    if (json) {
+        printf("{\"rtt_us\": {\"state_epoll\": %.2f, \"state_wait\": %.2f, "
+               "\"bcast_epoll\": %.2f, \"bcast_recv\": %.2f}, "
+               "\"rtt_state_epoll_over_wait\": %.3f, "
+               "\"rtt_bcast_epoll_over_recv\": %.3f, "
+               "\"stream_bcast_mmsgs\": {\"epoll\": %.2f, \"recv\": %.2f}, "
+               "\"stream_bcast_epoll_over_recv\": %.3f, \"rounds\": %d, "
+               "\"per_round\": {\"rtt_state\": ",
+               med[0], med[1], med[2], med[3], ratio(rt, 0, 1, rounds),
+               ratio(rt, 2, 3, rounds), smed[0], smed[1],
+               ratio(st, 1, 0, rounds), rounds);
+        per_round(rt, 0, 1, 0, rounds, json);
+        printf(", \"rtt_bcast\": ");
+        per_round(rt, 2, 3, 0, rounds, json);
+        printf(", \"stream_bcast\": ");
+        per_round(st, 0, 1, 1, rounds, json);
+        printf("}}");
+        return;
+    }
+    printf("fan-out round trip 64 B (medians of %d rounds, interleaved):\n"
+           "  state reader in epoll on hipc_state_get_fd            %8.2f us\n"
+           "  state reader in a blocking hipc_state_wait (futex)    %8.2f us\n"
+           "  bcast consumer in epoll on hipc_bcast_get_fd          %8.2f us\n"
+           "  bcast consumer in a blocking recv (futex, no spin)    %8.2f us\n"
+           "  ratios: state epoll/wait %.3f, bcast epoll/recv %.3f\n",
+           rounds, med[0], med[1], med[2], med[3], ratio(rt, 0, 1, rounds),
+           ratio(rt, 2, 3, rounds));
+    printf("    per round, state epoll/wait: ");
+    per_round(rt, 0, 1, 0, rounds, json);
+    printf("\n    per round, bcast epoll/recv: ");
+    per_round(rt, 2, 3, 0, rounds, json);
+    printf("\nbcast stream 64 B (%d in flight, acked): epoll consumer %.2f M "
+           "msgs/s, blocking recv %.2f M msgs/s; epoll/blocking rate %.3f\n"
+           "    per round: ",
+           WINDOW, smed[0], smed[1], ratio(st, 1, 0, rounds));
+    per_round(st, 0, 1, 1, rounds, json);
+    printf("\n");
+}
+
 /* --only VARIANT N: one variant, n iterations, for strace -c and perf. */
 static int only(const char *name, int n)
 {
@@ -387,7 +740,13 @@ static int only(const char *name, int n)
              {"rtt_pipe", rtt_pipe},
              {"rtt_pipe_epoll", rtt_pipe_epoll},
              {"stream_epoll", stream_epoll},
-             {"stream_blocking", stream_blocking}};
+             {"stream_blocking", stream_blocking},
+             {"rtt_state_epoll", rtt_state_epoll},
+             {"rtt_state_wait", rtt_state_wait},
+             {"rtt_bcast_epoll", rtt_bcast_epoll},
+             {"rtt_bcast_recv", rtt_bcast_recv},
+             {"stream_bcast_epoll", stream_bcast_epoll},
+             {"stream_bcast_recv", stream_bcast_recv}};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         if (strcmp(name, v[i].name) == 0) {
             printf("%s: %.3f us\n", name, v[i].fn(n) * 1e6);
@@ -434,7 +793,8 @@ int main(int argc, char **argv)
                "\"rtt_pipe_epoll_over_pipe\": %.3f, "
                "\"rtt_epoll_over_futex\": %.3f, \"stream_mmsgs\": "
                "{\"epoll\": %.2f, \"blocking\": %.2f}, "
-               "\"stream_epoll_over_blocking\": %.3f, \"rounds\": %d}\n",
+               "\"stream_epoll_over_blocking\": %.3f, \"rounds\": %d, "
+               "\"fanout\": ",
                med[0], med[1], med[2], med[3], e_pipe, e_pipe_ep, p_loop,
                e_futex, smed[0], smed[1], s_ratio, rounds);
     else
@@ -454,5 +814,8 @@ int main(int argc, char **argv)
                "M msgs/s; epoll/blocking rate %.3f (target >= 0.9)\n",
                rounds, med[0], med[1], med[2], med[3], e_pipe, e_pipe_ep,
                p_loop, e_futex, smed[0], smed[1], s_ratio);
+    fan_rows(rounds, quick, json);
+    if (json)
+        printf("}\n");
     return 0;
 }

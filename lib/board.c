@@ -19,9 +19,23 @@
 #define LEGACY_PAYLOAD 64u
 #define BOARD_PAYLOAD (LEGACY_PAYLOAD + HIPC__BOARD_BELLS * 16u)
 
-/* A bell slot: free (0), or claimed (CLAIMED | pid) and, while its reader
- * waits on its bell, ARMED; then the bell's name. Anybody can write any of
- * it: the writer only takes ARMED down and rings the name. */
+/* A bell slot: free (0), or claimed (CLAIMED | a tag mixed from the
+ * bell's name, so that two bells, of one process or of a reused pid,
+ * claim with different values) and, while its reader waits on its bell,
+ * ARMED; then the bell's name. Anybody can write any of it: the writer
+ * only takes ARMED down, rings the name, and frees a claim whose bell the
+ * kernel says is gone.
+ *
+ * A claim's owner is alive while its bell's name is bound: the abstract
+ * name lives exactly as long as a socket bound to it (closed or killed,
+ * the kernel drops it), and it carries the owner's pid and the clock at
+ * its making, so a reused pid makes another name. A ring to a name
+ * nobody holds is refused (ECONNREFUSED), without /proc, in any pid
+ * namespace. What a scribbler can do with this it could do anyway: name
+ * a dead bell in a live reader's slot to have the claim freed (it could
+ * store 0), or a live bell in a dead one's to keep it (it could claim it).
+ * A reader whose claim was taken sees that at its next arming and claims
+ * again. */
 struct bell_slot {
     _Atomic uint32_t state;
     _Atomic uint32_t name[HIPC__BELL_WORDS];
@@ -281,8 +295,13 @@ static void ring_bells(struct hipc__board *b)
         for (int k = 0; k < HIPC__BELL_WORDS; k++)
             w[k] = atomic_load_explicit(&s->name[k], memory_order_relaxed);
         int have = b->bell.ring_have;
-        (void)hipc__bell_ring(&b->bell.ring, &have, w);
+        int r = hipc__bell_ring(&b->bell.ring, &have, w);
         b->bell.ring_have = (unsigned char)have;
+        /* Nobody holds the bell: its reader is gone; its claim (unless
+         * changed meanwhile) is freed for the next reader. */
+        uint32_t claim = v & ~SLOT_ARMED;
+        if (r == -ECONNREFUSED)
+            (void)atomic_compare_exchange_strong(&s->state, &claim, 0u);
     }
 }
 
@@ -304,6 +323,12 @@ int hipc__board_wake(struct hipc__board *b, _Atomic uint32_t *word)
 
 /* ---- bells -------------------------------------------------------------- */
 
+/* A claim's tag: the bell's name folded into 30 bits. */
+static uint32_t name_mix(const uint32_t w[HIPC__BELL_WORDS])
+{
+    return (w[0] * 0x9e3779b1u) ^ w[1] ^ (w[2] * 0x85ebca6bu);
+}
+
 int hipc__board_bell_open(struct hipc__board *b, int *fd, int *err)
 {
     struct hipc__board_bell *bl = &b->bell;
@@ -318,9 +343,12 @@ int hipc__board_bell_open(struct hipc__board *b, int *fd, int *err)
             hipc__bell_close(bl->fds);
             return hipc__fail_as(err, r, HIPC_E_SYS);
         }
-        bl->tag = SLOT_CLAIMED | (pid & ~(SLOT_ARMED | SLOT_CLAIMED));
+        bl->tag =
+            SLOT_CLAIMED | (name_mix(bl->name) & ~(SLOT_ARMED | SLOT_CLAIMED));
         bl->due = 0;
         bl->look_at = 0;
+        bl->probe_at = 0;
+        bl->probe_next = 0;
         bl->armed = bl->rung = 0;
         bl->have = 1;
     }
@@ -349,21 +377,82 @@ void hipc__board_bell_disarm(struct hipc__board *b)
         bl->rung = 1; /* taken down by a writer (count and all): it rang */
 }
 
-/* Claims a free slot on the board held and writes our bell's name there. */
-static void slot_claim(struct hipc__board *b)
+/* Makes slot `i`, found as `from`, ours and writes our bell's name there.
+ * An announcement taken over this way is taken down with its count. */
+static int slot_take(struct hipc__board *b, int i, uint32_t from)
 {
-    for (int i = 0; i < HIPC__BOARD_BELLS; i++) {
-        struct bell_slot *s = slot_at(b, i);
-        uint32_t free_ = 0;
-        if (atomic_load_explicit(&s->state, memory_order_relaxed) != 0 ||
-            !atomic_compare_exchange_strong(&s->state, &free_, b->bell.tag))
-            continue;
-        for (int k = 0; k < HIPC__BELL_WORDS; k++)
-            atomic_store_explicit(&s->name[k], b->bell.name[k],
-                                  memory_order_relaxed);
-        b->bell.slot = i + 1;
-        return;
+    struct bell_slot *s = slot_at(b, i);
+    /* GCOVR_EXCL_START [race]: the slot changed since it was read */
+    if (!atomic_compare_exchange_strong(&s->state, &from, b->bell.tag))
+        return 0;
+    /* GCOVR_EXCL_STOP */
+    if (from & SLOT_ARMED)
+        atomic_fetch_sub(b->sleepers, HIPC__BOARD_BELL_ONE);
+    for (int k = 0; k < HIPC__BELL_WORDS; k++)
+        atomic_store_explicit(&s->name[k], b->bell.name[k],
+                              memory_order_relaxed);
+    b->bell.slot = i + 1;
+    return 1;
+}
+
+/* Is the bell a claim in slot `i` names gone? One ring, from our own
+ * bell's socket, to the name read once: refused means no socket holds it.
+ * A live owner hears a spurious ring (allowed); any other answer (sent,
+ * full, a fault) keeps the claim. */
+static int slot_dead(struct hipc__board *b, int i)
+{
+    struct bell_slot *s = slot_at(b, i);
+    uint32_t w[HIPC__BELL_WORDS];
+    for (int k = 0; k < HIPC__BELL_WORDS; k++)
+        w[k] = atomic_load_explicit(&s->name[k], memory_order_relaxed);
+    int sock = b->bell.fds[HIPC__BELL_SOCK], have = 1;
+    return hipc__bell_ring(&sock, &have, w) == -ECONNREFUSED;
+}
+
+/* Claims a free slot on the board held; on a full board, once per slice,
+ * probes up to HIPC__BOARD_PROBES claims (round the board from where the
+ * last probe stopped) and takes over the first whose bell is gone. Each
+ * slot is read once per look; nothing read is used as an index. */
+static int slot_claim(struct hipc__board *b, int64_t now)
+{
+    struct hipc__board_bell *bl = &b->bell;
+    for (int i = 0; i < HIPC__BOARD_BELLS; i++)
+        if (atomic_load_explicit(&slot_at(b, i)->state, memory_order_relaxed) ==
+                0 &&
+            slot_take(b, i, 0u))
+            return 1;
+    if (now < bl->probe_at)
+        return 0;
+    bl->probe_at = now + HIPC__BOARD_SLICE_NS;
+    for (int n = 0; n < HIPC__BOARD_PROBES; n++) {
+        int i = bl->probe_next++ % HIPC__BOARD_BELLS;
+        uint32_t v =
+            atomic_load_explicit(&slot_at(b, i)->state, memory_order_relaxed);
+        if ((v == 0 || slot_dead(b, i)) && slot_take(b, i, v))
+            return 1;
     }
+    return 0;
+}
+
+/* Announces on the slot we claimed, if it still shows our claim (release:
+ * the name before the flag that sends a writer to it; seq_cst add: the
+ * flag before our look at the word). A claim freed or taken by someone
+ * else is ours no more: 0, and we hold no slot. */
+static int slot_announce(struct hipc__board *b)
+{
+    struct hipc__board_bell *bl = &b->bell;
+    uint32_t mine = bl->tag;
+    if (bl->slot == 0)
+        return 0;
+    if (!atomic_compare_exchange_strong_explicit(
+            &slot_at(b, bl->slot - 1)->state, &mine, bl->tag | SLOT_ARMED,
+            memory_order_release, memory_order_relaxed)) {
+        bl->slot = 0;
+        return 0;
+    }
+    atomic_fetch_add(b->sleepers, HIPC__BOARD_BELL_ONE);
+    bl->armed = 1;
+    return 1;
 }
 
 int hipc__board_bell_arm(struct hipc__board *b, const _Atomic uint32_t *word,
@@ -383,16 +472,8 @@ int hipc__board_bell_arm(struct hipc__board *b, const _Atomic uint32_t *word,
         return rc;
     if (!keep)
         bl->due = now + ns; /* CLOCK_MONOTONIC nanoseconds: far from wrapping */
-    if (b->bells && bl->slot == 0)
-        slot_claim(b);
-    if (bl->slot != 0) {
-        /* Release: the name before the flag that sends a writer to it;
-         * seq_cst add: the flag before our look at the word. */
-        atomic_store_explicit(&slot_at(b, bl->slot - 1)->state,
-                              bl->tag | SLOT_ARMED, memory_order_release);
-        atomic_fetch_add(b->sleepers, HIPC__BOARD_BELL_ONE);
-        bl->armed = 1;
-    }
+    if (b->bells && !slot_announce(b) && slot_claim(b, now))
+        (void)slot_announce(b);
     _Atomic uint32_t *w = (_Atomic uint32_t *)(uintptr_t)word;
     if (atomic_load(w) == seen)
         return HIPC_E_AGAIN;

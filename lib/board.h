@@ -58,8 +58,16 @@ struct hipc__board_ref {
 /* Bell slots on a board (hipc_state_get_fd, hipc_bcast_get_fd): a reader
  * with a descriptor claims one and announces there, per arming, that it
  * waits on its bell. Readers beyond this many are woken by their bell's
- * timer beat only. */
+ * timer beat only. A claim is given back when its reader leaves the
+ * board; one whose bell no longer exists (its reader died) is taken over
+ * by the writer's ring (refused) or a reader's probe (see
+ * hipc__board_bell_arm). */
 #define HIPC__BOARD_BELLS 64
+
+/* Claims probed per arming that found no free slot (once per slice): a
+ * claim of a dead reader is found within 64 / this many slices, and a
+ * reader beyond the 64th sends at most this many probes per slice. */
+#define HIPC__BOARD_PROBES 8
 
 /* The sleepers word counts futex sleepers in its low half and armed bells
  * in its high half: one word, so the writer's one look (the existing
@@ -73,12 +81,14 @@ struct hipc__board_bell {
     uint32_t tag;  /* what our claim stores in the slot */
     uint32_t seen; /* the word's value at the last arming */
     uint32_t name[HIPC__BELL_WORDS];
-    int ring;            /* writer: the socket it rings from, when ring_have */
-    int64_t due;         /* when the bell's timer runs out (0: it did) */
-    int64_t look_at;     /* the writer's /proc record is asked again then */
-    unsigned char have;  /* the bell is open */
-    unsigned char armed; /* our announcement is up (count and slot) */
-    unsigned char rung;  /* a writer took our announcement: a ring is queued */
+    int ring;         /* writer: the socket it rings from, when ring_have */
+    int64_t due;      /* when the bell's timer runs out (0: it did) */
+    int64_t look_at;  /* the writer's /proc record is asked again then */
+    int64_t probe_at; /* claims on a full board are probed again then */
+    unsigned char probe_next; /* the next slot a probe looks at */
+    unsigned char have;       /* the bell is open */
+    unsigned char armed;      /* our announcement is up (count and slot) */
+    unsigned char rung; /* a writer took our announcement: a ring is queued */
     unsigned char ring_have;
 };
 
@@ -190,10 +200,14 @@ void hipc__board_bell_close(struct hipc__board *b);
 void hipc__board_bell_disarm(struct hipc__board *b);
 
 /* Nothing new: drains the bell, sets its timer `ns` ahead (kept when it
- * runs out sooner), claims a slot if we hold none, announces, and looks at
- * *word once more. HIPC_E_AGAIN when armed and still *word == seen;
- * HIPC_OK when *word changed (disarmed again); HIPC_E_SYS when the timer
- * cannot be set (*err). */
+ * runs out sooner), claims a slot if we hold none (or our claim was taken
+ * from us), announces, and looks at *word once more. On a board with no
+ * free slot it probes, at most once per HIPC__BOARD_SLICE_NS and at most
+ * HIPC__BOARD_PROBES slots at a time, whether the bells that claims name
+ * still exist, and takes over the first claim whose bell is gone.
+ * HIPC_E_AGAIN when armed and still *word == seen; HIPC_OK when *word
+ * changed (disarmed again); HIPC_E_SYS when the timer cannot be set
+ * (*err). */
 int hipc__board_bell_arm(struct hipc__board *b, const _Atomic uint32_t *word,
                          uint32_t seen, int64_t now, int64_t ns, int *err);
 

@@ -2,9 +2,13 @@
 /* Fault injection over the fan-out descriptors (hipc_state_get_fd,
  * hipc_bcast_get_fd: lib/board.c, lib/bell.c): making a reader's bell,
  * arming it with tries that find nothing, the writer ringing it, and the
- * writer's close ringing it once more. */
+ * writer's close ringing it once more; on a board full of dead readers'
+ * claims, the probe that takes one over and the refused rings that free
+ * the others. */
+#include <stdatomic.h>
 #include <string.h>
 
+#include "board.h"
 #include "hipc/bcast.h"
 #include "hipc/error.h"
 #include "hipc/state.h"
@@ -59,6 +63,41 @@ static int state_rings(void *p, int *sys_errno)
     FAULT_STEP(x->w, hipc_state_remove(&x->w));
     FAULT_STEP(x->w, hipc_state_close_writer(&x->w));
     TRY_STEP(x->r, hipc_state_wait(&x->r, 0));
+    FAULT_STEP(x->r, hipc_state_close_reader(&x->r));
+    return HIPC_OK;
+}
+
+/* Every slot claimed for a bell nobody holds, every other one armed. */
+static void fill_with_dead_claims(hipc_state_writer *w)
+{
+    struct hipc__board *b = (struct hipc__board *)(void *)w->board_;
+    unsigned char *base = (unsigned char *)(uintptr_t)b->sleepers;
+    for (int i = 0; i < HIPC__BOARD_BELLS; i++) {
+        _Atomic uint32_t *s = (_Atomic uint32_t *)(void *)(base + 64 + i * 16);
+        atomic_store(&s[0], (i % 2 ? 0xc0000000u : 0x40000000u) | 77u);
+        atomic_store(&s[1], 1u);
+        atomic_store(&s[2], 0xdead0000u + (uint32_t)i);
+        if (i % 2)
+            atomic_fetch_add(b->sleepers, HIPC__BOARD_BELL_ONE);
+    }
+}
+
+static int state_takes_over(void *p, int *sys_errno)
+{
+    struct fan_ctx *x = p;
+    unsigned char v[VSIZE];
+    int fd = -1;
+    memset(v, 0x5a, sizeof v);
+    FAULT_STEP(x->w, hipc_state_create(&x->w, KEY, VSIZE, NULL));
+    fill_with_dead_claims(&x->w);
+    FAULT_STEP(x->r, hipc_state_open_reader(&x->r, KEY, NULL));
+    FAULT_STEP(x->r, hipc_state_get_fd(&x->r, &fd));
+    TRY_STEP(x->r, hipc_state_wait(&x->r, 0));
+    TRY_STEP(x->r, hipc_state_wait(&x->r, 0));
+    FAULT_STEP(x->w, hipc_state_publish(&x->w, v, sizeof v));
+    TRY_STEP(x->r, hipc_state_wait(&x->r, 0));
+    FAULT_STEP(x->w, hipc_state_remove(&x->w));
+    FAULT_STEP(x->w, hipc_state_close_writer(&x->w));
     FAULT_STEP(x->r, hipc_state_close_reader(&x->r));
     return HIPC_OK;
 }
@@ -121,6 +160,8 @@ static void fan_scenarios_survive_every_syscall_failure(void **state)
          fan_accepts},
         {"bcast bell: make, arm, ring, close rings", bcast_rings, fan_release,
          fan_accepts},
+        {"state bell: a full board's dead claim taken over", state_takes_over,
+         fan_release, fan_accepts},
     };
     FAULT_DRIVE_ALL(scenarios);
 }

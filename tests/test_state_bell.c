@@ -280,7 +280,9 @@ static void a_closing_writer_rings_at_once(void **st)
 
 /* Every slot taken by claims (readers beyond HIPC__BOARD_BELLS, or a
  * hostile one), or scribbled armed with names of no bell, or our own
- * announcement taken down: the beat still brings the news. */
+ * announcement taken down: the beat still brings the news (or a ring, once
+ * the reader has taken over a claim whose bell is gone: see
+ * test_board_reclaim.c). */
 static void a_scribbled_or_full_board_costs_a_beat_not_a_wake_up(void **st)
 {
     (void)st;
