@@ -272,7 +272,9 @@ int hipc_bcast_recv(hipc_bcast *b, void *buf, size_t cap, int64_t timeout_ns);
  * announcement slots: consumers with a descriptor beyond them, consumers
  * of a 1.1.0 producer's board, and consumers whose slot a hostile
  * consumer scribbles on, learn of a message at the timer beat, within
- * 50 ms. A recv with a timeout other than 0 waits on the futex as ever.
+ * 50 ms. The slot of a consumer that died is taken over: by the producer
+ * when its ring is refused, or by a consumer that finds no free slot. A
+ * recv with a timeout other than 0 waits on the futex as ever.
  *
  * The descriptor belongs to the handle: do not close it or read from it;
  * take it out of your loop before hipc_bcast_close(), which closes it. It

@@ -288,8 +288,10 @@ int hipc_state_get_writer(hipc_state_reader *r, pid_t *pid);
  * syscall for the bells. The board (see above) holds 64 announcement
  * slots: readers with a descriptor beyond them, readers of a 1.1.0
  * writer's board, and readers whose slot a hostile reader scribbles on,
- * learn of a change at the timer beat, within HIPC_STATE_SLICE_NS. A
- * wait with a timeout other than 0 waits on the futex as ever.
+ * learn of a change at the timer beat, within HIPC_STATE_SLICE_NS. The
+ * slot of a reader that died is taken over: by the writer when its ring
+ * is refused, or by a reader that finds no free slot. A wait with a
+ * timeout other than 0 waits on the futex as ever.
  *
  * The descriptor belongs to the handle: do not close it or read from it;
  * take it out of your loop before hipc_state_close_reader(), which closes
