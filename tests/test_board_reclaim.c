@@ -135,6 +135,9 @@ static void fill_with_dead_claims(hipc_state_writer *w)
     assert_int_equal(pipe(p), 0);
     for (int i = 0; i < HIPC__BOARD_BELLS; i++)
         kids[i] = reader_child(i, p[1]);
+    /* Only the children hold the write end: one that fails ends the
+     * count below, not the test's run. */
+    close(p[1]);
     int ready = 0;
     char c;
     while (ready < HIPC__BOARD_BELLS && read(p[0], &c, 1) == 1)
@@ -144,7 +147,6 @@ static void fill_with_dead_claims(hipc_state_writer *w)
     for (int i = 0; i < HIPC__BOARD_BELLS; i++)
         assert_int_equal(hipc_test_wait_child(kids[i], 30), 128 + SIGKILL);
     close(p[0]);
-    close(p[1]);
     assert_int_equal(ready, HIPC__BOARD_BELLS);
     assert_int_equal(free_slots(w), 0);
     assert_int_equal(atomic_load(wboard(w)->sleepers),
@@ -155,6 +157,8 @@ static void readers_after_64_killed_ones_are_rung_not_beaten(void **st)
 {
     (void)st;
     hipc_test_skip_unless_free_fds(9);
+    if (hipc_test_own_stat_is_faked())
+        hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
     hipc_state_writer w;
     hipc_state_reader a, b;
     int fa = -1, fb = -1;
@@ -320,6 +324,8 @@ static void a_killed_consumers_slot_goes_to_the_next_consumer(void **st)
 {
     (void)st;
     hipc_test_skip_unless_free_fds(6);
+    if (hipc_test_own_stat_is_faked())
+        hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
     hipc_bcast p, c;
     int fd = -1, go[2];
     char buf[16], k = 0;
@@ -336,11 +342,11 @@ static void a_killed_consumers_slot_goes_to_the_next_consumer(void **st)
         for (;;)
             pause();
     }
+    close(go[1]); /* a child that fails ends the read, not the run */
     assert_int_equal(read(go[0], &k, 1), 1);
     kill(kid, SIGKILL);
     assert_int_equal(hipc_test_wait_child(kid, 30), 128 + SIGKILL);
     close(go[0]);
-    close(go[1]);
     struct hipc__board *pb = (struct hipc__board *)(void *)p.board_.bytes;
     unsigned char *base = (unsigned char *)(uintptr_t)pb->sleepers;
     _Atomic uint32_t *slot0 = (_Atomic uint32_t *)(void *)(base + 64);
