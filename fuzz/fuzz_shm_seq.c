@@ -117,7 +117,7 @@ static unsigned gen_at(const struct world *w, int id)
 static int twin(const struct slot *sl)
 {
     struct shmid_ds now;
-    if (shmctl(sl->shm.id, IPC_STAT, &now) != 0)
+    if (hipc_fuzz_shmctl(sl->shm.id, IPC_STAT, &now) != 0)
         return 0;
     /* A segment marked for removal shows key 0: its key tells nothing. */
     int marked = (now.shm_perm.mode & SHM_DEST) && now.shm_perm.__key == 0;
@@ -216,7 +216,7 @@ static void opened(struct world *w, struct slot *sl, int rc, unsigned flags)
         return;
     sl->last_id = sl->shm.id;
     sl->gen = gen_at(w, sl->shm.id);
-    HIPC_FUZZ_CHECK(shmctl(sl->shm.id, IPC_STAT, &sl->seen) == 0);
+    HIPC_FUZZ_CHECK(hipc_fuzz_shmctl(sl->shm.id, IPC_STAT, &sl->seen) == 0);
     sl->raw = (flags & HIPC_SHM_RAW) != 0;
     sl->rdonly = (flags & HIPC_SHM_RDONLY) != 0;
     HIPC_FUZZ_CHECK((sl->shm.data != NULL) == !(flags & HIPC_SHM_NO_ATTACH));

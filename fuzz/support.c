@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #include "hipc/error.h"
+#ifdef HIPC_FAULT_INJECTION
+#include "hipc/testing.h"
+#endif
 
 static int write_file(const char *path, const char *text)
 {
@@ -84,6 +87,15 @@ static int write_ulong(const char *path, unsigned long v)
 int hipc_fuzz_limit_shm(unsigned long shmmax, unsigned long shmall,
                         unsigned long shmmni)
 {
+#ifdef HIPC_FAULT_INJECTION
+    /* A simulated kernel (HIPC_FAULT_SIM=1) gets the limits instead. */
+    hipc_testing_sim_usage u;
+    if (hipc_testing_get_sim(&u) == HIPC_OK && u.running) {
+        hipc_testing_sim_limits l = {shmmax, shmall, shmmni};
+        (void)hipc_testing_sim_end();
+        return hipc_testing_sim_begin(&l) == HIPC_OK ? 0 : -1;
+    }
+#endif
     if (!isolated)
         return -1;
     int rc = write_ulong("/proc/sys/kernel/shmmax", shmmax);
@@ -127,13 +139,33 @@ void hipc_fuzz_check_fds(int expected)
     hipc_fuzz_fail(__FILE__, __LINE__, what);
 }
 
+#ifdef HIPC_FAULT_INJECTION
+/* The seam's wrapper (lib/sys.h): answered by the simulated kernel while
+ * one runs. */
+int hipc__sys_shmctl(int id, int cmd, struct shmid_ds *ds);
+#endif
+
+int hipc_fuzz_shmctl(int id, int cmd, struct shmid_ds *ds)
+{
+#ifdef HIPC_FAULT_INJECTION
+    int r = hipc__sys_shmctl(id, cmd, ds);
+    if (r < 0) {
+        errno = -r;
+        return -1;
+    }
+    return r;
+#else
+    return shmctl(id, cmd, ds);
+#endif
+}
+
 /* One syscall instead of parsing /proc/sysvipc/shm: cheap enough to run
  * after every iteration. */
 int hipc_fuzz_shm_count(void)
 {
     struct shm_info info;
     memset(&info, 0, sizeof info);
-    if (shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&info) < 0)
+    if (hipc_fuzz_shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&info) < 0)
         return -1;
     return info.used_ids;
 }

@@ -39,6 +39,12 @@ int hipc_fuzz_limit_shm(unsigned long shmmax, unsigned long shmall,
 int hipc_fuzz_fd_count(void);
 int hipc_fuzz_shm_count(void);
 
+/* shmctl(2) as hipc sees it: through the seam in a fault-injection build,
+ * so that a simulated kernel (HIPC_FAULT_SIM=1) answers it; libc's
+ * otherwise. -1 with errno on failure, like shmctl. */
+struct shmid_ds;
+int hipc_fuzz_shmctl(int id, int cmd, struct shmid_ds *ds);
+
 /* Fails (as HIPC_FUZZ_CHECK does) unless `expected` descriptors are open,
  * naming every open descriptor and what it refers to in the message. */
 void hipc_fuzz_check_fds(int expected);

@@ -768,6 +768,16 @@ int hipc__sim_ioctl_int(int fd, unsigned long req, int *out)
     return 0;
 }
 
+int hipc__sim_fd_kind(int fd)
+{
+    const struct fd *f = fd_of(fd);
+    if (f == NULL)
+        return -1;
+    if (f->kind == FD_TEXT)
+        return 0;
+    return f->nonblock ? 2 : 1;
+}
+
 int hipc__sim_fstat(int fd, struct stat *st)
 {
     struct fd *f = fd_of(fd);

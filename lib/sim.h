@@ -63,6 +63,9 @@ ssize_t hipc__sim_write(int fd, const void *buf, size_t len);
 int hipc__sim_close(int fd);
 int hipc__sim_fcntl(int fd, int cmd, int arg);
 int hipc__sim_fstat(int fd, struct stat *st);
+/* For the fault plan, without a syscall: -1 not open, 0 a file (the
+ * sysctl texts), 1 a blocking pipe end, 2 a non-blocking one. */
+int hipc__sim_fd_kind(int fd);
 int hipc__sim_ioctl_int(int fd, unsigned long req, int *out);
 struct iovec;
 ssize_t hipc__sim_writev(int fd, const struct iovec *iov, int count);

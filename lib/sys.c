@@ -143,7 +143,8 @@ int hipc__sys_pipe2(int fds[2], int flags)
 ssize_t hipc__sys_read(int fd, void *buf, size_t len)
 {
     FAULT_POINT_FD(READ, fd);
-    SIM_FD(fd, hipc__sim_read(fd, buf, len));
+    SIM_FD(fd,
+           hipc__sim_read(fd, buf, hipc_fault_len_fd(HIPC_SYS_READ, fd, len)));
     ssize_t n = read(fd, buf, hipc_fault_len_fd(HIPC_SYS_READ, fd, len));
     return n < 0 ? neg_errno() : n;
 }
@@ -151,7 +152,8 @@ ssize_t hipc__sys_read(int fd, void *buf, size_t len)
 ssize_t hipc__sys_write(int fd, const void *buf, size_t len)
 {
     FAULT_POINT_FD(WRITE, fd);
-    SIM_FD(fd, hipc__sim_write(fd, buf, len));
+    SIM_FD(fd, hipc__sim_write(fd, buf,
+                               hipc_fault_len_fd(HIPC_SYS_WRITE, fd, len)));
     ssize_t n = write(fd, buf, hipc_fault_len_fd(HIPC_SYS_WRITE, fd, len));
     return n < 0 ? neg_errno() : n;
 }

@@ -549,6 +549,35 @@ static void hipc_runs_on_it(void **state)
     hipc_testing_reset();
 }
 
+/* The transparent modes reach simulated descriptors as they reach real
+ * ones: EINTR first on a blocking end, EAGAIN first on a non-blocking
+ * one, short transfers on pipes but not on the sysctl files. */
+static void transparent_modes_apply(void **state)
+{
+    (void)state;
+    int fds[2];
+    static unsigned char big[5000];
+    char c[8];
+    hipc_testing_modes m = {1, 1, 1, 0};
+    assert_int_equal(hipc__sys_pipe2(fds, 0), 0);
+    assert_int_equal(hipc_testing_set_modes(&m), HIPC_OK);
+    assert_int_equal(hipc__sys_write(fds[1], big, sizeof big), -EINTR);
+    assert_int_equal(hipc__sys_write(fds[1], big, sizeof big), 1);
+    assert_int_equal(hipc__sys_write(fds[1], "ab", 2), -EINTR);
+    assert_int_equal(hipc__sys_write(fds[1], "ab", 2), 2); /* <= PIPE_BUF */
+    assert_int_equal(hipc__sys_fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+    assert_int_equal(hipc__sys_read(fds[0], c, 3), -EAGAIN);
+    assert_int_equal(hipc__sys_read(fds[0], c, 3), 1);
+    int fd = hipc__sys_open("/proc/sys/kernel/shmmni", O_RDONLY);
+    assert_int_equal(hipc__sys_read(fd, c, 4), 4); /* a file: whole */
+    assert_int_equal(hipc__sys_close(fd), 0);
+    assert_int_equal(hipc__sys_read(fds[1] + 50, c, 4), -EBADF);
+    hipc_testing_reset();
+    assert_int_equal(hipc__sys_read(fds[0], c, 3), 2);
+    assert_int_equal(hipc__sys_close(fds[0]), 0);
+    assert_int_equal(hipc__sys_close(fds[1]), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, sim_setup, sim_teardown)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(begin_and_end),
@@ -562,6 +591,7 @@ static const struct CMUnitTest tests[] = {
     T(pipe_readers_gone_and_blocking),
     T(refused_and_answered),
     T(hipc_runs_on_it),
+    T(transparent_modes_apply),
 };
 HIPC_TEST_MAIN(tests)
 #else
