@@ -301,7 +301,7 @@ static int seg_new(key_t key, size_t size, int flags)
     for (int i = 0; i < (int)w.lim.shmmni && slot < 0; i++)
         if (!w.segs[i].used)
             slot = i;
-    if (slot < 0 || w.segs_used >= w.lim.shmmni)
+    if (slot < 0)
         return -ENOSPC;
     struct seg *s = &w.segs[slot];
     int r = arena_get(pages, &s->mem);
@@ -391,11 +391,11 @@ static int shm_info(int cmd, struct shmid_ds *ds)
     if (cmd == IPC_INFO) {
         struct shminfo *in = (struct shminfo *)(void *)ds;
         memset(in, 0, sizeof *in);
-        in->shmmax = w.lim.shmmax;
+        in->shmmax = (unsigned long)w.lim.shmmax;
         in->shmmin = 1;
-        in->shmmni = w.lim.shmmni;
-        in->shmseg = w.lim.shmmni;
-        in->shmall = w.lim.shmall;
+        in->shmmni = (unsigned long)w.lim.shmmni;
+        in->shmseg = (unsigned long)w.lim.shmmni;
+        in->shmall = (unsigned long)w.lim.shmall;
     } else {
         struct shm_info *in = (struct shm_info *)(void *)ds;
         memset(in, 0, sizeof *in);
@@ -499,8 +499,8 @@ int hipc__sim_open(const char *path, int flags)
 {
     if (strncmp(path, "/proc/", 6) != 0)
         return 1;
-    const size_t values[4] = {w.lim.shmmax, w.lim.shmall, w.lim.shmmni,
-                              SIM_PIPE_MAX};
+    const unsigned long long values[4] = {w.lim.shmmax, w.lim.shmall,
+                                          w.lim.shmmni, SIM_PIPE_MAX};
     for (int i = 0; i < 4; i++) {
         if (strcmp(path, sysctls[i]) != 0)
             continue;
@@ -510,7 +510,7 @@ int hipc__sim_open(const char *path, int flags)
         if (fd < 0)
             return -EMFILE;
         struct fd *f = fd_of(fd);
-        int n = snprintf(f->text, sizeof f->text, "%zu\n", values[i]);
+        int n = snprintf(f->text, sizeof f->text, "%llu\n", values[i]);
         f->text_len = (size_t)n;
         f->cloexec = 1;
         return fd;

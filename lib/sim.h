@@ -18,6 +18,7 @@
 
 #include <poll.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/types.h>

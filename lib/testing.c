@@ -233,12 +233,9 @@ int hipc_testing_sim_begin(const hipc_testing_sim_limits *limits)
 {
     struct hipc__sim_limits l = {0, 0, 0};
     if (limits != NULL) {
-        if (limits->shmmax > SIZE_MAX || limits->shmall > SIZE_MAX)
-            return HIPC_E_TOO_BIG; /* GCOVR_EXCL_LINE [arch]: 32-bit only */
-        l.shmmax = (size_t)limits->shmmax;
-        l.shmall = (size_t)limits->shmall;
-        l.shmmni = limits->shmmni > HIPC__SIM_SEGS ? HIPC__SIM_SEGS + 1u
-                                                   : (size_t)limits->shmmni;
+        l.shmmax = limits->shmmax;
+        l.shmall = limits->shmall;
+        l.shmmni = limits->shmmni;
     }
     int r = hipc__sim_begin(&l);
     if (r == -EBUSY)

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
@@ -33,7 +34,12 @@ static int sim_setup(void **state)
 {
     (void)hipc_testing_sim_end(); /* HIPC_FAULT_SIM=1 began one */
     assert_int_equal(hipc_testing_sim_begin(NULL), HIPC_OK);
-    return hipc_test_fd_setup(state);
+    int rc = hipc_test_fd_setup(state);
+    /* The raw answers are checked here; HIPC_FAULT_MODE's transparent
+     * faults on them are transparent_modes_apply's, and hipc_runs_on_it
+     * takes them back. */
+    assert_int_equal(hipc_testing_set_modes(NULL), HIPC_OK);
+    return rc;
 }
 
 /* Every test must leave an empty world behind. */
@@ -80,6 +86,7 @@ static void begin_and_end(void **state)
     assert_int_equal(hipc_testing_sim_begin(NULL), HIPC_OK);
     assert_int_equal(hipc__sys_shmctl(id, IPC_RMID, NULL), -EINVAL);
     assert_int_equal(hipc__sys_close(fds[0]), -EBADF);
+    assert_int_equal(hipc__sys_close(HIPC__SIM_FD_BASE + 100000), -EBADF);
 }
 
 static void shmget_keys_and_flags(void **state)
@@ -519,6 +526,7 @@ static void refused_and_answered(void **state)
 static void hipc_runs_on_it(void **state)
 {
     (void)state;
+    hipc_testing_reset(); /* HIPC_FAULT_MODE's faults: hipc absorbs them */
     int before = hipc_test_shm_count();
     hipc_shm s, o;
     hipc_shm_config cfg = {0};
@@ -572,10 +580,36 @@ static void transparent_modes_apply(void **state)
     assert_int_equal(hipc__sys_read(fd, c, 4), 4); /* a file: whole */
     assert_int_equal(hipc__sys_close(fd), 0);
     assert_int_equal(hipc__sys_read(fds[1] + 50, c, 4), -EBADF);
-    hipc_testing_reset();
+    assert_int_equal(hipc_testing_set_modes(NULL), HIPC_OK);
     assert_int_equal(hipc__sys_read(fds[0], c, 3), 2);
     assert_int_equal(hipc__sys_close(fds[0]), 0);
     assert_int_equal(hipc__sys_close(fds[1]), 0);
+}
+
+/* HIPC_FAULT_SIM, read before main: 1 runs this very program in a
+ * simulated world (it passes there too), anything else but 0 stops it
+ * with status 125. Only from a run without it, so the child does not
+ * start its own. */
+static void environment_switch(void **state)
+{
+    (void)state;
+    if (getenv("HIPC_FAULT_SIM") != NULL)
+        skip();
+    static const char *const values[2] = {"bogus", "1"};
+    static const int status[2] = {125, 0};
+    for (int i = 0; i < 2; i++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            setenv("HIPC_FAULT_SIM", values[i], 1);
+            int null = open("/dev/null", O_WRONLY);
+            dup2(null, 1);
+            dup2(null, 2);
+            execl("/proc/self/exe", "test_sim", (char *)NULL);
+            _exit(99);
+        }
+        assert_int_equal(hipc_test_wait_child(pid, 60), status[i]);
+    }
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, sim_setup, sim_teardown)
@@ -592,6 +626,7 @@ static const struct CMUnitTest tests[] = {
     T(refused_and_answered),
     T(hipc_runs_on_it),
     T(transparent_modes_apply),
+    cmocka_unit_test(environment_switch),
 };
 HIPC_TEST_MAIN(tests)
 #else
