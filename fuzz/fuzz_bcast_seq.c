@@ -5,15 +5,21 @@
  * IPC namespace): send, receive on one of CONSUMERS consumer slots, open a
  * slot (at the newest or the oldest message) or close it, skip a slot to
  * the newest, close the producer and open a successor, look at the ring by
- * id, and ask after the producer. Nobody writes the ring but the library,
+ * id, and ask after the producer; a consumer opened with a descriptor
+ * (hipc_bcast_get_fd: its tries then arm a bell), and scribbles on the
+ * board's words (the sleepers word, the bell slots: what any consumer can
+ * write). Nobody writes the ring but the library,
  * so the model is exact: every consumer gets every message sent, in order
  * and byte for byte, or learns exactly how many it lost; "nothing new"
  * means it has read all that was sent; a closed producer is HIPC_E_PEER_GONE
- * once a consumer has read everything; the look by id counts the messages
+ * once a consumer has read everything, whatever the board says (a bell
+ * changes no answer); the look by id counts the messages
  * sent and the consumers attached. After each input no segment or
  * descriptor is left. */
+#include <stdatomic.h>
 #include <string.h>
 
+#include "board.h"
 #include "hipc/bcast.h"
 #include "hipc/error.h"
 #include "support.h"
@@ -100,15 +106,40 @@ static void toggle_consumer(struct world *w, int k, hipc_fuzz_in *in)
         w->c_open[k] = 0;
         return;
     }
-    hipc_bcast_config cfg = {.flags = hipc_fuzz_u8(in) & HIPC_BCAST_OLDEST};
+    uint8_t how = hipc_fuzz_u8(in);
+    hipc_bcast_config cfg = {.flags = how & HIPC_BCAST_OLDEST};
     int rc = hipc_bcast_open_consumer_id(&w->c[k], w->p.shm.id, &cfg);
     hipc_fuzz_trace("open", k, rc);
     HIPC_FUZZ_CHECK(rc == HIPC_OK);
     w->c_open[k] = 1;
+    if ((how & 0x80u) != 0) {
+        int fd = -1, again = -1;
+        HIPC_FUZZ_CHECK(hipc_bcast_get_fd(&w->c[k], &fd) == HIPC_OK);
+        HIPC_FUZZ_CHECK(hipc_bcast_get_fd(&w->c[k], &again) == HIPC_OK);
+        HIPC_FUZZ_CHECK(fd >= 0 && fd == again);
+    }
     hipc_bcast_stat st;
     HIPC_FUZZ_CHECK(hipc_bcast_stat_id(w->p.shm.id, &st, NULL) == HIPC_OK);
     HIPC_FUZZ_CHECK(st.sent == w->sent && st.oldest <= st.sent);
     w->want[k] = cfg.flags != 0 ? st.oldest : st.sent;
+}
+
+/* Writes a word of the producer's board, as any consumer can: the
+ * sleepers word or a bell slot's state or name. */
+static void scribble_board(struct world *w, uint8_t code)
+{
+    static const uint32_t values[] = {0u, 0x40000001u, 0xc0000001u,
+                                      0xffffffffu};
+    struct hipc__board *bd = (struct hipc__board *)(void *)w->p.board_.bytes;
+    if (!w->p_open || bd->sleepers == NULL)
+        return;
+    unsigned char *p = (unsigned char *)(uintptr_t)bd->sleepers;
+    size_t words = (64u + HIPC__BOARD_BELLS * 16u) / 4u;
+    size_t at = ((size_t)(code >> 3) * 37u) % words;
+    if (at > 0 && at < 16u)
+        at = 0; /* the rest of the first line is padding */
+    atomic_store((_Atomic uint32_t *)(void *)(p + at * 4u),
+                 values[(code >> 3) % 4u]);
 }
 
 static void toggle_producer(struct world *w)
@@ -192,7 +223,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             skip(&w, k);
             break;
         default:
-            look(&w);
+            if ((code & 0x80u) != 0)
+                scribble_board(&w, code);
+            else
+                look(&w);
             break;
         }
     }

@@ -4,7 +4,10 @@
  * The input is a small program: each operation is an opcode byte and its
  * operands - create, open_writer, open_reader (by key or id), publish,
  * read, wait (timeout 0), get_writer, stat_id, remove, close either end,
- * and a call on a copy of a handle - over WRITERS writer slots and
+ * a reader's descriptor (hipc_state_get_fd: its tries then arm a bell),
+ * a scribble on the board's words (the sleepers word, the bell slots:
+ * what any reader can write), and a call on a copy of a handle - over
+ * WRITERS writer slots and
  * READERS reader slots, on KEYS keys of a private range.
  *
  * A model follows each key: whether a block exists under it, its value
@@ -15,14 +18,19 @@
  * its own held role is never taken over) and goes on from the model's
  * generation; a read returns the model's last value and generation;
  * get_writer says alive exactly while a slot holds the block; stat_id
- * agrees with the model; a copy of a handle is HIPC_E_BAD_HANDLE. After
+ * agrees with the model; a copy of a handle is HIPC_E_BAD_HANDLE; a
+ * reader's descriptor is the same on every call, and a try with one
+ * answers news, HIPC_E_AGAIN, or HIPC_E_PEER_GONE only while no slot
+ * holds the block, whatever the board says. After
  * every input: all handles are closed, every block made is removed, and
  * no segment or descriptor is left. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "board.h"
 #include "hipc/error.h"
 #include "hipc/state.h"
 #include "support.h"
@@ -52,6 +60,7 @@ struct world {
     int w_open[WRITERS], w_blk[WRITERS];
     hipc_state_reader r[READERS];
     int r_open[READERS], r_blk[READERS];
+    int r_fd1[READERS]; /* 1 + the reader's descriptor; 0: none yet */
     struct block b[BLOCKS];
     int nb;
     int cur[KEYS]; /* instance + 1 under each key, or 0 */
@@ -172,6 +181,31 @@ static void publish(struct world *x, int s, hipc_fuzz_in *in)
     HIPC_FUZZ_CHECK(x->w[s].generation == b->gen);
 }
 
+/* Writes a word of some writer's board, as any reader of its block can:
+ * the sleepers word or a bell slot's state or name, with values that
+ * claim, arm, free or garble. */
+static void scribble_board(struct world *x, uint8_t what)
+{
+    static const uint32_t values[] = {0u,          0x40000001u, 0x80000000u,
+                                      0xc0000001u, 0x10000u,    0xffffffffu,
+                                      1u,          0x7fffffffu};
+    for (int s = 0; s < WRITERS; s++) {
+        if (!x->w_open[s])
+            continue;
+        struct hipc__board *bd = (struct hipc__board *)(void *)x->w[s].board_;
+        if (bd->sleepers == NULL)
+            return;
+        unsigned char *p = (unsigned char *)(uintptr_t)bd->sleepers;
+        size_t words = (64u + HIPC__BOARD_BELLS * 16u) / 4u;
+        size_t at = ((size_t)what * 7u) % words;
+        if (at > 0 && at < 16u)
+            at = 0; /* the rest of the first line is padding */
+        atomic_store((_Atomic uint32_t *)(void *)(p + at * 4u),
+                     values[(what >> 5) % 8u]);
+        return;
+    }
+}
+
 static void reader_calls(struct world *x, int s, uint8_t what)
 {
     unsigned char buf[MAX_VALUE];
@@ -182,7 +216,7 @@ static void reader_calls(struct world *x, int s, uint8_t what)
     }
     struct block *b = &x->b[x->r_blk[s]];
     int rc;
-    switch (what % 3) {
+    switch (what % 5) {
     case 0:
         rc = hipc_state_read(&x->r[s], buf, sizeof buf, &info);
         HIPC_FUZZ_CHECK(rc >= 0 && (size_t)rc == b->size);
@@ -191,7 +225,19 @@ static void reader_calls(struct world *x, int s, uint8_t what)
         break;
     case 1:
         rc = hipc_state_wait(&x->r[s], 0);
-        HIPC_FUZZ_CHECK(rc == HIPC_OK || rc == HIPC_E_AGAIN);
+        HIPC_FUZZ_CHECK(rc == HIPC_OK || rc == HIPC_E_AGAIN ||
+                        (rc == HIPC_E_PEER_GONE && x->r_fd1[s] != 0 &&
+                         (b->holder == 0 || !proc_is_ours)));
+        break;
+    case 3: {
+        int fd = -1;
+        HIPC_FUZZ_CHECK(hipc_state_get_fd(&x->r[s], &fd) == HIPC_OK);
+        HIPC_FUZZ_CHECK(fd >= 0 && (x->r_fd1[s] == 0 || fd + 1 == x->r_fd1[s]));
+        x->r_fd1[s] = fd + 1;
+        break;
+    }
+    case 4:
+        scribble_board(x, what);
         break;
     default:
         rc = hipc_state_get_writer(&x->r[s], NULL);
@@ -219,6 +265,7 @@ static void close_reader(struct world *x, int s)
     HIPC_FUZZ_CHECK_CODE(rc);
     HIPC_FUZZ_CHECK((rc == HIPC_OK) == x->r_open[s]);
     x->r_open[s] = 0;
+    x->r_fd1[s] = 0;
 }
 
 static void remove_block(struct world *x, int s)

@@ -31,6 +31,8 @@
 #include <string.h>
 
 #include "board.h"
+#include "hot.h"
+#include "ring.h"
 #include "hipc/error.h"
 #include "internal.h"
 #include "owner.h"
@@ -40,7 +42,6 @@
 #define LINE 128u
 #define RING_MAGIC 0x74736362u   /* "bcst", stored last by create */
 #define HANDLE_MAGIC 0x42435354u /* marks an open handle */
-#define ENDIAN_MARK 0x01020304u
 #define REC_HDR HIPC_BCAST_REC_HEADER
 #define PAD_BIT 0x80000000u
 /* The producer reclaims at least a 1/RECLAIM_DIV of the ring at a time. */
@@ -71,14 +72,8 @@ enum bc_step {
 };
 #ifdef HIPC_FAULT_INJECTION
 void (*hipc__bcast_step_hook)(int step);
-#define STEP(s)                                                                \
-    do {                                                                       \
-        if (hipc__bcast_step_hook != NULL)                                     \
-            hipc__bcast_step_hook(s);                                          \
-    } while (0)
-#else
-#define STEP(s) ((void)0)
 #endif
+#define STEP(s) HIPC__STEP(hipc__bcast_step_hook, s)
 
 _Static_assert(HIPC_CHAN_MAX_CAPACITY <= (1u << 31),
                "the head is a 32-bit counter: capacity must stay <= 2^31");
@@ -89,12 +84,7 @@ enum { ST_OPEN = 1, ST_CLOSED };
 #define ANY_END 0
 
 struct bc_meta {
-    _Atomic uint32_t magic;
-    uint32_t version;
-    uint32_t endian;
-    uint32_t header_size;
-    uint32_t capacity;
-    uint32_t max_msg;
+    struct hipc__ring_meta ring;
     struct hipc__board_ref board;
 };
 
@@ -109,6 +99,15 @@ struct bc_hdr {
     _Atomic uint64_t next_seq;
     unsigned char tail_pad_[LINE - 16u];
 };
+
+_Static_assert(offsetof(struct bc_meta, board) == 24,
+               "the board reference follows the six words");
+
+static const struct hipc__ring_kind ring_kind = {RING_MAGIC,
+                                                 HIPC_BCAST_LAYOUT_VERSION,
+                                                 HIPC_BCAST_HEADER_SIZE,
+                                                 HIPC_BCAST_MIN_CAPACITY,
+                                                 REC_HDR};
 
 _Static_assert(sizeof(struct bc_hdr) == HIPC_BCAST_HEADER_SIZE,
                "the header is four 128-byte lines");
@@ -149,11 +148,6 @@ static uint32_t rec_size(uint32_t len)
     return REC_HDR + ((len + 15u) & ~15u);
 }
 
-static int is_pow2(size_t v)
-{
-    return v != 0 && (v & (v - 1)) == 0;
-}
-
 static struct bc_rec *rec_at(const hipc_bcast *b, uint64_t pos)
 {
     return (struct bc_rec *)(void *)(b->ring_ + (pos & b->mask_));
@@ -187,25 +181,6 @@ static uint32_t rec_span(const hipc_bcast *b, uint64_t pos, struct rec_view v,
     if (v.len > b->max_msg || rec_size(v.len) > contig)
         return 0;
     return rec_size(v.len);
-}
-
-/* Small payloads are copied inline in 16-byte pieces, as the channel
- * does: a call to memcpy costs more than a 64-byte payload itself. */
-#define COPY_INLINE_MAX 256u
-
-static HIPC_INLINE void copy_msg(void *dst, const void *src, size_t len)
-{
-    unsigned char *d = dst;
-    const unsigned char *s = src;
-    if (len > COPY_INLINE_MAX) {
-        memcpy(d, s, len);
-        return;
-    }
-    size_t i = 0;
-    for (; i + 16 <= len; i += 16)
-        memcpy(d + i, s + i, 16);
-    for (; i < len; i++)
-        d[i] = s[i];
 }
 
 static uint64_t load_tail(const hipc_bcast *b)
@@ -251,7 +226,7 @@ static int check_create_cfg(const hipc_bcast_config *cfg)
     if (rc != HIPC_OK)
         return rc;
     size_t cap = capacity_of(cfg);
-    if (!is_pow2(cap) || cap < HIPC_BCAST_MIN_CAPACITY ||
+    if (!hipc__is_pow2(cap) || cap < HIPC_BCAST_MIN_CAPACITY ||
         cap > HIPC_CHAN_MAX_CAPACITY)
         return HIPC_E_BAD_CAPACITY;
     return cfg->max_msg > cap - REC_HDR ? HIPC_E_BAD_SIZE : HIPC_OK;
@@ -261,37 +236,23 @@ static void format_ring(struct bc_hdr *h, const hipc_bcast_config *cfg)
 {
     size_t cap = capacity_of(cfg);
     memset(h, 0, HIPC_BCAST_HEADER_SIZE);
-    h->meta.version = HIPC_BCAST_LAYOUT_VERSION;
-    h->meta.endian = ENDIAN_MARK;
-    h->meta.header_size = HIPC_BCAST_HEADER_SIZE;
-    h->meta.capacity = (uint32_t)cap;
-    h->meta.max_msg =
-        (uint32_t)(cfg->max_msg != 0 ? cfg->max_msg : cap - REC_HDR);
+    hipc__ring_meta_fill(&h->meta.ring, &ring_kind, (uint32_t)cap,
+                         (uint32_t)cfg->max_msg);
     atomic_store_explicit(&h->meta.board.id, HIPC__BOARD_NONE,
                           memory_order_relaxed);
     /* Release: whoever sees the magic sees the fields above. */
-    atomic_store_explicit(&h->meta.magic, RING_MAGIC, memory_order_release);
+    atomic_store_explicit(&h->meta.ring.magic, RING_MAGIC,
+                          memory_order_release);
 }
 
 /* Reads the meta line once into the handle, checked against the size the
  * kernel reports for the segment. */
 static int read_meta(hipc_bcast *b, const struct bc_hdr *h, size_t size)
 {
-    uint32_t magic = atomic_load_explicit(&h->meta.magic, memory_order_acquire);
-    if (magic == 0)
-        return HIPC_E_AGAIN;
-    if (magic != RING_MAGIC)
-        return HIPC_E_FOREIGN;
-    if (h->meta.endian != ENDIAN_MARK ||
-        h->meta.header_size != HIPC_BCAST_HEADER_SIZE)
-        return HIPC_E_LAYOUT;
-    if (h->meta.version != HIPC_BCAST_LAYOUT_VERSION)
-        return HIPC_E_VERSION;
-    uint32_t c = h->meta.capacity, m = h->meta.max_msg;
-    if (!is_pow2(c) || c < HIPC_BCAST_MIN_CAPACITY ||
-        c > HIPC_CHAN_MAX_CAPACITY || c > size - HIPC_BCAST_HEADER_SIZE ||
-        m > c - REC_HDR)
-        return HIPC_E_CORRUPT;
+    uint32_t c = 0, m = 0;
+    int rc = hipc__ring_meta_read(&h->meta.ring, &ring_kind, size, &c, &m);
+    if (rc != HIPC_OK)
+        return rc;
     b->capacity = c;
     b->max_msg = m;
     b->mask_ = c - 1u;
@@ -312,14 +273,25 @@ static void reclaim(hipc_bcast *b, uint64_t want)
     want = want + slack > b->pos_ ? b->pos_ : want + slack;
     uint64_t t = b->tail_;
     while (t < want) {
-        struct rec_view v = read_rec(b, t);
-        uint32_t span =
-            (v.len & PAD_BIT) != 0 ? contig_at(b, t) : rec_size(v.len);
-        if (v.pos != (uint32_t)t || span > b->pos_ - t) {
+        /* Only the length and position: one load a record. */
+        uint64_t lp =
+            atomic_load_explicit(&rec_at(b, t)->len_pos, memory_order_relaxed);
+        uint32_t len = (uint32_t)lp;
+        uint32_t span = (len & PAD_BIT) != 0 ? contig_at(b, t) : rec_size(len);
+        if ((uint32_t)(lp >> 32) != (uint32_t)t || span > b->pos_ - t) {
             t = b->pos_;
             break;
         }
         t += span;
+        /* Messages of one length in a row (a stream's usual case): each
+         * next header is checked by one compare with what this producer
+         * wrote there, so the next address does not wait for a load. */
+        uint64_t same = (uint64_t)len;
+        while ((len & PAD_BIT) == 0 && t + span <= want &&
+               atomic_load_explicit(&rec_at(b, t)->len_pos,
+                                    memory_order_relaxed) ==
+                   ((uint64_t)(uint32_t)t << 32 | same))
+            t += span;
     }
     b->tail_ = t;
     /* Release: next_seq is seen with the tail (an open consumer of a ring
@@ -410,7 +382,7 @@ int hipc_bcast_send(hipc_bcast *b, const void *msg, size_t len)
     if (contig < rec)
         write_pad(b, contig);
     make_room(b, rec);
-    copy_msg(b->ring_ + (b->pos_ & b->mask_) + REC_HDR, msg, len);
+    hipc__copy_msg(b->ring_ + (b->pos_ & b->mask_) + REC_HDR, msg, len);
     STEP(STEP_COPIED);
     write_rec_hdr(b, (uint32_t)len);
     STEP(STEP_HEADED);
@@ -421,15 +393,6 @@ int hipc_bcast_send(hipc_bcast *b, const void *msg, size_t len)
 }
 
 /* ---- the consumer -------------------------------------------------------- */
-
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__) || (defined(__arm__) && __ARM_ARCH >= 7)
-    __asm__ __volatile__("yield");
-#endif
-}
 
 /* The oldest message still held, as a consistent (position, sequence)
  * pair read while the producer may be overwriting it. HIPC_OK,
@@ -537,7 +500,7 @@ static uint32_t let_producer_lead(const hipc_bcast *b, uint32_t head)
     for (int i = 0; i < LEAD_POLLS && head - (uint32_t)b->pos_ < lead &&
                     still < STILL_POLLS;
          i++) {
-        cpu_relax();
+        hipc__cpu_relax();
         uint32_t h = atomic_load_explicit(&hdr(b)->head, memory_order_acquire);
         still = h == head ? still + 1 : 0;
         head = h;
@@ -598,7 +561,7 @@ static int take(hipc_bcast *b, void *buf, size_t cap)
         }
         if (v.len > cap)
             return HIPC_E_BUF_TOO_SMALL;
-        copy_msg(buf, b->ring_ + (pos & b->mask_) + REC_HDR, v.len);
+        hipc__copy_msg(buf, b->ring_ + (pos & b->mask_) + REC_HDR, v.len);
         STEP(STEP_TAKEN);
         if (!intact_after_read(b, pos)) {
             if ((rc = overrun(b)) != RESYNCED)
@@ -644,19 +607,6 @@ static int producer_there(hipc_bcast *b, int ask_proc)
     return alive < 0 ? alive : alive != 0 ? HIPC_OK : HIPC_E_PEER_GONE;
 }
 
-static int64_t sat_add(int64_t a, int64_t t)
-{
-    return a > INT64_MAX - t ? INT64_MAX : a + t;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    /* CLOCK_MONOTONIC cannot fail (lib/sys.c). */
-    (void)hipc__sys_clock_monotonic(&ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Busy-polls for the spin time. */
 static int spin(hipc_bcast *b, void *buf, size_t cap, int64_t end)
 {
@@ -665,9 +615,9 @@ static int spin(hipc_bcast *b, void *buf, size_t cap, int64_t end)
             int rc = take(b, buf, cap);
             if (rc != HIPC_E_AGAIN)
                 return rc;
-            cpu_relax();
+            hipc__cpu_relax();
         }
-        if (now_ns() >= end)
+        if (hipc__mono_ns() >= end)
             return HIPC_E_AGAIN;
     }
 }
@@ -698,19 +648,19 @@ static int sleep_once(hipc_bcast *b, int64_t ns)
 HIPC_NOINLINE static int recv_wait(hipc_bcast *b, void *buf, size_t cap,
                                    int64_t timeout_ns)
 {
-    int64_t now = now_ns();
+    int64_t now = hipc__mono_ns();
     int64_t deadline =
-        timeout_ns == HIPC_FOREVER ? INT64_MAX : sat_add(now, timeout_ns);
-    int64_t spin_end = sat_add(now, b->spin_ns);
+        timeout_ns == HIPC_FOREVER ? INT64_MAX : hipc__sat_add(now, timeout_ns);
+    int64_t spin_end = hipc__sat_add(now, b->spin_ns);
     int rc = spin(b, buf, cap, spin_end < deadline ? spin_end : deadline);
     int64_t next_check = now, slice = FIRST_SLICE_NS;
     while (rc == HIPC_E_AGAIN) {
-        now = now_ns();
+        now = hipc__mono_ns();
         if (now >= next_check) {
             rc = producer_there(b, 1);
             if (rc != HIPC_OK)
                 return rc == HIPC_E_PEER_GONE ? wait_over(b, buf, cap, 1) : rc;
-            next_check = sat_add(now, SLICE_NS);
+            next_check = hipc__sat_add(now, SLICE_NS);
         }
         if (now >= deadline)
             return wait_over(b, buf, cap, 0);
@@ -729,6 +679,87 @@ static int check_timeout(int64_t timeout_ns)
                                                          : HIPC_E_BAD_TIMEOUT;
 }
 
+/* The hot path, as the channel's: the next record lies within the head
+ * already seen, is an ordinary message that passes every check and fits
+ * `buf`. It is copied with one look at the tail, after the copy: by the
+ * seqlock (see the top) that look tells whether anything read - header
+ * or payload - was overwritten, so the header's own look before the copy
+ * (which take() makes) is not needed here. FAST_NONE for anything else,
+ * with nothing changed: a pad, a head to read again, a failed check or
+ * an overwrite are left to take(), which reads the record again, looks
+ * at the tail before and after, and says why. */
+#define FAST_NONE INT32_MIN
+
+static HIPC_INLINE int fast_take(hipc_bcast *b, void *buf, size_t cap)
+{
+    uint64_t pos = b->pos_;
+    uint32_t published = b->head_ - (uint32_t)pos;
+    if (published == 0)
+        return FAST_NONE;
+    struct rec_view v = read_rec(b, pos);
+    STEP(STEP_READ);
+    /* PAD_BIT is above any max_msg: a pad fails the length check. */
+    if (v.pos != (uint32_t)pos || v.seq != b->seq_ || v.len > b->max_msg ||
+        v.len > cap)
+        return FAST_NONE;
+    uint32_t rec = rec_size(v.len);
+    if (rec > contig_at(b, pos) || rec > published)
+        return FAST_NONE;
+    hipc__copy_msg(buf, b->ring_ + (pos & b->mask_) + REC_HDR, v.len);
+    STEP(STEP_TAKEN);
+    if (!intact_after_read(b, pos))
+        return FAST_NONE;
+    b->pos_ = pos + rec;
+    b->seq_++;
+    return (int)v.len;
+}
+
+/* A try on a consumer with a descriptor (hipc_bcast_get_fd) found no
+ * message: arms the bell. The producer's /proc record is asked at most
+ * once per slice (the bell's timer beat brings the loop back for it);
+ * the timer is short after progress, for the race publish() leaves open.
+ * A final code makes the bell readable for good. */
+static int bell_try(hipc_bcast *b, void *buf, size_t cap)
+{
+    struct hipc__board *bd = board(b);
+    hipc__board_bell_disarm(bd);
+    int64_t now = hipc__mono_ns();
+    int ask = now >= bd->bell.look_at;
+    int rc = producer_there(b, ask);
+    /* Found there: not asked again for a slice; found gone (or not found
+     * out): asked again at the next try, so gone stays gone. */
+    if (ask && rc == HIPC_OK)
+        bd->bell.look_at = hipc__sat_add(now, SLICE_NS);
+    if (rc == HIPC_E_PEER_GONE)
+        rc = wait_over(b, buf, cap, 1);
+    int armed = 0;
+    if (rc == HIPC_OK) {
+        int err = 0;
+        (void)hipc__board_attach(bd, &hdr(b)->meta.board, &err);
+        int64_t ns = bd->bell.seen != b->head_ ? FIRST_SLICE_NS : SLICE_NS;
+        rc = hipc__board_bell_arm(bd, &hdr(b)->head, b->head_, now, ns,
+                                  &b->sys_errno);
+        armed = rc == HIPC_E_AGAIN;
+        if (rc == HIPC_OK)
+            rc = take(b, buf, cap);
+    }
+    /* A message needs no readiness (the caller tries until HIPC_E_AGAIN);
+     * anything else that did not arm does. */
+    if (!armed && rc < 0)
+        hipc__board_bell_ready(bd);
+    return rc;
+}
+
+int hipc_bcast_get_fd(hipc_bcast *b, int *fd)
+{
+    int rc = check_handle(b, HIPC_BCAST_CONSUMER);
+    if (rc != HIPC_OK)
+        return rc;
+    if (fd == NULL)
+        return HIPC_E_NULL;
+    return hipc__board_bell_open(board(b), fd, &b->sys_errno);
+}
+
 int hipc_bcast_recv(hipc_bcast *b, void *buf, size_t cap, int64_t timeout_ns)
 {
     if (buf == NULL && cap != 0)
@@ -738,11 +769,18 @@ int hipc_bcast_recv(hipc_bcast *b, void *buf, size_t cap, int64_t timeout_ns)
         rc = check_timeout(timeout_ns);
     if (rc != HIPC_OK)
         return rc;
+    rc = fast_take(b, buf, cap);
+    if (rc != FAST_NONE)
+        return rc;
     rc = take(b, buf, cap);
     if (rc != HIPC_E_AGAIN)
         return rc;
-    if (timeout_ns != 0)
+    if (timeout_ns != 0) {
+        hipc__board_bell_disarm(board(b));
         return recv_wait(b, buf, cap, timeout_ns);
+    }
+    if (board(b)->bell.have)
+        return bell_try(b, buf, cap);
     rc = producer_there(b, 0);
     return rc == HIPC_E_PEER_GONE ? wait_over(b, buf, cap, 1) : HIPC_E_AGAIN;
 }
@@ -1063,6 +1101,7 @@ int hipc_bcast_close(hipc_bcast *b)
         return rc;
     leave(b);
     hipc__board_detach(board(b));
+    hipc__board_bell_close(board(b));
     b->state_ = ST_CLOSED;
     b->hdr_ = NULL;
     b->ring_ = NULL;

@@ -14,12 +14,28 @@
 #include "shm_priv.h"
 #include "sys.h"
 
-/* The board's payload: the sleepers word, alone on its line. */
-#define BOARD_PAYLOAD 64u
+/* The board's payload: the sleepers word, alone on its line (all a
+ * 1.1.0 board has: LEGACY_PAYLOAD), then the bell slots. */
+#define LEGACY_PAYLOAD 64u
+#define BOARD_PAYLOAD (LEGACY_PAYLOAD + HIPC__BOARD_BELLS * 16u)
+
+/* A bell slot: free (0), or claimed (CLAIMED | pid) and, while its reader
+ * waits on its bell, ARMED; then the bell's name. Anybody can write any of
+ * it: the writer only takes ARMED down and rings the name. */
+struct bell_slot {
+    _Atomic uint32_t state;
+    _Atomic uint32_t name[HIPC__BELL_WORDS];
+};
+#define SLOT_ARMED 0x80000000u
+#define SLOT_CLAIMED 0x40000000u
+
+_Static_assert(sizeof(struct bell_slot) == 16u, "slots are 16 bytes");
 
 _Static_assert(sizeof(_Atomic uint32_t) == sizeof(unsigned),
                "futex words are plain 32-bit integers");
 
+/* Clears what names the board held (the bell, kept across boards, is
+ * not touched). */
 static void board_clear(struct hipc__board *b)
 {
     b->sleepers = NULL;
@@ -28,6 +44,15 @@ static void board_clear(struct hipc__board *b)
     b->id = -1;
     b->pid = 0;
     b->start = 0;
+    b->bells = 0;
+    b->bell.slot = 0;
+}
+
+static struct bell_slot *slot_at(const struct hipc__board *b, int i)
+{
+    unsigned char *p = (unsigned char *)(uintptr_t)b->sleepers;
+    return (struct bell_slot *)(void *)(p + LEGACY_PAYLOAD +
+                                        (size_t)i * sizeof(struct bell_slot));
 }
 
 /* Each read bit grants the matching write bit too: whoever may read the
@@ -41,6 +66,7 @@ int hipc__board_create(struct hipc__board *b, unsigned mode, int *sys_errno)
 {
     hipc__set_errno(sys_errno, 0);
     board_clear(b);
+    memset(&b->bell, 0, sizeof b->bell); /* a writer only rings */
     if (mode > 0777u)
         return HIPC_E_BAD_MODE;
     hipc_shm_config cfg = {.size = BOARD_PAYLOAD,
@@ -55,6 +81,7 @@ int hipc__board_create(struct hipc__board *b, unsigned mode, int *sys_errno)
     b->base = b->shm.base_;
     b->sleepers = (_Atomic uint32_t *)b->shm.data;
     b->writer = 1;
+    b->bells = 1;
     b->id = b->shm.id;
     /* What our header says, as readers will check it. */
     b->pid = (uint32_t)b->shm.hpid_;
@@ -78,8 +105,27 @@ void hipc__board_publish(const struct hipc__board *b,
     atomic_store_explicit(&ref->id, id, memory_order_release);
 }
 
+/* Gives back the slot we claimed on the board held (if it still shows our
+ * claim: a scribbler's value is left as it is). */
+static void slot_release(struct hipc__board *b)
+{
+    hipc__board_bell_disarm(b);
+    if (b->bell.slot == 0)
+        return;
+    uint32_t mine = b->bell.tag;
+    (void)atomic_compare_exchange_strong(&slot_at(b, b->bell.slot - 1)->state,
+                                         &mine, 0u);
+    b->bell.slot = 0;
+}
+
 void hipc__board_detach(struct hipc__board *b)
 {
+    if (b->sleepers != NULL && !b->writer)
+        slot_release(b);
+    if (b->writer && b->bell.ring_have) {
+        (void)hipc__sys_close(b->bell.ring);
+        b->bell.ring_have = 0;
+    }
     if (b->sleepers != NULL && b->writer)
         (void)hipc_shm_close(&b->shm);
     else if (b->sleepers != NULL)
@@ -109,34 +155,11 @@ static int ref_read(const struct hipc__board_ref *ref, struct ref_copy *c)
     return again == c->id ? HIPC_OK : HIPC_E_CORRUPT;
 }
 
-/* Makes the board's page present, writable, before anything touches it: a
- * page the kernel cannot provide (a huge page segment passed off as a
- * board) would otherwise be a SIGBUS. Kernels before 5.14 lack
- * MADV_POPULATE_WRITE (EINVAL): then mincore must show it present, as a
- * board page is once its writer wrote the header. */
-static int page_present(void *base, int *err)
-{
-    size_t page = hipc__sys_page_size();
-    int r = hipc__sys_madvise(base, page, MADV_POPULATE_WRITE);
-    if (r == 0)
-        return HIPC_OK;
-    if (r != -EINVAL)
-        return r == -EFAULT ? hipc__fail_as(err, r, HIPC_E_NOMEM)
-                            : hipc__fail(err, r);
-    unsigned char in_core = 0;
-    int m = hipc__sys_mincore(base, page, &in_core);
-    if (m < 0)
-        /* GCOVR_EXCL_START [kernel]: no populate, then mincore failing */
-        return hipc__fail(err, m);
-    /* GCOVR_EXCL_STOP */
-    hipc__set_errno(err, EINVAL);
-    return (in_core & 1u) ? HIPC_OK : HIPC_E_UNSUPPORTED;
-}
-
 /* Is the mapping at `base` the board that `c` names? Size first (from the
  * IPC_STAT taken after the attach: the mapped segment's), then the page,
  * then one copy of the header. */
-static int board_check(void *base, int id, const struct ref_copy *c, int *err)
+static int board_check(void *base, int id, const struct ref_copy *c, int *bells,
+                       int *err)
 {
     struct shmid_ds ds;
     memset(&ds, 0, sizeof ds);
@@ -144,10 +167,10 @@ static int board_check(void *base, int id, const struct ref_copy *c, int *err)
     if (r < 0)
         return hipc__shm_id_fail(err, r, HIPC_E_NOT_FOUND);
     size_t size = (size_t)ds.shm_segsz;
-    if (size < HIPC_SHM_HEADER_SIZE + BOARD_PAYLOAD ||
+    if (size < HIPC_SHM_HEADER_SIZE + LEGACY_PAYLOAD ||
         size > hipc__sys_page_size())
         return HIPC_E_CORRUPT;
-    int rc = page_present(base, err);
+    int rc = hipc__shm_page_present(base, MADV_POPULATE_WRITE, err);
     if (rc != HIPC_OK)
         return rc;
     unsigned char copy[HIPC_SHM_HEADER_SIZE];
@@ -158,9 +181,12 @@ static int board_check(void *base, int id, const struct ref_copy *c, int *err)
     hipc_shm_header_info info;
     rc = hipc_shm_header_check(copy, sizeof copy, size, &info);
     if (rc != HIPC_OK || info.tag != HIPC__BOARD_TAG ||
-        info.requested != BOARD_PAYLOAD ||
+        (info.requested != LEGACY_PAYLOAD && info.requested != BOARD_PAYLOAD) ||
+        size < HIPC_SHM_HEADER_SIZE + info.requested ||
         (uint32_t)info.creator_pid != c->pid || info.creator_start != c->start)
         return HIPC_E_CORRUPT;
+    /* A 1.1.0 writer's board has no bell slots: its readers' bells beat. */
+    *bells = info.requested == BOARD_PAYLOAD;
     return HIPC_OK;
 }
 
@@ -180,7 +206,8 @@ int hipc__board_attach(struct hipc__board *b, const struct hipc__board_ref *ref,
     int r = hipc__sys_shmat((int)c.id, NULL, 0, &base);
     if (r < 0)
         return hipc__shm_id_fail(sys_errno, r, HIPC_E_NOT_FOUND);
-    rc = board_check(base, (int)c.id, &c, sys_errno);
+    int bells = 0;
+    rc = board_check(base, (int)c.id, &c, &bells, sys_errno);
     if (rc != HIPC_OK) {
         (void)hipc__sys_shmdt(base);
         return rc;
@@ -189,6 +216,7 @@ int hipc__board_attach(struct hipc__board *b, const struct hipc__board_ref *ref,
     b->sleepers =
         (_Atomic uint32_t *)((unsigned char *)base + HIPC_SHM_HEADER_SIZE);
     b->id = (int)c.id;
+    b->bells = bells;
     b->pid = c.pid;
     b->start = c.start;
     return HIPC_OK;
@@ -229,10 +257,152 @@ int hipc__board_wait(struct hipc__board *b, const _Atomic uint32_t *word,
     return rc;
 }
 
-int hipc__board_wake(const struct hipc__board *b, _Atomic uint32_t *word)
+/* Takes down every announcement in the slots and rings its bell. Each
+ * slot is read once; a ring that cannot be made is left to the bell's
+ * timer. */
+static void ring_bells(struct hipc__board *b)
 {
-    if (b->sleepers == NULL || atomic_load(b->sleepers) == 0)
+    for (int i = 0; i < HIPC__BOARD_BELLS; i++) {
+        struct bell_slot *s = slot_at(b, i);
+        uint32_t v = atomic_load_explicit(&s->state, memory_order_relaxed);
+        /* Acquire: the name the reader stored before it armed. */
+        if ((v & SLOT_ARMED) == 0 ||
+            !atomic_compare_exchange_strong_explicit(&s->state, &v,
+                                                     v & ~SLOT_ARMED,
+                                                     memory_order_acquire,
+                                                     memory_order_relaxed))
+            continue;
+        /* Whoever takes an announcement down takes its count too: after
+         * a ring the next publish scans nothing, though the reader has not
+         * tried yet (a consumer draining a stream). */
+        atomic_fetch_sub_explicit(b->sleepers, HIPC__BOARD_BELL_ONE,
+                                  memory_order_relaxed);
+        uint32_t w[HIPC__BELL_WORDS];
+        for (int k = 0; k < HIPC__BELL_WORDS; k++)
+            w[k] = atomic_load_explicit(&s->name[k], memory_order_relaxed);
+        int have = b->bell.ring_have;
+        (void)hipc__bell_ring(&b->bell.ring, &have, w);
+        b->bell.ring_have = (unsigned char)have;
+    }
+}
+
+int hipc__board_wake(struct hipc__board *b, _Atomic uint32_t *word)
+{
+    if (b->sleepers == NULL)
+        return 0;
+    uint32_t v = atomic_load(b->sleepers);
+    if (v == 0)
+        return 0;
+    /* Only a writer wakes, and a writer's board always has the slots. */
+    if (v >= HIPC__BOARD_BELL_ONE)
+        ring_bells(b);
+    if ((v & (HIPC__BOARD_BELL_ONE - 1u)) == 0)
         return 0;
     int r = hipc__sys_futex_wake(futex_word(word), INT_MAX);
     return r < 0 ? r : 0;
+}
+
+/* ---- bells -------------------------------------------------------------- */
+
+int hipc__board_bell_open(struct hipc__board *b, int *fd, int *err)
+{
+    struct hipc__board_bell *bl = &b->bell;
+    if (!bl->have) {
+        uint32_t pid = (uint32_t)hipc__sys_getpid();
+        int rc = hipc__bell_open(bl->fds, bl->name, pid, err);
+        if (rc != HIPC_OK)
+            return rc;
+        /* Readable at first: the caller's first try arms it. */
+        int r = hipc__sys_timerfd_once(bl->fds[HIPC__BELL_TIMER], 1);
+        if (r < 0) {
+            hipc__bell_close(bl->fds);
+            return hipc__fail_as(err, r, HIPC_E_SYS);
+        }
+        bl->tag = SLOT_CLAIMED | (pid & ~(SLOT_ARMED | SLOT_CLAIMED));
+        bl->due = 0;
+        bl->look_at = 0;
+        bl->armed = bl->rung = 0;
+        bl->have = 1;
+    }
+    *fd = bl->fds[HIPC__BELL_EP];
+    return HIPC_OK;
+}
+
+void hipc__board_bell_close(struct hipc__board *b)
+{
+    if (b->bell.have)
+        hipc__bell_close(b->bell.fds);
+    b->bell.have = 0;
+}
+
+void hipc__board_bell_disarm(struct hipc__board *b)
+{
+    struct hipc__board_bell *bl = &b->bell;
+    if (!bl->armed)
+        return;
+    bl->armed = 0;
+    uint32_t up = bl->tag | SLOT_ARMED;
+    if (atomic_compare_exchange_strong(&slot_at(b, bl->slot - 1)->state, &up,
+                                       bl->tag))
+        atomic_fetch_sub(b->sleepers, HIPC__BOARD_BELL_ONE);
+    else
+        bl->rung = 1; /* taken down by a writer (count and all): it rang */
+}
+
+/* Claims a free slot on the board held and writes our bell's name there. */
+static void slot_claim(struct hipc__board *b)
+{
+    for (int i = 0; i < HIPC__BOARD_BELLS; i++) {
+        struct bell_slot *s = slot_at(b, i);
+        uint32_t free_ = 0;
+        if (atomic_load_explicit(&s->state, memory_order_relaxed) != 0 ||
+            !atomic_compare_exchange_strong(&s->state, &free_, b->bell.tag))
+            continue;
+        for (int k = 0; k < HIPC__BELL_WORDS; k++)
+            atomic_store_explicit(&s->name[k], b->bell.name[k],
+                                  memory_order_relaxed);
+        b->bell.slot = i + 1;
+        return;
+    }
+}
+
+int hipc__board_bell_arm(struct hipc__board *b, const _Atomic uint32_t *word,
+                         uint32_t seen, int64_t now, int64_t ns, int *err)
+{
+    struct hipc__board_bell *bl = &b->bell;
+    /* A ring is queued only when a writer took our announcement; a
+     * wake-up without news (the timer, a flood) drops all there are. */
+    int drain = bl->rung ? 1 : seen == bl->seen ? HIPC__BELL_DRAIN_ALL : 0;
+    bl->rung = 0;
+    bl->seen = seen;
+    /* A running timer that runs out soon enough is kept: setting it is a
+     * syscall. */
+    int keep = now < bl->due && bl->due - now <= ns;
+    int rc = hipc__bell_arm(bl->fds, drain, keep ? 0 : ns, err);
+    if (rc != HIPC_OK)
+        return rc;
+    if (!keep)
+        bl->due = now + ns; /* CLOCK_MONOTONIC nanoseconds: far from wrapping */
+    if (b->bells && bl->slot == 0)
+        slot_claim(b);
+    if (bl->slot != 0) {
+        /* Release: the name before the flag that sends a writer to it;
+         * seq_cst add: the flag before our look at the word. */
+        atomic_store_explicit(&slot_at(b, bl->slot - 1)->state,
+                              bl->tag | SLOT_ARMED, memory_order_release);
+        atomic_fetch_add(b->sleepers, HIPC__BOARD_BELL_ONE);
+        bl->armed = 1;
+    }
+    _Atomic uint32_t *w = (_Atomic uint32_t *)(uintptr_t)word;
+    if (atomic_load(w) == seen)
+        return HIPC_E_AGAIN;
+    hipc__board_bell_disarm(b);
+    return HIPC_OK;
+}
+
+void hipc__board_bell_ready(struct hipc__board *b)
+{
+    b->bell.due = 0; /* run out: the next arming sets it again */
+    /* With a timer of ours and a valid time this cannot fail. */
+    (void)hipc__sys_timerfd_once(b->bell.fds[HIPC__BELL_TIMER], 1);
 }

@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "bell.h"
 #include "hipc/shm.h"
 
 /* The longest sleep of one hipc__board_wait(): bounds how late a sleeper
@@ -54,6 +55,33 @@ struct hipc__board_ref {
     _Atomic uint32_t start_lo, start_hi;
 };
 
+/* Bell slots on a board (hipc_state_get_fd, hipc_bcast_get_fd): a reader
+ * with a descriptor claims one and announces there, per arming, that it
+ * waits on its bell. Readers beyond this many are woken by their bell's
+ * timer beat only. */
+#define HIPC__BOARD_BELLS 64
+
+/* The sleepers word counts futex sleepers in its low half and armed bells
+ * in its high half: one word, so the writer's one look (the existing
+ * check for a non-zero word) covers both. */
+#define HIPC__BOARD_BELL_ONE 0x10000u
+
+/* A reader's bell, kept across boards (zeroed: none). */
+struct hipc__board_bell {
+    int fds[3];    /* valid when `have` */
+    int slot;      /* 1 + the slot claimed on the board held; 0: none */
+    uint32_t tag;  /* what our claim stores in the slot */
+    uint32_t seen; /* the word's value at the last arming */
+    uint32_t name[HIPC__BELL_WORDS];
+    int ring;            /* writer: the socket it rings from, when ring_have */
+    int64_t due;         /* when the bell's timer runs out (0: it did) */
+    int64_t look_at;     /* the writer's /proc record is asked again then */
+    unsigned char have;  /* the bell is open */
+    unsigned char armed; /* our announcement is up (count and slot) */
+    unsigned char rung;  /* a writer took our announcement: a ring is queued */
+    unsigned char ring_have;
+};
+
 /* A process's view of one board: the writer's (created) or a reader's
  * (attached). Zeroed, or after hipc__board_detach(), it holds no board;
  * every function accepts that state. */
@@ -65,6 +93,8 @@ struct hipc__board {
     int id;                     /* identity of the board held */
     uint32_t pid;
     uint64_t start;
+    int bells; /* the board held has bell slots (not a 1.1.0 board) */
+    struct hipc__board_bell bell;
 };
 
 /* Writer: creates a board readable and writable by whoever the data
@@ -111,7 +141,9 @@ int hipc__board_attach(struct hipc__board *b, const struct hipc__board_ref *ref,
                        int *sys_errno);
 
 /* Detaches the board `b` holds, if any (writer or reader); `b` then holds
- * none. A writer's board vanishes with its last reader. */
+ * none. A writer's board vanishes with its last reader. A reader gives
+ * back the bell slot it holds there; its bell stays open. A writer closes
+ * the socket it rang from. */
 void hipc__board_detach(struct hipc__board *b);
 
 /* Reader: one sleep while *word == seen: announces it on the board (if `b`
@@ -128,9 +160,45 @@ int hipc__board_wait(struct hipc__board *b, const _Atomic uint32_t *word,
 
 /* Writer: call after storing the new value of *word with seq_cst order
  * (atomic_store, not _explicit with a weaker order). Wakes every sleeper
- * on *word if, and only if, the board shows one announced. Returns the
+ * on *word if, and only if, the board shows one announced, and rings the
+ * bells announced in its slots (each taken down first, so rung once per
+ * arming; at most HIPC__BOARD_BELLS rings). Returns the
  * futex's error (negative errno) or 0; a failed wake only delays the
  * sleepers to the end of their slice. */
-int hipc__board_wake(const struct hipc__board *b, _Atomic uint32_t *word);
+int hipc__board_wake(struct hipc__board *b, _Atomic uint32_t *word);
+
+/* ---- bells (a descriptor for an event loop) ----
+ *
+ * A reader's try (a wait with timeout 0) on a handle with a bell calls
+ * hipc__board_bell_disarm() first, looks for news, and when there is none
+ * hipc__board_bell_arm(): the writer's next hipc__board_wake() then rings
+ * the bell. Dekker's again, through the sleepers word (high half) and the
+ * slot's ARMED bit; the timer bounds every loss (a scribbled board, no
+ * slot free, no board at all, a writer that skips the fence). */
+
+/* Opens the reader's bell (once; then returns the same descriptor) and
+ * makes it readable: the caller's first try arms it. HIPC_OK with the
+ * epoll descriptor in *fd, or the codes of hipc__bell_open and HIPC_E_SYS
+ * (timer), errno in *err; nothing is left open on failure. */
+int hipc__board_bell_open(struct hipc__board *b, int *fd, int *err);
+
+/* Closes the reader's bell (after hipc__board_detach gave the slot back). */
+void hipc__board_bell_close(struct hipc__board *b);
+
+/* Takes our announcement down, if up; remembers whether a writer took it
+ * (then a ring is queued). */
+void hipc__board_bell_disarm(struct hipc__board *b);
+
+/* Nothing new: drains the bell, sets its timer `ns` ahead (kept when it
+ * runs out sooner), claims a slot if we hold none, announces, and looks at
+ * *word once more. HIPC_E_AGAIN when armed and still *word == seen;
+ * HIPC_OK when *word changed (disarmed again); HIPC_E_SYS when the timer
+ * cannot be set (*err). */
+int hipc__board_bell_arm(struct hipc__board *b, const _Atomic uint32_t *word,
+                         uint32_t seen, int64_t now, int64_t ns, int *err);
+
+/* Makes the bell readable now and until the next arming (the writer is
+ * gone: gone stays gone for the loop too). */
+void hipc__board_bell_ready(struct hipc__board *b);
 
 #endif

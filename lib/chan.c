@@ -29,6 +29,8 @@
 #include <string.h>
 
 #include "bell.h"
+#include "hot.h"
+#include "ring.h"
 #include "hipc/error.h"
 #include "internal.h"
 #include "owner.h"
@@ -38,7 +40,6 @@
 #define LINE 128u
 #define CHAN_MAGIC 0x6e616863u   /* "chan", stored last by init */
 #define HANDLE_MAGIC 0x4348414eu /* marks an attached handle */
-#define ENDIAN_MARK 0x01020304u
 #define REC_HDR 8u
 #define PAD_BIT 0x80000000u /* in a record's length word: a pad */
 /* How often a waiter that hears nothing asks whether its peer still lives. */
@@ -94,15 +95,6 @@ enum seg_origin { SEG_OPENED, SEG_CREATED };
  * on the futex (the rest of the word is what it waits for, as ever). */
 #define BELL_ARMED 0x80000000u
 
-struct chan_meta {
-    _Atomic uint32_t magic;
-    uint32_t version;
-    uint32_t endian;
-    uint32_t header_size;
-    uint32_t capacity;
-    uint32_t max_msg;
-};
-
 struct chan_slot {
     _Atomic uint32_t owner; /* 0, pid, CLAIMING|pid or CLOSED|pid */
     _Atomic uint32_t start_lo;
@@ -120,8 +112,8 @@ struct chan_wait {
 };
 
 struct chan_hdr {
-    struct chan_meta meta;
-    unsigned char meta_pad_[LINE - sizeof(struct chan_meta)];
+    struct hipc__ring_meta meta;
+    unsigned char meta_pad_[LINE - sizeof(struct hipc__ring_meta)];
     struct chan_slot slot[2]; /* [0] producer, [1] consumer */
     /* The pid namespace of each slot's owner (0: not recorded, as by hipc
      * 0.2). Beside the slots, not in them, so the slots keep the offsets
@@ -140,6 +132,12 @@ struct chan_hdr {
     struct chan_wait prod_wait;
     unsigned char prod_pad_[LINE - sizeof(struct chan_wait)];
 };
+
+static const struct hipc__ring_kind chan_kind = {CHAN_MAGIC,
+                                                 HIPC_CHAN_LAYOUT_VERSION,
+                                                 HIPC_CHAN_HEADER_SIZE,
+                                                 HIPC_CHAN_MIN_CAPACITY,
+                                                 REC_HDR};
 
 _Static_assert(sizeof(struct chan_hdr) == HIPC_CHAN_HEADER_SIZE,
                "the header is six 128-byte lines");
@@ -194,57 +192,11 @@ static uint32_t rec_size(uint32_t len)
     return REC_HDR + ((len + 7u) & ~7u);
 }
 
-static int is_pow2(size_t v)
-{
-    return v != 0 && (v & (v - 1)) == 0;
-}
-
 /* Record headers are read through 32-bit atomics so that each field is
  * loaded exactly once even while a hostile peer rewrites it. */
 static _Atomic uint32_t *ring_word(const hipc_chan *ch, uint32_t off)
 {
     return (_Atomic uint32_t *)(void *)(ch->ring_ + off);
-}
-
-/* Small payloads are copied inline in 16-byte pieces (fixed-size copies
- * the compiler turns into single vector moves): a call to memcpy costs
- * more stores (return address, saved registers) than a 64-byte payload
- * itself, and stores are what the producer waits on (see "The hot paths"
- * below). Larger ones go to the C library's memcpy. (An earlier version
- * copied in fixed 1 KiB pieces, which gcc turned into `rep movsq`.) */
-#define COPY_INLINE_MAX 256u
-
-static HIPC_INLINE void copy_msg(void *dst, const void *src, size_t len)
-{
-    unsigned char *d = dst;
-    const unsigned char *s = src;
-    if (len > COPY_INLINE_MAX) {
-        memcpy(d, s, len);
-        return;
-    }
-    size_t i = 0;
-    for (; i + 16 <= len; i += 16)
-        memcpy(d + i, s + i, 16);
-    if (i + 8 <= len) {
-        memcpy(d + i, s + i, 8);
-        i += 8;
-    }
-    for (; i < len; i++)
-        d[i] = s[i];
-}
-
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__) || (defined(__arm__) && __ARM_ARCH >= 7)
-    __asm__ __volatile__("yield");
-#endif
-}
-
-static int64_t sat_add(int64_t a, int64_t b)
-{
-    return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
 static int now_ns(hipc_chan *ch, int64_t *out)
@@ -277,7 +229,7 @@ int hipc_chan_mem_size(size_t capacity, size_t *size)
         return HIPC_E_NULL;
     if (capacity == 0)
         capacity = HIPC_CHAN_CAPACITY_DEFAULT;
-    if (!is_pow2(capacity) || capacity < HIPC_CHAN_MIN_CAPACITY ||
+    if (!hipc__is_pow2(capacity) || capacity < HIPC_CHAN_MIN_CAPACITY ||
         capacity > HIPC_CHAN_MAX_CAPACITY)
         return HIPC_E_BAD_CAPACITY;
     /* Cannot overflow: the capacity is at most 2^31 and the header small,
@@ -331,40 +283,10 @@ int hipc_chan_init_mem(void *mem, size_t size, const hipc_chan_config *cfg)
     /* The whole ring too: a stale seq word from an earlier channel in the
      * same memory must not look like a published record. */
     memset(h, 0, need);
-    h->meta.version = HIPC_CHAN_LAYOUT_VERSION;
-    h->meta.endian = ENDIAN_MARK;
-    h->meta.header_size = HIPC_CHAN_HEADER_SIZE;
-    size_t cap = capacity_of(cfg);
-    h->meta.capacity = (uint32_t)cap;
-    h->meta.max_msg =
-        (uint32_t)(cfg->max_msg != 0 ? cfg->max_msg : cap - REC_HDR);
+    hipc__ring_meta_fill(&h->meta, &chan_kind, (uint32_t)capacity_of(cfg),
+                         (uint32_t)cfg->max_msg);
     /* Release: an attacher that sees the magic sees the fields above. */
     atomic_store_explicit(&h->meta.magic, CHAN_MAGIC, memory_order_release);
-    return HIPC_OK;
-}
-
-/* Reads the header once into locals and checks it against the real size
- * of the memory, which the caller (or the kernel) vouches for. */
-static int read_meta(const struct chan_hdr *h, size_t size, uint32_t *cap,
-                     uint32_t *max_msg)
-{
-    uint32_t magic = atomic_load_explicit(&h->meta.magic, memory_order_acquire);
-    if (magic == 0)
-        return HIPC_E_AGAIN; /* still being formatted */
-    if (magic != CHAN_MAGIC)
-        return HIPC_E_FOREIGN;
-    if (h->meta.endian != ENDIAN_MARK ||
-        h->meta.header_size != HIPC_CHAN_HEADER_SIZE)
-        return HIPC_E_LAYOUT;
-    if (h->meta.version != HIPC_CHAN_LAYOUT_VERSION)
-        return HIPC_E_VERSION;
-    uint32_t c = h->meta.capacity, m = h->meta.max_msg;
-    if (!is_pow2(c) || c < HIPC_CHAN_MIN_CAPACITY ||
-        c > HIPC_CHAN_MAX_CAPACITY || c > size - HIPC_CHAN_HEADER_SIZE ||
-        m > c - REC_HDR)
-        return HIPC_E_CORRUPT;
-    *cap = c;
-    *max_msg = m;
     return HIPC_OK;
 }
 
@@ -549,7 +471,7 @@ static uint32_t let_producer_lead(const hipc_chan *ch, uint32_t tail)
     int still = 0;
     for (int i = 0;
          i < LEAD_POLLS && tail - ch->pos_ < lead && still < STILL_POLLS; i++) {
-        cpu_relax();
+        hipc__cpu_relax();
         /* Acquire, as every tail load: the caller reads records below it. */
         uint32_t t = atomic_load_explicit(&hdr(ch)->tail, memory_order_acquire);
         still = t == tail ? still + 1 : 0;
@@ -722,12 +644,12 @@ static int timed_out(hipc_chan *ch, struct rec_pos *r)
  * deadline passes. A spin that never ends asks after the peer per slice. */
 static int spin(hipc_chan *ch, struct rec_pos *r, int64_t now, int64_t deadline)
 {
-    int64_t spin_end = sat_add(now, ch->spin_ns);
-    int64_t next_check = sat_add(now, SLICE_NS);
+    int64_t spin_end = hipc__sat_add(now, ch->spin_ns);
+    int64_t next_check = hipc__sat_add(now, SLICE_NS);
     /* Half the spin at most: the rest still polls, for just the record,
      * so a consumer that drains steadily never sends us to sleep. */
     int64_t hyst = ch->spin_ns / 2 < HYST_NS ? ch->spin_ns / 2 : HYST_NS;
-    int64_t hyst_end = sat_add(now, hyst);
+    int64_t hyst_end = hipc__sat_add(now, hyst);
     if (spin_end > deadline)
         spin_end = deadline;
     for (;;) {
@@ -735,7 +657,7 @@ static int spin(hipc_chan *ch, struct rec_pos *r, int64_t now, int64_t deadline)
             int rc = attempt(ch, r);
             if (rc != HIPC_E_AGAIN)
                 return rc;
-            cpu_relax();
+            hipc__cpu_relax();
         }
         int rc = now_ns(ch, &now);
         /* GCOVR_EXCL_START [libc]: now_ns cannot fail */
@@ -751,7 +673,7 @@ static int spin(hipc_chan *ch, struct rec_pos *r, int64_t now, int64_t deadline)
         if (now >= next_check) {
             if ((rc = check_peer(ch, PEER_ASK_PROC)) != HIPC_OK)
                 return rc == HIPC_E_PEER_GONE ? timed_out(ch, r) : rc;
-            next_check = sat_add(now, SLICE_NS);
+            next_check = hipc__sat_add(now, SLICE_NS);
         }
     }
 }
@@ -794,7 +716,7 @@ static int wait_slow(hipc_chan *ch, struct rec_pos *r, int64_t timeout_ns)
         return rc;
     /* GCOVR_EXCL_STOP */
     int64_t deadline =
-        timeout_ns == HIPC_FOREVER ? INT64_MAX : sat_add(now, timeout_ns);
+        timeout_ns == HIPC_FOREVER ? INT64_MAX : hipc__sat_add(now, timeout_ns);
     /* Hysteresis: a producer that has to wait first polls for a quarter of
      * the ring (or its record, if larger) and then writes a burst, because
      * resuming at each freed message moves the head's line per message.
@@ -894,7 +816,7 @@ static int bell_arm(hipc_chan *ch, struct rec_pos *r)
     if (rc != HIPC_OK)
         return rc;
     if (!keep)
-        ch->bell_due_ = sat_add(now, ns);
+        ch->bell_due_ = hipc__sat_add(now, ns);
     /* Release: the bell's name before the flag that sends a ringer to
      * it; seq_cst fence: the flag before our look at the index. */
     atomic_store_explicit(&w->sleeping, BELL_ARMED | r->rec,
@@ -920,8 +842,6 @@ static int try_failed(hipc_chan *ch, struct rec_pos *r)
 {
     if ((ch->flags_ & HAS_BELL) != 0) {
         int rc = bell_arm(ch, r);
-        if (rc == HIPC_E_PEER_GONE)
-            bell_keep_ready(ch);
         if (rc != HIPC_E_AGAIN)
             return rc;
         /* An armed try is woken by the timer to look after its peer:
@@ -946,7 +866,7 @@ static int try_failed(hipc_chan *ch, struct rec_pos *r)
      * gone, or not found out, is asked about again at the next try, so
      * that gone stays gone. */
     if (look == PEER_ASK_PROC && rc == HIPC_OK)
-        ch->look_at_ = sat_add(now, HIPC_CHAN_PEER_CHECK_NS);
+        ch->look_at_ = hipc__sat_add(now, HIPC_CHAN_PEER_CHECK_NS);
     else if (look == PEER_ASK_PROC)
         ch->tries_ = 0;
     if (rc == HIPC_E_PEER_GONE)
@@ -1075,7 +995,8 @@ static int attach_core(hipc_chan *ch, void *mem, size_t size,
         return HIPC_E_BAD_SIZE;
     uint32_t cap = 0, max_msg = 0, head = 0, tail = 0, prev = 0;
     struct chan_hdr *h = mem;
-    if ((rc = read_meta(h, size, &cap, &max_msg)) != HIPC_OK)
+    if ((rc = hipc__ring_meta_read(&h->meta, &chan_kind, size, &cap,
+                                   &max_msg)) != HIPC_OK)
         return rc;
     ch->flags_ = cfg->flags;
     ch->hdr_ = h;
@@ -1494,7 +1415,7 @@ static HIPC_INLINE int hand_msg(hipc_chan *ch, uint32_t off, uint32_t len,
 static HIPC_INLINE int take_msg(hipc_chan *ch, void *buf, uint32_t off,
                                 uint32_t len)
 {
-    copy_msg(buf, ch->ring_ + off + REC_HDR, len);
+    hipc__copy_msg(buf, ch->ring_ + off + REC_HDR, len);
     ch->pos_ += rec_size(len);
     publish_head(ch);
     return (int)len;
@@ -1541,7 +1462,7 @@ HIPC_NOINLINE static int send_wait(hipc_chan *ch, const void *msg, size_t len,
     int rc = reserve_wait(ch, len, &room, timeout_ns);
     if (rc != HIPC_OK)
         return rc;
-    copy_msg(room, msg, len);
+    hipc__copy_msg(room, msg, len);
     return hipc_chan_commit(ch, len);
 }
 
@@ -1558,7 +1479,7 @@ int hipc_chan_send(hipc_chan *ch, const void *msg, size_t len,
     uint32_t off = fast_room(ch, rec_size((uint32_t)len));
     if (off == FAST_NONE)
         return send_wait(ch, msg, len, timeout_ns);
-    copy_msg(ch->ring_ + off + REC_HDR, msg, len);
+    hipc__copy_msg(ch->ring_ + off + REC_HDR, msg, len);
     put_record(ch, (uint32_t)len);
     return HIPC_OK;
 }

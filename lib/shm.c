@@ -279,32 +279,26 @@ static int stat_raw(int id, struct shmid_ds *ds)
     return hipc__sys_shmctl(id, IPC_STAT, ds);
 }
 
-/* Makes the first page of a mapping present without touching it: a page
- * the kernel cannot provide (a SHM_HUGETLB|SHM_NORESERVE segment with no
- * free huge page) would be a SIGBUS at the first read. MADV_POPULATE_READ
- * turns that into EFAULT. Kernels before 5.14 say EINVAL: then mincore
- * must show the page present (one someone wrote is), and a page not shown
- * present is never read: HIPC_E_UNSUPPORTED. */
-static int header_present(void *base, int *err)
+int hipc__shm_page_present(void *base, int advice, int *err)
 {
     size_t page = hipc__sys_page_size();
-    int r = hipc__sys_madvise(base, page, MADV_POPULATE_READ);
-    *err = 0;
-    /* Populated: the page is there, and reading it cannot fault. */
+    int r = hipc__sys_madvise(base, page, advice);
+    hipc__set_errno(err, 0);
+    /* Populated: the page is there, and touching it cannot fault. */
     if (r == 0)
         return HIPC_OK;
     if (r != -EINVAL)
         return r == -EFAULT ? hipc__fail_as(err, r, HIPC_E_NOMEM)
                             : hipc__fail(err, r);
-    /* A kernel without MADV_POPULATE_READ: only a page already present
-     * (one its creator wrote) is safe to read. */
+    /* A kernel without the advice: only a page already present (one its
+     * creator wrote) is safe to touch. */
     unsigned char in_core = 0;
     int m = hipc__sys_mincore(base, page, &in_core);
     if (m < 0)
         /* GCOVR_EXCL_START [kernel]: no populate, then mincore failing */
         return hipc__fail(err, m);
     /* GCOVR_EXCL_STOP */
-    *err = EINVAL;
+    hipc__set_errno(err, EINVAL);
     return (in_core & 1u) ? HIPC_OK : HIPC_E_UNSUPPORTED;
 }
 
@@ -663,7 +657,7 @@ static int open_verify(hipc_shm *shm, void *base, unsigned long nattch,
 {
     hipc_shm_header_info info;
     int err = 0;
-    int rc = header_present(base, &err);
+    int rc = hipc__shm_page_present(base, MADV_POPULATE_READ, &err);
     if (rc != HIPC_OK)
         return hipc__fail_as(&shm->sys_errno, -err, rc);
     rc = header_read(base, shm->seg_size, &info);
@@ -998,7 +992,8 @@ int hipc__shm_peek_header(int id, size_t *seg_size, hipc_shm_header_info *out,
     struct shmid_ds ds;
     r = stat_raw(id, &ds);
     int err = r < 0 ? -r : 0;
-    int rc = r < 0 ? peek_fail(r, sys_errno) : header_present(base, &err);
+    int rc = r < 0 ? peek_fail(r, sys_errno)
+                   : hipc__shm_page_present(base, MADV_POPULATE_READ, &err);
     if (r == 0 && seg_size != NULL)
         *seg_size = (size_t)ds.shm_segsz;
     if (rc == HIPC_OK)

@@ -26,6 +26,18 @@ static inline int hipc__shm_id_fail(int *sink, long neg, int gone)
                                   : hipc__fail(sink, neg);
 }
 
+/* Makes the first page of the mapping at `base` present before anything
+ * touches it, with madvise `advice` (MADV_POPULATE_READ, or
+ * MADV_POPULATE_WRITE for a page about to be written): a page the kernel
+ * cannot provide (a SHM_HUGETLB|SHM_NORESERVE segment with no free huge
+ * page, or one passed off as something smaller) would be a SIGBUS at the
+ * first access; populating turns that into EFAULT (HIPC_E_NOMEM).
+ * Kernels before 5.14 lack the advice (EINVAL): then mincore must show
+ * the page present (one someone wrote is), and a page not shown present
+ * is never touched: HIPC_E_UNSUPPORTED (*err EINVAL). HIPC_OK sets *err
+ * to 0. `err` may be NULL. */
+int hipc__shm_page_present(void *base, int advice, int *err);
+
 /* Reads the hipc header of segment `id` without ever risking a SIGBUS:
  * attaches it read-only for a moment, makes the header page present with
  * MADV_POPULATE_READ (or, where the kernel lacks it, proves it present

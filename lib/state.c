@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "board.h"
+#include "hot.h"
 #include "hipc/error.h"
 #include "internal.h"
 #include "owner.h"
@@ -77,26 +78,10 @@ _Static_assert(sizeof(struct hipc__board) <=
 _Static_assert(HIPC_STATE_MAX_VALUE <= 0x7fffffffu, "lengths are ints");
 
 #ifdef HIPC_FAULT_INJECTION
-/* Test builds: called at each step of a publish, so that a test can kill
- * a writer at every point of a write. */
+/* Test builds: called at each step of a publish (lib/hot.h). */
 void (*hipc__state_step_hook)(int step);
-#define STEP(n)                                                                \
-    do {                                                                       \
-        if (hipc__state_step_hook != NULL)                                     \
-            hipc__state_step_hook(n);                                          \
-    } while (0)
-#else
-#define STEP(n) ((void)0)
 #endif
-
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__) || (defined(__arm__) && __ARM_ARCH >= 7)
-    __asm__ __volatile__("yield");
-#endif
-}
+#define STEP(n) HIPC__STEP(hipc__state_step_hook, n)
 
 /* ---- layout ------------------------------------------------------------ */
 
@@ -265,7 +250,7 @@ HIPC_NOINLINE static int read_retry(void *hdr, size_t stride,
         int rc = slot_read(hdr, stride, dst, n, gen);
         if (rc != HIPC_E_AGAIN)
             return rc;
-        cpu_relax();
+        hipc__cpu_relax();
     }
     return HIPC_E_RETRIES;
 }
@@ -370,14 +355,22 @@ static int create_init(hipc_state_writer *w, size_t n, unsigned mode)
     return rc;
 }
 
-int hipc_state_create(hipc_state_writer *w, hipc_key key, size_t value_size,
-                      const hipc_state_config *cfg)
+/* Where every way to a writer starts: a handle to fill, emptied, and a
+ * valid config. */
+static int writer_begin(hipc_state_writer *w, const hipc_state_config *cfg,
+                        unsigned *mode)
 {
     if (w == NULL)
         return HIPC_E_NULL;
     writer_reset(w);
+    return config_check(cfg, mode);
+}
+
+int hipc_state_create(hipc_state_writer *w, hipc_key key, size_t value_size,
+                      const hipc_state_config *cfg)
+{
     unsigned mode = 0;
-    int rc = config_check(cfg, &mode);
+    int rc = writer_begin(w, cfg, &mode);
     if (rc != HIPC_OK)
         return rc;
     if (value_size == 0)
@@ -444,11 +437,8 @@ static int open_writer_held(hipc_state_writer *w)
 int hipc_state_open_writer(hipc_state_writer *w, hipc_key key,
                            const hipc_state_config *cfg)
 {
-    if (w == NULL)
-        return HIPC_E_NULL;
-    writer_reset(w);
     unsigned mode = 0;
-    int rc = config_check(cfg, &mode);
+    int rc = writer_begin(w, cfg, &mode);
     if (rc != HIPC_OK)
         return rc;
     rc = hipc_shm_open(&w->shm_, key, 0, HIPC_SHM_PREFAULT);
@@ -521,8 +511,13 @@ int hipc_state_close_writer(hipc_state_writer *w)
     struct hipc__self me = {w->pid_, w->start_, w->pidns_};
     struct hipc__owner o = w_owner(w);
     /* A copy inherited over fork is not the holder: it leaves no mark. */
-    if (hipc__sys_getpid() == w->pid_)
+    if (hipc__sys_getpid() == w->pid_) {
         (void)hipc__owner_leave(&o, &me);
+        /* Sleepers and bells hear of our leaving now, not at their beat. */
+        atomic_thread_fence(memory_order_seq_cst);
+        struct state_hdr *h = w->hdr_;
+        (void)hipc__board_wake(w_board(w), &h->cur);
+    }
     hipc__board_detach(w_board(w));
     (void)hipc_shm_close(&w->shm_);
     w->state_ = ST_CLOSED;
@@ -647,14 +642,6 @@ int hipc_state_read(hipc_state_reader *r, void *buf, size_t cap,
     return rc == HIPC_E_AGAIN ? read_slow(r, buf, info) : rc;
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    /* CLOCK_MONOTONIC cannot fail (lib/sys.c). */
-    (void)hipc__sys_clock_monotonic(&ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int writer_state(hipc_state_reader *r, uint32_t w)
 {
     struct hipc__self me = {r->pid_, r->start_, r->pidns_};
@@ -686,6 +673,44 @@ static int wait_slice(hipc_state_reader *r, int64_t ns, int ask_proc)
     return hipc__board_wait(r_board(r), &h->cur, r->seen_, ns, &r->sys_errno);
 }
 
+/* A try on a reader with a descriptor (hipc_state_get_fd): nothing new
+ * arms the bell. The writer's /proc record is asked at most once per
+ * slice (the bell's timer beat brings the loop back for it). A final
+ * code makes the bell readable for good. */
+static int bell_try(hipc_state_reader *r)
+{
+    struct hipc__board *bd = r_board(r);
+    struct state_hdr *h = (struct state_hdr *)(uintptr_t)r->hdr_;
+    hipc__board_bell_disarm(bd);
+    if (atomic_load_explicit(&h->cur, memory_order_acquire) != r->seen_)
+        return HIPC_OK;
+    int64_t now = hipc__mono_ns();
+    uint32_t w = atomic_load_explicit(&h->writer.word, memory_order_acquire);
+    int gone = (w & HIPC__OWNER_PID) == 0 || (w & HIPC__OWNER_CLOSED) != 0;
+    int rc = HIPC_OK;
+    if (!gone && now >= bd->bell.look_at) {
+        int st = writer_state(r, w);
+        rc = st < 0 ? st : HIPC_OK;
+        gone = st == HIPC_STATE_WRITER_GONE;
+        /* Found there: not asked again for a slice; found gone (or
+         * not found out): asked again at the next try, so gone stays
+         * gone. */
+        if (st > 0 && !gone)
+            bd->bell.look_at = now + HIPC_STATE_SLICE_NS;
+    }
+    if (gone)
+        rc = atomic_load(&h->cur) != r->seen_ ? HIPC_OK : HIPC_E_PEER_GONE;
+    if (rc == HIPC_OK && !gone) {
+        (void)hipc__board_attach(bd, &h->board, NULL);
+        rc = hipc__board_bell_arm(bd, &h->cur, r->seen_, now,
+                                  HIPC_STATE_SLICE_NS, &r->sys_errno);
+    }
+    /* News needs no readiness: the caller tries until HIPC_E_AGAIN. */
+    if (rc != HIPC_E_AGAIN && rc != HIPC_OK)
+        hipc__board_bell_ready(bd);
+    return rc;
+}
+
 int hipc_state_wait(hipc_state_reader *r, int64_t timeout_ns)
 {
     int rc = check_reader(r);
@@ -693,12 +718,17 @@ int hipc_state_wait(hipc_state_reader *r, int64_t timeout_ns)
         return rc;
     if (timeout_ns < 0 && timeout_ns != HIPC_FOREVER)
         return HIPC_E_BAD_TIMEOUT;
+    if (r_board(r)->bell.have) {
+        if (timeout_ns == 0)
+            return bell_try(r);
+        hipc__board_bell_disarm(r_board(r));
+    }
     const struct state_hdr *h = r->hdr_;
     if (atomic_load_explicit(&h->cur, memory_order_acquire) != r->seen_)
         return HIPC_OK;
     if (timeout_ns == 0)
         return HIPC_E_AGAIN;
-    int64_t now = now_ns(), last_ask = now;
+    int64_t now = hipc__mono_ns(), last_ask = now;
     int64_t end = timeout_ns == HIPC_FOREVER || now > INT64_MAX - timeout_ns
                       ? INT64_MAX
                       : now + timeout_ns;
@@ -707,7 +737,7 @@ int hipc_state_wait(hipc_state_reader *r, int64_t timeout_ns)
         rc = wait_slice(r, end - now, ask);
         if (rc != HIPC_E_AGAIN)
             return rc;
-        now = now_ns();
+        now = hipc__mono_ns();
         if (now >= end)
             return HIPC_E_TIMEDOUT;
         ask = now - last_ask >= HIPC_STATE_SLICE_NS;
@@ -735,12 +765,23 @@ int hipc_state_get_writer(hipc_state_reader *r, pid_t *pid)
                                             : HIPC_E_PEER_GONE;
 }
 
+int hipc_state_get_fd(hipc_state_reader *r, int *fd)
+{
+    int rc = check_reader(r);
+    if (rc != HIPC_OK)
+        return rc;
+    if (fd == NULL)
+        return HIPC_E_NULL;
+    return hipc__board_bell_open(r_board(r), fd, &r->sys_errno);
+}
+
 int hipc_state_close_reader(hipc_state_reader *r)
 {
     int rc = check_reader(r);
     if (rc != HIPC_OK)
         return rc;
     hipc__board_detach(r_board(r));
+    hipc__board_bell_close(r_board(r));
     (void)hipc_shm_close(&r->shm_);
     r->state_ = ST_CLOSED;
     r->hdr_ = NULL;

@@ -117,16 +117,20 @@ int hipc_testing_get_modes(hipc_testing_modes *out)
     return HIPC_OK;
 }
 
-/* Copies the next `n` input bytes to `dst`, as far as the input reaches;
- * returns the bytes copied. */
-static size_t take(void *dst, size_t n, const unsigned char **in, size_t *left)
+/* The fuzzer's input, consumed front to back. */
+struct input {
+    const unsigned char *at;
+    size_t left;
+};
+
+/* Copies the next `n` input bytes to `dst`, as far as the input reaches. */
+static void take(void *dst, size_t n, struct input *in)
 {
-    size_t k = n < *left ? n : *left;
+    size_t k = n < in->left ? n : in->left;
     if (k != 0)
-        memcpy(dst, *in, k);
-    *in += k;
-    *left -= k;
-    return k;
+        memcpy(dst, in->at, k);
+    in->at += k;
+    in->left -= k;
 }
 
 /* The handles' private marks (lib/chan.c, lib/state.c, lib/bcast.c). */
@@ -149,6 +153,12 @@ static int check(const void *peer, const void *self, uint32_t magic,
     return len > INT_MAX ? HIPC_E_BAD_SIZE : HIPC_OK;
 }
 
+/* check() for any of the three handle types, NULL included. */
+#define CHECK_PEER(peer, want)                                                 \
+    ((peer) == NULL ? HIPC_E_NULL                                              \
+                    : check((peer), (peer)->self_, (peer)->magic_, (want),     \
+                            (peer)->hdr_, bytes, len))
+
 /* lib/chan.c: 128-byte lines; tail in line 2, head in line 3, each end's
  * "I sleep" word first in its wait line (consumer 4, producer 5). */
 #define CHAN_TAIL 256u
@@ -158,21 +168,17 @@ static int check(const void *peer, const void *self, uint32_t magic,
 
 int hipc_testing_chan_peer(hipc_chan *peer, const void *bytes, size_t len)
 {
-    if (peer == NULL)
-        return HIPC_E_NULL;
-    int rc = check(peer, peer->self_, peer->magic_, CHAN_HANDLE, peer->hdr_,
-                   bytes, len);
+    int rc = CHECK_PEER(peer, CHAN_HANDLE);
     if (rc != HIPC_OK)
         return rc;
-    const unsigned char *in = bytes;
-    size_t left = len;
+    struct input in = {bytes, len};
     unsigned char *h = peer->hdr_;
     int prod = peer->role == HIPC_CHAN_PRODUCER;
-    take(h + (prod ? CHAN_TAIL : CHAN_HEAD), 4, &in, &left);
-    take(h + (prod ? CHAN_PROD_WAIT : CHAN_CONS_WAIT), 4, &in, &left);
+    take(h + (prod ? CHAN_TAIL : CHAN_HEAD), 4, &in);
+    take(h + (prod ? CHAN_PROD_WAIT : CHAN_CONS_WAIT), 4, &in);
     if (prod)
-        take(peer->ring_, peer->capacity, &in, &left);
-    return (int)(len - left);
+        take(peer->ring_, peer->capacity, &in);
+    return (int)(len - in.left);
 }
 
 /* lib/state.c: 64-byte lines; the current generation opens line 1, the
@@ -183,18 +189,14 @@ int hipc_testing_chan_peer(hipc_chan *peer, const void *bytes, size_t len)
 int hipc_testing_state_peer(hipc_state_writer *peer, const void *bytes,
                             size_t len)
 {
-    if (peer == NULL)
-        return HIPC_E_NULL;
-    int rc = check(peer, peer->self_, peer->magic_, STATE_WRITER, peer->hdr_,
-                   bytes, len);
+    int rc = CHECK_PEER(peer, STATE_WRITER);
     if (rc != HIPC_OK)
         return rc;
-    const unsigned char *in = bytes;
-    size_t left = len;
+    struct input in = {bytes, len};
     unsigned char *h = peer->hdr_;
-    take(h + STATE_CUR, 4, &in, &left);
-    take(h + STATE_SLOTS, 2 * peer->stride_, &in, &left);
-    return (int)(len - left);
+    take(h + STATE_CUR, 4, &in);
+    take(h + STATE_SLOTS, 2 * peer->stride_, &in);
+    return (int)(len - in.left);
 }
 
 /* lib/bcast.c: 128-byte lines; head opens line 2, tail and the next
@@ -205,22 +207,18 @@ int hipc_testing_state_peer(hipc_state_writer *peer, const void *bytes,
 
 int hipc_testing_bcast_peer(hipc_bcast *peer, const void *bytes, size_t len)
 {
-    if (peer == NULL)
-        return HIPC_E_NULL;
-    int rc = check(peer, peer->self_, peer->magic_, BCAST_HANDLE, peer->hdr_,
-                   bytes, len);
+    int rc = CHECK_PEER(peer, BCAST_HANDLE);
     if (rc != HIPC_OK)
         return rc;
     if (peer->role != HIPC_BCAST_PRODUCER)
         return HIPC_E_WRONG_END;
-    const unsigned char *in = bytes;
-    size_t left = len;
+    struct input in = {bytes, len};
     unsigned char *h = peer->hdr_;
-    take(h + BCAST_HEAD, 4, &in, &left);
-    take(h + BCAST_TAIL, 8, &in, &left);
-    take(h + BCAST_NEXT_SEQ, 8, &in, &left);
-    take(peer->ring_, peer->capacity, &in, &left);
-    return (int)(len - left);
+    take(h + BCAST_HEAD, 4, &in);
+    take(h + BCAST_TAIL, 8, &in);
+    take(h + BCAST_NEXT_SEQ, 8, &in);
+    take(peer->ring_, peer->capacity, &in);
+    return (int)(len - in.left);
 }
 
 /* ---- the simulated kernel (lib/sim.c) ------------------------------------ */

@@ -586,6 +586,56 @@ static void hostile_records_are_corrupt(void **state)
     }
 }
 
+/* The same after a good message, so that the consumer knows the head
+ * covers the record: a receive that takes its inline path first (lib/
+ * bcast.c, fast_take) must still find each impossible record corrupt,
+ * and a short buffer short, never copy past either. */
+static void hostile_records_after_a_good_one(void **state)
+{
+    (void)state;
+    enum { SEQ, LEN, POS, PAD_LEN, PAST_HEAD, PAST_END, SHORT, KINDS };
+    for (int kind = SEQ; kind < KINDS; kind++) {
+        hipc_bcast p, c;
+        unsigned char buf[1024];
+        /* 64-byte records: the 16th is the last before the ring's end. */
+        uint64_t n = kind == PAST_END ? 16 : 2;
+        create(&p, 1024, 200);
+        open_cons(&c, 0);
+        send_n(&p, 0, n, 40);
+        for (uint64_t i = 0; i + 1 < n; i++)
+            check_msg(buf, hipc_bcast_recv(&c, buf, sizeof buf, 0), i, 40);
+        unsigned char *r = mem(&p) + HDR + (n - 1) * 64u;
+        int want = HIPC_E_CORRUPT;
+        switch (kind) {
+        case SEQ:
+            r[0] ^= 1;
+            break;
+        case LEN:
+            memcpy(r + 8, &(uint32_t){500}, 4);
+            break;
+        case POS:
+            r[12] ^= 16;
+            break;
+        case PAD_LEN:
+            memcpy(r + 8, &(uint32_t){0x80000000u | 64u}, 4);
+            break;
+        case PAST_HEAD: /* fits max_msg and the ring, not what was sent */
+        case PAST_END:  /* fits max_msg, not before the ring's end */
+            memcpy(r + 8, &(uint32_t){100}, 4);
+            break;
+        case SHORT:
+            want = HIPC_E_BUF_TOO_SMALL;
+            break;
+        }
+        int got = hipc_bcast_recv(&c, buf, kind == SHORT ? 39 : sizeof buf, 0);
+        assert_int_equal(got, want);
+        if (kind == SHORT)
+            check_msg(buf, hipc_bcast_recv(&c, buf, sizeof buf, 0), n - 1, 40);
+        assert_int_equal(hipc_bcast_close(&c), HIPC_OK);
+        destroy(&p);
+    }
+}
+
 #define REC(i) (HDR + (i)*64u) /* record i of 40-byte messages */
 
 /* A producer whose own ring was rewritten gives up what it held rather
@@ -746,6 +796,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(an_unprivileged_consumer_cannot_write),
     cmocka_unit_test(a_bad_header_is_refused_at_open),
     cmocka_unit_test(hostile_records_are_corrupt),
+    cmocka_unit_test(hostile_records_after_a_good_one),
     cmocka_unit_test(a_producer_drops_a_ring_rewritten_under_it),
     cmocka_unit_test(a_hostile_place_is_corrupt),
     cmocka_unit_test(a_successor_refuses_a_corrupt_ring),

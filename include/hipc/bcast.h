@@ -237,12 +237,56 @@ int hipc_bcast_send(hipc_bcast *b, const void *msg, size_t len);
  *   HIPC_E_TIMEDOUT      the timeout passed
  *   HIPC_E_PEER_GONE     every message is read and the producer closed
  *                        (timeout 0), or closed or died (waiting calls,
- *                        which ask /proc about every 50 ms); a successor
+ *                        and tries with a descriptor, which ask /proc
+ *                        about every 50 ms); a successor
  *                        producer makes it go away again
  *   HIPC_E_CORRUPT       the ring holds what no honest producer writes
- *   HIPC_E_SYS           a futex wait failed unexpectedly (sys_errno)
+ *   HIPC_E_SYS           a futex wait failed unexpectedly (sys_errno); a
+ *                        consumer with a descriptor (hipc_bcast_get_fd):
+ *                        its timer could not be armed
  *   /proc failures       HIPC_E_LIMIT, HIPC_E_NOMEM, HIPC_E_SYS */
 int hipc_bcast_recv(hipc_bcast *b, void *buf, size_t cap, int64_t timeout_ns);
+
+/* Waiting in an event loop (poll, epoll, libuv, sd-event ...), as with
+ * hipc_chan_get_fd() (see hipc/chan.h for the whole protocol).
+ *
+ * hipc_bcast_get_fd() gives a consumer a descriptor, in *fd, to watch for
+ * readability with the caller's other descriptors:
+ *   - it is readable at first;
+ *   - when it is readable, call hipc_bcast_recv() with timeout 0 until it
+ *     answers HIPC_E_AGAIN, or a final code such as HIPC_E_PEER_GONE;
+ *   - such a try never spins or waits;
+ *   - its HIPC_E_AGAIN arms the descriptor: it becomes readable once a
+ *     message is published, or once the producer has closed (at once) or
+ *     died (seen within about 50 ms: a try with a descriptor asks /proc,
+ *     at most once per 50 ms). After HIPC_E_PEER_GONE it stays readable:
+ *     take it out of the loop, or try again later (a successor may take
+ *     over).
+ * Readiness can be spurious (a late ring, the timer beat, anybody in the
+ * network namespace sending to the bell): the try then answers
+ * HIPC_E_AGAIN again and arms again. A wake-up is never lost; one that
+ * races with the arming comes up to 5 ms late (50 ms after a spell
+ * without messages), as with the futex wait. The producer rings only
+ * consumers that armed, once per arming: a stream to consumers that are
+ * busy reading makes no syscall for the bells. The board holds 64
+ * announcement slots: consumers with a descriptor beyond them, consumers
+ * of a 1.1.0 producer's board, and consumers whose slot a hostile
+ * consumer scribbles on, learn of a message at the timer beat, within
+ * 50 ms. A recv with a timeout other than 0 waits on the futex as ever.
+ *
+ * The descriptor belongs to the handle: do not close it or read from it;
+ * take it out of your loop before hipc_bcast_close(), which closes it. It
+ * is close-on-exec; producer and consumer must share a network namespace,
+ * or the rings get lost and only the beat is left.
+ *
+ * Returns HIPC_OK, the same descriptor on every call for the handle's
+ * life; HIPC_E_NULL (fd); HIPC_E_WRONG_END (a producer); HIPC_E_LIMIT (no
+ * descriptor left: EMFILE, ENFILE, or ENOSPC for the epoll set's user
+ * limit); HIPC_E_NOMEM; HIPC_E_EXISTS (the bell's name is taken, see
+ * hipc_chan_get_fd: try again); HIPC_E_PERM (refused by a security
+ * module); HIPC_E_SYS (anything else; sys_errno says what). On failure
+ * nothing is left open. */
+int hipc_bcast_get_fd(hipc_bcast *b, int *fd);
 
 /* Consumer: messages lost at the last HIPC_E_OVERRUN (*last), and since
  * the open (*total); either pointer may be NULL. HIPC_OK or

@@ -250,7 +250,9 @@ int hipc_state_read(hipc_state_reader *r, void *buf, size_t cap,
  *                       successor may still take over: waiting again is
  *                       fine)
  *   HIPC_E_BAD_TIMEOUT  a negative timeout other than HIPC_FOREVER
- *   HIPC_E_SYS          an unexpected futex errno (in r->sys_errno)
+ *   HIPC_E_SYS          an unexpected futex errno (in r->sys_errno); a
+ *                       reader with a descriptor (hipc_state_get_fd):
+ *                       its timer could not be armed
  *   the codes of /proc reads while judging the writer. */
 int hipc_state_wait(hipc_state_reader *r, int64_t timeout_ns);
 
@@ -263,6 +265,45 @@ int hipc_state_wait(hipc_state_reader *r, int64_t timeout_ns);
  * read /proc: HIPC_E_LIMIT, HIPC_E_NOMEM, HIPC_E_CORRUPT, HIPC_E_SYS
  * (sys_errno kept). */
 int hipc_state_get_writer(hipc_state_reader *r, pid_t *pid);
+
+/* Waiting in an event loop (poll, epoll, libuv, sd-event ...), as with
+ * hipc_chan_get_fd() (see hipc/chan.h for the whole protocol).
+ *
+ * hipc_state_get_fd() gives the reader a descriptor, in *fd, to watch for
+ * readability with the caller's other descriptors:
+ *   - it is readable at first;
+ *   - when it is readable, call hipc_state_wait(r, 0) (and
+ *     hipc_state_read() after each HIPC_OK) until the wait answers
+ *     HIPC_E_AGAIN, or a final code such as HIPC_E_PEER_GONE;
+ *   - such a try never spins or waits;
+ *   - its HIPC_E_AGAIN arms the descriptor: it becomes readable once a
+ *     value of another generation is published, or once the writer has
+ *     closed (at once) or died (seen within about HIPC_STATE_SLICE_NS).
+ *     After HIPC_E_PEER_GONE it stays readable: take it out of the loop,
+ *     or try again later (a successor may take over).
+ * Readiness can be spurious (a late ring, the timer beat, anybody in the
+ * network namespace sending to the bell): the try then answers
+ * HIPC_E_AGAIN again and arms again. A wake-up is never lost. The writer
+ * rings only readers that armed: a publish with no reader armed makes no
+ * syscall for the bells. The board (see above) holds 64 announcement
+ * slots: readers with a descriptor beyond them, readers of a 1.1.0
+ * writer's board, and readers whose slot a hostile reader scribbles on,
+ * learn of a change at the timer beat, within HIPC_STATE_SLICE_NS. A
+ * wait with a timeout other than 0 waits on the futex as ever.
+ *
+ * The descriptor belongs to the handle: do not close it or read from it;
+ * take it out of your loop before hipc_state_close_reader(), which closes
+ * it. It is close-on-exec; the writer and the reader must share a network
+ * namespace, or the rings get lost and only the beat is left.
+ *
+ * Returns HIPC_OK, the same descriptor on every call for the handle's
+ * life; HIPC_E_NULL (fd); HIPC_E_LIMIT (no descriptor left: EMFILE,
+ * ENFILE, or ENOSPC for the epoll set's user limit); HIPC_E_NOMEM;
+ * HIPC_E_EXISTS (the bell's name is taken, see hipc_chan_get_fd: try
+ * again); HIPC_E_PERM (refused by a security module); HIPC_E_SYS
+ * (anything else; sys_errno says what). On failure nothing is left
+ * open. */
+int hipc_state_get_fd(hipc_state_reader *r, int *fd);
 
 /* Detaches the reader. Returns HIPC_OK; twice HIPC_E_STALE_HANDLE. */
 int hipc_state_close_reader(hipc_state_reader *r);
