@@ -4,9 +4,11 @@
  *
  * One world per process: System V segments in a static arena, pipes whose
  * buffers come from the same arena, and descriptors in a fixed table.
- * Nothing here calls the kernel except to learn who the caller is
- * (geteuid, getegid, getpid: the credentials the kernel would check) and
- * the wall clock (a vDSO read, for the times IPC_STAT reports). The
+ * Nothing here calls the kernel except the wall clock (a vDSO read, for
+ * the times IPC_STAT reports): who the caller is (pid, euid, egid: the
+ * credentials the kernel would check) is taken through the seam at begin
+ * and fixed for the world, as are the /proc/self files that say who this
+ * process is (memos), so identifying ourselves costs no syscall either. The
  * numbers follow ipc/shm.c and fs/pipe.c: ids are a slot index plus a
  * sequence number times 32768, sizes round up to pages, permissions are
  * ipcperms() with euid 0 standing for CAP_IPC_OWNER and CAP_SYS_ADMIN.
@@ -18,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,10 +76,11 @@ enum fd_kind { FD_FREE, FD_PIPE_R, FD_PIPE_W, FD_TEXT };
 
 struct fd {
     enum fd_kind kind;
-    int pipe;     /* FD_PIPE_*: index in pipes */
-    int nonblock; /* O_NONBLOCK */
-    int cloexec;  /* FD_CLOEXEC */
-    char text[24];
+    int pipe;         /* FD_PIPE_*: index in pipes */
+    int nonblock;     /* O_NONBLOCK */
+    int cloexec;      /* FD_CLOEXEC */
+    char own[24];     /* a sysctl's text */
+    const char *text; /* FD_TEXT: own or a memo's */
     size_t text_len, text_off;
 };
 
@@ -90,6 +94,12 @@ struct pipe {
 static struct world {
     struct hipc__sim_limits lim;
     size_t page, arena_pages, pages_used, segs_used;
+    /* One past the highest slot of each table used in this world: the
+     * walks stop there (a fuzz input uses a handful of slots). */
+    int seg_top, at_top, fd_top, pipe_top;
+    pid_t pid;
+    uid_t euid;
+    gid_t egid;
     struct seg segs[SIM_SEGS];
     struct attach at[SIM_ATTACH];
     struct fd fds[SIM_FDS];
@@ -107,23 +117,34 @@ static int overlaps(const struct run *r, size_t first, size_t pages)
 /* The end of a live run overlapping [first, first + pages), or 0. */
 static size_t collision(size_t first, size_t pages)
 {
-    for (int i = 0; i < SIM_SEGS; i++)
+    for (int i = 0; i < w.seg_top; i++)
         if (w.segs[i].used && overlaps(&w.segs[i].mem, first, pages))
             return w.segs[i].mem.first + w.segs[i].mem.pages;
-    for (int i = 0; i < SIM_PIPES; i++)
+    for (int i = 0; i < w.pipe_top; i++)
         if (w.pipes[i].used && overlaps(&w.pipes[i].mem, first, pages))
             return w.pipes[i].mem.first + w.pipes[i].mem.pages;
     return 0;
 }
 
-/* First fit; zeroed pages, as the kernel hands out. -ENOMEM: no room. */
-static int arena_get(size_t pages, struct run *out)
+/* Arena pages from here on were never handed out in this process, so
+ * they are still zero (static storage): a run is cleared only below it.
+ * Kept across worlds, as the arena is. */
+static size_t fresh_from;
+
+/* First fit; zeroed pages (`zero`), as the kernel hands out where they
+ * can be seen: a pipe's buffer cannot be read before it is written.
+ * -ENOMEM: no room. */
+static int arena_get(size_t pages, int zero, struct run *out)
 {
     size_t first = 0;
     while (first + pages <= w.arena_pages) {
         size_t end = collision(first, pages);
         if (end == 0) {
-            memset(arena + first * w.page, 0, pages * w.page);
+            size_t used = first < fresh_from && zero ? fresh_from - first : 0;
+            used = used < pages ? used : pages;
+            memset(arena + first * w.page, 0, used * w.page);
+            fresh_from =
+                first + pages > fresh_from ? first + pages : fresh_from;
             out->first = first;
             out->pages = pages;
             w.pages_used += pages;
@@ -147,6 +168,22 @@ static unsigned char *run_addr(const struct run *r)
 
 /* ---- the world ---------------------------------------------------------- */
 
+/* hipc__self_identify's and the liveness checks' reads of this process:
+ * a simulated world has one process, whose pid, namespaces and start
+ * time do not change while it runs (the state letter and times in its
+ * stat line are those of the first read). */
+#define MEMOS 6
+static const char *const memo_paths[MEMOS] = {"/proc/self/stat",
+                                              "/proc/self/timens_offsets",
+                                              "/proc/self/ns/pid",
+                                              "/proc/self/ns/time",
+                                              "/proc/self/ns/time_for_children",
+                                              "/proc/self"};
+static const enum hipc__sim_memo_kind memo_kinds[MEMOS] = {
+    HIPC__SIM_MEMO_TEXT, HIPC__SIM_MEMO_TEXT, HIPC__SIM_MEMO_STAT,
+    HIPC__SIM_MEMO_STAT, HIPC__SIM_MEMO_STAT, HIPC__SIM_MEMO_LINK};
+static struct hipc__sim_memo memos[MEMOS];
+
 int hipc__sim_begin(const struct hipc__sim_limits *lim)
 {
     if (hipc__sim_on)
@@ -168,8 +205,70 @@ int hipc__sim_begin(const struct hipc__sim_limits *lim)
     w.arena_pages = pages;
     for (int i = 0; i < SIM_ATTACH; i++)
         w.at[i].seg = -1;
+    for (int i = 0; i < MEMOS; i++)
+        memos[i].have = 0;
+    hipc__sim_reidentify(); /* asks the kernel: the world is not on yet */
     hipc__sim_on = 1;
     return 0;
+}
+
+void hipc__sim_reidentify(void)
+{
+    int on = hipc__sim_on;
+    hipc__sim_on = 0;
+    w.pid = hipc__sys_getpid();
+    w.euid = hipc__sys_geteuid();
+    w.egid = hipc__sys_getegid();
+    hipc__sim_on = on;
+}
+
+/* Set in a child forked inside a world: it is another process, which
+ * may drop its privileges before it calls hipc (a permission test). */
+static volatile int forked;
+
+static void after_fork_in_child(void)
+{
+    forked = 1;
+}
+
+/* Who the world says we are: taken again, with the memos of /proc/self,
+ * at the first look after a fork. */
+static void identify(void)
+{
+    if (!forked)
+        return;
+    forked = 0;
+    for (int i = 0; i < MEMOS; i++)
+        memos[i].have = 0;
+    hipc__sim_reidentify();
+}
+
+pid_t hipc__sim_pid(void)
+{
+    identify();
+    return w.pid;
+}
+
+uid_t hipc__sim_euid(void)
+{
+    identify();
+    return w.euid;
+}
+
+gid_t hipc__sim_egid(void)
+{
+    identify();
+    return w.egid;
+}
+
+struct hipc__sim_memo *hipc__sim_memo(const char *path,
+                                      enum hipc__sim_memo_kind kind)
+{
+    identify();
+    for (int i = 0; i < MEMOS; i++)
+        if (memo_kinds[i] == kind && strcmp(path, memo_paths[i]) == 0)
+            return &memos[i];
+    return NULL;
 }
 
 int hipc__sim_end(void)
@@ -189,9 +288,9 @@ size_t hipc__sim_arena_size(void)
 void hipc__sim_usage(size_t *segs, size_t *attached, size_t *fds, size_t *pages)
 {
     size_t a = 0, f = 0;
-    for (int i = 0; i < SIM_ATTACH; i++)
+    for (int i = 0; i < w.at_top; i++)
         a += w.at[i].seg >= 0;
-    for (int i = 0; i < SIM_FDS; i++)
+    for (int i = 0; i < w.fd_top; i++)
         f += w.fds[i].kind != FD_FREE;
     *segs = w.segs_used;
     *attached = hipc__sim_on ? a : 0;
@@ -210,6 +309,7 @@ int hipc__sim_mem(const void *addr)
  * real kernel. Anything else ends the program at start with status 125. */
 __attribute__((constructor)) static void sim_from_environment(void)
 {
+    (void)pthread_atfork(NULL, NULL, after_fork_in_child);
     const char *v = getenv("HIPC_FAULT_SIM");
     if (v == NULL || strcmp(v, "0") == 0 || strcmp(v, "") == 0)
         return;
@@ -281,7 +381,7 @@ static void seg_destroy(int i)
 static size_t shm_tot(void)
 {
     size_t t = 0;
-    for (int i = 0; i < SIM_SEGS; i++)
+    for (int i = 0; i < w.seg_top; i++)
         if (w.segs[i].used)
             t += w.segs[i].mem.pages;
     return t;
@@ -304,12 +404,13 @@ static int seg_new(key_t key, size_t size, int flags)
     if (slot < 0)
         return -ENOSPC;
     struct seg *s = &w.segs[slot];
-    int r = arena_get(pages, &s->mem);
+    int r = arena_get(pages, 1, &s->mem);
     if (r < 0)
         return r;
     unsigned seq = s->seq;
     memset(&s->ds, 0, sizeof s->ds);
     s->used = 1;
+    w.seg_top = slot + 1 > w.seg_top ? slot + 1 : w.seg_top;
     s->ds.shm_perm.__key = key;
     s->ds.shm_perm.uid = s->ds.shm_perm.cuid = hipc__sys_geteuid();
     s->ds.shm_perm.gid = s->ds.shm_perm.cgid = hipc__sys_getegid();
@@ -326,7 +427,7 @@ int hipc__sim_shmget(key_t key, size_t size, int flags)
 {
     if (key == IPC_PRIVATE)
         return seg_new(key, size, flags);
-    for (int i = 0; i < SIM_SEGS; i++) {
+    for (int i = 0; i < w.seg_top; i++) {
         struct seg *s = &w.segs[i];
         if (!s->used || s->removed || s->ds.shm_perm.__key != key)
             continue;
@@ -355,6 +456,7 @@ int hipc__sim_shmat(int id, const void *want, int flags, void **addr)
         if (w.at[a].seg >= 0)
             continue;
         w.at[a].seg = i;
+        w.at_top = a + 1 > w.at_top ? a + 1 : w.at_top;
         w.at[a].addr = run_addr(&w.segs[i].mem);
         w.segs[i].ds.shm_nattch++;
         w.segs[i].ds.shm_atime = now();
@@ -367,7 +469,7 @@ int hipc__sim_shmat(int id, const void *want, int flags, void **addr)
 
 int hipc__sim_shmdt(const void *addr)
 {
-    for (int a = 0; a < SIM_ATTACH; a++) {
+    for (int a = 0; a < w.at_top; a++) {
         if (w.at[a].seg < 0 || w.at[a].addr != addr)
             continue;
         struct seg *s = &w.segs[w.at[a].seg];
@@ -385,7 +487,7 @@ int hipc__sim_shmdt(const void *addr)
 static int shm_info(int cmd, struct shmid_ds *ds)
 {
     int max = -1;
-    for (int i = 0; i < SIM_SEGS; i++)
+    for (int i = 0; i < w.seg_top; i++)
         if (w.segs[i].used)
             max = i;
     if (cmd == IPC_INFO) {
@@ -468,6 +570,7 @@ static int fd_new(enum fd_kind kind)
             continue;
         memset(&w.fds[i], 0, sizeof w.fds[i]);
         w.fds[i].kind = kind;
+        w.fd_top = i + 1 > w.fd_top ? i + 1 : w.fd_top;
         return HIPC__SIM_FD_BASE + i;
     }
     return -1;
@@ -495,10 +598,30 @@ static int proc_refused(const char *rest)
            pid != (long)hipc__sys_getpid();
 }
 
+/* A text memo the caller filled, as a descriptor. */
+static int memo_open(const struct hipc__sim_memo *m, int flags)
+{
+    if (m->rc < 0)
+        return m->rc;
+    if ((flags & O_ACCMODE) != O_RDONLY)
+        return -EACCES;
+    int fd = fd_new(FD_TEXT);
+    if (fd < 0)
+        return -EMFILE;
+    struct fd *f = fd_of(fd);
+    f->text = m->text;
+    f->text_len = m->len;
+    f->cloexec = 1;
+    return fd;
+}
+
 int hipc__sim_open(const char *path, int flags)
 {
     if (strncmp(path, "/proc/", 6) != 0)
         return 1;
+    const struct hipc__sim_memo *m = hipc__sim_memo(path, HIPC__SIM_MEMO_TEXT);
+    if (m != NULL)
+        return memo_open(m, flags);
     const unsigned long long values[4] = {w.lim.shmmax, w.lim.shmall,
                                           w.lim.shmmni, SIM_PIPE_MAX};
     for (int i = 0; i < 4; i++) {
@@ -510,7 +633,8 @@ int hipc__sim_open(const char *path, int flags)
         if (fd < 0)
             return -EMFILE;
         struct fd *f = fd_of(fd);
-        int n = snprintf(f->text, sizeof f->text, "%llu\n", values[i]);
+        int n = snprintf(f->own, sizeof f->own, "%llu\n", values[i]);
+        f->text = f->own;
         f->text_len = (size_t)n;
         f->cloexec = 1;
         return fd;
@@ -569,7 +693,7 @@ int hipc__sim_pipe2(int fds[2], int flags)
         return -ENFILE;
     struct pipe *p = &w.pipes[pi];
     size_t cap = pipe_round(SIM_PIPE_DEFAULT);
-    int r = arena_get(cap / w.page, &p->mem);
+    int r = arena_get(cap / w.page, 0, &p->mem);
     if (r < 0)
         return r;
     int rd = fd_new(FD_PIPE_R);
@@ -581,6 +705,7 @@ int hipc__sim_pipe2(int fds[2], int flags)
         return -EMFILE;
     }
     p->used = 1;
+    w.pipe_top = pi + 1 > w.pipe_top ? pi + 1 : w.pipe_top;
     p->readers = p->writers = 1;
     p->cap = cap;
     p->head = p->count = 0;
@@ -708,7 +833,7 @@ static int pipe_resize(struct pipe *p, int arg)
         unsigned char tmp[PIPE_BUF];
         struct run old = p->mem, fresh;
         /* The old buffer stays taken while the new one is found. */
-        int r = arena_get(want / w.page, &fresh);
+        int r = arena_get(want / w.page, 0, &fresh);
         if (r < 0)
             return r;
         unsigned char *dst = run_addr(&fresh);

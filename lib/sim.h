@@ -29,6 +29,34 @@
 
 #ifdef HIPC_FAULT_INJECTION
 
+/* The /proc/self files hipc reads to identify this process, fixed for a
+ * world at their first look (filled by lib/sys.c with the real call, then
+ * answered from here): texts opened and read, stat(2) results, and the
+ * /proc/self link. */
+enum hipc__sim_memo_kind {
+    HIPC__SIM_MEMO_TEXT,
+    HIPC__SIM_MEMO_STAT,
+    HIPC__SIM_MEMO_LINK
+};
+struct hipc__sim_memo {
+    int have; /* filled in this world */
+    int rc;   /* the real call's result: 0 (a link: its length) or -errno */
+    size_t len;
+    char text[1024]; /* a stat line with every field at its widest fits */
+    struct stat st;
+};
+/* The memo of `path` if it is one of `kind`'s paths, else NULL. */
+struct hipc__sim_memo *hipc__sim_memo(const char *path,
+                                      enum hipc__sim_memo_kind kind);
+
+/* The world's pid and effective ids: this process's at begin, or at the
+ * first look after a fork (in the child). */
+pid_t hipc__sim_pid(void);
+uid_t hipc__sim_euid(void);
+gid_t hipc__sim_egid(void);
+/* Takes the process's pid and ids again: at begin, after a fork. */
+void hipc__sim_reidentify(void);
+
 /* Non-zero while a simulation runs. Read by every wrapper, so a plain
  * variable: begin and end only while no other thread is inside hipc. */
 extern int hipc__sim_on;
@@ -74,9 +102,10 @@ ssize_t hipc__sim_readv(int fd, const struct iovec *iov, int count);
 /* Whether `addr` is in the simulation's memory (madvise, mincore). */
 int hipc__sim_mem(const void *addr);
 int hipc__sim_poll(struct pollfd *fds, nfds_t n, int timeout_ms);
-/* /proc/sys/kernel/shm{max,all,mni} read the world's limits; any other
- * path under /proc is -ENOSYS; 1 when `path` is not under /proc (the
- * caller opens the real file). */
+/* /proc/sys/kernel/shm{max,all,mni} read the world's limits, a text
+ * memo (filled by the caller) its text; other processes' /proc and
+ * /proc/sysvipc are -ENOSYS; 1 otherwise (the caller opens the real
+ * file). */
 int hipc__sim_open(const char *path, int flags);
 
 #endif

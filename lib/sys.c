@@ -190,9 +190,55 @@ int hipc__sys_fstat(int fd, struct stat *st)
     return fstat(fd, st) < 0 ? neg_errno() : 0;
 }
 
+#ifdef HIPC_FAULT_INJECTION
+/* A simulated world's memos of /proc/self (lib/sim.h): the real answer at
+ * the first look, the same answer after it. */
+static void memo_text(const char *path, struct hipc__sim_memo *m)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, m->text, sizeof m->text);
+    m->rc = n < 0 ? neg_errno() : 0;
+    m->len = n < 0 ? 0 : (size_t)n;
+    m->have = 1;
+    if (fd >= 0)
+        close(fd);
+}
+
+static int memo_stat(const char *path, struct hipc__sim_memo *m,
+                     struct stat *st)
+{
+    if (!m->have)
+        m->rc = stat(path, &m->st) < 0 ? neg_errno() : 0;
+    m->have = 1;
+    *st = m->st;
+    return m->rc;
+}
+
+static int memo_link(const char *path, struct hipc__sim_memo *m, char *buf,
+                     size_t cap)
+{
+    if (!m->have) {
+        ssize_t n = readlink(path, m->text, sizeof m->text);
+        m->rc = n < 0 ? neg_errno() : (int)n;
+    }
+    m->have = 1;
+    if (m->rc < 0 || (size_t)m->rc >= cap)
+        return m->rc < 0 ? m->rc : -ENAMETOOLONG;
+    memcpy(buf, m->text, (size_t)m->rc);
+    buf[m->rc] = '\0';
+    return m->rc;
+}
+#endif
+
 int hipc__sys_stat(const char *path, struct stat *st)
 {
     FAULT_POINT(STAT);
+#ifdef HIPC_FAULT_INJECTION
+    struct hipc__sim_memo *m =
+        hipc__sim_active() ? hipc__sim_memo(path, HIPC__SIM_MEMO_STAT) : NULL;
+    if (m != NULL)
+        return memo_stat(path, m, st);
+#endif
     return stat(path, st) < 0 ? neg_errno() : 0;
 }
 
@@ -200,6 +246,10 @@ int hipc__sys_open(const char *path, int flags)
 {
     FAULT_POINT(OPEN);
 #ifdef HIPC_FAULT_INJECTION
+    struct hipc__sim_memo *m =
+        hipc__sim_active() ? hipc__sim_memo(path, HIPC__SIM_MEMO_TEXT) : NULL;
+    if (m != NULL && !m->have)
+        memo_text(path, m);
     int sim = hipc__sim_active() ? hipc__sim_open(path, flags) : 1;
     if (sim != 1)
         return sim;
@@ -298,22 +348,31 @@ int hipc__sys_kill(pid_t pid, int sig)
 
 pid_t hipc__sys_getpid(void)
 {
+    SIM(hipc__sim_pid());
     return getpid();
 }
 
 uid_t hipc__sys_geteuid(void)
 {
+    SIM(hipc__sim_euid());
     return geteuid();
 }
 
 gid_t hipc__sys_getegid(void)
 {
+    SIM(hipc__sim_egid());
     return getegid();
 }
 
 int hipc__sys_readlink(const char *path, char *buf, size_t cap)
 {
     FAULT_POINT(READLINK);
+#ifdef HIPC_FAULT_INJECTION
+    struct hipc__sim_memo *m =
+        hipc__sim_active() ? hipc__sim_memo(path, HIPC__SIM_MEMO_LINK) : NULL;
+    if (m != NULL)
+        return memo_link(path, m, buf, cap);
+#endif
     ssize_t n = readlink(path, buf, cap);
     if (n < 0)
         return neg_errno();

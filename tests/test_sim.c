@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "hipc/pipe.h"
 #include "hipc/shm.h"
 #include "hipc/testing.h"
+#include "proc.h"
 #include "sim.h"
 #include "support.h"
 #include "sys.h"
@@ -282,6 +284,7 @@ static void tables_run_out(void **state)
     assert_true(t3 >= HIPC__SIM_FD_BASE);
     assert_int_equal(hipc__sys_open("/proc/sys/kernel/shmmni", O_RDONLY),
                      -EMFILE);
+    assert_int_equal(hipc__sys_open("/proc/self/stat", O_RDONLY), -EMFILE);
     assert_int_equal(hipc__sys_pipe2(more, 0), -EMFILE); /* none left */
     assert_int_equal(hipc__sys_close(t1), 0);
     assert_int_equal(hipc__sys_close(t2), 0);
@@ -321,6 +324,10 @@ static void permissions_for_another_uid(void **state)
         struct shmid_ds d;
         int fds[2];
         CK(hipc_test_drop_privileges() == 0);
+        /* A forked child is asked again who it is, at its first look. */
+        CK(hipc__sys_geteuid() == geteuid());
+        CK(hipc__sys_getegid() == getegid());
+        CK(hipc__sys_getpid() == getpid());
         CK(hipc__sys_shmget(0x51510003, 1, 0444) == ro);
         CK(hipc__sys_shmget(0x51510003, 1, 0666) == -EACCES);
         CK(hipc__sys_shmget(0x51510004, 1, 0) == none);
@@ -483,9 +490,6 @@ static void refused_and_answered(void **state)
     int real = hipc__sys_open(own, O_RDONLY);
     assert_true(real >= 0 && real < HIPC__SIM_FD_BASE);
     assert_int_equal(hipc__sys_close(real), 0);
-    real = hipc__sys_open("/proc/self/stat", O_RDONLY);
-    assert_true(real >= 0 && real < HIPC__SIM_FD_BASE);
-    assert_int_equal(hipc__sys_close(real), 0);
     assert_int_equal(hipc__sys_open("/proc/sys/kernel/shmmax", O_RDWR),
                      -EACCES);
     /* Not under /proc: the real file. */
@@ -586,14 +590,84 @@ static void transparent_modes_apply(void **state)
     assert_int_equal(hipc__sys_close(fds[1]), 0);
 }
 
+/* The text hipc reads from a descriptor of the seam, whole. */
+static size_t read_all(int fd, char *buf, size_t cap)
+{
+    size_t len = 0;
+    ssize_t n;
+    while ((n = hipc__sys_read(fd, buf + len, cap - len)) > 0)
+        len += (size_t)n;
+    assert_int_equal(n, 0);
+    return len;
+}
+
+/* Who this process is, as hipc asks (its ids, pid, /proc/self/stat, its
+ * namespaces, the /proc/self link): the world's answers, taken from the
+ * kernel once and the same at every later look, with no descriptor of
+ * the kernel's and no syscall. */
+static void identity_is_fixed(void **state)
+{
+    (void)state;
+    assert_int_equal(hipc__sys_getpid(), getpid());
+    assert_int_equal(hipc__sys_geteuid(), geteuid());
+    assert_int_equal(hipc__sys_getegid(), getegid());
+    char a[1024], b[1024];
+    int fd = hipc__sys_open("/proc/self/stat", O_RDONLY);
+    assert_true(fd >= HIPC__SIM_FD_BASE);
+    size_t la = read_all(fd, a, sizeof a);
+    assert_int_equal(hipc__sys_close(fd), 0);
+    fd = hipc__sys_open("/proc/self/stat", O_RDONLY);
+    assert_true(fd >= HIPC__SIM_FD_BASE);
+    assert_int_equal(read_all(fd, b, sizeof b), la);
+    assert_memory_equal(a, b, la);
+    assert_int_equal(hipc__sys_close(fd), 0);
+    char pid[24];
+    int n = snprintf(pid, sizeof pid, "%d ", (int)getpid());
+    assert_memory_equal(a, pid, (size_t)n);
+    assert_int_equal(hipc__sys_open("/proc/self/stat", O_RDWR), -EACCES);
+    struct stat real, seen;
+    assert_int_equal(stat("/proc/self/ns/pid", &real), 0);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(hipc__sys_stat("/proc/self/ns/pid", &seen), 0);
+        assert_true(seen.st_ino == real.st_ino && seen.st_dev == real.st_dev);
+    }
+    char link[24];
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(hipc__sys_readlink("/proc/self", link, sizeof link),
+                         n - 1);
+        assert_memory_equal(link, pid, (size_t)n - 1);
+        assert_int_equal(link[n - 1], '\0');
+    }
+    assert_int_equal(hipc__sys_readlink("/proc/self", link, (size_t)n - 1),
+                     -ENAMETOOLONG);
+    /* A file the kernel would not give: its error, every time. */
+    struct hipc__sim_memo *m =
+        hipc__sim_memo("/proc/self/timens_offsets", HIPC__SIM_MEMO_TEXT);
+    assert_non_null(m);
+    assert_null(
+        hipc__sim_memo("/proc/self/timens_offsets", HIPC__SIM_MEMO_STAT));
+    assert_null(hipc__sim_memo("/proc/self/status", HIPC__SIM_MEMO_TEXT));
+    m->have = 1;
+    m->rc = -ENOENT;
+    assert_int_equal(hipc__sys_open("/proc/self/timens_offsets", O_RDONLY),
+                     -ENOENT);
+    /* hipc's own look at itself is answered by the world. */
+    uint64_t start = 0;
+    int err = 0;
+    m->have = 0;
+    assert_int_equal(hipc__proc_self_start(&start, &err), HIPC_OK);
+    assert_true(start > 0);
+}
+
 /* HIPC_FAULT_SIM, read before main: 1 runs this very program in a
  * simulated world (it passes there too), anything else but 0 stops it
  * with status 125. Only from a run without it, so the child does not
- * start its own. */
+ * start its own; not under qemu-user, where a program's exec of
+ * /proc/self/exe reaches the emulator's own binary, not this one. */
 static void environment_switch(void **state)
 {
     (void)state;
-    if (getenv("HIPC_FAULT_SIM") != NULL)
+    if (getenv("HIPC_FAULT_SIM") != NULL || hipc_test_own_stat_is_faked())
         skip();
     static const char *const values[2] = {"bogus", "1"};
     static const int status[2] = {125, 0};
@@ -624,6 +698,7 @@ static const struct CMUnitTest tests[] = {
     T(pipe_semantics),
     T(pipe_readers_gone_and_blocking),
     T(refused_and_answered),
+    T(identity_is_fixed),
     T(hipc_runs_on_it),
     T(transparent_modes_apply),
     cmocka_unit_test(environment_switch),

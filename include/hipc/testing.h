@@ -237,7 +237,15 @@ int hipc_testing_bcast_peer(hipc_bcast *peer, const void *bytes, size_t len);
  *   segment can still be attached by id, as Linux allows), IPC_INFO,
  *   SHM_INFO;
  * - /proc/sys/kernel/shmmax, shmall and shmmni, read through hipc, report
- *   the world's limits; every other /proc path fails with ENOSYS;
+ *   the world's limits; another process's /proc entries and
+ *   /proc/sysvipc fail with ENOSYS (the world has no other process, and
+ *   the kernel's segment list is not the world's);
+ * - who this process is: the world's pid, effective uid and effective
+ *   gid are the process's at begin (in a child forked inside the world:
+ *   at its first hipc call), and the files hipc reads to identify itself
+ *   (/proc/self/stat, /proc/self/timens_offsets, /proc/self/ns/pid,
+ *   ns/time, ns/time_for_children, the /proc/self link) are the kernel's
+ *   answers at their first look, repeated from then on with no syscall;
  * - pipes (pipe2 with O_NONBLOCK, O_CLOEXEC): a byte ring of
  *   F_GETPIPE_SZ bytes (default 65536; F_SETPIPE_SZ rounds to a power of
  *   two of pages, EBUSY below the bytes held, EPERM above 1 MiB unless
@@ -256,8 +264,8 @@ int hipc_testing_bcast_peer(hipc_bcast *peer, const void *bytes, size_t len);
  * poll over a mix of simulated and real descriptors, packet-mode pipes
  * (O_DIRECT), dup2 of a simulated descriptor, FIFOs (mkfifoat), the
  * doorbell's socket, epoll and timer. Not simulated and left to the
- * kernel: plain files and stat, clocks, signals (kill, masks),
- * credentials.
+ * kernel: plain files and stat, clocks, signals (kill, masks), the rest
+ * of this process's /proc entries.
  *
  * Differences from the kernel a test may notice: every attachment of a
  * segment has the same address (shmat with an address other than NULL is
@@ -265,8 +273,11 @@ int hipc_testing_bcast_peer(hipc_bcast *peer, const void *bytes, size_t len);
  * SHM_RDONLY (no SIGSEGV); a write to a pipe with no reader raises no
  * SIGPIPE; a blocking write that fills the pipe returns the bytes that
  * fit; supplementary groups are not consulted; ENOMEM when the arena
- * (HIPC_SIM_ARENA_BYTES, a CMake cache variable) is full. Calls made
- * without hipc (the program's own shmctl) still go to the real kernel.
+ * (HIPC_SIM_ARENA_BYTES, a CMake cache variable) is full; a process that
+ * changes its ids inside a world (without a fork) is still seen with
+ * those of the begin, and its /proc/self/stat line (state, times) is
+ * that of the first look. Calls made without
+ * hipc (the program's own shmctl) still go to the real kernel.
  *
  * One world per process. Begin and end while no other thread is inside
  * hipc; the world is not for several threads at once. A forked child gets
