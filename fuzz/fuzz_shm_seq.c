@@ -598,7 +598,7 @@ static void step(struct world *w, hipc_fuzz_in *in)
 /* The counts are those when the input started: the engine may open or
  * close its own descriptors between inputs (libFuzzer's -fork children
  * do). */
-static void cleanup(struct world *w, int segments, int fds)
+static void cleanup(struct world *w, int segments, const hipc_fuzz_fds *fds)
 {
     for (int i = 0; i < HANDLES; i++)
         if (w->s[i].open)
@@ -608,7 +608,7 @@ static void cleanup(struct world *w, int segments, int fds)
         HIPC_FUZZ_CHECK(rc == HIPC_OK || rc == HIPC_E_NOT_FOUND);
     }
     HIPC_FUZZ_CHECK(hipc_fuzz_shm_count() == segments);
-    hipc_fuzz_check_fds(fds);
+    hipc_fuzz_fds_check(fds);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -617,10 +617,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&w, 0, sizeof w);
     for (int i = 0; i < HANDLES; i++)
         w.s[i].last_id = -1;
-    int segments = hipc_fuzz_shm_count(), fds = hipc_fuzz_fd_count();
+    int segments = hipc_fuzz_shm_count();
+    hipc_fuzz_fds fds;
+    hipc_fuzz_fds_mark(&fds);
     hipc_fuzz_in in = {data, size};
     for (int op = 0; op < MAX_OPS && in.n > 0; op++)
         step(&w, &in);
-    cleanup(&w, segments, fds);
+    cleanup(&w, segments, &fds);
     return 0;
 }
