@@ -62,11 +62,13 @@ void hipc__sim_reidentify(void);
 extern int hipc__sim_on;
 #define hipc__sim_active() (hipc__sim_on != 0)
 
-/* Limits of a simulated world; 0 in a field: the default. */
+/* Limits of a simulated world; 0 in a field: the default. 64 bits, as
+ * hipc_testing_sim_limits's, so that a limit too big for a 32-bit size_t
+ * is refused rather than cut. */
 struct hipc__sim_limits {
-    size_t shmmax; /* bytes in one segment */
-    size_t shmall; /* pages in all segments */
-    size_t shmmni; /* segments */
+    uint64_t shmmax; /* bytes in one segment */
+    uint64_t shmall; /* pages in all segments */
+    uint64_t shmmni; /* segments */
 };
 /* Starts an empty world: 0, -EBUSY (one runs), -EINVAL (a limit above
  * what the tables and the arena hold). */
