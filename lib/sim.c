@@ -601,8 +601,6 @@ static int proc_refused(const char *rest)
 /* A text memo the caller filled, as a descriptor. */
 static int memo_open(const struct hipc__sim_memo *m, int flags)
 {
-    if (m->rc < 0)
-        return m->rc;
     if ((flags & O_ACCMODE) != O_RDONLY)
         return -EACCES;
     int fd = fd_new(FD_TEXT);
@@ -620,7 +618,7 @@ int hipc__sim_open(const char *path, int flags)
     if (strncmp(path, "/proc/", 6) != 0)
         return 1;
     const struct hipc__sim_memo *m = hipc__sim_memo(path, HIPC__SIM_MEMO_TEXT);
-    if (m != NULL)
+    if (m != NULL && m->have)
         return memo_open(m, flags);
     const unsigned long long values[4] = {w.lim.shmmax, w.lim.shmall,
                                           w.lim.shmmni, SIM_PIPE_MAX};

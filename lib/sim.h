@@ -39,8 +39,7 @@ enum hipc__sim_memo_kind {
     HIPC__SIM_MEMO_LINK
 };
 struct hipc__sim_memo {
-    int have; /* filled in this world */
-    int rc;   /* the real call's result: 0 (a link: its length) or -errno */
+    int have; /* filled in this world (by a real call that succeeded) */
     size_t len;
     char text[1024]; /* a stat line with every field at its widest fits */
     struct stat st;
@@ -104,8 +103,8 @@ ssize_t hipc__sim_readv(int fd, const struct iovec *iov, int count);
 /* Whether `addr` is in the simulation's memory (madvise, mincore). */
 int hipc__sim_mem(const void *addr);
 int hipc__sim_poll(struct pollfd *fds, nfds_t n, int timeout_ms);
-/* /proc/sys/kernel/shm{max,all,mni} read the world's limits, a text
- * memo (filled by the caller) its text; other processes' /proc and
+/* /proc/sys/kernel/shm{max,all,mni} read the world's limits, a filled
+ * text memo its text; other processes' /proc and
  * /proc/sysvipc are -ENOSYS; 1 otherwise (the caller opens the real
  * file). */
 int hipc__sim_open(const char *path, int flags);

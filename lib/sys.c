@@ -192,41 +192,23 @@ int hipc__sys_fstat(int fd, struct stat *st)
 
 #ifdef HIPC_FAULT_INJECTION
 /* A simulated world's memos of /proc/self (lib/sim.h): the real answer at
- * the first look, the same answer after it. */
+ * the first look that succeeds, the same answer after it. A failure is
+ * not kept (EMFILE passes); the real call then answers, and says why. */
 static void memo_text(const char *path, struct hipc__sim_memo *m)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd < 0 ? -1 : read(fd, m->text, sizeof m->text);
-    m->rc = n < 0 ? neg_errno() : 0;
-    m->len = n < 0 ? 0 : (size_t)n;
-    m->have = 1;
-    if (fd >= 0)
-        close(fd);
+    ssize_t n = read(fd, m->text, sizeof m->text); /* EBADF if no fd */
+    m->len = (size_t)n;
+    m->have = n >= 0;
+    (void)close(fd);
 }
 
-static int memo_stat(const char *path, struct hipc__sim_memo *m,
-                     struct stat *st)
+static int memo_link(const struct hipc__sim_memo *m, char *buf, size_t cap)
 {
-    if (!m->have)
-        m->rc = stat(path, &m->st) < 0 ? neg_errno() : 0;
-    m->have = 1;
-    *st = m->st;
-    return m->rc;
-}
-
-static int memo_link(const char *path, struct hipc__sim_memo *m, char *buf,
-                     size_t cap)
-{
-    if (!m->have) {
-        ssize_t n = readlink(path, m->text, sizeof m->text);
-        m->rc = n < 0 ? neg_errno() : (int)n;
-    }
-    m->have = 1;
-    if (m->rc < 0 || (size_t)m->rc >= cap)
-        return m->rc < 0 ? m->rc : -ENAMETOOLONG;
-    memcpy(buf, m->text, (size_t)m->rc);
-    buf[m->rc] = '\0';
-    return m->rc;
+    if (m->len >= cap)
+        return -ENAMETOOLONG;
+    memcpy(buf, m->text, m->len + 1);
+    return (int)m->len;
 }
 #endif
 
@@ -236,10 +218,19 @@ int hipc__sys_stat(const char *path, struct stat *st)
 #ifdef HIPC_FAULT_INJECTION
     struct hipc__sim_memo *m =
         hipc__sim_active() ? hipc__sim_memo(path, HIPC__SIM_MEMO_STAT) : NULL;
-    if (m != NULL)
-        return memo_stat(path, m, st);
-#endif
+    if (m != NULL && m->have) {
+        *st = m->st;
+        return 0;
+    }
+    int r = stat(path, st) < 0 ? neg_errno() : 0;
+    if (m != NULL) {
+        m->st = *st;
+        m->have = r == 0;
+    }
+    return r;
+#else
     return stat(path, st) < 0 ? neg_errno() : 0;
+#endif
 }
 
 int hipc__sys_open(const char *path, int flags)
@@ -370,8 +361,8 @@ int hipc__sys_readlink(const char *path, char *buf, size_t cap)
 #ifdef HIPC_FAULT_INJECTION
     struct hipc__sim_memo *m =
         hipc__sim_active() ? hipc__sim_memo(path, HIPC__SIM_MEMO_LINK) : NULL;
-    if (m != NULL)
-        return memo_link(path, m, buf, cap);
+    if (m != NULL && m->have)
+        return memo_link(m, buf, cap);
 #endif
     ssize_t n = readlink(path, buf, cap);
     if (n < 0)
@@ -379,6 +370,12 @@ int hipc__sys_readlink(const char *path, char *buf, size_t cap)
     if ((size_t)n >= cap)
         return -ENAMETOOLONG;
     buf[n] = '\0';
+#ifdef HIPC_FAULT_INJECTION
+    if (m != NULL) {
+        m->len = (size_t)n;
+        m->have = snprintf(m->text, sizeof m->text, "%s", buf) == (int)n;
+    }
+#endif
     return (int)n;
 }
 
