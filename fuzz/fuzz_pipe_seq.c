@@ -119,7 +119,7 @@ static int new_pipe(struct world *w, int fd, int direct)
         struct pipe_model *m = &w->m[i];
         if (m->used && (ends(w, i, 0) > 0 || ends(w, i, 1) > 0))
             continue;
-        int cap = fcntl(fd, F_GETPIPE_SZ);
+        int cap = hipc_fuzz_fcntl(fd, F_GETPIPE_SZ, 0);
         HIPC_FUZZ_CHECK(cap > 0);
         m->used = 1;
         m->direct = direct;
@@ -142,9 +142,15 @@ static void model_push(struct pipe_model *m, const uint8_t *b, size_t n)
     if (!trusted(m))
         return;
     HIPC_FUZZ_CHECK(m->count + n <= RING);
-    for (size_t i = 0; i < n; i++)
-        m->ring[(m->head + m->count + i) % RING] = b[i];
-    m->count += n;
+    /* In at most two pieces (the ring's end, then its start): a loop per
+     * byte, instrumented, cost more than the pipe calls it models. */
+    for (size_t k = 0; k < n;) {
+        size_t at = (m->head + m->count) % RING;
+        size_t piece = RING - at < n - k ? RING - at : n - k;
+        memcpy(m->ring + at, b + k, piece);
+        m->count += piece;
+        k += piece;
+    }
 }
 
 /* Checks that `n` bytes read are the oldest in flight, and drops them. */
@@ -153,10 +159,13 @@ static void model_pop(struct pipe_model *m, const uint8_t *b, size_t n)
     if (!trusted(m))
         return;
     HIPC_FUZZ_CHECK(n <= m->count);
-    for (size_t i = 0; i < n; i++)
-        HIPC_FUZZ_CHECK(m->ring[(m->head + i) % RING] == b[i]);
-    m->head = (m->head + n) % RING;
-    m->count -= n;
+    for (size_t k = 0; k < n;) {
+        size_t piece = RING - m->head < n - k ? RING - m->head : n - k;
+        HIPC_FUZZ_CHECK(memcmp(m->ring + m->head, b + k, piece) == 0);
+        m->head = (m->head + piece) % RING;
+        m->count -= piece;
+        k += piece;
+    }
 }
 
 /* How many ends of pipe `pi` are open, counting handles and the pool. */
@@ -178,7 +187,7 @@ static int ends(const struct world *w, int pi, int writers)
 static int ready(int fd, short events)
 {
     struct pollfd pfd = {.fd = fd, .events = events};
-    return poll(&pfd, 1, 0) == 1;
+    return hipc_fuzz_poll(&pfd, 1, 0) == 1;
 }
 
 /* A blocking write of n bytes to `fd` of pipe `pi` cannot wait: no reader
@@ -206,7 +215,7 @@ static int read_safe(const struct world *w, int pi, int fd, size_t n, int some)
     if (m->direct) /* packets drop what a read does not take */
         return ends(w, pi, 1) == 0;
     if (m->unknown)
-        return ioctl(fd, FIONREAD, &pending) == 0 && pending > 0 &&
+        return hipc_fuzz_fionread(fd, &pending) == 0 && pending > 0 &&
                (some || (size_t)pending >= n);
     return some ? m->count > 0 : m->count >= n;
 }
@@ -220,18 +229,19 @@ static void pool_put(struct world *w, int fd, int pi, int is_write, int nb)
             w->pool[i] = (struct raw){fd, pi, is_write, nb};
             return;
         }
-    HIPC_FUZZ_CHECK(close(fd) == 0);
+    HIPC_FUZZ_CHECK(hipc_fuzz_close(fd) == 0);
 }
 
 static void op_raw_pipe(struct world *w, hipc_fuzz_in *in)
 {
     int nb = hipc_fuzz_u8(in) & 1;
     int fds[2];
-    HIPC_FUZZ_CHECK(pipe2(fds, O_CLOEXEC | (nb ? O_NONBLOCK : 0)) == 0);
+    HIPC_FUZZ_CHECK(hipc_fuzz_pipe2(fds, O_CLOEXEC | (nb ? O_NONBLOCK : 0)) ==
+                    0);
     int pi = new_pipe(w, fds[0], 0);
     if (pi < 0) {
-        close(fds[0]);
-        close(fds[1]);
+        hipc_fuzz_close(fds[0]);
+        hipc_fuzz_close(fds[1]);
         return;
     }
     pool_put(w, fds[0], pi, 0, nb);
@@ -353,9 +363,9 @@ static void op_adopt(struct world *w, hipc_fuzz_in *in)
     }
     /* On failure the descriptor is left open and untouched. */
     if (fd >= 0)
-        HIPC_FUZZ_CHECK(fcntl(fd, F_GETFD) >= 0);
+        HIPC_FUZZ_CHECK(hipc_fuzz_fcntl(fd, F_GETFD, 0) >= 0);
     if (r == NULL && fd >= 0)
-        HIPC_FUZZ_CHECK(close(fd) == 0);
+        HIPC_FUZZ_CHECK(hipc_fuzz_close(fd) == 0);
 }
 
 /* ---- I/O ------------------------------------------------------------------ */
@@ -403,10 +413,21 @@ static int64_t forever_if(int safe)
     return safe ? HIPC_FOREVER : 0;
 }
 
+/* Byte i of the pattern is i * 131 + 7, which repeats every 256 bytes:
+ * copied from a table twice that long rather than made byte by byte (an
+ * instrumented loop per byte cost more than the calls it feeds). */
 static size_t fill(struct world *w, hipc_fuzz_in *in, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        buf_out[i] = (uint8_t)(w->fill++ * 131u + 7u);
+    static uint8_t pattern[512];
+    if (pattern[1] == 0)
+        for (size_t i = 0; i < sizeof pattern; i++)
+            pattern[i] = (uint8_t)(i * 131u + 7u);
+    for (size_t k = 0; k < n;) {
+        size_t piece = n - k < 256 ? n - k : 256;
+        memcpy(buf_out + k, pattern + w->fill, piece);
+        w->fill = (uint8_t)(w->fill + piece);
+        k += piece;
+    }
     (void)in;
     return n;
 }
@@ -536,12 +557,12 @@ static int send_safe(const struct world *w, const struct slot *sl, size_t n)
 static void push_frame(struct pipe_model *m, const uint8_t *hdr,
                        const uint8_t *payload, size_t from, size_t to)
 {
-    for (size_t i = from; i < to; i++) {
-        uint8_t b = i < HIPC_FRAME_HEADER_BYTES
-                        ? hdr[i]
-                        : payload[i - HIPC_FRAME_HEADER_BYTES];
-        model_push(m, &b, 1);
-    }
+    size_t h = HIPC_FRAME_HEADER_BYTES;
+    if (from < h)
+        model_push(m, hdr + from, (to < h ? to : h) - from);
+    if (to > h)
+        model_push(m, payload + (from > h ? from - h : 0),
+                   to - (from > h ? from : h));
 }
 
 /* Another frame, or the owed one with another length: refused whole. */
@@ -783,7 +804,7 @@ static void op_raw_io(struct world *w, hipc_fuzz_in *in)
     if (r->fd < 0)
         return;
     if (sel >= 0xc0) {
-        HIPC_FUZZ_CHECK(close(r->fd) == 0);
+        HIPC_FUZZ_CHECK(hipc_fuzz_close(r->fd) == 0);
         r->fd = -1;
         return;
     }
@@ -794,14 +815,14 @@ static void op_raw_io(struct world *w, hipc_fuzz_in *in)
             (!r->nonblock && !write_safe(w, r->pipe, r->fd, n)))
             return;
         fill(w, in, n);
-        ssize_t k = write(r->fd, buf_out, n);
+        long k = hipc_fuzz_write(r->fd, buf_out, n);
         HIPC_FUZZ_CHECK(k > 0 || (k < 0 && r->nonblock));
         model_push(m, buf_out, k > 0 ? (size_t)k : 0);
         return;
     }
     if (n == 0 || (!r->nonblock && !read_safe(w, r->pipe, r->fd, 1, 1)))
         return;
-    ssize_t k = read(r->fd, buf_in, n);
+    long k = hipc_fuzz_read(r->fd, buf_in, n);
     HIPC_FUZZ_CHECK(k >= 0 || r->nonblock);
     model_pop(m, buf_in, k > 0 ? (size_t)k : 0);
 }
@@ -870,7 +891,7 @@ static void step(struct world *w, hipc_fuzz_in *in)
     }
 }
 
-/* `fds` is the count when the input started: the engine may open or close
+/* `fds` is marked when the input started: the engine may open or close
  * its own descriptors between inputs (libFuzzer's -fork children do). */
 /* Whether SIGPIPE was pending, and blocked, when the harness started (a
  * test started with one blocked and pending, as the hostile stage does):
@@ -890,15 +911,15 @@ static struct sigpipe_state sigpipe_at_start(void)
     return s;
 }
 
-static void cleanup(struct world *w, int fds)
+static void cleanup(struct world *w, const hipc_fuzz_fds *fds)
 {
     for (int i = 0; i < HANDLES; i++)
         if (w->s[i].open)
             HIPC_FUZZ_CHECK(hipc_pipe_close(&w->s[i].p) == HIPC_OK);
     for (int i = 0; i < POOL; i++)
         if (w->pool[i].fd >= 0)
-            HIPC_FUZZ_CHECK(close(w->pool[i].fd) == 0);
-    hipc_fuzz_check_fds(fds);
+            HIPC_FUZZ_CHECK(hipc_fuzz_close(w->pool[i].fd) == 0);
+    hipc_fuzz_fds_check(fds);
     sigset_t pending, mask;
     HIPC_FUZZ_CHECK(sigpending(&pending) == 0);
     HIPC_FUZZ_CHECK(sigismember(&pending, SIGPIPE) ==
@@ -917,11 +938,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < POOL; i++)
         w.pool[i].fd = -1;
     w.fill = 0;
-    int fds = hipc_fuzz_fd_count();
+    hipc_fuzz_fds fds;
+    hipc_fuzz_fds_mark(&fds);
     (void)sigpipe_at_start(); /* taken before the first input runs */
     hipc_fuzz_in in = {data, size};
     for (int op = 0; op < MAX_OPS && in.n > 0; op++)
         step(&w, &in);
-    cleanup(&w, fds);
+    cleanup(&w, &fds);
     return 0;
 }

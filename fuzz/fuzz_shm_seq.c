@@ -117,7 +117,7 @@ static unsigned gen_at(const struct world *w, int id)
 static int twin(const struct slot *sl)
 {
     struct shmid_ds now;
-    if (shmctl(sl->shm.id, IPC_STAT, &now) != 0)
+    if (hipc_fuzz_shmctl(sl->shm.id, IPC_STAT, &now) != 0)
         return 0;
     /* A segment marked for removal shows key 0: its key tells nothing. */
     int marked = (now.shm_perm.mode & SHM_DEST) && now.shm_perm.__key == 0;
@@ -216,7 +216,7 @@ static void opened(struct world *w, struct slot *sl, int rc, unsigned flags)
         return;
     sl->last_id = sl->shm.id;
     sl->gen = gen_at(w, sl->shm.id);
-    HIPC_FUZZ_CHECK(shmctl(sl->shm.id, IPC_STAT, &sl->seen) == 0);
+    HIPC_FUZZ_CHECK(hipc_fuzz_shmctl(sl->shm.id, IPC_STAT, &sl->seen) == 0);
     sl->raw = (flags & HIPC_SHM_RAW) != 0;
     sl->rdonly = (flags & HIPC_SHM_RDONLY) != 0;
     HIPC_FUZZ_CHECK((sl->shm.data != NULL) == !(flags & HIPC_SHM_NO_ATTACH));
@@ -598,7 +598,7 @@ static void step(struct world *w, hipc_fuzz_in *in)
 /* The counts are those when the input started: the engine may open or
  * close its own descriptors between inputs (libFuzzer's -fork children
  * do). */
-static void cleanup(struct world *w, int segments, int fds)
+static void cleanup(struct world *w, int segments, const hipc_fuzz_fds *fds)
 {
     for (int i = 0; i < HANDLES; i++)
         if (w->s[i].open)
@@ -608,7 +608,7 @@ static void cleanup(struct world *w, int segments, int fds)
         HIPC_FUZZ_CHECK(rc == HIPC_OK || rc == HIPC_E_NOT_FOUND);
     }
     HIPC_FUZZ_CHECK(hipc_fuzz_shm_count() == segments);
-    hipc_fuzz_check_fds(fds);
+    hipc_fuzz_fds_check(fds);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -617,10 +617,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&w, 0, sizeof w);
     for (int i = 0; i < HANDLES; i++)
         w.s[i].last_id = -1;
-    int segments = hipc_fuzz_shm_count(), fds = hipc_fuzz_fd_count();
+    int segments = hipc_fuzz_shm_count();
+    hipc_fuzz_fds fds;
+    hipc_fuzz_fds_mark(&fds);
     hipc_fuzz_in in = {data, size};
     for (int op = 0; op < MAX_OPS && in.n > 0; op++)
         step(&w, &in);
-    cleanup(&w, segments, fds);
+    cleanup(&w, segments, &fds);
     return 0;
 }

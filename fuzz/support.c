@@ -8,14 +8,19 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/shm.h>
 #include <unistd.h>
 
 #include "hipc/error.h"
+#ifdef HIPC_FAULT_INJECTION
+#include "hipc/testing.h"
+#endif
 
 static int write_file(const char *path, const char *text)
 {
@@ -84,6 +89,15 @@ static int write_ulong(const char *path, unsigned long v)
 int hipc_fuzz_limit_shm(unsigned long shmmax, unsigned long shmall,
                         unsigned long shmmni)
 {
+#ifdef HIPC_FAULT_INJECTION
+    /* A simulated kernel (HIPC_FAULT_SIM=1) gets the limits instead. */
+    hipc_testing_sim_usage u;
+    if (hipc_testing_get_sim(&u) == HIPC_OK && u.running) {
+        hipc_testing_sim_limits l = {shmmax, shmall, shmmni};
+        (void)hipc_testing_sim_end();
+        return hipc_testing_sim_begin(&l) == HIPC_OK ? 0 : -1;
+    }
+#endif
     if (!isolated)
         return -1;
     int rc = write_ulong("/proc/sys/kernel/shmmax", shmmax);
@@ -127,13 +141,151 @@ void hipc_fuzz_check_fds(int expected)
     hipc_fuzz_fail(__FILE__, __LINE__, what);
 }
 
+#ifdef HIPC_FAULT_INJECTION
+/* The seam's wrappers (lib/sys.h): answered by the simulated kernel while
+ * one runs (lib/sim.h's switch). */
+extern int hipc__sim_on;
+int hipc__sys_shmctl(int id, int cmd, struct shmid_ds *ds);
+int hipc__sys_pipe2(int fds[2], int flags);
+int hipc__sys_close(int fd);
+int hipc__sys_fcntl(int fd, int cmd, int arg);
+int hipc__sys_poll(struct pollfd *fds, nfds_t n, int timeout_ms);
+int hipc__sys_ioctl_int(int fd, unsigned long req, int *out);
+ssize_t hipc__sys_read(int fd, void *buf, size_t len);
+ssize_t hipc__sys_write(int fd, const void *buf, size_t len);
+#define SEAM(call) (hipc__sim_on != 0 ? from_seam(call) : -2)
+#else
+#define SEAM(call) (-2L)
+#endif
+
+#ifdef HIPC_FAULT_INJECTION
+/* A wrapper's -errno as libc reports it. */
+static long from_seam(long r)
+{
+    if (r >= 0)
+        return r;
+    errno = (int)-r;
+    return -1;
+}
+#endif
+
+int hipc_fuzz_sim_running(void)
+{
+#ifdef HIPC_FAULT_INJECTION
+    return hipc__sim_on != 0;
+#else
+    return 0;
+#endif
+}
+
+int hipc_fuzz_shmctl(int id, int cmd, struct shmid_ds *ds)
+{
+#ifdef HIPC_FAULT_INJECTION
+    return (int)from_seam(hipc__sys_shmctl(id, cmd, ds));
+#else
+    return shmctl(id, cmd, ds);
+#endif
+}
+
+/* -2 from SEAM: no simulation runs, libc's call. */
+int hipc_fuzz_pipe2(int fds[2], int flags)
+{
+    long r = SEAM(hipc__sys_pipe2(fds, flags));
+    return r != -2 ? (int)r : pipe2(fds, flags);
+}
+
+int hipc_fuzz_close(int fd)
+{
+    long r = SEAM(hipc__sys_close(fd));
+    return r != -2 ? (int)r : close(fd);
+}
+
+int hipc_fuzz_fcntl(int fd, int cmd, int arg)
+{
+    long r = SEAM(hipc__sys_fcntl(fd, cmd, arg));
+    return r != -2 ? (int)r : fcntl(fd, cmd, arg);
+}
+
+int hipc_fuzz_poll(struct pollfd *fds, unsigned long n, int timeout_ms)
+{
+    long r = SEAM(hipc__sys_poll(fds, (nfds_t)n, timeout_ms));
+    return r != -2 ? (int)r : poll(fds, (nfds_t)n, timeout_ms);
+}
+
+int hipc_fuzz_fionread(int fd, int *out)
+{
+    long r = SEAM(hipc__sys_ioctl_int(fd, FIONREAD, out));
+    return r != -2 ? (int)r : ioctl(fd, FIONREAD, out);
+}
+
+long hipc_fuzz_read(int fd, void *buf, size_t len)
+{
+    long r = SEAM(hipc__sys_read(fd, buf, len));
+    return r != -2 ? r : (long)read(fd, buf, len);
+}
+
+long hipc_fuzz_write(int fd, const void *buf, size_t len)
+{
+    long r = SEAM(hipc__sys_write(fd, buf, len));
+    return r != -2 ? r : (long)write(fd, buf, len);
+}
+
+/* The lowest descriptor number free now, or -1. */
+static int lowest_free(void)
+{
+    static int src = -1;
+    if (src < 0)
+        src = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int fd = src < 0 ? -1 : fcntl(src, F_DUPFD_CLOEXEC, 0);
+    if (fd >= 0)
+        close(fd);
+    return fd;
+}
+
+static long sim_descriptors(void)
+{
+#ifdef HIPC_FAULT_INJECTION
+    hipc_testing_sim_usage u;
+    if (hipc_testing_get_sim(&u) == HIPC_OK && u.running)
+        return (long)u.descriptors;
+#endif
+    return -1;
+}
+
+void hipc_fuzz_fds_mark(hipc_fuzz_fds *m)
+{
+    static unsigned long inputs;
+    m->sim = sim_descriptors();
+    m->lowest_free = m->sim >= 0 ? lowest_free() : -1;
+    int full = m->sim < 0 || inputs % HIPC_FUZZ_FD_FULL_EVERY == 0;
+    inputs++;
+    m->count = full ? hipc_fuzz_fd_count() : -1;
+}
+
+void hipc_fuzz_fds_check(const hipc_fuzz_fds *m)
+{
+    if (m->count >= 0)
+        hipc_fuzz_check_fds(m->count);
+    HIPC_FUZZ_CHECK(sim_descriptors() == m->sim);
+    if (m->lowest_free >= 0 && fcntl(m->lowest_free, F_GETFD) >= 0) {
+        char what[160], link[32], target[96] = "?";
+        snprintf(link, sizeof link, "/proc/self/fd/%d", m->lowest_free);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        target[n > 0 ? n : 1] = '\0';
+        snprintf(what, sizeof what,
+                 "descriptor %d (%s) open after the input, free before it",
+                 m->lowest_free, target);
+        hipc_fuzz_fail(__FILE__, __LINE__, what);
+    }
+}
+
 /* One syscall instead of parsing /proc/sysvipc/shm: cheap enough to run
  * after every iteration. */
 int hipc_fuzz_shm_count(void)
 {
     struct shm_info info;
     memset(&info, 0, sizeof info);
-    if (shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&info) < 0)
+    if (hipc_fuzz_shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&info) < 0)
         return -1;
     return info.used_ids;
 }

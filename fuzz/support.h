@@ -39,9 +39,51 @@ int hipc_fuzz_limit_shm(unsigned long shmmax, unsigned long shmall,
 int hipc_fuzz_fd_count(void);
 int hipc_fuzz_shm_count(void);
 
+/* shmctl(2) as hipc sees it: through the seam in a fault-injection build,
+ * so that a simulated kernel (HIPC_FAULT_SIM=1) answers it; libc's
+ * otherwise. -1 with errno on failure, like shmctl. */
+struct shmid_ds;
+int hipc_fuzz_shmctl(int id, int cmd, struct shmid_ds *ds);
+
 /* Fails (as HIPC_FUZZ_CHECK does) unless `expected` descriptors are open,
  * naming every open descriptor and what it refers to in the message. */
 void hipc_fuzz_check_fds(int expected);
+
+/* The descriptor leak check of one input: mark before it, check after.
+ * Against the real kernel every input counts /proc/self/fd. While a
+ * simulated kernel runs (HIPC_FAULT_SIM=1), where that count would cost
+ * more than the input, every input is checked cheaply and exactly for
+ * what can leak there - the simulation's own descriptors (its count, no
+ * syscall), and a real one (whether the number that was the lowest free
+ * one before the input is free after it: the kernel hands out the lowest
+ * free number, so any descriptor the input leaves open takes that one
+ * unless the input also closed one below it) - and the first input and
+ * every HIPC_FUZZ_FD_FULL_EVERY-th one also get the full count, which
+ * catches that last case too. A run of one input (a crash replayed) is
+ * always counted in full. */
+#define HIPC_FUZZ_FD_FULL_EVERY 64
+typedef struct hipc_fuzz_fds {
+    int count;       /* open descriptors, -1: not counted */
+    int lowest_free; /* -1: not probed */
+    long sim;        /* simulated descriptors, -1: no simulation */
+} hipc_fuzz_fds;
+void hipc_fuzz_fds_mark(hipc_fuzz_fds *m);
+void hipc_fuzz_fds_check(const hipc_fuzz_fds *m);
+
+/* Non-zero while a simulated kernel answers hipc's calls. */
+int hipc_fuzz_sim_running(void);
+
+/* The calls a target makes itself on descriptors hipc may also hold:
+ * through the seam while a simulated kernel runs (so that they reach its
+ * descriptors), libc's otherwise; -1 with errno on failure, like libc. */
+struct pollfd;
+int hipc_fuzz_pipe2(int fds[2], int flags);
+int hipc_fuzz_close(int fd);
+int hipc_fuzz_fcntl(int fd, int cmd, int arg);
+int hipc_fuzz_poll(struct pollfd *fds, unsigned long n, int timeout_ms);
+int hipc_fuzz_fionread(int fd, int *out);
+long hipc_fuzz_read(int fd, void *buf, size_t len);
+long hipc_fuzz_write(int fd, const void *buf, size_t len);
 
 /* Aborts with a message when `cond` is false: both engines record an abort
  * as a crash and keep the input. */

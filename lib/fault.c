@@ -8,6 +8,7 @@
  * state on purpose; neither exists in a normal build.
  */
 #include "fault.h"
+#include "sim.h"
 
 #ifdef HIPC_FAULT_INJECTION
 
@@ -238,6 +239,14 @@ int hipc_fault_errno(enum hipc__sys_call call)
  * not open gets no transparent fault, so the real call reports EBADF. */
 static unsigned fd_can(int fd)
 {
+    /* The simulated kernel's descriptors (lib/sim.h), known without a
+     * syscall: its pipes meet the same transparent faults as real ones. */
+    if (hipc__sim_active() && hipc__sim_fd(fd)) {
+        static const unsigned can[3] = {0u, HIPC_FAULT_CAN_EINTR,
+                                        HIPC_FAULT_CAN_EAGAIN};
+        int k = hipc__sim_fd_kind(fd);
+        return k < 0 ? 0u : can[k];
+    }
     struct stat st;
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fstat(fd, &st) != 0 || S_ISREG(st.st_mode) ||
@@ -281,7 +290,13 @@ size_t hipc_fault_len_fd(enum hipc__sys_call call, int fd, size_t len)
 {
     size_t max = atomic_load(&plan.short_max);
     struct stat st;
-    if (max == 0 || len <= max || fstat(fd, &st) != 0)
+    if (max == 0 || len <= max)
+        return len;
+    if (hipc__sim_active() && hipc__sim_fd(fd) && hipc__sim_fd_kind(fd) > 0)
+        st.st_mode = S_IFIFO; /* a simulated pipe end */
+    else if (hipc__sim_active() && hipc__sim_fd(fd))
+        st.st_mode = S_IFREG; /* a simulated sysctl file, or none */
+    else if (fstat(fd, &st) != 0)
         return len;
     if (call == HIPC_SYS_READ && S_ISREG(st.st_mode) && !plan.short_files)
         return len;

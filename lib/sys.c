@@ -22,6 +22,38 @@
 #include <unistd.h>
 
 #include "fault.h"
+#include "sim.h"
+
+/* While a simulated kernel runs (lib/sim.h, test builds only), the call is
+ * answered by it and never reaches the kernel; SIM_FD only for the
+ * simulation's descriptors. The fault plan is asked first. */
+#ifdef HIPC_FAULT_INJECTION
+#define SIM(expr)                                                              \
+    do {                                                                       \
+        if (hipc__sim_active())                                                \
+            return (expr);                                                     \
+    } while (0)
+#define SIM_FD(fd, expr)                                                       \
+    do {                                                                       \
+        if (hipc__sim_active() && hipc__sim_fd(fd))                            \
+            return (expr);                                                     \
+    } while (0)
+#else
+#define SIM(expr)                                                              \
+    do {                                                                       \
+    } while (0)
+#define SIM_FD(fd, expr) SIM(expr)
+#endif
+/* The same for calls on the simulation's memory. */
+#ifdef HIPC_FAULT_INJECTION
+#define SIM_MEM(addr, expr)                                                    \
+    do {                                                                       \
+        if (hipc__sim_active() && hipc__sim_mem(addr))                         \
+            return (expr);                                                     \
+    } while (0)
+#else
+#define SIM_MEM(addr, expr) SIM(expr)
+#endif
 
 /* Fails the call early when the fault plan says so (test builds only). */
 #define FAULT_POINT(call)                                                      \
@@ -60,6 +92,7 @@ static int neg_errno(void)
 int hipc__sys_shmget(key_t key, size_t size, int flags)
 {
     FAULT_POINT(SHMGET);
+    SIM(hipc__sim_shmget(key, size, flags));
     int id = shmget(key, size, flags);
     return id < 0 ? neg_errno() : id;
 }
@@ -67,6 +100,7 @@ int hipc__sys_shmget(key_t key, size_t size, int flags)
 int hipc__sys_shmat(int id, const void *want, int flags, void **addr)
 {
     FAULT_POINT(SHMAT);
+    SIM(hipc__sim_shmat(id, want, flags, addr));
     void *p = shmat(id, want, flags);
     if (p == (void *)-1)
         return neg_errno();
@@ -80,13 +114,20 @@ int hipc__sys_shmat(int id, const void *want, int flags, void **addr)
 int hipc__sys_shmdt(const void *addr)
 {
     int fault = hipc_fault_errno(HIPC_SYS_SHMDT);
-    int r = shmdt(addr) < 0 ? neg_errno() : 0;
+    int r;
+#ifdef HIPC_FAULT_INJECTION
+    if (hipc__sim_active())
+        r = hipc__sim_shmdt(addr);
+    else
+#endif
+        r = shmdt(addr) < 0 ? neg_errno() : 0;
     return fault != 0 ? -fault : r;
 }
 
 int hipc__sys_shmctl(int id, int cmd, struct shmid_ds *ds)
 {
     FAULT_POINT(SHMCTL);
+    SIM(hipc__sim_shmctl(id, cmd, ds));
     int r = shmctl(id, cmd, ds);
     return r < 0 ? neg_errno() : r;
 }
@@ -94,6 +135,7 @@ int hipc__sys_shmctl(int id, int cmd, struct shmid_ds *ds)
 int hipc__sys_pipe2(int fds[2], int flags)
 {
     FAULT_POINT(PIPE2);
+    SIM(hipc__sim_pipe2(fds, flags));
     return pipe2(fds, flags) < 0 ? neg_errno() : 0;
 }
 
@@ -101,6 +143,8 @@ int hipc__sys_pipe2(int fds[2], int flags)
 ssize_t hipc__sys_read(int fd, void *buf, size_t len)
 {
     FAULT_POINT_FD(READ, fd);
+    SIM_FD(fd,
+           hipc__sim_read(fd, buf, hipc_fault_len_fd(HIPC_SYS_READ, fd, len)));
     ssize_t n = read(fd, buf, hipc_fault_len_fd(HIPC_SYS_READ, fd, len));
     return n < 0 ? neg_errno() : n;
 }
@@ -108,6 +152,8 @@ ssize_t hipc__sys_read(int fd, void *buf, size_t len)
 ssize_t hipc__sys_write(int fd, const void *buf, size_t len)
 {
     FAULT_POINT_FD(WRITE, fd);
+    SIM_FD(fd, hipc__sim_write(fd, buf,
+                               hipc_fault_len_fd(HIPC_SYS_WRITE, fd, len)));
     ssize_t n = write(fd, buf, hipc_fault_len_fd(HIPC_SYS_WRITE, fd, len));
     return n < 0 ? neg_errno() : n;
 }
@@ -119,13 +165,20 @@ int hipc__sys_close(int fd)
 {
     /* An injected failure releases the descriptor too, as Linux does. */
     int fault = hipc_fault_errno(HIPC_SYS_CLOSE);
-    int r = close(fd) < 0 ? neg_errno() : 0;
+    int r;
+#ifdef HIPC_FAULT_INJECTION
+    if (hipc__sim_active() && hipc__sim_fd(fd))
+        r = hipc__sim_close(fd);
+    else
+#endif
+        r = close(fd) < 0 ? neg_errno() : 0;
     return fault != 0 ? -fault : r;
 }
 
 int hipc__sys_fcntl(int fd, int cmd, int arg)
 {
     FAULT_POINT(FCNTL);
+    SIM_FD(fd, hipc__sim_fcntl(fd, cmd, arg));
     int r = fcntl(fd, cmd, arg);
     return r < 0 ? neg_errno() : r;
 }
@@ -133,18 +186,65 @@ int hipc__sys_fcntl(int fd, int cmd, int arg)
 int hipc__sys_fstat(int fd, struct stat *st)
 {
     FAULT_POINT(FSTAT);
+    SIM_FD(fd, hipc__sim_fstat(fd, st));
     return fstat(fd, st) < 0 ? neg_errno() : 0;
 }
+
+#ifdef HIPC_FAULT_INJECTION
+/* A simulated world's memos of /proc/self (lib/sim.h): the real answer at
+ * the first look that succeeds, the same answer after it. A failure is
+ * not kept (EMFILE passes); the real call then answers, and says why. */
+static void memo_text(const char *path, struct hipc__sim_memo *m)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = read(fd, m->text, sizeof m->text); /* EBADF if no fd */
+    m->len = (size_t)n;
+    m->have = n >= 0;
+    (void)close(fd);
+}
+
+static int memo_link(const struct hipc__sim_memo *m, char *buf, size_t cap)
+{
+    if (m->len >= cap)
+        return -ENAMETOOLONG;
+    memcpy(buf, m->text, m->len + 1);
+    return (int)m->len;
+}
+#endif
 
 int hipc__sys_stat(const char *path, struct stat *st)
 {
     FAULT_POINT(STAT);
+#ifdef HIPC_FAULT_INJECTION
+    struct hipc__sim_memo *m =
+        hipc__sim_active() ? hipc__sim_memo(path, HIPC__SIM_MEMO_STAT) : NULL;
+    if (m != NULL && m->have) {
+        *st = m->st;
+        return 0;
+    }
+    int r = stat(path, st) < 0 ? neg_errno() : 0;
+    if (m != NULL) {
+        m->st = *st;
+        m->have = r == 0;
+    }
+    return r;
+#else
     return stat(path, st) < 0 ? neg_errno() : 0;
+#endif
 }
 
 int hipc__sys_open(const char *path, int flags)
 {
     FAULT_POINT(OPEN);
+#ifdef HIPC_FAULT_INJECTION
+    struct hipc__sim_memo *m =
+        hipc__sim_active() ? hipc__sim_memo(path, HIPC__SIM_MEMO_TEXT) : NULL;
+    if (m != NULL && !m->have)
+        memo_text(path, m);
+    int sim = hipc__sim_active() ? hipc__sim_open(path, flags) : 1;
+    if (sim != 1)
+        return sim;
+#endif
     int fd = open(path, flags | O_CLOEXEC);
     return fd < 0 ? neg_errno() : fd;
 }
@@ -152,6 +252,7 @@ int hipc__sys_open(const char *path, int flags)
 int hipc__sys_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 {
     FAULT_POINT(POLL);
+    SIM(hipc__sim_poll(fds, n, timeout_ms));
     int r = poll(fds, n, timeout_ms);
     return r < 0 ? neg_errno() : r;
 }
@@ -159,6 +260,7 @@ int hipc__sys_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 int hipc__sys_ioctl_int(int fd, unsigned long req, int *out)
 {
     FAULT_POINT(IOCTL);
+    SIM_FD(fd, hipc__sim_ioctl_int(fd, req, out));
     /* Through syscall(): glibc declares ioctl's request unsigned long, musl
      * int (as POSIX does), and either conversion warns on the other libc. */
     return syscall(SYS_ioctl, fd, req, out) < 0 ? neg_errno() : 0;
@@ -167,6 +269,8 @@ int hipc__sys_ioctl_int(int fd, unsigned long req, int *out)
 int hipc__sys_dup2(int from, int to)
 {
     FAULT_POINT(DUP2);
+    SIM_FD(from, -ENOSYS);
+    SIM_FD(to, -ENOSYS);
     int r = dup2(from, to);
     return r < 0 ? neg_errno() : r;
 }
@@ -182,6 +286,7 @@ int hipc__sys_openat(int dirfd, const char *path, int flags, mode_t mode)
 int hipc__sys_mkfifoat(int dirfd, const char *name, mode_t mode)
 {
     FAULT_POINT(MKFIFOAT);
+    SIM(-ENOSYS);
     return mkfifoat(dirfd, name, mode) < 0 ? neg_errno() : 0;
 }
 
@@ -200,6 +305,7 @@ int hipc__sys_fchmod(int fd, mode_t mode)
 pid_t hipc__sys_fork(void)
 {
     FAULT_POINT(FORK);
+    SIM(-ENOSYS);
     pid_t pid = fork();
     return pid < 0 ? neg_errno() : pid;
 }
@@ -233,23 +339,43 @@ int hipc__sys_kill(pid_t pid, int sig)
 
 pid_t hipc__sys_getpid(void)
 {
+    SIM(hipc__sim_pid());
     return getpid();
 }
 
 uid_t hipc__sys_geteuid(void)
 {
+    SIM(hipc__sim_euid());
     return geteuid();
+}
+
+gid_t hipc__sys_getegid(void)
+{
+    SIM(hipc__sim_egid());
+    return getegid();
 }
 
 int hipc__sys_readlink(const char *path, char *buf, size_t cap)
 {
     FAULT_POINT(READLINK);
+#ifdef HIPC_FAULT_INJECTION
+    struct hipc__sim_memo *m =
+        hipc__sim_active() ? hipc__sim_memo(path, HIPC__SIM_MEMO_LINK) : NULL;
+    if (m != NULL && m->have)
+        return memo_link(m, buf, cap);
+#endif
     ssize_t n = readlink(path, buf, cap);
     if (n < 0)
         return neg_errno();
     if ((size_t)n >= cap)
         return -ENAMETOOLONG;
     buf[n] = '\0';
+#ifdef HIPC_FAULT_INJECTION
+    if (m != NULL) {
+        m->len = (size_t)n;
+        m->have = snprintf(m->text, sizeof m->text, "%s", buf) == (int)n;
+    }
+#endif
     return (int)n;
 }
 
@@ -288,6 +414,7 @@ int hipc__sys_futex_wait(const unsigned *word, unsigned expected,
                          const struct timespec *ts)
 {
     FAULT_POINT(FUTEX);
+    SIM(-ENOSYS);
     long r = syscall(SYS_futex, word, FUTEX_WAIT, expected, ts, NULL, 0);
     return r < 0 ? neg_errno() : 0;
 }
@@ -296,6 +423,7 @@ int hipc__sys_futex_wake(const unsigned *word, int count)
 {
     /* Waking never sleeps: no EINTR, no EAGAIN. */
     FAULT_POINT_IF(FUTEX, 0u);
+    SIM(0); /* no wait can be under way: waits are refused */
     long r = syscall(SYS_futex, word, FUTEX_WAKE, count, NULL, NULL, 0);
     return r < 0 ? neg_errno() : (int)r;
 }
@@ -303,6 +431,7 @@ int hipc__sys_futex_wake(const unsigned *word, int count)
 int hipc__sys_madvise(void *addr, size_t len, int advice)
 {
     FAULT_POINT(MADVISE);
+    SIM_MEM(addr, 0);
     return madvise(addr, len, advice) < 0 ? neg_errno() : 0;
 }
 
@@ -366,6 +495,7 @@ long hipc__sys_clock_ticks(void)
 ssize_t hipc__sys_writev(int fd, const struct iovec *iov, int count)
 {
     FAULT_POINT_FD(WRITE, fd);
+    SIM_FD(fd, hipc__sim_writev(fd, iov, count));
 #ifdef HIPC_FAULT_INJECTION
     /* A planned short writev moves a prefix of the first buffer. */
     size_t total = 0;
@@ -393,6 +523,7 @@ ssize_t hipc__sys_writev(int fd, const struct iovec *iov, int count)
 ssize_t hipc__sys_writev_nosignal(int fd, const struct iovec *iov, int count)
 {
     FAULT_POINT_FD(WRITE, fd);
+    SIM_FD(fd, hipc__sim_writev(fd, iov, count));
 #ifdef SYS_pwritev2
 #ifdef HIPC_FAULT_INJECTION
     /* A planned short write moves a prefix of the first buffer, as for
@@ -423,6 +554,7 @@ ssize_t hipc__sys_writev_nosignal(int fd, const struct iovec *iov, int count)
 ssize_t hipc__sys_readv(int fd, const struct iovec *iov, int count)
 {
     FAULT_POINT_FD(READ, fd);
+    SIM_FD(fd, hipc__sim_readv(fd, iov, count));
     ssize_t n = readv(fd, iov, count);
     return n < 0 ? neg_errno() : n;
 }
@@ -452,6 +584,14 @@ void hipc__sys_exit(int status)
 int hipc__sys_mincore(void *addr, size_t len, unsigned char *vec)
 {
     FAULT_POINT(MADVISE);
+#ifdef HIPC_FAULT_INJECTION
+    /* The arena is ordinary memory of this process: every page present. */
+    if (hipc__sim_active() && hipc__sim_mem(addr)) {
+        size_t page = hipc__sys_page_size();
+        memset(vec, 1, (len + page - 1) / page);
+        return 0;
+    }
+#endif
     return mincore(addr, len, vec) < 0 ? neg_errno() : 0;
 }
 
@@ -706,6 +846,7 @@ static pid_t clone_child(struct hipc__exec_plan *plan, int flags, int *pidfd)
 pid_t hipc__sys_spawn(struct hipc__exec_plan *plan, int *pidfd)
 {
     FAULT_POINT(CLONE);
+    SIM(-ENOSYS);
     *pidfd = -1;
     int flags = CLONE_SHARED | CLONE_VFORK | SIGCHLD;
     /* PIDFD_OPEN's point stands for the pidfd clone makes: ENOSYS or
@@ -750,6 +891,7 @@ void hipc__sys_restore_signals(const sigset_t *old)
 int hipc__sys_pidfd_signal(int pidfd, int sig)
 {
     FAULT_POINT(PIDFD_SIGNAL);
+    SIM(-ENOSYS);
     return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? neg_errno()
                                                                    : 0;
 }
@@ -759,6 +901,7 @@ int hipc__sys_pidfd_signal(int pidfd, int sig)
 int hipc__sys_socket_dgram(void)
 {
     FAULT_POINT(SOCKET);
+    SIM(-ENOSYS);
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     return fd < 0 ? neg_errno() : fd;
 }
@@ -798,6 +941,7 @@ int hipc__sys_sendto_abstract(int fd, const void *buf, size_t n,
 int hipc__sys_epoll_create(void)
 {
     FAULT_POINT(EPOLL_CREATE);
+    SIM(-ENOSYS);
     int fd = epoll_create1(EPOLL_CLOEXEC);
     return fd < 0 ? neg_errno() : fd;
 }
@@ -815,6 +959,7 @@ int hipc__sys_epoll_add(int ep, int fd)
 int hipc__sys_timerfd_create(void)
 {
     FAULT_POINT(TIMERFD_CREATE);
+    SIM(-ENOSYS);
     int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     return fd < 0 ? neg_errno() : fd;
 }

@@ -101,6 +101,8 @@ pid_t hipc__sys_getpid(void);
 /* The effective uid, which the kernel stamps on what the caller creates
  * (unless setfsuid changed the file-system uid). Never fails. */
 uid_t hipc__sys_geteuid(void);
+/* The effective gid, likewise (the simulated kernel's permission checks). */
+gid_t hipc__sys_getegid(void);
 /* readlink into buf, NUL-terminated; the length, or -errno (-ENAMETOOLONG
  * when the target does not fit). */
 int hipc__sys_readlink(const char *path, char *buf, size_t cap);

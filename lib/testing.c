@@ -12,11 +12,14 @@
 
 #ifdef HIPC_FAULT_INJECTION
 
+#include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "hipc/error.h"
 #include "hipc/testing.h"
+#include "sim.h"
 #include "sys.h"
 
 /* Every seam kind has its public name with the same value, and the public
@@ -216,6 +219,41 @@ int hipc_testing_bcast_peer(hipc_bcast *peer, const void *bytes, size_t len)
     take(h + BCAST_NEXT_SEQ, 8, &in);
     take(peer->ring_, peer->capacity, &in);
     return (int)(len - in.left);
+}
+
+/* ---- the simulated kernel (lib/sim.c) ------------------------------------ */
+
+_Static_assert(HIPC_TESTING_SIM_SEGMENTS == HIPC__SIM_SEGS,
+               "include/hipc/testing.h and lib/sim.h disagree on the "
+               "segment table");
+
+int hipc_testing_sim_begin(const hipc_testing_sim_limits *limits)
+{
+    struct hipc__sim_limits l = {0, 0, 0};
+    if (limits != NULL) {
+        l.shmmax = limits->shmmax;
+        l.shmall = limits->shmall;
+        l.shmmni = limits->shmmni;
+    }
+    int r = hipc__sim_begin(&l);
+    if (r == -EBUSY)
+        return HIPC_E_BAD_STATE;
+    return r == 0 ? HIPC_OK : HIPC_E_TOO_BIG;
+}
+
+int hipc_testing_sim_end(void)
+{
+    return hipc__sim_end() == 0 ? HIPC_OK : HIPC_E_BAD_STATE;
+}
+
+int hipc_testing_get_sim(hipc_testing_sim_usage *out)
+{
+    if (out == NULL)
+        return HIPC_E_NULL;
+    out->running = hipc__sim_active();
+    hipc__sim_usage(&out->segments, &out->attachments, &out->descriptors,
+                    &out->pages);
+    return HIPC_OK;
 }
 
 #else

@@ -5,11 +5,13 @@
 # where it is asked for.
 #   1. A default build and a Release build install no hipc/testing.h, say
 #      nothing of HIPC_TESTING in hipc/config.h, and their libhipc.a has no
-#      fault-plan symbol (hipc_testing_*, hipc_fault_*); a program that
+#      fault-plan symbol (hipc_testing_*, hipc_fault_*, the simulated
+#      kernel's hipc__sim_*); a program that
 #      includes <hipc/testing.h> against them stops at its #error.
 #   2. Release (and MinSizeRel) with the option is refused at configure.
 #   3. A build with the option (RelWithDebInfo) installs the header and
-#      defines every function it declares.
+#      defines every function it declares, and the simulated kernel (so
+#      the pattern of 1. is not vacuous).
 #   4. The firmware daemon example (examples/daemon/), built against that
 #      install the way a user builds it: its cmocka test (the fault plan)
 #      runs in a private IPC namespace, and its libFuzzer target (the
@@ -27,7 +29,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 [ "$jobs" -le 2 ] || jobs=2
 fail() { echo "testing: $*" >&2; exit 1; }
 quiet() { "$@" >"$out/last.log" 2>&1 || { cat "$out/last.log"; return 1; }; }
-plan_symbols='^(hipc_testing_|hipc_fault_|hipc__state_step_hook)'
+plan_symbols='^(hipc_testing_|hipc_fault_|hipc__sim_|hipc__state_step_hook)'
 
 install_lib() { # <name> [cmake args...]
   local name=$1
@@ -87,7 +89,10 @@ defined=$(plan_in "$prefix/lib/libhipc.a")
 for f in "${declared[@]}"; do
   grep -qx "$f" <<<"$defined" || fail "$f is declared but not in libhipc.a"
 done
-echo "   hipc/testing.h installed; its ${#declared[@]} functions are in libhipc.a"
+for f in hipc__sim_begin hipc__sim_on; do
+  grep -qx "$f" <<<"$defined" || fail "the simulated kernel ($f) is not in libhipc.a"
+done
+echo "   hipc/testing.h installed; its ${#declared[@]} functions and the simulated kernel are in libhipc.a"
 
 echo "-- the firmware daemon example, against that install"
 if [ "$(id -u)" -eq 0 ]; then

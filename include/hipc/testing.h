@@ -213,6 +213,118 @@ int hipc_testing_state_peer(hipc_state_writer *peer, const void *bytes,
  * consumers of a ring write nothing into it). */
 int hipc_testing_bcast_peer(hipc_bcast *peer, const void *bytes, size_t len);
 
+/* ---- The simulated kernel ----------------------------------------------
+ *
+ * hipc_testing_sim_begin() switches the seam to a kernel simulated in
+ * this process's memory: from then on hipc's System V shm calls and
+ * pipes are answered by it with no syscall, until hipc_testing_sim_end().
+ * The environment variable HIPC_FAULT_SIM=1 begins one (default limits)
+ * before main, so a whole test program runs against it unchanged (any
+ * value but 1, 0 or empty ends the program at start with status 125).
+ * The fault plan applies on top: planned failures and the transparent
+ * modes are decided before the simulation answers.
+ *
+ * Simulated, following Linux's ipc/shm.c and fs/pipe.c:
+ * - shmget with keys and IPC_PRIVATE, IPC_CREAT, IPC_EXCL; sizes rounded
+ *   up to pages; ids made of a slot and a sequence number (an id is not
+ *   reused at once); EEXIST, ENOENT, EINVAL (size), EACCES, ENOSPC
+ *   (SHMALL, SHMMNI), ENOMEM (arena full, SHM_HUGETLB);
+ * - shmat (SHM_RDONLY, SHM_EXEC checked against the mode for the
+ *   caller's effective uid and gid; euid 0 passes as CAP_IPC_OWNER would),
+ *   shmdt, nattch, attach and detach times and pids;
+ * - shmctl IPC_STAT, IPC_SET, IPC_RMID (the key is freed at once, the
+ *   segment at the last detach, SHM_DEST reported until then; a removed
+ *   segment can still be attached by id, as Linux allows), IPC_INFO,
+ *   SHM_INFO;
+ * - /proc/sys/kernel/shmmax, shmall and shmmni, read through hipc, report
+ *   the world's limits; another process's /proc entries and
+ *   /proc/sysvipc fail with ENOSYS (the world has no other process, and
+ *   the kernel's segment list is not the world's);
+ * - who this process is: the world's pid, effective uid and effective
+ *   gid are the process's at begin (in a child forked inside the world:
+ *   at its first hipc call), and the files hipc reads to identify itself
+ *   (/proc/self/stat, /proc/self/timens_offsets, /proc/self/ns/pid,
+ *   ns/time, ns/time_for_children, the /proc/self link) are the kernel's
+ *   answers at their first look, repeated from then on with no syscall;
+ * - pipes (pipe2 with O_NONBLOCK, O_CLOEXEC): a byte ring of
+ *   F_GETPIPE_SZ bytes (default 65536; F_SETPIPE_SZ rounds to a power of
+ *   two of pages, EBUSY below the bytes held, EPERM above 1 MiB unless
+ *   euid 0), writes of at most PIPE_BUF bytes whole or not at all, EOF
+ *   once every write end is closed, EPIPE once every read end is, poll
+ *   readiness (POLLIN, POLLOUT with PIPE_BUF bytes free, POLLHUP,
+ *   POLLERR, POLLNVAL), fcntl F_GETFL/F_SETFL/F_GETFD/F_SETFD, fstat (a
+ *   FIFO), ioctl FIONREAD. Descriptors are numbered from 1 << 20, above
+ *   any real one.
+ *
+ * Refused with ENOSYS, through hipc's normal error path, because nothing
+ * else can run in the simulated world: fork and hipc's process spawning,
+ * futex waits (a wake reports nobody woken), a read, write or endless
+ * poll that would have to wait (there is nobody to wait for; a poll with
+ * a finite timeout returns 0 at once and the caller's clock decides),
+ * poll over a mix of simulated and real descriptors, packet-mode pipes
+ * (O_DIRECT), dup2 of a simulated descriptor, FIFOs (mkfifoat), the
+ * doorbell's socket, epoll and timer. Not simulated and left to the
+ * kernel: plain files and stat, clocks, signals (kill, masks), the rest
+ * of this process's /proc entries.
+ *
+ * Differences from the kernel a test may notice: every attachment of a
+ * segment has the same address (shmat with an address other than NULL is
+ * EINVAL); memory stays readable and writable after shmdt and under
+ * SHM_RDONLY (no SIGSEGV); a write to a pipe with no reader raises no
+ * SIGPIPE; a blocking write that fills the pipe returns the bytes that
+ * fit; supplementary groups are not consulted; ENOMEM when the arena
+ * (HIPC_SIM_ARENA_BYTES, a CMake cache variable) is full; a process that
+ * changes its ids inside a world (without a fork) is still seen with
+ * those of the begin, and its /proc/self/stat line (state, times) is
+ * that of the first look. Calls made without
+ * hipc (the program's own shmctl) still go to the real kernel.
+ *
+ * One world per process. Begin and end while no other thread is inside
+ * hipc; the world is not for several threads at once. A forked child gets
+ * a copy of the world, which nothing connects to its parent's. */
+
+/* Limits of a simulated world; a zeroed field takes its default: the
+ * whole arena for shmmax and shmall, HIPC_TESTING_SIM_SEGMENTS for
+ * shmmni. */
+typedef struct hipc_testing_sim_limits {
+    uint64_t shmmax; /* bytes in one segment (SHMMAX) */
+    uint64_t shmall; /* pages in all segments together (SHMALL) */
+    uint64_t shmmni; /* segments at once (SHMMNI) */
+} hipc_testing_sim_limits;
+
+/* Segments a world can hold. */
+#define HIPC_TESTING_SIM_SEGMENTS 256
+
+/* What a world holds now (all zero when none runs). */
+typedef struct hipc_testing_sim_usage {
+    int running;        /* 1 while a simulation runs */
+    size_t segments;    /* segments that exist, removed ones still attached
+                           included */
+    size_t attachments; /* shmat not yet undone by shmdt */
+    size_t descriptors; /* simulated descriptors open */
+    size_t pages;       /* arena pages in use (segments and pipe buffers) */
+} hipc_testing_sim_usage;
+
+/* Begins a simulated world, empty, with `limits` (NULL: the defaults).
+ * Returns HIPC_OK; HIPC_E_BAD_STATE when one runs already (end it
+ * first); HIPC_E_TOO_BIG when a limit is more than the arena or the
+ * segment table holds. Nothing changes on an error. */
+int hipc_testing_sim_begin(const hipc_testing_sim_limits *limits);
+
+/* Ends the world and frees everything in it: every segment, attachment,
+ * pipe and descriptor, whatever handles still name them. A handle left
+ * open is stale from then on: its calls report what a segment removed by
+ * someone else or a descriptor closed behind its back reports (close it;
+ * its close may report an error, to be ignored), and a later world may
+ * reuse its ids and descriptor numbers, as the kernel would. hipc's calls
+ * go to the real kernel again. Returns HIPC_OK; HIPC_E_BAD_STATE when no
+ * simulation runs. */
+int hipc_testing_sim_end(void);
+
+/* What the world holds, in *out: for a fuzz target's check that an input
+ * left nothing behind. Returns HIPC_OK; HIPC_E_NULL (out). */
+int hipc_testing_get_sim(hipc_testing_sim_usage *out);
+
 #ifdef __cplusplus
 }
 #endif
