@@ -2,7 +2,10 @@
 /* libFuzzer target: the fuzzer is a hostile client. Its bytes become what
  * the client's end of the command channel wrote (tail, sleep word, ring,
  * see hipc_testing(3)); the daemon then answers what it can read. Every
- * input starts from freshly formatted channels and a reset fault plan. */
+ * input starts from freshly formatted channels, a reset fault plan and an
+ * empty simulated kernel (hipc_testing_sim_begin): the status segment is
+ * made in process memory, with no syscall, and an input that left
+ * anything in the world is a finding. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,21 +19,16 @@
 #define RING 4096
 static _Alignas(64) unsigned char cmd_mem[HIPC_CHAN_HEADER_SIZE + RING];
 static _Alignas(64) unsigned char reply_mem[HIPC_CHAN_HEADER_SIZE + RING];
-static hipc_state_writer status;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int ready;
-    if (!ready) {
-        if (fw_status_create(&status, HIPC_SHM_KEY_PRIVATE) != HIPC_OK)
-            abort();
-        /* Gone with the process: no segment outlives the campaign. */
-        hipc_state_remove(&status);
-        ready = 1;
-    }
     hipc_testing_reset();
+    hipc_state_writer status;
+    if (hipc_testing_sim_begin(NULL) != HIPC_OK ||
+        fw_status_create(&status, HIPC_SHM_KEY_PRIVATE) != HIPC_OK)
+        abort();
     hipc_chan_config cfg = {RING, 0, 0, 0, 0};
     struct fw_daemon d;
     hipc_chan client;
@@ -54,5 +52,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     hipc_chan_close(&client);
     fw_daemon_detach(&d);
+    hipc_testing_sim_usage u;
+    if (hipc_state_remove(&status) != HIPC_OK ||
+        hipc_state_close_writer(&status) != HIPC_OK ||
+        hipc_testing_get_sim(&u) != HIPC_OK || u.segments != 0 ||
+        u.attachments != 0 || u.descriptors != 0 ||
+        hipc_testing_sim_end() != HIPC_OK)
+        abort();
     return 0;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The daemon against the fault plan of <hipc/testing.h>: its status
  * segment meets ENOSPC, its control pipe is interrupted, its self-test
- * cannot start a process, its client writes garbage. Run in a private IPC
+ * cannot start a process, its client writes garbage; and the daemon in a
+ * simulated kernel (hipc_testing_sim_begin). Run in a private IPC
  * namespace (ci/stages/testing.sh): every test checks no segment is left. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -186,6 +187,35 @@ static void client_bytes_that_form_a_command(void **state)
     assert_string_equal(got, "pong");
 }
 
+/* The daemon against the simulated kernel: its status block lives in a
+ * world in this process's memory (no segment on the machine), a world
+ * whose segment table (two here) is full refuses another block with
+ * ENOSPC as the kernel's SHMMNI would, and the daemon's teardown leaves the world
+ * empty. */
+static void runs_in_a_simulated_world(void **state)
+{
+    (void)state;
+    hipc_testing_sim_limits two = {0, 0, 2};
+    hipc_testing_sim_usage u;
+    hipc_state_writer more;
+    int before = segments();
+    assert_int_equal(hipc_testing_sim_begin(&two), HIPC_OK);
+    assert_int_equal(setup(NULL), 0);
+    ask("P", 1, "pong");
+    assert_int_equal(hipc_testing_get_sim(&u), HIPC_OK);
+    assert_int_equal(u.running, 1);
+    assert_int_equal(u.segments, 2); /* a state block and its board */
+    assert_int_equal(segments(), before);
+    assert_int_equal(fw_status_create(&more, HIPC_SHM_KEY_PRIVATE),
+                     HIPC_E_LIMIT);
+    assert_int_equal(more.sys_errno, ENOSPC);
+    assert_int_equal(teardown(NULL), 0);
+    assert_int_equal(hipc_testing_get_sim(&u), HIPC_OK);
+    assert_int_equal(u.segments, 0);
+    assert_int_equal(u.attachments, 0);
+    assert_int_equal(hipc_testing_sim_end(), HIPC_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +230,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(client_writes_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(client_bytes_that_form_a_command, setup,
                                         teardown),
+        cmocka_unit_test(runs_in_a_simulated_world),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
