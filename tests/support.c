@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -392,4 +393,46 @@ void hipc_test_fill(unsigned char *buf, size_t len, unsigned seed)
 {
     for (size_t i = 0; i < len; i++)
         buf[i] = (unsigned char)(i * 131u + seed);
+}
+
+/* ---- doorbells ----------------------------------------------------------- */
+
+int hipc_test_readable(int fd, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int n = poll(&p, 1, ms);
+    assert_true(n >= 0);
+    return n == 1 && (p.revents & POLLIN) != 0;
+}
+
+int64_t hipc_test_now_ns(void)
+{
+    struct timespec ts;
+    assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int hipc_test_drains_may_stop_early(void)
+{
+    const char *m = getenv("HIPC_FAULT_MODE");
+    return m != NULL && strstr(m, "eagain") != NULL;
+}
+
+void hipc_test_assert_quiet_since(int fd, int64_t since, int64_t slice_ns)
+{
+    if (hipc_test_readable(fd, 0) && !hipc_test_drains_may_stop_early())
+        assert_true(hipc_test_now_ns() - since >= slice_ns);
+}
+
+int hipc_test_bells_in_proc(void)
+{
+    FILE *f = fopen("/proc/net/unix", "r");
+    assert_non_null(f);
+    char line[512], mine[32];
+    snprintf(mine, sizeof mine, "@hipc.bell.%08x.", (unsigned)getpid());
+    int n = 0;
+    while (fgets(line, sizeof line, f) != NULL)
+        n += strstr(line, mine) != NULL;
+    fclose(f);
+    return n;
 }

@@ -207,4 +207,35 @@ int hipc_test_transfers_may_be_short(void);
 /* A recognisable byte pattern, different per seed. */
 void hipc_test_fill(unsigned char *buf, size_t len, unsigned seed);
 
+/* ---- doorbells (hipc_*_get_fd) ----------------------------------------- */
+
+/* Whether `fd` is readable within `ms` milliseconds (0: now). */
+int hipc_test_readable(int fd, int ms);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t hipc_test_now_ns(void);
+
+/* Readiness that a bell's timer set to run out at once gives (at first,
+ * after HIPC_E_PEER_GONE) comes with the timer's interrupt, a moment
+ * after the call: waited for (up to 10 s), not polled, as a loaded
+ * machine delays the interrupt. */
+#define hipc_test_timer_ready(fd) hipc_test_readable((fd), 10000)
+
+/* Whether the fault build's HIPC_FAULT_MODE makes first reads fail with
+ * EAGAIN: a bell's drain then stops early and leaves a ring behind
+ * (spurious readiness, allowed). */
+int hipc_test_drains_may_stop_early(void);
+
+/* A descriptor armed after `since` is not readable now, unless its timer
+ * (`slice_ns` at the shortest) could have run out: a machine this loaded
+ * makes that readiness spurious, which is allowed, not a ring. An arming
+ * keeps a timer already running out soon enough, so `since` is taken
+ * before the test's first arming, not its last. */
+void hipc_test_assert_quiet_since(int fd, int64_t since, int64_t slice_ns);
+
+/* Lines of /proc/net/unix naming a hipc bell of this process (the name
+ * starts with the maker's pid: tests run in parallel, and their bells are
+ * listed in the same network namespace). */
+int hipc_test_bells_in_proc(void);
+
 #endif

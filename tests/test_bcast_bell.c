@@ -20,61 +20,14 @@
 #include "hipc/error.h"
 #include "support.h"
 
+/* The consumer's shortest timer slice (FIRST_SLICE_NS, lib/bcast.c): 50
+ * ms after a spell without messages, 5 ms after one. */
+#define QUIET_NS ((int64_t)5 * 1000 * 1000)
+
 #define KEY 0x42430b01
 #define CONSUMERS 8
 #define LONG_MS 10000
 #define STREAM 100000u
-
-static int readable(int fd, int ms)
-{
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int n = poll(&p, 1, ms);
-    assert_true(n >= 0);
-    return n == 1 && (p.revents & POLLIN) != 0;
-}
-
-/* Readiness that comes from the bell's timer set to run out at once (at
- * first, after HIPC_E_PEER_GONE) comes with the timer's interrupt, a
- * moment after the call: waited for, not polled (a loaded machine delays
- * the interrupt). */
-static int timer_ready(int fd)
-{
-    return readable(fd, 10000);
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int drains_may_stop_early(void)
-{
-    const char *m = getenv("HIPC_FAULT_MODE");
-    return m != NULL && strstr(m, "eagain") != NULL;
-}
-
-/* Armed at `since`: quiet unless the timer (50 ms after a spell without
- * messages, 5 ms after one) may have run out. */
-static void assert_quiet_since(int fd, int64_t since)
-{
-    if (readable(fd, 0) && !drains_may_stop_early())
-        assert_true(now_ns() - since >= 5000000);
-}
-
-static int bells_in_proc(void)
-{
-    FILE *f = fopen("/proc/net/unix", "r");
-    assert_non_null(f);
-    char line[512], mine[32];
-    snprintf(mine, sizeof mine, "@hipc.bell.%08x.", (unsigned)getpid());
-    int n = 0;
-    while (fgets(line, sizeof line, f) != NULL)
-        n += strstr(line, mine) != NULL;
-    fclose(f);
-    return n;
-}
 
 /* Tries until HIPC_E_AGAIN (or another final code, in *rc); returns how
  * many messages came, the last one's first word in *last. */
@@ -112,7 +65,7 @@ static void get_fd_checks_arguments_and_keeps_one_descriptor(void **st)
 {
     (void)st;
     hipc_bcast p, c, bad;
-    int fd = -1, fd2 = -1, rc = 0, before = bells_in_proc();
+    int fd = -1, fd2 = -1, rc = 0, before = hipc_test_bells_in_proc();
     uint32_t last = 0;
     memset(&bad, 0, sizeof bad);
     assert_int_equal(hipc_bcast_create(&p, KEY, NULL), HIPC_OK);
@@ -124,19 +77,19 @@ static void get_fd_checks_arguments_and_keeps_one_descriptor(void **st)
     assert_int_equal(hipc_bcast_get_fd(&c, &fd), HIPC_OK);
     assert_int_equal(hipc_bcast_get_fd(&c, &fd2), HIPC_OK);
     assert_int_equal(fd, fd2);
-    assert_int_equal(bells_in_proc(), before + 1);
-    assert_true(timer_ready(fd));
-    int64_t t0 = now_ns();
+    assert_int_equal(hipc_test_bells_in_proc(), before + 1);
+    assert_true(hipc_test_timer_ready(fd));
+    int64_t t0 = hipc_test_now_ns();
     assert_int_equal(drain(&c, &rc, &last), 0);
     assert_int_equal(rc, HIPC_E_AGAIN);
-    assert_quiet_since(fd, t0);
+    hipc_test_assert_quiet_since(fd, t0, QUIET_NS);
     /* A waiting call disarms; the next try arms again. */
     assert_int_equal(hipc_bcast_recv(&c, &last, sizeof last, 1000),
                      HIPC_E_TIMEDOUT);
     assert_int_equal(hipc_bcast_recv(&c, &last, sizeof last, 0), HIPC_E_AGAIN);
     assert_int_equal(hipc_bcast_close(&c), HIPC_OK);
     assert_int_equal(hipc_bcast_get_fd(&c, &fd), HIPC_E_STALE_HANDLE);
-    assert_int_equal(bells_in_proc(), before);
+    assert_int_equal(hipc_test_bells_in_proc(), before);
     assert_int_equal(hipc_bcast_remove(&p), HIPC_OK);
     assert_int_equal(hipc_bcast_close(&p), HIPC_OK);
 }
@@ -160,7 +113,7 @@ static void a_send_rings_every_armed_consumer(void **st)
         }
         send_word(&p, round);
         for (int i = 0; i < CONSUMERS; i++) {
-            assert_true(readable(fd[i], LONG_MS));
+            assert_true(hipc_test_readable(fd[i], LONG_MS));
             assert_int_equal(drain(&c[i], &rc, &last), 1);
             assert_int_equal(last, round);
             assert_int_equal(rc, HIPC_E_AGAIN);
@@ -235,13 +188,13 @@ static void an_epoll_consumer_reads_a_stream_then_hears_the_kill(void **st)
     assert_int_equal(read(ready[0], &ch, 1), 1);
     kill(child, SIGKILL);
     assert_int_equal(hipc_test_wait_child(child, 30), 128 + SIGKILL);
-    int64_t end = now_ns() + (int64_t)LONG_MS * 1000000;
+    int64_t end = hipc_test_now_ns() + (int64_t)LONG_MS * 1000000;
     do {
         assert_int_equal(epoll_wait(ep, &got, 1, LONG_MS), 1);
         (void)drain(&c, &rc, &last);
-    } while (rc == HIPC_E_AGAIN && now_ns() < end);
+    } while (rc == HIPC_E_AGAIN && hipc_test_now_ns() < end);
     assert_int_equal(rc, HIPC_E_PEER_GONE);
-    assert_true(timer_ready(fd));
+    assert_true(hipc_test_timer_ready(fd));
     assert_int_equal(hipc_bcast_recv(&c, &last, sizeof last, 0),
                      HIPC_E_PEER_GONE);
     close(ep);
@@ -268,10 +221,10 @@ static void a_closing_producer_rings_at_once(void **st)
     assert_int_equal(rc, HIPC_E_AGAIN);
     assert_int_equal(hipc_bcast_remove(&p), HIPC_OK);
     assert_int_equal(hipc_bcast_close(&p), HIPC_OK);
-    assert_true(readable(fd, LONG_MS));
+    assert_true(hipc_test_readable(fd, LONG_MS));
     assert_int_equal(hipc_bcast_recv(&c, &last, sizeof last, 0),
                      HIPC_E_PEER_GONE);
-    assert_true(timer_ready(fd));
+    assert_true(hipc_test_timer_ready(fd));
     assert_int_equal(hipc_bcast_close(&c), HIPC_OK);
 }
 
@@ -304,10 +257,10 @@ static void a_scribbled_or_full_board_costs_a_beat_not_a_wake_up(void **st)
         if (v == 4)
             atomic_store(board_of(&p)->sleepers, 0);
         send_word(&p, v);
-        int64_t end = now_ns() + (int64_t)LONG_MS * 1000000;
+        int64_t end = hipc_test_now_ns() + (int64_t)LONG_MS * 1000000;
         unsigned got = 0;
-        while (got == 0 && now_ns() < end) {
-            assert_true(readable(fd, LONG_MS));
+        while (got == 0 && hipc_test_now_ns() < end) {
+            assert_true(hipc_test_readable(fd, LONG_MS));
             got = drain(&c, &rc, &last);
         }
         assert_int_equal(got, 1);

@@ -25,21 +25,6 @@
 #define CHAN_FIRST_SLICE_NS ((int64_t)5 * 1000 * 1000)
 #define LONG_MS 10000
 
-static int readable(int fd, int ms)
-{
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int n = poll(&p, 1, ms);
-    assert_true(n >= 0);
-    return n == 1 && (p.revents & POLLIN) != 0;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Leaves for a new network namespace; a user namespace of its own first
  * where this process may not (not root): 0 or -1. */
 static int leave_network_namespace(void)
@@ -174,13 +159,13 @@ static void a_channel_peer_elsewhere_is_heard_at_the_timer(void **st)
     peer_start(&p, produce_one, &r);
     peer_ready(&p);
     char b[8];
-    int64_t armed = now_ns();
+    int64_t armed = hipc_test_now_ns();
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_AGAIN);
     peer_go_and_wait_done(&p);
     /* The ring went to a name the peer's namespace does not have: what
      * makes the loop look is the timer, a slice after the arming. */
-    assert_true(readable(fd, LONG_MS));
-    assert_true(now_ns() - armed >= CHAN_FIRST_SLICE_NS);
+    assert_true(hipc_test_readable(fd, LONG_MS));
+    assert_true(hipc_test_now_ns() - armed >= CHAN_FIRST_SLICE_NS);
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), 1);
     assert_int_equal(b[0], 'n');
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_AGAIN);
@@ -220,11 +205,11 @@ static void a_state_writer_elsewhere_is_heard_at_the_beat(void **st)
     struct peer p;
     peer_start(&p, publish_one, NULL);
     peer_ready(&p);
-    int64_t armed = now_ns();
+    int64_t armed = hipc_test_now_ns();
     assert_int_equal(hipc_state_wait(&r, 0), HIPC_E_AGAIN);
     peer_go_and_wait_done(&p);
-    assert_true(readable(fd, LONG_MS));
-    assert_true(now_ns() - armed >= HIPC_STATE_SLICE_NS);
+    assert_true(hipc_test_readable(fd, LONG_MS));
+    assert_true(hipc_test_now_ns() - armed >= HIPC_STATE_SLICE_NS);
     assert_int_equal(hipc_state_wait(&r, 0), HIPC_OK);
     unsigned char v[VSIZE];
     assert_int_equal(hipc_state_read(&r, v, sizeof v, NULL), VSIZE);

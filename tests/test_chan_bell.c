@@ -20,6 +20,10 @@
 #include "hipc/error.h"
 #include "support.h"
 
+/* The channel's shortest timer slice (FIRST_SLICE_NS, lib/chan.c): the
+ * earliest its timer can make an armed descriptor readable. */
+#define QUIET_NS ((int64_t)5 * 1000 * 1000)
+
 #define CAP 4096u
 /* The consumer's wait line in the header (struct chan_hdr, lib/chan.c):
  * its sleeping word, then the futex word, then the bell's name words. */
@@ -55,72 +59,12 @@ static void attach(hipc_chan *ch, struct region *r, hipc_chan_role role)
                      HIPC_OK);
 }
 
-/* Whether `fd` is readable within `ms`. */
-static int readable(int fd, int ms)
-{
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int n = poll(&p, 1, ms);
-    assert_true(n >= 0);
-    return n == 1 && (p.revents & POLLIN) != 0;
-}
-
-/* Readiness that comes from the bell's timer set to run out at once (at
- * first, after HIPC_E_PEER_GONE) comes with the timer's interrupt, a
- * moment after the call: waited for, not polled (a loaded machine delays
- * the interrupt). */
-static int timer_ready(int fd)
-{
-    return readable(fd, 10000);
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Whether the fault build makes first reads fail with EAGAIN: a drain
- * then stops early and leaves a ring behind (spurious readiness). */
-static int drains_may_stop_early(void)
-{
-    const char *m = getenv("HIPC_FAULT_MODE");
-    return m != NULL && strstr(m, "eagain") != NULL;
-}
-
-/* The descriptor armed after `since` is not readable now, unless its
- * timer (5 ms at the shortest) could have run out: a machine this loaded
- * makes that readiness spurious, which is allowed, not a ring. An arming
- * keeps a timer that is already running out soon enough, so `since` is
- * taken before the first arming of the test, not the last. */
-static void assert_quiet_since(int fd, int64_t since)
-{
-    if (readable(fd, 0) && !drains_may_stop_early())
-        assert_true(now_ns() - since >= 5000000);
-}
-
-/* Lines of /proc/net/unix naming a hipc bell of this process (the name
- * starts with the maker's pid: tests run in parallel, and their bells are
- * listed in the same network namespace). */
-static int bells_in_proc(void)
-{
-    FILE *f = fopen("/proc/net/unix", "r");
-    assert_non_null(f);
-    char line[512], mine[32];
-    snprintf(mine, sizeof mine, "@hipc.bell.%08x.", (unsigned)getpid());
-    int n = 0;
-    while (fgets(line, sizeof line, f) != NULL)
-        n += strstr(line, mine) != NULL;
-    fclose(f);
-    return n;
-}
-
 static void get_fd_checks_its_arguments_and_keeps_one_descriptor(void **state)
 {
     (void)state;
     struct region r = region_new(CAP);
     hipc_chan c, bad;
-    int fd = -1, fd2 = -1, before = bells_in_proc();
+    int fd = -1, fd2 = -1, before = hipc_test_bells_in_proc();
     memset(&bad, 0, sizeof bad);
     assert_int_equal(hipc_chan_get_fd(NULL, &fd), HIPC_E_NULL);
     assert_int_equal(hipc_chan_get_fd(&bad, &fd), HIPC_E_BAD_HANDLE);
@@ -129,16 +73,16 @@ static void get_fd_checks_its_arguments_and_keeps_one_descriptor(void **state)
     assert_int_equal(hipc_chan_get_fd(&c, &fd), HIPC_OK);
     assert_int_equal(hipc_chan_get_fd(&c, &fd2), HIPC_OK);
     assert_int_equal(fd, fd2);
-    assert_int_equal(bells_in_proc(), before + 1);
+    assert_int_equal(hipc_test_bells_in_proc(), before + 1);
     /* Readable at first; a try that finds nothing arms it. */
-    assert_true(timer_ready(fd));
+    assert_true(hipc_test_timer_ready(fd));
     char b[8];
-    int64_t t0 = now_ns();
+    int64_t t0 = hipc_test_now_ns();
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_AGAIN);
-    assert_quiet_since(fd, t0);
+    hipc_test_assert_quiet_since(fd, t0, QUIET_NS);
     assert_int_equal(hipc_chan_close(&c), HIPC_OK);
     assert_int_equal(hipc_chan_get_fd(&c, &fd), HIPC_E_STALE_HANDLE);
-    assert_int_equal(bells_in_proc(), before);
+    assert_int_equal(hipc_test_bells_in_proc(), before);
     region_free(&r);
 }
 
@@ -152,23 +96,23 @@ static void a_send_rings_an_armed_consumer_once(void **state)
     attach(&c, &r, HIPC_CHAN_CONSUMER);
     assert_int_equal(hipc_chan_get_fd(&c, &fd), HIPC_OK);
     char b[8];
-    int64_t t0 = now_ns();
+    int64_t t0 = hipc_test_now_ns();
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_AGAIN);
-    assert_quiet_since(fd, t0);
+    hipc_test_assert_quiet_since(fd, t0, QUIET_NS);
     assert_int_equal(hipc_chan_send(&p, "abc", 3, 0), HIPC_OK);
-    assert_true(readable(fd, 0));
+    assert_true(hipc_test_readable(fd, 0));
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), 3);
     /* A message that came while it was not armed rings nothing, and the
      * try that finds it does not arm. */
     assert_int_equal(hipc_chan_send(&p, "de", 2, 0), HIPC_OK);
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), 2);
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_AGAIN);
-    assert_quiet_since(fd, t0);
+    hipc_test_assert_quiet_since(fd, t0, QUIET_NS);
     assert_int_equal(hipc_chan_close(&p), HIPC_OK);
-    assert_true(readable(fd, 0)); /* the leaving producer rings */
+    assert_true(hipc_test_readable(fd, 0)); /* the leaving producer rings */
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_PEER_GONE);
     /* Gone stays gone, for the loop too. */
-    assert_true(readable(fd, 0));
+    assert_true(hipc_test_readable(fd, 0));
     assert_int_equal(hipc_chan_close(&c), HIPC_OK);
     region_free(&r);
 }
@@ -184,13 +128,13 @@ static void a_full_ring_arms_the_producer_until_room_is_freed(void **state)
     assert_int_equal(hipc_chan_get_fd(&p, &fd), HIPC_OK);
     unsigned char msg[56] = {0}, b[64];
     int sent = 0;
-    int64_t t0 = now_ns();
+    int64_t t0 = hipc_test_now_ns();
     while (hipc_chan_send(&p, msg, sizeof msg, 0) == HIPC_OK)
         sent++;
     assert_true(sent > 0);
-    assert_quiet_since(fd, t0);
+    hipc_test_assert_quiet_since(fd, t0, QUIET_NS);
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), (int)sizeof msg);
-    assert_true(readable(fd, 0));
+    assert_true(hipc_test_readable(fd, 0));
     assert_int_equal(hipc_chan_send(&p, msg, sizeof msg, 0), HIPC_OK);
     assert_int_equal(hipc_chan_close(&c), HIPC_OK);
     assert_int_equal(hipc_chan_close(&p), HIPC_OK);
@@ -356,22 +300,22 @@ static void a_killed_producer_wakes_the_loop_and_reads_as_gone(void **state)
     pid_t pid = start_holder(&r);
     assert_int_equal(hipc_chan_get_fd(&c, &fd), HIPC_OK);
     char b[8];
-    assert_true(timer_ready(fd));
-    int64_t t0 = now_ns();
+    assert_true(hipc_test_timer_ready(fd));
+    int64_t t0 = hipc_test_now_ns();
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_AGAIN);
-    assert_quiet_since(fd, t0);
+    hipc_test_assert_quiet_since(fd, t0, QUIET_NS);
     kill(pid, SIGKILL);
     assert_int_equal(hipc_test_wait_child(pid, 30), 128 + SIGKILL);
     /* Every wake-up until the answer comes is the timer's; each must
      * come (no wait here is longer than a few slices). */
     int rc = HIPC_E_AGAIN, wakes = 0;
     while (rc == HIPC_E_AGAIN) {
-        assert_true(readable(fd, 10000));
+        assert_true(hipc_test_readable(fd, 10000));
         assert_true(++wakes < 100);
         rc = hipc_chan_recv(&c, b, sizeof b, 0);
     }
     assert_int_equal(rc, HIPC_E_PEER_GONE);
-    assert_true(timer_ready(fd));
+    assert_true(hipc_test_timer_ready(fd));
     assert_int_equal(hipc_chan_close(&c), HIPC_OK);
     region_free(&r);
 }
@@ -395,7 +339,7 @@ static void a_try_finds_a_killed_producer_gone(void **state)
     assert_int_equal(hipc_chan_set_spin(&c, (int64_t)60 * 1000000000), HIPC_OK);
     char b[8];
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_PEER_GONE);
-    assert_true(timer_ready(fd));
+    assert_true(hipc_test_timer_ready(fd));
     assert_int_equal(hipc_chan_close(&c), HIPC_OK);
     region_free(&r);
 }
@@ -437,12 +381,12 @@ static void a_flooded_bell_is_spurious_and_loses_nothing(void **state)
      * of a drain can meet an EAGAIN under the fault build's modes) and
      * answers at once; the first readiness is the initial one. The timer
      * may add one more on a loaded machine. */
-    while (readable(fd, 0)) {
+    while (hipc_test_readable(fd, 0)) {
         assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_AGAIN);
         assert_true(++tries <= 2 * sent + 2);
     }
     assert_int_equal(hipc_chan_send(&p, "m", 1, 0), HIPC_OK);
-    assert_true(readable(fd, 0));
+    assert_true(hipc_test_readable(fd, 0));
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), 1);
     close(s);
     assert_int_equal(hipc_chan_close(&p), HIPC_OK);
@@ -467,12 +411,12 @@ static void a_peer_that_never_rings_is_caught_by_the_timer(void **state)
     __atomic_store_n(&wait[0], 0u, __ATOMIC_SEQ_CST);
     __atomic_store_n(&wait[2], 0x12345u, __ATOMIC_SEQ_CST);
     assert_int_equal(hipc_chan_send(&p, "q", 1, 0), HIPC_OK);
-    assert_true(readable(fd, 10000));
+    assert_true(hipc_test_readable(fd, 10000));
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), 1);
     /* Rings sent to a name nobody holds are the ringer's loss only. */
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_AGAIN);
     assert_int_equal(hipc_chan_send(&p, "r", 1, 0), HIPC_OK);
-    assert_true(readable(fd, 10000));
+    assert_true(hipc_test_readable(fd, 10000));
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), 1);
     assert_int_equal(hipc_chan_close(&p), HIPC_OK);
     assert_int_equal(hipc_chan_close(&c), HIPC_OK);
@@ -492,12 +436,12 @@ static void a_spin_of_zero_arms_at_once_and_still_rings(void **state)
     assert_int_equal(hipc_chan_set_spin(&c, 0), HIPC_OK);
     assert_int_equal(hipc_chan_get_fd(&c, &fd), HIPC_OK);
     char b[8];
-    int64_t t0 = now_ns();
+    int64_t t0 = hipc_test_now_ns();
     for (int i = 0; i < 5; i++) {
         assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_AGAIN);
-        assert_quiet_since(fd, t0);
+        hipc_test_assert_quiet_since(fd, t0, QUIET_NS);
         assert_int_equal(hipc_chan_send(&p, "s", 1, 0), HIPC_OK);
-        assert_true(readable(fd, 0));
+        assert_true(hipc_test_readable(fd, 0));
         assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), 1);
     }
     assert_int_equal(hipc_chan_close(&p), HIPC_OK);
@@ -520,11 +464,11 @@ static void a_try_never_spins_whatever_the_spin(void **state)
     assert_int_equal(hipc_chan_get_fd(&c, &fd), HIPC_OK);
     assert_int_equal(hipc_chan_set_spin(&c, (int64_t)60 * 1000000000), HIPC_OK);
     char b[8];
-    int64_t t0 = now_ns();
+    int64_t t0 = hipc_test_now_ns();
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_AGAIN);
-    assert_true(now_ns() - t0 < (int64_t)30 * 1000000000);
+    assert_true(hipc_test_now_ns() - t0 < (int64_t)30 * 1000000000);
     assert_int_equal(hipc_chan_send(&p, "late", 4, 0), HIPC_OK);
-    assert_true(readable(fd, 0));
+    assert_true(hipc_test_readable(fd, 0));
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), 4);
     assert_int_equal(hipc_chan_close(&p), HIPC_OK);
     assert_int_equal(hipc_chan_close(&c), HIPC_OK);
@@ -556,7 +500,7 @@ static void a_peer_closing_during_the_arming_leaves_it_readable(void **state)
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_PEER_GONE);
     assert_int_equal(hipc_fault_calls(HIPC_SYS_TIMERFD_SETTIME) >= 1, 1);
     hipc_fault_reset();
-    assert_true(timer_ready(fd));
+    assert_true(hipc_test_timer_ready(fd));
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_PEER_GONE);
     assert_int_equal(hipc_chan_close(&c), HIPC_OK);
     region_free(&r);
@@ -577,7 +521,7 @@ static void a_ring_hidden_by_the_peer_costs_one_spurious_wake(void **state)
     assert_int_equal(hipc_chan_set_spin(&c, 0), HIPC_OK);
     assert_int_equal(hipc_chan_get_fd(&c, &fd), HIPC_OK);
     char b[8];
-    int64_t t0 = now_ns();
+    int64_t t0 = hipc_test_now_ns();
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_AGAIN);
     uint32_t *wait = (uint32_t *)(void *)(r.mem + OFF_CONS_WAIT);
     uint32_t armed = __atomic_load_n(&wait[0], __ATOMIC_SEQ_CST);
@@ -585,15 +529,15 @@ static void a_ring_hidden_by_the_peer_costs_one_spurious_wake(void **state)
     assert_int_equal(hipc_chan_send(&p, "h", 1, 0), HIPC_OK);
     assert_int_equal(__atomic_load_n(&wait[0], __ATOMIC_SEQ_CST), 0);
     __atomic_store_n(&wait[0], armed, __ATOMIC_SEQ_CST);
-    assert_true(readable(fd, 0));
+    assert_true(hipc_test_readable(fd, 0));
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), 1);
     int tries = 0;
-    while (readable(fd, 0)) {
+    while (hipc_test_readable(fd, 0)) {
         assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_AGAIN);
         assert_true(++tries <= 3);
     }
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_AGAIN);
-    assert_quiet_since(fd, t0);
+    hipc_test_assert_quiet_since(fd, t0, QUIET_NS);
     assert_int_equal(hipc_chan_close(&p), HIPC_OK);
     assert_int_equal(hipc_chan_close(&c), HIPC_OK);
     region_free(&r);
@@ -623,7 +567,7 @@ static void a_segment_channel_and_its_bell_leave_nothing(void **state)
      * /proc/net/unix read while they are open. */
     hipc_test_skip_unless_free_fds(10);
     int segs = hipc_test_shm_count(), fds = hipc_test_fd_count();
-    int bells = bells_in_proc();
+    int bells = hipc_test_bells_in_proc();
     hipc_chan p, c;
     int pf = -1, cf = -1;
     assert_int_equal(hipc_chan_create(&c, HIPC_SHM_KEY_PRIVATE,
@@ -637,15 +581,15 @@ static void a_segment_channel_and_its_bell_leave_nothing(void **state)
     char b[8];
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_AGAIN);
     assert_int_equal(hipc_chan_send(&p, "z", 1, 0), HIPC_OK);
-    assert_true(readable(cf, 0));
+    assert_true(hipc_test_readable(cf, 0));
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), 1);
-    assert_int_equal(bells_in_proc(), bells + 2);
+    assert_int_equal(hipc_test_bells_in_proc(), bells + 2);
     assert_int_equal(hipc_chan_remove(&c), HIPC_OK);
     assert_int_equal(hipc_chan_close(&p), HIPC_OK);
     assert_int_equal(hipc_chan_close(&c), HIPC_OK);
     assert_int_equal(hipc_test_shm_count(), segs);
     assert_int_equal(hipc_test_fd_count(), fds);
-    assert_int_equal(bells_in_proc(), bells);
+    assert_int_equal(hipc_test_bells_in_proc(), bells);
 }
 
 static const struct CMUnitTest tests[] = {

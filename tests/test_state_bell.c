@@ -27,59 +27,6 @@
  * lost. */
 #define LONG_MS 10000
 
-static int readable(int fd, int ms)
-{
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int n = poll(&p, 1, ms);
-    assert_true(n >= 0);
-    return n == 1 && (p.revents & POLLIN) != 0;
-}
-
-/* Readiness that comes from the bell's timer set to run out at once (at
- * first, after HIPC_E_PEER_GONE) comes with the timer's interrupt, a
- * moment after the call: waited for, not polled (a loaded machine delays
- * the interrupt). */
-static int timer_ready(int fd)
-{
-    return readable(fd, 10000);
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* The fault build's EAGAIN mode can stop a drain early (spurious
- * readiness, allowed). */
-static int drains_may_stop_early(void)
-{
-    const char *m = getenv("HIPC_FAULT_MODE");
-    return m != NULL && strstr(m, "eagain") != NULL;
-}
-
-/* Armed at `since`: not readable now unless the timer's beat may have
- * run out on a loaded machine. */
-static void assert_quiet_since(int fd, int64_t since)
-{
-    if (readable(fd, 0) && !drains_may_stop_early())
-        assert_true(now_ns() - since >= HIPC_STATE_SLICE_NS);
-}
-
-static int bells_in_proc(void)
-{
-    FILE *f = fopen("/proc/net/unix", "r");
-    assert_non_null(f);
-    char line[512], mine[32];
-    snprintf(mine, sizeof mine, "@hipc.bell.%08x.", (unsigned)getpid());
-    int n = 0;
-    while (fgets(line, sizeof line, f) != NULL)
-        n += strstr(line, mine) != NULL;
-    fclose(f);
-    return n;
-}
-
 static void publish(hipc_state_writer *w, unsigned char v)
 {
     unsigned char buf[VSIZE];
@@ -118,7 +65,7 @@ static void get_fd_checks_arguments_and_keeps_one_descriptor(void **st)
     (void)st;
     hipc_state_writer w;
     hipc_state_reader r, bad;
-    int fd = -1, fd2 = -1, before = bells_in_proc(), rc = 0;
+    int fd = -1, fd2 = -1, before = hipc_test_bells_in_proc(), rc = 0;
     memset(&bad, 0, sizeof bad);
     assert_int_equal(hipc_state_create(&w, KEY, VSIZE, NULL), HIPC_OK);
     assert_int_equal(hipc_state_open_reader(&r, KEY, NULL), HIPC_OK);
@@ -128,18 +75,18 @@ static void get_fd_checks_arguments_and_keeps_one_descriptor(void **st)
     assert_int_equal(hipc_state_get_fd(&r, &fd), HIPC_OK);
     assert_int_equal(hipc_state_get_fd(&r, &fd2), HIPC_OK);
     assert_int_equal(fd, fd2);
-    assert_int_equal(bells_in_proc(), before + 1);
-    assert_true(timer_ready(fd));
-    int64_t t0 = now_ns();
+    assert_int_equal(hipc_test_bells_in_proc(), before + 1);
+    assert_true(hipc_test_timer_ready(fd));
+    int64_t t0 = hipc_test_now_ns();
     assert_int_equal(drain(&r, &rc), 0);
     assert_int_equal(rc, HIPC_E_AGAIN);
-    assert_quiet_since(fd, t0);
+    hipc_test_assert_quiet_since(fd, t0, HIPC_STATE_SLICE_NS);
     /* A waiting call disarms; the next try arms again. */
     assert_int_equal(hipc_state_wait(&r, 1000), HIPC_E_TIMEDOUT);
     assert_int_equal(hipc_state_wait(&r, 0), HIPC_E_AGAIN);
     assert_int_equal(hipc_state_close_reader(&r), HIPC_OK);
     assert_int_equal(hipc_state_get_fd(&r, &fd), HIPC_E_STALE_HANDLE);
-    assert_int_equal(bells_in_proc(), before);
+    assert_int_equal(hipc_test_bells_in_proc(), before);
     assert_int_equal(hipc_state_remove(&w), HIPC_OK);
     assert_int_equal(hipc_state_close_writer(&w), HIPC_OK);
 }
@@ -157,16 +104,16 @@ static void a_publish_rings_every_armed_reader(void **st)
         assert_int_equal(hipc_state_get_fd(&r[i], &fd[i]), HIPC_OK);
     }
     for (int round = 1; round <= 3; round++) {
-        int64_t t0 = now_ns();
+        int64_t t0 = hipc_test_now_ns();
         for (int i = 0; i < READERS; i++) {
             (void)drain(&r[i], &rc);
             assert_int_equal(rc, HIPC_E_AGAIN);
         }
         for (int i = 0; i < READERS; i++)
-            assert_quiet_since(fd[i], t0);
+            hipc_test_assert_quiet_since(fd[i], t0, HIPC_STATE_SLICE_NS);
         publish(&w, (unsigned char)round);
         for (int i = 0; i < READERS; i++) {
-            assert_true(readable(fd[i], LONG_MS));
+            assert_true(hipc_test_readable(fd[i], LONG_MS));
             assert_int_equal(drain(&r[i], &rc), round);
             assert_int_equal(rc, HIPC_E_AGAIN);
         }
@@ -244,13 +191,13 @@ static void epoll_reader_hears_a_writer_process_and_its_death(void **st)
      * gone, and the descriptor stays readable. */
     kill(child, SIGKILL);
     assert_int_equal(hipc_test_wait_child(child, 30), 128 + SIGKILL);
-    int64_t end = now_ns() + (int64_t)LONG_MS * 1000000;
+    int64_t end = hipc_test_now_ns() + (int64_t)LONG_MS * 1000000;
     do {
         assert_int_equal(epoll_wait(ep, &got, 1, LONG_MS), 1);
         rc = hipc_state_wait(&r, 0);
-    } while (rc == HIPC_E_AGAIN && now_ns() < end);
+    } while (rc == HIPC_E_AGAIN && hipc_test_now_ns() < end);
     assert_int_equal(rc, HIPC_E_PEER_GONE);
-    assert_true(timer_ready(fd));
+    assert_true(hipc_test_timer_ready(fd));
     assert_int_equal(hipc_state_wait(&r, 0), HIPC_E_PEER_GONE);
     close(ep);
     close(go[0]);
@@ -260,7 +207,7 @@ static void epoll_reader_hears_a_writer_process_and_its_death(void **st)
     /* A successor's publish is news again. */
     assert_int_equal(hipc_state_open_writer(&w, KEY, NULL), HIPC_OK);
     publish(&w, 9);
-    assert_true(readable(fd, LONG_MS));
+    assert_true(hipc_test_readable(fd, LONG_MS));
     assert_int_equal(drain(&r, &rc), 9);
     assert_int_equal(rc, HIPC_E_AGAIN);
     assert_int_equal(hipc_state_close_reader(&r), HIPC_OK);
@@ -281,9 +228,9 @@ static void a_closing_writer_rings_at_once(void **st)
     assert_int_equal(rc, HIPC_E_AGAIN);
     assert_int_equal(hipc_state_remove(&w), HIPC_OK);
     assert_int_equal(hipc_state_close_writer(&w), HIPC_OK);
-    assert_true(readable(fd, LONG_MS));
+    assert_true(hipc_test_readable(fd, LONG_MS));
     assert_int_equal(hipc_state_wait(&r, 0), HIPC_E_PEER_GONE);
-    assert_true(timer_ready(fd));
+    assert_true(hipc_test_timer_ready(fd));
     assert_int_equal(hipc_state_close_reader(&r), HIPC_OK);
 }
 
@@ -321,11 +268,11 @@ static void a_scribbled_or_full_board_costs_a_beat_not_a_wake_up(void **st)
         if (v == 4) /* the sleepers word forced to zero */
             atomic_store(board_of(&w)->sleepers, 0);
         publish(&w, (unsigned char)v);
-        assert_true(readable(fd, LONG_MS));
-        int64_t end = now_ns() + (int64_t)LONG_MS * 1000000;
+        assert_true(hipc_test_readable(fd, LONG_MS));
+        int64_t end = hipc_test_now_ns() + (int64_t)LONG_MS * 1000000;
         int got = 0;
-        while (got == 0 && now_ns() < end) {
-            assert_true(readable(fd, LONG_MS));
+        while (got == 0 && hipc_test_now_ns() < end) {
+            assert_true(hipc_test_readable(fd, LONG_MS));
             got = drain(&r, &rc);
         }
         assert_int_equal(got, v);
@@ -351,13 +298,13 @@ static void a_flooded_bell_is_spuriously_ready_only(void **st)
     int ring = -1, have = 0;
     for (int i = 0; i < 40; i++)
         (void)hipc__bell_ring(&ring, &have, rb->bell.name);
-    assert_true(readable(fd, LONG_MS));
+    assert_true(hipc_test_readable(fd, LONG_MS));
     for (int i = 0; i < 10; i++)
         assert_int_equal(hipc_state_wait(&r, 0), HIPC_E_AGAIN);
     if (have)
         close(ring);
     publish(&w, 5);
-    assert_true(readable(fd, LONG_MS));
+    assert_true(hipc_test_readable(fd, LONG_MS));
     assert_int_equal(drain(&r, &rc), 5);
     assert_int_equal(hipc_state_close_reader(&r), HIPC_OK);
     assert_int_equal(hipc_state_remove(&w), HIPC_OK);
