@@ -359,7 +359,9 @@ int hipc_chan_release(hipc_chan *ch);
  * hipc_chan_get_fd() gives this end a descriptor, in *fd, that the
  * caller watches for readability (POLLIN / EPOLLIN / UV_READABLE) with
  * its other descriptors. The protocol is that of a non-blocking socket:
- *   - the descriptor is readable at first;
+ *   - the descriptor is readable at first (its timer is set to run out
+ *     at once: the readiness comes with the timer's interrupt, so a wait
+ *     sees it, a zero-timeout poll right after this call may not yet);
  *   - when it is readable, make the call the end waits for (send,
  *     reserve, recv or peek) with timeout 0, until it answers
  *     HIPC_E_AGAIN (or a final code such as HIPC_E_PEER_GONE);
