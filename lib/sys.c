@@ -410,11 +410,27 @@ int hipc__sys_clock_monotonic(struct timespec *ts)
     /* GCOVR_EXCL_BR_STOP */
 }
 
+#ifdef HIPC_FAULT_INJECTION
+/* A futex wait in a simulated world. The world has one thread and no
+ * other process, so nobody can change the word: a wait sleeps out its
+ * timeout, as the kernel's would (interrupted, it ends early, which its
+ * caller's clock sees either way), and an endless one could never end. */
+static int sim_futex_wait(const unsigned *word, unsigned expected,
+                          const struct timespec *ts)
+{
+    if (__atomic_load_n(word, __ATOMIC_RELAXED) != expected)
+        return -EAGAIN;
+    if (ts != NULL)
+        (void)nanosleep(ts, NULL);
+    return ts != NULL ? -ETIMEDOUT : -ENOSYS;
+}
+#endif
+
 int hipc__sys_futex_wait(const unsigned *word, unsigned expected,
                          const struct timespec *ts)
 {
     FAULT_POINT(FUTEX);
-    SIM(-ENOSYS);
+    SIM(sim_futex_wait(word, expected, ts));
     long r = syscall(SYS_futex, word, FUTEX_WAIT, expected, ts, NULL, 0);
     return r < 0 ? neg_errno() : 0;
 }
@@ -492,22 +508,36 @@ long hipc__sys_clock_ticks(void)
     /* GCOVR_EXCL_BR_STOP */
 }
 
+#ifdef HIPC_FAULT_INJECTION
+/* A planned short writev moves a prefix of the first buffer, in a
+ * simulated world as on the kernel: *one becomes that prefix, and *iov
+ * points at it. Returns how many buffers to write. */
+static int planned_writev(int fd, const struct iovec **iov, int count,
+                          struct iovec *one)
+{
+    size_t total = 0;
+    for (int i = 0; i < count; i++)
+        total += (*iov)[i].iov_len;
+    size_t allowed = hipc_fault_len_fd(HIPC_SYS_WRITE, fd, total);
+    if (count == 0 || allowed >= total)
+        return count;
+    one->iov_base = (*iov)[0].iov_base;
+    one->iov_len = allowed < (*iov)[0].iov_len ? allowed : (*iov)[0].iov_len;
+    *iov = one;
+    return 1;
+}
+#define PLANNED_WRITEV(fd, iov, count)                                         \
+    struct iovec one_;                                                         \
+    count = planned_writev(fd, &iov, count, &one_)
+#else
+#define PLANNED_WRITEV(fd, iov, count) (void)0
+#endif
+
 ssize_t hipc__sys_writev(int fd, const struct iovec *iov, int count)
 {
     FAULT_POINT_FD(WRITE, fd);
+    PLANNED_WRITEV(fd, iov, count);
     SIM_FD(fd, hipc__sim_writev(fd, iov, count));
-#ifdef HIPC_FAULT_INJECTION
-    /* A planned short writev moves a prefix of the first buffer. */
-    size_t total = 0;
-    for (int i = 0; i < count; i++)
-        total += iov[i].iov_len;
-    size_t allowed = hipc_fault_len_fd(HIPC_SYS_WRITE, fd, total);
-    if (count > 0 && allowed < total) {
-        size_t first = allowed < iov[0].iov_len ? allowed : iov[0].iov_len;
-        ssize_t s = write(fd, iov[0].iov_base, first);
-        return s < 0 ? neg_errno() : s;
-    }
-#endif
     ssize_t n = writev(fd, iov, count);
     return n < 0 ? neg_errno() : n;
 }
@@ -523,23 +553,9 @@ ssize_t hipc__sys_writev(int fd, const struct iovec *iov, int count)
 ssize_t hipc__sys_writev_nosignal(int fd, const struct iovec *iov, int count)
 {
     FAULT_POINT_FD(WRITE, fd);
+    PLANNED_WRITEV(fd, iov, count);
     SIM_FD(fd, hipc__sim_writev(fd, iov, count));
 #ifdef SYS_pwritev2
-#ifdef HIPC_FAULT_INJECTION
-    /* A planned short write moves a prefix of the first buffer, as for
-     * writev. */
-    size_t total = 0;
-    for (int i = 0; i < count; i++)
-        total += iov[i].iov_len;
-    size_t allowed = hipc_fault_len_fd(HIPC_SYS_WRITE, fd, total);
-    struct iovec one;
-    if (count > 0 && allowed < total) {
-        one.iov_base = iov[0].iov_base;
-        one.iov_len = allowed < iov[0].iov_len ? allowed : iov[0].iov_len;
-        iov = &one;
-        count = 1;
-    }
-#endif
     long n = syscall(SYS_pwritev2, fd, iov, count, -1L, -1L, RWF_NOSIGNAL);
     return n < 0 ? neg_errno() : (ssize_t)n;
 #else

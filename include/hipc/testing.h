@@ -254,11 +254,15 @@ int hipc_testing_bcast_peer(hipc_bcast *peer, const void *bytes, size_t len);
  *   readiness (POLLIN, POLLOUT with PIPE_BUF bytes free, POLLHUP,
  *   POLLERR, POLLNVAL), fcntl F_GETFL/F_SETFL/F_GETFD/F_SETFD, fstat (a
  *   FIFO), ioctl FIONREAD. Descriptors are numbered from 1 << 20, above
- *   any real one.
+ *   any real one;
+ * - futex waits with a timeout: nobody else in the world can change the
+ *   word, so a wait on an unchanged word sleeps out its timeout (a real
+ *   sleep: the caller's clock must see the time pass) and reports it
+ *   timed out; a wake reports nobody woken.
  *
  * Refused with ENOSYS, through hipc's normal error path, because nothing
  * else can run in the simulated world: fork and hipc's process spawning,
- * futex waits (a wake reports nobody woken), a read, write or endless
+ * an endless futex wait (hipc makes none), a read, write or endless
  * poll that would have to wait (there is nobody to wait for; a poll with
  * a finite timeout returns 0 at once and the caller's clock decides),
  * poll over a mix of simulated and real descriptors, packet-mode pipes
@@ -276,8 +280,16 @@ int hipc_testing_bcast_peer(hipc_bcast *peer, const void *bytes, size_t len);
  * (HIPC_SIM_ARENA_BYTES, a CMake cache variable) is full; a process that
  * changes its ids inside a world (without a fork) is still seen with
  * those of the begin, and its /proc/self/stat line (state, times) is
- * that of the first look. Calls made without
+ * that of the first look; the world's descriptors come from a table of
+ * its own, whatever RLIMIT_NOFILE says; a sysctl text read again at a
+ * later offset goes on where the kernel's would report end of file. Calls made without
  * hipc (the program's own shmctl) still go to the real kernel.
+ *
+ * hipc's own test suite runs against a world (its coverage stage): a
+ * case that needs what a world cannot give (another process, threads,
+ * doorbells, FIFOs, packet mode, the kernel's /proc/sys, /proc/sysvipc
+ * or next ids, its own syscalls on hipc's objects) is skipped there with
+ * its reason, and every other case passes unchanged.
  *
  * One world per process. Begin and end while no other thread is inside
  * hipc; the world is not for several threads at once. A forked child gets
