@@ -19,15 +19,20 @@
  * in which case leak checks compare against a snapshot instead. */
 int hipc_test_isolate(void);
 
-/* Open descriptors of this process (entries of /proc/self/fd). */
+/* Open descriptors of this process (entries of /proc/self/fd, and a
+ * simulated world's descriptors). */
 int hipc_test_fd_count(void);
 
 /* Descriptors this process may still open under its soft RLIMIT_NOFILE
  * (fewer when some are numbered above it; INT_MAX without a limit). */
 int hipc_test_free_fds(void);
 
-/* Segments visible in /proc/sysvipc/shm. */
+/* Segments visible in /proc/sysvipc/shm (in a simulated world: the
+ * world's, removed ones still attached included, as the kernel lists
+ * them). */
 int hipc_test_shm_count(void);
+/* Segments in /proc/sysvipc/shm, the kernel's, even in a simulated world. */
+int hipc_test_kernel_shm_count(void);
 
 /* A segment whose creator has exited and that nobody attaches, made by a
  * child with plain libc (so none of its calls reach a fault plan): its
@@ -192,6 +197,37 @@ int hipc_test_wait_blocked_in(pid_t pid, long nr);
         cmocka_unit_test(fault_driver_needs_the_fault_build),                  \
     };                                                                         \
     HIPC_TEST_MAIN(tests)
+
+/* ---- the simulated kernel (HIPC_FAULT_SIM=1) --------------------------- */
+
+/* Non-zero while a simulated world runs (a fault build run with
+ * HIPC_FAULT_SIM=1): hipc's calls are then answered from this process's
+ * memory (include/hipc/testing.h). The segment and descriptor counts
+ * above then include the world's, so the leak checks hold there too. */
+int hipc_test_in_sim(void);
+
+/* Skips the running test under a simulated world, saying what it needs
+ * that the world cannot give: a second process, a kernel object hipc
+ * does not simulate (sockets, epoll, timers, FIFOs, packet-mode pipes),
+ * several threads, another process's /proc, or a call of the test's own
+ * on hipc's objects (which would reach the real kernel, where they do not
+ * exist). Call it before acquiring anything. Everything else in the suite
+ * runs against the world unchanged. */
+#define hipc_test_needs_kernel(why)                                            \
+    do {                                                                       \
+        if (hipc_test_in_sim())                                                \
+            hipc_test_skip("needs the real kernel: " why);                     \
+    } while (0)
+
+/* Declares, at file scope, that nothing in this test program can run in
+ * a simulated world (`why` as above): there its group reports one skipped
+ * test saying why, whichever HIPC_TEST_MAIN runs it. */
+#define HIPC_TEST_PROGRAM_NEEDS_KERNEL(why)                                    \
+    __attribute__((constructor)) static void program_needs_kernel_(void)       \
+    {                                                                          \
+        hipc_test_program_needs_kernel("needs the real kernel: " why);         \
+    }
+void hipc_test_program_needs_kernel(const char *why);
 
 /* Non-zero when the fault build shortens pipe transfers
  * (HIPC_FAULT_MODE=short...): assertions about how much one call moves

@@ -367,6 +367,8 @@ static void a_successor_producer_continues(void **state)
 static void a_wait_times_out_and_wakes_for_a_message(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel(
+        "another process (its liveness or wait is the kernel's)");
     /* A forked consumer judges the producer's liveness from /proc. */
     if (hipc_test_own_stat_is_faked())
         hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
@@ -417,6 +419,7 @@ static void a_wait_times_out_and_wakes_for_a_message(void **state)
 static void a_killed_producer_is_found_gone_and_replaced(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel("another process");
     if (hipc_test_own_stat_is_faked())
         hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
     int go[2];
@@ -462,6 +465,7 @@ static void a_killed_producer_is_found_gone_and_replaced(void **state)
 static void an_unprivileged_consumer_cannot_write(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel("another process (an unprivileged one)");
     hipc_bcast p;
     hipc_bcast_config cfg = {.capacity = 1024, .mode = 0644};
     assert_int_equal(hipc_bcast_create(&p, KEY, &cfg), HIPC_OK);
@@ -757,6 +761,8 @@ static void handles_copied_closed_or_garbage_are_refused(void **state)
 static void empty_messages_modes_and_forked_copies(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel(
+        "the test's own shmget, shmat or shmctl (they reach the real kernel)");
     hipc_bcast p, c;
     hipc_bcast_config cfg = {.mode = 0660};
     assert_int_equal(hipc_bcast_create(&p, KEY, &cfg), HIPC_OK);

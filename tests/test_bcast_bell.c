@@ -20,6 +20,9 @@
 #include "hipc/error.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL(
+    "a doorbell is a socket, an epoll set and a timer, which a world does not simulate")
+
 /* The consumer's shortest timer slice (FIRST_SLICE_NS, lib/bcast.c): 50
  * ms after a spell without messages, 5 ms after one. */
 #define QUIET_NS ((int64_t)5 * 1000 * 1000)

@@ -14,6 +14,9 @@
 #include "hipc/error.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL(
+    "several threads at once, which a world does not take")
+
 #define KEY 0x42430004
 #define CAP 1024u
 #define LEN 24u /* a 48-byte record */

@@ -17,6 +17,9 @@
 #include "hipc/state.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL(
+    "a doorbell is a socket, an epoll set and a timer, which a world does not simulate")
+
 #define CAP 4096u
 #define KEY ((hipc_key)0x5a7e0b0e)
 #define VSIZE 16u

@@ -12,6 +12,9 @@
 #include "hipc/error.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL(
+    "several threads at once, which a world does not take")
+
 #define WAIT_NS ((int64_t)20 * 1000 * 1000 * 1000)
 
 static int64_t now_ns(void)

@@ -688,6 +688,8 @@ static int child_dies_mid_message(struct region *r, int tell)
 static void a_producer_killed_mid_message_is_gone_and_replaceable(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel(
+        "another process (its liveness or wait is the kernel's)");
     if (hipc_test_own_stat_is_faked())
         hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
     struct region r = region_new(CAP, 0);
@@ -737,6 +739,8 @@ static void a_producer_killed_mid_message_is_gone_and_replaceable(void **state)
 static void a_killed_consumer_makes_a_full_ring_peer_gone(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel(
+        "another process (its liveness or wait is the kernel's)");
     struct region r = region_new(CAP, 0);
     hipc_chan p;
     assert_int_equal(hipc_chan_attach_mem(&p, r.mem, r.size, HIPC_CHAN_PRODUCER,
@@ -929,6 +933,8 @@ static pid_t start_unformatted(int *hold_wr)
 static void a_channel_its_creator_never_formatted_is_peer_gone(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel(
+        "another process (its liveness or wait is the kernel's)");
     if (hipc_test_own_stat_is_faked())
         hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
     int before = hipc_test_shm_count(), hold = -1;
@@ -1009,6 +1015,8 @@ static int child_opens_and_dies(int id, int tell)
 static void a_child_killed_mid_message_over_a_segment_is_peer_gone(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel(
+        "another process (its liveness or wait is the kernel's)");
     hipc_chan c;
     hipc_chan_config cfg = {.capacity = 4096};
     assert_int_equal(hipc_chan_create(&c, HIPC_SHM_KEY_PRIVATE,

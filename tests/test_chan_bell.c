@@ -20,6 +20,9 @@
 #include "hipc/error.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL(
+    "a doorbell is a socket, an epoll set and a timer, which a world does not simulate")
+
 /* The channel's shortest timer slice (FIRST_SLICE_NS, lib/chan.c): the
  * earliest its timer can make an armed descriptor readable. */
 #define QUIET_NS ((int64_t)5 * 1000 * 1000)

@@ -174,6 +174,7 @@ static int shmem_may_be_huge(void)
 static void an_opened_ring_is_present_before_its_first_lap(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel("page faults on a kernel segment's first touch");
     /* 1024 pages of 4 KiB: an opener that maps them lazily takes a fault
      * per page (System V segments have no fault-around), one that opened them
      * present none. The bounds leave room for what the test's own build

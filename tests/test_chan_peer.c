@@ -125,6 +125,8 @@ static unsigned long tries_until_gone(hipc_chan *ch, int (*try)(hipc_chan *),
 static void a_try_learns_that_a_killed_consumer_is_gone(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel(
+        "another process (its liveness or wait is the kernel's)");
     if (hipc_test_own_stat_is_faked())
         hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
     struct region r = region_new();
@@ -160,6 +162,8 @@ static void a_try_learns_that_a_killed_consumer_is_gone(void **state)
 static void a_try_learns_that_a_killed_producer_is_gone(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel(
+        "another process (its liveness or wait is the kernel's)");
     if (hipc_test_own_stat_is_faked())
         hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
     struct region r = region_new();
@@ -186,6 +190,8 @@ static void a_try_learns_that_a_killed_producer_is_gone(void **state)
 static void the_first_failed_try_after_a_death_knows_at_once(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel(
+        "another process (its liveness or wait is the kernel's)");
     if (hipc_test_own_stat_is_faked())
         hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
     struct region r = region_new();
@@ -269,6 +275,8 @@ static void get_peer_checks_its_handle(void **state)
 static void an_end_held_by_a_live_child_names_it(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel(
+        "another process (its liveness or wait is the kernel's)");
     if (hipc_test_own_stat_is_faked())
         hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
     struct region r = region_new();
@@ -314,6 +322,8 @@ static int child_open_hold(int id, int tell)
 static void an_opened_end_held_by_a_live_child_names_it(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel(
+        "another process (its liveness or wait is the kernel's)");
     if (hipc_test_own_stat_is_faked())
         hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
     int before = hipc_test_shm_count();

@@ -13,6 +13,9 @@
 #include "hipc/error.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL(
+    "several threads at once, which a world does not take")
+
 #define CAP 256u
 /* Enough to wrap a 256-byte ring ~1000 times and to catch a lost wake-up,
  * few enough to stay quick under valgrind, which runs one thread at a time

@@ -15,6 +15,9 @@
 #include "hipc/state.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL(
+    "a doorbell is a socket, an epoll set and a timer, which a world does not simulate")
+
 #define SKEY ((hipc_key)0x5a7e0b05)
 #define BKEY 0x42430b05
 #define READERS 3

@@ -8,6 +8,9 @@
 #include "hipc/error.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL(
+    "a doorbell is a socket, an epoll set and a timer, which a world does not simulate")
+
 #ifdef HIPC_FAULT_INJECTION
 #include "fault/driver.h"
 

@@ -20,6 +20,8 @@
 #include "hipc/fifo.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL("FIFOs, which a world does not simulate")
+
 #ifdef HIPC_FAULT_INJECTION
 #include "fault/driver.h"
 

@@ -13,6 +13,9 @@
 #include "hipc/shm.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL(
+    "lists segments through /proc/sysvipc, the kernel's list, not the world's")
+
 #ifdef HIPC_FAULT_INJECTION
 #include "fault/driver.h"
 

@@ -22,6 +22,8 @@
 #include "proc.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL("sets the kernel's limits in /proc/sys")
+
 static int write_sysctl(const char *path, unsigned long v)
 {
     char text[32];

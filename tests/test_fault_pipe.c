@@ -396,6 +396,7 @@ static int gone_accepts(enum hipc__sys_call call, int err, int rc)
 static void pipe_scenarios_survive_every_syscall_failure(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel("spawns processes");
     static const struct fault_scenario scenarios[] = {
         {"pipe: create, write, pending, read, close", create_write_pending_read,
          pipe_release, pipe_accepts},

@@ -24,6 +24,8 @@
 #include "hipc/process.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL("spawns processes")
+
 #ifdef HIPC_FAULT_INJECTION
 #include "fault/driver.h"
 

@@ -25,6 +25,9 @@
 #include "support.h"
 #include "sys.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL(
+    "checks each seam call against the kernel's own answer")
+
 /* Transparent modes from the environment would change what these tests
  * see; they switch them off and check the plain behaviour. */
 static int plain_plan(void **state)

@@ -22,6 +22,8 @@
 #include "hipc/error.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL("FIFOs, which a world does not simulate")
+
 #ifdef SYS_poll
 #define POLL_NR SYS_poll
 #else

@@ -17,6 +17,9 @@
 #include "hipc/hipc.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL(
+    "runs hipcctl, another program, on the kernel's segments")
+
 #define OUT_MAX 65536
 
 /* What a finished command left behind. */

@@ -20,6 +20,9 @@
 #include "inspect_priv.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL(
+    "lists segments through /proc/sysvipc, the kernel's list, not the world's")
+
 #ifdef HIPC_FAULT_INJECTION
 #include "fault.h"
 

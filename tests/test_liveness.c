@@ -20,6 +20,8 @@
 #include "proc.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL("reads other processes' /proc entries")
+
 #define CHAN_KEY 0x4c495645
 #define SEG_KEY 0x4c495646
 /* The other unprivileged uid, beside HIPC_TEST_UID. */

@@ -48,6 +48,7 @@ static long long now_ms(void)
 static void bytes_written_to_write_fd_come_out_of_read_fd(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel("the test's own syscalls on hipc's descriptors");
     hipc_pipe p;
     char out[8] = {0};
     size_t done = 0;
@@ -65,6 +66,7 @@ static void bytes_written_to_write_fd_come_out_of_read_fd(void **state)
 static void created_ends_are_close_on_exec_and_blocking_by_default(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel("the test's own syscalls on hipc's descriptors");
     hipc_pipe p;
     assert_int_equal(hipc_pipe_create(&p, 0), HIPC_OK);
     assert_true(fcntl(p.read_fd, F_GETFD) & FD_CLOEXEC);
@@ -76,6 +78,8 @@ static void created_ends_are_close_on_exec_and_blocking_by_default(void **state)
 static void nonblock_and_direct_flags_reach_the_kernel(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel(
+        "packet-mode pipes (O_DIRECT), which a world refuses");
     hipc_pipe p;
     assert_int_equal(hipc_pipe_create(&p,
                                       HIPC_PIPE_NONBLOCK | HIPC_PIPE_DIRECT),
@@ -90,6 +94,8 @@ static void nonblock_and_direct_flags_reach_the_kernel(void **state)
 static void packet_mode_keeps_two_writes_two_reads(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel(
+        "packet-mode pipes (O_DIRECT), which a world refuses");
     hipc_test_skip_if_short("short transfers split each write into "
                             "several packets");
     hipc_pipe p;
@@ -545,6 +551,8 @@ static void *read_forever(void *arg)
 static void forever_waits_on_a_nonblocking_pipe_until_bytes_come(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel(
+        "several threads at once, which a world does not take");
     if (hipc_test_syscall_numbers_are_foreign())
         hipc_test_skip(HIPC_TEST_FOREIGN_SYSCALL_REASON);
     hipc_pipe p;
@@ -759,6 +767,7 @@ static void
 nonblocking_recv_resumes_a_frame_that_arrives_in_pieces(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel("the test's own syscalls on hipc's descriptors");
     hipc_pipe p;
     unsigned char wire[HIPC_FRAME_HEADER_BYTES + 5];
     char buf[16];
@@ -872,6 +881,8 @@ static void bad_frames_on_the_wire_get_their_own_codes(void **state)
 static void frame_up_to_pipe_buf_goes_out_in_one_write(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel(
+        "packet-mode pipes (O_DIRECT), which a world refuses");
     /* In packet mode every write is one packet, so one packet of exactly
      * header + payload proves header and payload left in one writev. */
     hipc_pipe p;

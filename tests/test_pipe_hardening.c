@@ -368,6 +368,7 @@ static int fd_open(int fd)
 static void a_copied_handle_is_bad_handle_and_closes_nothing(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel("the test's own syscalls on hipc's descriptors");
     hipc_pipe a, b;
     char c = 0;
     assert_int_equal(hipc_pipe_create(&a, 0), HIPC_OK);
@@ -474,6 +475,8 @@ static void lengths_above_ssize_max_reach_no_syscall(void **state)
 static void running_out_of_descriptors_is_limit(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel(
+        "the process's RLIMIT_NOFILE (a world has its own table)");
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -488,7 +491,7 @@ static void running_out_of_descriptors_is_limit(void **state)
             _exit(3);
         while (i < 8 && (rc = hipc_pipe_create(&p[i], 0)) == HIPC_OK)
             i++;
-        _exit(rc == HIPC_E_LIMIT && p[i].sys_errno == EMFILE ? 0 : 1);
+        _exit(i < 8 && rc == HIPC_E_LIMIT && p[i].sys_errno == EMFILE ? 0 : 1);
     }
     assert_int_equal(hipc_test_wait_child(pid, 10), 0);
 }

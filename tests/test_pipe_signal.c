@@ -286,6 +286,7 @@ static void thread_and_process_pending_sigpipes_both_survive(void **state)
 static void process_wide_pending_sigpipe_survives_the_call(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel("a real pipe's SIGPIPE");
     in_child(pre_pending_process_child);
 }
 
@@ -418,6 +419,7 @@ static void close_sig_pipes(struct sig_pipes *s)
 static void read_exact_absorbs_eintr_from_a_real_handler(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel("a second process on the same pipe");
     if (hipc_test_syscall_numbers_are_foreign())
         hipc_test_skip(HIPC_TEST_FOREIGN_SYSCALL_REASON);
     int fds = hipc_test_fd_count();
@@ -456,6 +458,7 @@ static void
 write_all_absorbs_eintr_and_short_writes_from_a_real_handler(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel("a second process on the same pipe");
     if (hipc_test_syscall_numbers_are_foreign())
         hipc_test_skip(HIPC_TEST_FOREIGN_SYSCALL_REASON);
     int fds = hipc_test_fd_count();
@@ -514,6 +517,7 @@ write_all_absorbs_eintr_and_short_writes_from_a_real_handler(void **state)
 static void signals_do_not_extend_a_deadline(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel("a real poll that a signal interrupts");
     if (hipc_test_syscall_numbers_are_foreign())
         hipc_test_skip(HIPC_TEST_FOREIGN_SYSCALL_REASON);
     int fds = hipc_test_fd_count();

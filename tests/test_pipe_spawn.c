@@ -19,6 +19,8 @@
 #include "hipc/pipe.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL("spawns processes")
+
 #define HELLO "Hello, world.\n"
 
 /* Child: reads the five greetings through its stream; exit code = count. */

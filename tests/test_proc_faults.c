@@ -10,6 +10,8 @@
 #include "proc.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL("reads other processes' /proc entries")
+
 static int parse(const char *line, char *state, uint64_t *start)
 {
     return hipc__proc_parse_stat(line, strlen(line), state, start);

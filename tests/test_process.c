@@ -19,6 +19,8 @@
 #include "hipc/process.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL("spawns processes")
+
 /* What a spawn holds at its peak: three pipes, the exec-failure pipe,
  * the pidfd and /dev/null. */
 #define SPAWN_PEAK_FDS 10

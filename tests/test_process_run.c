@@ -15,6 +15,8 @@
 #include "hipc/process.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL("spawns processes")
+
 #define HELPER HIPC_PROC_HELPER
 #define SEC 1000000000LL
 

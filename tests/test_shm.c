@@ -77,6 +77,7 @@ static void open_by_key_sees_the_creators_data(void **state)
 static void two_processes_share_data_both_ways(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel("another process");
     hipc_shm shm;
     hipc_shm_config cfg = cfg_of(4096, 0);
     assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
@@ -248,6 +249,8 @@ static void an_id_that_names_another_segment_is_removed(void **state)
 static void a_plain_segment_with_junk_is_foreign(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel(
+        "the test's own shmget, shmat or shmctl (they reach the real kernel)");
     int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
     assert_true(id >= 0);
     char *p = shmat(id, NULL, 0);
@@ -280,6 +283,8 @@ static void ipcrm_m(int id)
 static void a_segment_removed_by_ipcrm_is_removed(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel(
+        "the ipcrm program (another process, on the kernel's segments)");
     hipc_shm shm;
     hipc_shm_config cfg = cfg_of(100, 0);
     assert_int_equal(hipc_shm_create(&shm, 0x1bc, &cfg), HIPC_OK);
@@ -298,6 +303,8 @@ static void a_segment_removed_by_ipcrm_is_removed(void **state)
 static void a_fresh_handle_meets_ipcrm_on_attach(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel(
+        "the ipcrm program (another process, on the kernel's segments)");
     hipc_shm shm;
     hipc_shm_config cfg = cfg_of(100, HIPC_SHM_NO_ATTACH);
     assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
@@ -314,6 +321,8 @@ static void a_fresh_handle_meets_ipcrm_on_attach(void **state)
 static void ipcrm_while_attached_marks_and_detach_destroys(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel(
+        "the ipcrm program (another process, on the kernel's segments)");
     hipc_shm shm;
     hipc_shm_config cfg = cfg_of(100, 0);
     assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
@@ -338,6 +347,7 @@ static void ipcrm_while_attached_marks_and_detach_destroys(void **state)
 static void remove_on_attach_survives_a_sigkilled_child(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel("another process");
     int ready[2], hold[2];
     assert_int_equal(pipe(ready), 0);
     assert_int_equal(pipe(hold), 0);
@@ -401,6 +411,7 @@ static void open_with_remove_on_attach_marks_the_segment(void **state)
 static void a_read_only_attachment_cannot_be_written(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel("another process (killed by SIGSEGV)");
     hipc_shm shm, ro;
     hipc_shm_config cfg = cfg_of(64, 0);
     assert_int_equal(hipc_shm_create(&shm, HIPC_SHM_KEY_PRIVATE, &cfg),
@@ -428,6 +439,7 @@ static void a_read_only_attachment_cannot_be_written(void **state)
 static void stat_reports_attachments_pids_and_times(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel("another process");
     hipc_shm shm, b;
     hipc_shm_config cfg = cfg_of(64, HIPC_SHM_NO_ATTACH);
     time_t t0 = hipc_test_kernel_seconds(); /* as the kernel stamps */

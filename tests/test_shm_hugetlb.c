@@ -19,6 +19,8 @@
 #include "shm_priv.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL("huge-page segments, which a world refuses")
+
 #ifndef SHM_HUGETLB
 #define SHM_HUGETLB 04000
 #endif

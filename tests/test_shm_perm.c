@@ -129,6 +129,7 @@ static int writable_segment_body(hipc_shm *shm)
 static void a_shared_write_segment_takes_writes_from_others(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel("another process (an unprivileged one)");
     hipc_shm shm;
     make(&shm, HIPC_SHM_KEY_PRIVATE, 0666, HIPC_SHM_SHARED_WRITE);
     in_unprivileged_child(writable_segment_body, &shm);

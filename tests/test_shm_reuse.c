@@ -143,6 +143,7 @@ static void a_raw_handle_on_a_reused_id_is_removed_for_every_call(void **state)
 static void an_open_of_a_reused_id_describes_the_new_segment(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel("the kernel's next segment id (shm_next_id)");
     hipc_shm a, b;
     stale_a(&a, 0);
     key_t key_b = fresh_key();
@@ -167,6 +168,7 @@ static void an_open_of_a_reused_id_describes_the_new_segment(void **state)
 static void a_same_key_recreated_a_second_later_is_another_segment(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel("the kernel's next segment id (shm_next_id)");
     hipc_shm a, b;
     stale_a(&a, HIPC_SHM_RAW);
     time_t t0 = hipc_test_kernel_seconds();
@@ -281,6 +283,7 @@ static void a_copy_closed_late_leaves_another_handles_mapping(void **state)
 static void a_forked_childs_inherited_handle_still_works(void **state)
 {
     (void)state;
+    hipc_test_needs_kernel("another process");
     hipc_shm a;
     hipc_shm_config cfg = cfg_of(100, 0);
     assert_int_equal(hipc_shm_create(&a, fresh_key(), &cfg), HIPC_OK);

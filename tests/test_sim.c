@@ -531,13 +531,13 @@ static void hipc_runs_on_it(void **state)
 {
     (void)state;
     hipc_testing_reset(); /* HIPC_FAULT_MODE's faults: hipc absorbs them */
-    int before = hipc_test_shm_count();
+    int before = hipc_test_kernel_shm_count();
     hipc_shm s, o;
     hipc_shm_config cfg = {0};
     cfg.size = 10000;
     cfg.mode = 0600;
     assert_int_equal(hipc_shm_create(&s, 0x51510006, &cfg), HIPC_OK);
-    assert_int_equal(hipc_test_shm_count(), before);
+    assert_int_equal(hipc_test_kernel_shm_count(), before);
     assert_int_equal(hipc_shm_open(&o, 0x51510006, 10000, 0), HIPC_OK);
     assert_non_null(o.data);
     assert_ptr_equal(o.data, s.data); /* one copy: the same address */

@@ -209,6 +209,7 @@ static pid_t writer_child(uint64_t gen, int *done_fd)
 static void successor_takes_over_from_closed_and_killed_writers(void **st)
 {
     (void)st;
+    hipc_test_needs_kernel("another process");
     /* Judges the writer's liveness from /proc. */
     if (hipc_test_own_stat_is_faked())
         hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
@@ -295,6 +296,7 @@ static int run_nobody_reader(void)
 static void unprivileged_reader_cannot_write_the_block(void **st)
 {
     (void)st;
+    hipc_test_needs_kernel("another process (an unprivileged one)");
     hipc_state_writer w;
     hipc_state_reader r;
     hipc_state_config cfg = {.mode = 0644};

@@ -20,6 +20,9 @@
 #include "hipc/state.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL(
+    "a doorbell is a socket, an epoll set and a timer, which a world does not simulate")
+
 #define KEY ((hipc_key)0x5a7e0b01)
 #define VSIZE 24u
 #define READERS 8

@@ -13,6 +13,8 @@
 #include "hipc/state.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL("a second process killed mid-write")
+
 #ifndef HIPC_FAULT_INJECTION
 HIPC_TEST_MAIN_FAULT_BUILD_ONLY()
 #else

@@ -11,6 +11,9 @@
 #include "hipc/state.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL(
+    "several threads at once, which a world does not take")
+
 #define KEY ((hipc_key)0x5a7e0002)
 #define VSIZE 100u /* not a whole number of words: the tail word too */
 #define VALUES 20000u
