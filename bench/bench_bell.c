@@ -24,7 +24,9 @@
  *           consumer in epoll against one in a blocking recv (default
  *           spin). Each round's ratio is printed as well as the median.
  * --quick: a smoke (few rounds), --json: one JSON object on stdout,
- * --only VARIANT N: one variant alone (for strace -c, perf stat).
+ * --only VARIANT N: one variant alone (for strace -c, perf stat; also
+ * rtt_epoll_spin and rtt_futex_spin: the round trips with the default
+ * spin, for A/B runs of the spin after progress).
  * Timings are never asserted anywhere. */
 #include <errno.h>
 #include <fcntl.h>
@@ -126,12 +128,12 @@ struct pair {
     size_t size;
 };
 
-static void pong_side(struct pair *p, enum wait_kind how, int n)
+static void pong_side(struct pair *p, enum wait_kind how, int64_t spin, int n)
 {
     struct end in, out;
     unsigned char buf[MSG];
-    end_attach(&in, p->ping, p->size, HIPC_CHAN_CONSUMER, how, 1);
-    end_attach(&out, p->pong, p->size, HIPC_CHAN_PRODUCER, how, 1);
+    end_attach(&in, p->ping, p->size, HIPC_CHAN_CONSUMER, how, spin);
+    end_attach(&out, p->pong, p->size, HIPC_CHAN_PRODUCER, how, spin);
     for (int i = 0; i < n; i++)
         if (take(&in, buf) != MSG ||
             hipc_chan_send(&out.ch, buf, MSG, HIPC_FOREVER) != HIPC_OK)
@@ -142,18 +144,18 @@ static void pong_side(struct pair *p, enum wait_kind how, int n)
 }
 
 /* Seconds per round trip over n, through channels waited on `how`. */
-static double rtt_chan(enum wait_kind how, int n)
+static double rtt_chan(enum wait_kind how, int64_t spin, int n)
 {
     struct pair p;
     p.ping = chan_mem(&p.size);
     p.pong = chan_mem(&p.size);
     pid_t pid = fork();
     if (pid == 0)
-        pong_side(&p, how, n + 1);
+        pong_side(&p, how, spin, n + 1);
     struct end out, in;
     unsigned char buf[MSG] = {0};
-    end_attach(&out, p.ping, p.size, HIPC_CHAN_PRODUCER, how, 1);
-    end_attach(&in, p.pong, p.size, HIPC_CHAN_CONSUMER, how, 1);
+    end_attach(&out, p.ping, p.size, HIPC_CHAN_PRODUCER, how, spin);
+    end_attach(&in, p.pong, p.size, HIPC_CHAN_CONSUMER, how, spin);
     /* One trip first, so both sides are attached and warm. */
     if (hipc_chan_send(&out.ch, buf, MSG, HIPC_FOREVER) != HIPC_OK ||
         take(&in, buf) != MSG)
@@ -177,12 +179,24 @@ static double rtt_chan(enum wait_kind how, int n)
 
 static double rtt_epoll(int n)
 {
-    return rtt_chan(WAIT_EPOLL, n);
+    return rtt_chan(WAIT_EPOLL, 1, n);
 }
 
 static double rtt_futex(int n)
 {
-    return rtt_chan(WAIT_FUTEX, n);
+    return rtt_chan(WAIT_FUTEX, 1, n);
+}
+
+/* The same two round trips with the default spin (a request/response
+ * loop that leaves the spin as it is). */
+static double rtt_epoll_spin(int n)
+{
+    return rtt_chan(WAIT_EPOLL, 0, n);
+}
+
+static double rtt_futex_spin(int n)
+{
+    return rtt_chan(WAIT_FUTEX, 0, n);
 }
 
 static int full_io(ssize_t (*io)(int, void *, size_t), int fd, void *buf)
@@ -737,6 +751,8 @@ static int only(const char *name, int n)
         double (*fn)(int);
     } v[] = {{"rtt_epoll", rtt_epoll},
              {"rtt_futex", rtt_futex},
+             {"rtt_epoll_spin", rtt_epoll_spin},
+             {"rtt_futex_spin", rtt_futex_spin},
              {"rtt_pipe", rtt_pipe},
              {"rtt_pipe_epoll", rtt_pipe_epoll},
              {"stream_epoll", stream_epoll},

@@ -746,7 +746,7 @@ static int bell_try(hipc_bcast *b, void *buf, size_t cap)
     /* A message needs no readiness (the caller tries until HIPC_E_AGAIN);
      * anything else that did not arm does. */
     if (!armed && rc < 0)
-        hipc__board_bell_ready(bd);
+        (void)hipc__board_bell_ready(bd);
     return rc;
 }
 

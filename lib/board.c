@@ -338,14 +338,15 @@ int hipc__board_bell_open(struct hipc__board *b, int *fd, int *err)
         if (rc != HIPC_OK)
             return rc;
         /* Readable at first: the caller's first try arms it. */
-        int r = hipc__sys_timerfd_once(bl->fds[HIPC__BELL_TIMER], 1);
+        bl->due = 0;
+        bl->self = 0;
+        int r = hipc__board_bell_ready(b);
         if (r < 0) {
             hipc__bell_close(bl->fds);
             return hipc__fail_as(err, r, HIPC_E_SYS);
         }
         bl->tag =
             SLOT_CLAIMED | (name_mix(bl->name) & ~(SLOT_ARMED | SLOT_CLAIMED));
-        bl->due = 0;
         bl->look_at = 0;
         bl->probe_at = 0;
         bl->probe_next = 0;
@@ -462,16 +463,21 @@ int hipc__board_bell_arm(struct hipc__board *b, const _Atomic uint32_t *word,
     /* A ring is queued only when a writer took our announcement; a
      * wake-up without news (the timer, a flood) drops all there are. */
     int drain = bl->rung ? 1 : seen == bl->seen ? HIPC__BELL_DRAIN_ALL : 0;
+    drain += bl->self; /* and our own ring, if queued */
     bl->rung = 0;
     bl->seen = seen;
+    /* A drain stopped by an error may have left our self-ring: still
+     * counted, so the next self-ring is not sent beside it. */
+    if (hipc__bell_drain(bl->fds, drain) == 0)
+        bl->self = 0;
     /* A running timer that runs out soon enough is kept: setting it is a
      * syscall. */
-    int keep = now < bl->due && bl->due - now <= ns;
-    int rc = hipc__bell_arm(bl->fds, drain, keep ? 0 : ns, err);
-    if (rc != HIPC_OK)
-        return rc;
-    if (!keep)
+    if (!(now < bl->due && bl->due - now <= ns)) {
+        int rc = hipc__bell_arm(bl->fds, ns, err);
+        if (rc != HIPC_OK)
+            return rc;
         bl->due = now + ns; /* CLOCK_MONOTONIC nanoseconds: far from wrapping */
+    }
     if (b->bells && !slot_announce(b) && slot_claim(b, now))
         (void)slot_announce(b);
     _Atomic uint32_t *w = (_Atomic uint32_t *)(uintptr_t)word;
@@ -481,9 +487,15 @@ int hipc__board_bell_arm(struct hipc__board *b, const _Atomic uint32_t *word,
     return HIPC_OK;
 }
 
-void hipc__board_bell_ready(struct hipc__board *b)
+int hipc__board_bell_ready(struct hipc__board *b)
 {
-    b->bell.due = 0; /* run out: the next arming sets it again */
-    /* With a timer of ours and a valid time this cannot fail. */
-    (void)hipc__sys_timerfd_once(b->bell.fds[HIPC__BELL_TIMER], 1);
+    struct hipc__board_bell *bl = &b->bell;
+    if (bl->self)
+        return 0;
+    if (hipc__bell_self_ring(bl->fds, bl->name) == 0) {
+        bl->self = 1;
+        return 0;
+    }
+    bl->due = 0; /* run out: the next arming sets it again */
+    return hipc__sys_timerfd_once(bl->fds[HIPC__BELL_TIMER], 1);
 }

@@ -90,6 +90,7 @@ struct hipc__board_bell {
     unsigned char armed;      /* our announcement is up (count and slot) */
     unsigned char rung; /* a writer took our announcement: a ring is queued */
     unsigned char ring_have;
+    unsigned char self; /* we rang our own bell: one ring of ours queued */
 };
 
 /* A process's view of one board: the writer's (created) or a reader's
@@ -187,7 +188,8 @@ int hipc__board_wake(struct hipc__board *b, _Atomic uint32_t *word);
  * slot free, no board at all, a writer that skips the fence). */
 
 /* Opens the reader's bell (once; then returns the same descriptor) and
- * makes it readable: the caller's first try arms it. HIPC_OK with the
+ * makes it readable before returning (hipc__board_bell_ready): the
+ * caller's first try arms it. HIPC_OK with the
  * epoll descriptor in *fd, or the codes of hipc__bell_open and HIPC_E_SYS
  * (timer), errno in *err; nothing is left open on failure. */
 int hipc__board_bell_open(struct hipc__board *b, int *fd, int *err);
@@ -211,8 +213,12 @@ void hipc__board_bell_disarm(struct hipc__board *b);
 int hipc__board_bell_arm(struct hipc__board *b, const _Atomic uint32_t *word,
                          uint32_t seen, int64_t now, int64_t ns, int *err);
 
-/* Makes the bell readable now and until the next arming (the writer is
- * gone: gone stays gone for the loop too). */
-void hipc__board_bell_ready(struct hipc__board *b);
+/* Makes the bell readable before returning and until the next arming (at
+ * first; and once the writer is gone: gone stays gone for the loop too):
+ * a ring to our own bell, named from our private copy of its name (never
+ * the board's), at most one queued. If it cannot be sent, the timer runs
+ * out at once instead (readable a moment later, with its interrupt).
+ * Returns 0, or the timer's error (negative errno) when that fails too. */
+int hipc__board_bell_ready(struct hipc__board *b);
 
 #endif

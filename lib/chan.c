@@ -87,9 +87,12 @@ enum seg_origin { SEG_OPENED, SEG_CREATED };
 #define HAS_BELL 0x40000000u
 #define HAS_RING 0x20000000u
 /* The doorbell's bookkeeping: the last arming left our announcement up
- * (BELL_LEFT); a ringer may have taken one we then withdrew (BELL_RUNG). */
+ * (BELL_LEFT); a ringer may have taken one we then withdrew (BELL_RUNG);
+ * we rang our own bell and the next arming has not drained it (BELL_SELF:
+ * at most one self-ring queued). */
 #define BELL_LEFT 0x10000000u
 #define BELL_RUNG 0x08000000u
+#define BELL_SELF 0x04000000u
 
 /* In a wait line's sleeping word: the waiter waits on its doorbell, not
  * on the futex (the rest of the word is what it waits for, as ever). */
@@ -765,14 +768,28 @@ static void ring_bell(hipc_chan *ch, struct chan_wait *w)
         ch->sys_errno = -rc;
 }
 
-/* Makes the bell's descriptor readable now and until the next arming:
- * its timer expires at once. */
-static void bell_keep_ready(hipc_chan *ch)
+/* Makes the bell's descriptor readable before returning, and until the
+ * next arming: a datagram to our own bell, named from our private copy of
+ * its name (the segment's words are the peer's to scribble on). The
+ * kernel does not bound what a socket sends itself; we do: this runs only
+ * on a new bell and right after an arming, whose drain read our last
+ * self-ring (BELL_SELF counted it; left set when the drain failed), so
+ * one at most is queued. If it
+ * cannot be sent, the timer runs out at once instead: readable with the
+ * timer's interrupt, a moment later. Returns the timer's error (negative
+ * errno) or 0. */
+static int bell_ready(hipc_chan *ch)
 {
+    if ((ch->flags_ & BELL_SELF) != 0)
+        return 0; /* still queued: a drain failed */
+    int rc = hipc__bell_self_ring(ch->bell_, ch->bell_name_);
+    if (rc == 0) {
+        ch->flags_ |= BELL_SELF;
+        return 0;
+    }
+    ch->sys_errno = -rc;
     ch->bell_due_ = 0; /* run out: the next arming sets it again */
-    /* With a timer of ours and a valid time this cannot fail; and the
-     * caller has its answer (HIPC_E_PEER_GONE) in hand either way. */
-    (void)hipc__sys_timerfd_once(ch->bell_[HIPC__BELL_TIMER], 1);
+    return hipc__sys_timerfd_once(ch->bell_[HIPC__BELL_TIMER], 1);
 }
 
 /* How many rings to drop before arming. The peer rings once per arming
@@ -785,14 +802,15 @@ static void bell_keep_ready(hipc_chan *ch)
 static int bell_drain(hipc_chan *ch, const struct chan_wait *w)
 {
     unsigned f = ch->flags_;
+    int self = (f & BELL_SELF) != 0; /* our own ring is queued too */
     ch->flags_ &= ~(BELL_LEFT | BELL_RUNG);
     if (ch->pos_ == ch->bell_pos_)
-        return HIPC__BELL_DRAIN_ALL;
+        return HIPC__BELL_DRAIN_ALL + self;
     if ((f & BELL_RUNG) != 0 ||
         ((f & BELL_LEFT) != 0 &&
          atomic_load_explicit(&w->sleeping, memory_order_relaxed) == 0))
-        return 1;
-    return 0;
+        return 1 + self;
+    return self;
 }
 
 /* A try failed on an end with a doorbell: arm it, announce the wait, and
@@ -812,17 +830,22 @@ static int bell_arm(hipc_chan *ch, struct rec_pos *r)
      * setting it is a syscall, and in a ping-pong most armings find it
      * running. */
     int keep = now < ch->bell_due_ && ch->bell_due_ - now <= ns;
-    int rc = hipc__bell_arm(ch->bell_, drain, keep ? 0 : ns, &ch->sys_errno);
-    if (rc != HIPC_OK)
-        return rc;
-    if (!keep)
+    /* A drain stopped by an error may have left our self-ring: still
+     * counted, so the next self-ring is not sent beside it. */
+    if (hipc__bell_drain(ch->bell_, drain) == 0)
+        ch->flags_ &= ~BELL_SELF;
+    if (!keep) {
+        int rc = hipc__bell_arm(ch->bell_, ns, &ch->sys_errno);
+        if (rc != HIPC_OK)
+            return rc;
         ch->bell_due_ = hipc__sat_add(now, ns);
+    }
     /* Release: the bell's name before the flag that sends a ringer to
      * it; seq_cst fence: the flag before our look at the index. */
     atomic_store_explicit(&w->sleeping, BELL_ARMED | r->rec,
                           memory_order_release);
     atomic_thread_fence(memory_order_seq_cst);
-    rc = attempt(ch, r);
+    int rc = attempt(ch, r);
     if (rc == HIPC_E_AGAIN)
         ch->flags_ |= BELL_LEFT;
     else if (atomic_exchange_explicit(&w->sleeping, 0, memory_order_relaxed) ==
@@ -871,8 +894,10 @@ static int try_failed(hipc_chan *ch, struct rec_pos *r)
         ch->tries_ = 0;
     if (rc == HIPC_E_PEER_GONE)
         rc = gone_after_last_look(ch, r);
+    /* Gone stays gone, for the loop too. The timer's error is not
+     * reported: the caller has its answer either way. */
     if (rc == HIPC_E_PEER_GONE && (ch->flags_ & HAS_BELL) != 0)
-        bell_keep_ready(ch); /* gone stays gone, for the loop too */
+        (void)bell_ready(ch);
     return rc == HIPC_OK ? HIPC_E_AGAIN : rc;
 }
 
@@ -1067,7 +1092,7 @@ int hipc_chan_close(hipc_chan *ch)
         hipc__bell_close(ch->bell_);
     if ((ch->flags_ & HAS_RING) != 0)
         (void)hipc__sys_close(ch->ringfd_);
-    ch->flags_ &= ~(HAS_BELL | HAS_RING);
+    ch->flags_ &= ~(HAS_BELL | HAS_RING | BELL_SELF);
     ch->state_ = ST_CLOSED;
     ch->hdr_ = NULL;
     ch->ring_ = NULL;
@@ -1086,13 +1111,13 @@ int hipc_chan_get_fd(hipc_chan *ch, int *fd)
     if (fd == NULL)
         return HIPC_E_NULL;
     if ((ch->flags_ & HAS_BELL) == 0) {
-        uint32_t words[HIPC__BELL_WORDS];
+        uint32_t *words = ch->bell_name_;
         rc = hipc__bell_open(ch->bell_, words, (uint32_t)hipc__sys_getpid(),
                              &ch->sys_errno);
         if (rc != HIPC_OK)
             return rc;
         /* Readable at first: the caller's first try arms it. */
-        rc = hipc__sys_timerfd_once(ch->bell_[HIPC__BELL_TIMER], 1);
+        rc = bell_ready(ch);
         if (rc < 0) {
             hipc__bell_close(ch->bell_);
             return hipc__fail_as(&ch->sys_errno, rc, HIPC_E_SYS);

@@ -707,7 +707,7 @@ static int bell_try(hipc_state_reader *r)
     }
     /* News needs no readiness: the caller tries until HIPC_E_AGAIN. */
     if (rc != HIPC_E_AGAIN && rc != HIPC_OK)
-        hipc__board_bell_ready(bd);
+        (void)hipc__board_bell_ready(bd);
     return rc;
 }
 

@@ -24,6 +24,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/shm.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -492,5 +494,45 @@ int hipc_test_bells_in_proc(void)
     while (fgets(line, sizeof line, f) != NULL)
         n += strstr(line, mine) != NULL;
     fclose(f);
+    return n;
+}
+
+/* The bell's socket, found from the epoll set handed out: the set's
+ * targets are listed in /proc/self/fdinfo ("tfd: N"), and the socket is
+ * the one that fstat calls a socket. -1 when there is none. */
+static int bell_socket_of(int epfd)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", epfd);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    int sock = -1, t;
+    while (sock < 0 && fgets(line, sizeof line, f) != NULL) {
+        struct stat st;
+        if (sscanf(line, "tfd: %d", &t) == 1 && fstat(t, &st) == 0 &&
+            S_ISSOCK(st.st_mode))
+            sock = t;
+    }
+    fclose(f);
+    return sock;
+}
+
+int hipc_test_bell_has_ring(int epfd)
+{
+    int sock = bell_socket_of(epfd);
+    assert_true(sock >= 0);
+    unsigned char b;
+    return recv(sock, &b, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
+}
+
+int hipc_test_bell_take_rings(int epfd)
+{
+    int sock = bell_socket_of(epfd);
+    assert_true(sock >= 0);
+    unsigned char b[8];
+    int n = 0;
+    while (recv(sock, b, sizeof b, MSG_DONTWAIT) >= 0)
+        n++;
+    assert_int_equal(errno, EAGAIN);
     return n;
 }

@@ -257,6 +257,19 @@ int64_t hipc_test_now_ns(void);
  * machine delays the interrupt. */
 #define hipc_test_timer_ready(fd) hipc_test_readable((fd), 10000)
 
+/* Readiness a bell gives itself (at first, after HIPC_E_PEER_GONE): a
+ * datagram queued before the call returned, so polled, not waited for -
+ * late readiness fails the test. */
+#define hipc_test_ready_now(fd) hipc_test_readable((fd), 0)
+
+/* Whether a datagram is queued on the bell behind the epoll descriptor
+ * `epfd` (found through /proc/self/fdinfo; not consumed): tells readiness
+ * a bell gave itself from that of its timer. */
+int hipc_test_bell_has_ring(int epfd);
+
+/* Reads away every datagram queued on that bell and counts them. */
+int hipc_test_bell_take_rings(int epfd);
+
 /* Whether the fault build's HIPC_FAULT_MODE makes first reads fail with
  * EAGAIN: a bell's drain then stops early and leaves a ring behind
  * (spurious readiness, allowed). */

@@ -81,7 +81,8 @@ static void get_fd_checks_arguments_and_keeps_one_descriptor(void **st)
     assert_int_equal(hipc_bcast_get_fd(&c, &fd2), HIPC_OK);
     assert_int_equal(fd, fd2);
     assert_int_equal(hipc_test_bells_in_proc(), before + 1);
-    assert_true(hipc_test_timer_ready(fd));
+    assert_true(hipc_test_ready_now(fd));
+    assert_true(hipc_test_bell_has_ring(fd));
     int64_t t0 = hipc_test_now_ns();
     assert_int_equal(drain(&c, &rc, &last), 0);
     assert_int_equal(rc, HIPC_E_AGAIN);
@@ -197,7 +198,8 @@ static void an_epoll_consumer_reads_a_stream_then_hears_the_kill(void **st)
         (void)drain(&c, &rc, &last);
     } while (rc == HIPC_E_AGAIN && hipc_test_now_ns() < end);
     assert_int_equal(rc, HIPC_E_PEER_GONE);
-    assert_true(hipc_test_timer_ready(fd));
+    assert_true(hipc_test_ready_now(fd));
+    assert_true(hipc_test_bell_has_ring(fd));
     assert_int_equal(hipc_bcast_recv(&c, &last, sizeof last, 0),
                      HIPC_E_PEER_GONE);
     close(ep);
@@ -227,7 +229,8 @@ static void a_closing_producer_rings_at_once(void **st)
     assert_true(hipc_test_readable(fd, LONG_MS));
     assert_int_equal(hipc_bcast_recv(&c, &last, sizeof last, 0),
                      HIPC_E_PEER_GONE);
-    assert_true(hipc_test_timer_ready(fd));
+    assert_true(hipc_test_ready_now(fd));
+    assert_true(hipc_test_bell_has_ring(fd));
     assert_int_equal(hipc_bcast_close(&c), HIPC_OK);
 }
 

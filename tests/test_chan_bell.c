@@ -78,7 +78,8 @@ static void get_fd_checks_its_arguments_and_keeps_one_descriptor(void **state)
     assert_int_equal(fd, fd2);
     assert_int_equal(hipc_test_bells_in_proc(), before + 1);
     /* Readable at first; a try that finds nothing arms it. */
-    assert_true(hipc_test_timer_ready(fd));
+    assert_true(hipc_test_ready_now(fd));
+    assert_true(hipc_test_bell_has_ring(fd));
     char b[8];
     int64_t t0 = hipc_test_now_ns();
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_AGAIN);
@@ -303,7 +304,8 @@ static void a_killed_producer_wakes_the_loop_and_reads_as_gone(void **state)
     pid_t pid = start_holder(&r);
     assert_int_equal(hipc_chan_get_fd(&c, &fd), HIPC_OK);
     char b[8];
-    assert_true(hipc_test_timer_ready(fd));
+    assert_true(hipc_test_ready_now(fd));
+    assert_true(hipc_test_bell_has_ring(fd));
     int64_t t0 = hipc_test_now_ns();
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_AGAIN);
     hipc_test_assert_quiet_since(fd, t0, QUIET_NS);
@@ -318,7 +320,8 @@ static void a_killed_producer_wakes_the_loop_and_reads_as_gone(void **state)
         rc = hipc_chan_recv(&c, b, sizeof b, 0);
     }
     assert_int_equal(rc, HIPC_E_PEER_GONE);
-    assert_true(hipc_test_timer_ready(fd));
+    assert_true(hipc_test_ready_now(fd));
+    assert_true(hipc_test_bell_has_ring(fd));
     assert_int_equal(hipc_chan_close(&c), HIPC_OK);
     region_free(&r);
 }
@@ -342,7 +345,8 @@ static void a_try_finds_a_killed_producer_gone(void **state)
     assert_int_equal(hipc_chan_set_spin(&c, (int64_t)60 * 1000000000), HIPC_OK);
     char b[8];
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_PEER_GONE);
-    assert_true(hipc_test_timer_ready(fd));
+    assert_true(hipc_test_ready_now(fd));
+    assert_true(hipc_test_bell_has_ring(fd));
     assert_int_equal(hipc_chan_close(&c), HIPC_OK);
     region_free(&r);
 }
@@ -503,7 +507,8 @@ static void a_peer_closing_during_the_arming_leaves_it_readable(void **state)
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_PEER_GONE);
     assert_int_equal(hipc_fault_calls(HIPC_SYS_TIMERFD_SETTIME) >= 1, 1);
     hipc_fault_reset();
-    assert_true(hipc_test_timer_ready(fd));
+    assert_true(hipc_test_ready_now(fd));
+    assert_true(hipc_test_bell_has_ring(fd));
     assert_int_equal(hipc_chan_recv(&c, b, sizeof b, 0), HIPC_E_PEER_GONE);
     assert_int_equal(hipc_chan_close(&c), HIPC_OK);
     region_free(&r);

@@ -6,7 +6,9 @@
  * claims, the probe that takes one over and the refused rings that free
  * the others. */
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "board.h"
 #include "hipc/bcast.h"
@@ -125,6 +127,66 @@ static int bcast_rings(void *p, int *sys_errno)
     return HIPC_OK;
 }
 
+/* As test_fault_bell.c: readable when get_fd or a final answer returns
+ * (a ring the reader sent itself), or, when that ring failed, with the
+ * timer's interrupt. Anything else ends the case as failed. */
+static void ready_or_die(int fd, const char *when)
+{
+    int ok = hipc_fault_fired()
+                 ? hipc_test_readable(fd, 5000)
+                 : hipc_test_ready_now(fd) && hipc_test_bell_has_ring(fd);
+    if (!ok) {
+        fprintf(stderr, "the bell was not readable %s\n", when);
+        _exit(1);
+    }
+}
+
+/* A final answer of a try: readable, twice (nothing was armed between). */
+#define GONE_STEP(h, call, fd)                                                 \
+    do {                                                                       \
+        int g_ = (call);                                                       \
+        if (g_ != HIPC_E_PEER_GONE)                                            \
+            FAULT_STEP(h, g_ >= 0 ? HIPC_E_CORRUPT : g_);                      \
+        ready_or_die(fd, "after HIPC_E_PEER_GONE");                            \
+    } while (0)
+
+static int state_self_rings(void *p, int *sys_errno)
+{
+    struct fan_ctx *x = p;
+    int fd = -1;
+    FAULT_STEP(x->w, hipc_state_create(&x->w, KEY, VSIZE, NULL));
+    FAULT_STEP(x->r, hipc_state_open_reader(&x->r, KEY, NULL));
+    FAULT_STEP(x->r, hipc_state_get_fd(&x->r, &fd));
+    ready_or_die(fd, "at first");
+    TRY_STEP(x->r, hipc_state_wait(&x->r, 0));
+    TRY_STEP(x->r, hipc_state_wait(&x->r, 0));
+    FAULT_STEP(x->w, hipc_state_remove(&x->w));
+    FAULT_STEP(x->w, hipc_state_close_writer(&x->w));
+    GONE_STEP(x->r, hipc_state_wait(&x->r, 0), fd);
+    GONE_STEP(x->r, hipc_state_wait(&x->r, 0), fd);
+    FAULT_STEP(x->r, hipc_state_close_reader(&x->r));
+    return HIPC_OK;
+}
+
+static int bcast_self_rings(void *p, int *sys_errno)
+{
+    struct fan_ctx *x = p;
+    char buf[32] = {0};
+    int fd = -1;
+    FAULT_STEP(x->p, hipc_bcast_create(&x->p, KEY, NULL));
+    FAULT_STEP(x->c, hipc_bcast_open_consumer(&x->c, KEY, NULL));
+    FAULT_STEP(x->c, hipc_bcast_get_fd(&x->c, &fd));
+    ready_or_die(fd, "at first");
+    TRY_STEP(x->c, hipc_bcast_recv(&x->c, buf, sizeof buf, 0));
+    TRY_STEP(x->c, hipc_bcast_recv(&x->c, buf, sizeof buf, 0));
+    FAULT_STEP(x->p, hipc_bcast_remove(&x->p));
+    FAULT_STEP(x->p, hipc_bcast_close(&x->p));
+    GONE_STEP(x->c, hipc_bcast_recv(&x->c, buf, sizeof buf, 0), fd);
+    GONE_STEP(x->c, hipc_bcast_recv(&x->c, buf, sizeof buf, 0), fd);
+    FAULT_STEP(x->c, hipc_bcast_close(&x->c));
+    return HIPC_OK;
+}
+
 /* As the channel's bell (test_fault_bell.c): a ring that cannot be made
  * and a drain that fails are the timer's to cover; a name taken is
  * HIPC_E_EXISTS; a timer that cannot be armed is HIPC_E_SYS. As the state
@@ -165,6 +227,10 @@ static void fan_scenarios_survive_every_syscall_failure(void **state)
          fan_accepts},
         {"state bell: a full board's dead claim taken over", state_takes_over,
          fan_release, fan_accepts},
+        {"state bell: readable at first and after the writer closed",
+         state_self_rings, fan_release, fan_accepts},
+        {"bcast bell: readable at first and after the producer closed",
+         bcast_self_rings, fan_release, fan_accepts},
     };
     FAULT_DRIVE_ALL(scenarios);
 }

@@ -79,7 +79,8 @@ static void get_fd_checks_arguments_and_keeps_one_descriptor(void **st)
     assert_int_equal(hipc_state_get_fd(&r, &fd2), HIPC_OK);
     assert_int_equal(fd, fd2);
     assert_int_equal(hipc_test_bells_in_proc(), before + 1);
-    assert_true(hipc_test_timer_ready(fd));
+    assert_true(hipc_test_ready_now(fd));
+    assert_true(hipc_test_bell_has_ring(fd));
     int64_t t0 = hipc_test_now_ns();
     assert_int_equal(drain(&r, &rc), 0);
     assert_int_equal(rc, HIPC_E_AGAIN);
@@ -200,7 +201,8 @@ static void epoll_reader_hears_a_writer_process_and_its_death(void **st)
         rc = hipc_state_wait(&r, 0);
     } while (rc == HIPC_E_AGAIN && hipc_test_now_ns() < end);
     assert_int_equal(rc, HIPC_E_PEER_GONE);
-    assert_true(hipc_test_timer_ready(fd));
+    assert_true(hipc_test_ready_now(fd));
+    assert_true(hipc_test_bell_has_ring(fd));
     assert_int_equal(hipc_state_wait(&r, 0), HIPC_E_PEER_GONE);
     close(ep);
     close(go[0]);
@@ -233,7 +235,8 @@ static void a_closing_writer_rings_at_once(void **st)
     assert_int_equal(hipc_state_close_writer(&w), HIPC_OK);
     assert_true(hipc_test_readable(fd, LONG_MS));
     assert_int_equal(hipc_state_wait(&r, 0), HIPC_E_PEER_GONE);
-    assert_true(hipc_test_timer_ready(fd));
+    assert_true(hipc_test_ready_now(fd));
+    assert_true(hipc_test_bell_has_ring(fd));
     assert_int_equal(hipc_state_close_reader(&r), HIPC_OK);
 }
 

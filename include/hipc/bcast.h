@@ -252,7 +252,8 @@ int hipc_bcast_recv(hipc_bcast *b, void *buf, size_t cap, int64_t timeout_ns);
  *
  * hipc_bcast_get_fd() gives a consumer a descriptor, in *fd, to watch for
  * readability with the caller's other descriptors:
- *   - it is readable at first (within moments, as with a channel end);
+ *   - it is readable when hipc_bcast_get_fd() returns, until the next
+ *     call that arms it (as a channel end's);
  *   - when it is readable, call hipc_bcast_recv() with timeout 0 until it
  *     answers HIPC_E_AGAIN, or a final code such as HIPC_E_PEER_GONE;
  *   - such a try never spins or waits;
@@ -260,7 +261,7 @@ int hipc_bcast_recv(hipc_bcast *b, void *buf, size_t cap, int64_t timeout_ns);
  *     message is published, or once the producer has closed (at once) or
  *     died (seen within about 50 ms: a try with a descriptor asks /proc,
  *     at most once per 50 ms). After HIPC_E_PEER_GONE it is readable
- *     again moments later (with its timer's interrupt) and stays so:
+ *     when that call returns and stays readable:
  *     take it out of the loop, or try again later (a successor may take
  *     over).
  * Readiness can be spurious (a late ring, the timer beat, anybody in the

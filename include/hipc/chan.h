@@ -165,11 +165,13 @@ typedef struct hipc_chan {
     void *own_wait_, *peer_wait_;
     /* The doorbell (hipc_chan_get_fd): its epoll set, socket and timer;
      * the socket this end rings its peer's bell from; where our position
-     * was at the last arming; when the bell's timer runs out. Valid as
-     * flags_ says. */
+     * was at the last arming; the bell's name (our own copy: the one in
+     * the segment is the peer's to read, and to scribble on); when the
+     * bell's timer runs out. Valid as flags_ says. */
     int bell_[3];
     int ringfd_;
     uint32_t bell_pos_;
+    uint32_t bell_name_[3];
     int64_t bell_due_;
 } hipc_chan;
 
@@ -359,9 +361,9 @@ int hipc_chan_release(hipc_chan *ch);
  * hipc_chan_get_fd() gives this end a descriptor, in *fd, that the
  * caller watches for readability (POLLIN / EPOLLIN / UV_READABLE) with
  * its other descriptors. The protocol is that of a non-blocking socket:
- *   - the descriptor is readable at first (its timer is set to run out
- *     at once: the readiness comes with the timer's interrupt, so a wait
- *     sees it, a zero-timeout poll right after this call may not yet);
+ *   - the descriptor is readable when hipc_chan_get_fd() returns (the
+ *     handle has rung its own bell), and stays readable until the next
+ *     call that arms it;
  *   - when it is readable, make the call the end waits for (send,
  *     reserve, recv or peek) with timeout 0, until it answers
  *     HIPC_E_AGAIN (or a final code such as HIPC_E_PEER_GONE);
@@ -373,6 +375,12 @@ int hipc_chan_release(hipc_chan *ch);
  *     closed its end, or died (seen within about 50 ms plus
  *     HIPC_CHAN_PEER_CHECK_NS; a peer that hipc cannot see, as
  *     hipc_chan_get_peer() calls HIDDEN, only when it closes).
+ *     After HIPC_E_PEER_GONE it is readable when that call returns, and
+ *     stays readable until the next call that arms it (which, the peer
+ *     still gone, leaves it readable again): take it out of the loop.
+ * Should the bell fail to ring itself (the kernel out of memory for the
+ * datagram), its timer is set to run out at once instead: readable a
+ * moment later, with the timer's interrupt.
  * Readiness can be spurious (a late ring, a timer beat, anybody in the
  * network namespace sending to the bell): the call then answers
  * HIPC_E_AGAIN again and arms again. A wake-up is never lost; one that

@@ -271,7 +271,8 @@ int hipc_state_get_writer(hipc_state_reader *r, pid_t *pid);
  *
  * hipc_state_get_fd() gives the reader a descriptor, in *fd, to watch for
  * readability with the caller's other descriptors:
- *   - it is readable at first (within moments, as with a channel end);
+ *   - it is readable when hipc_state_get_fd() returns, until the next
+ *     call that arms it (as a channel end's);
  *   - when it is readable, call hipc_state_wait(r, 0) (and
  *     hipc_state_read() after each HIPC_OK) until the wait answers
  *     HIPC_E_AGAIN, or a final code such as HIPC_E_PEER_GONE;
@@ -279,9 +280,9 @@ int hipc_state_get_writer(hipc_state_reader *r, pid_t *pid);
  *   - its HIPC_E_AGAIN arms the descriptor: it becomes readable once a
  *     value of another generation is published, or once the writer has
  *     closed (at once) or died (seen within about HIPC_STATE_SLICE_NS).
- *     After HIPC_E_PEER_GONE it is readable again moments later (with
- *     its timer's interrupt) and stays so: take it out of the loop, or
- *     try again later (a successor may take over).
+ *     After HIPC_E_PEER_GONE it is readable when that call returns and
+ *     stays readable: take it out of the loop,
+ *     or try again later (a successor may take over).
  * Readiness can be spurious (a late ring, the timer beat, anybody in the
  * network namespace sending to the bell): the try then answers
  * HIPC_E_AGAIN again and arms again. A wake-up is never lost. The writer
