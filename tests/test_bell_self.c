@@ -22,6 +22,9 @@
 #include "hipc/state.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL(
+    "a doorbell is a socket, an epoll set and a timer, which a world does not simulate")
+
 #define CAP 4096u
 /* The consumer's bell's name words in the channel header (struct
  * chan_hdr, lib/chan.c: its wait line, sleeping and futex words first). */
