@@ -200,6 +200,11 @@ static void hook_fires_before_real_descriptors(void **state)
     assert_true(fd >= 0);
     assert_int_equal(hook_calls, 1);
     assert_int_equal(hook_fds, before);
+    int plain = hipc__sys_fcntl(fd, F_DUPFD, 0);
+    assert_true(plain >= 0);
+    assert_int_equal(hook_calls, 2);
+    assert_int_equal(hipc__sys_close(plain), 0);
+    hook_calls -= 2; /* counted from here as before */
     int dup = hipc__sys_fcntl(fd, F_DUPFD_CLOEXEC, 0);
     assert_true(dup >= 0);
     assert_int_equal(hook_calls, 2);
