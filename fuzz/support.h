@@ -50,25 +50,50 @@ int hipc_fuzz_shmctl(int id, int cmd, struct shmid_ds *ds);
 void hipc_fuzz_check_fds(int expected);
 
 /* The descriptor leak check of one input: mark before it, check after.
- * Against the real kernel every input counts /proc/self/fd. While a
- * simulated kernel runs (HIPC_FAULT_SIM=1), where that count would cost
- * more than the input, every input is checked cheaply and exactly for
- * what can leak there - the simulation's own descriptors (its count, no
- * syscall), and a real one (whether the number that was the lowest free
- * one before the input is free after it: the kernel hands out the lowest
- * free number, so any descriptor the input leaves open takes that one
- * unless the input also closed one below it) - and the first input and
- * every HIPC_FUZZ_FD_FULL_EVERY-th one also get the full count, which
- * catches that last case too. A run of one input (a crash replayed) is
- * always counted in full. */
+ * Against the real kernel every input counts /proc/self/fd before and
+ * after. While a simulated kernel runs (HIPC_FAULT_SIM=1), where that
+ * count would cost more than the input, an input pays for what it can
+ * leak, and only for that:
+ *  - the simulation's own descriptors: their number, before and after,
+ *    exactly and without a syscall;
+ *  - real descriptors: an input can open or close one only through a
+ *    call that reaches the kernel, and every such call hipc makes goes
+ *    through the seam, which tells this harness first (lib/sim.h's
+ *    hook); so do the target's own (hipc_fuzz_real_fd_ahead). The real
+ *    count is taken at the first such call of the input, before it
+ *    runs, and compared after the input: an input that touched no real
+ *    descriptor cannot have leaked one and costs nothing, and one that
+ *    did is checked exactly, as against the real kernel;
+ *  - and, for a descriptor made behind the seam's back (a call hipc
+ *    should not make), the first input and every
+ *    HIPC_FUZZ_FD_FULL_EVERY-th one are counted before and after
+ *    whatever they do.
+ * The harness checks on its first input in a world that the hook works:
+ * a real descriptor left open through the seam must be seen. */
 #define HIPC_FUZZ_FD_FULL_EVERY 64
 typedef struct hipc_fuzz_fds {
-    int count;       /* open descriptors, -1: not counted */
-    int lowest_free; /* -1: not probed */
-    long sim;        /* simulated descriptors, -1: no simulation */
+    int count;         /* open descriptors, -1: not counted */
+    long sim;          /* simulated descriptors, -1: no simulation */
+    unsigned long sig; /* hipc's signal calls so far (fault builds) */
 } hipc_fuzz_fds;
 void hipc_fuzz_fds_mark(hipc_fuzz_fds *m);
 void hipc_fuzz_fds_check(const hipc_fuzz_fds *m);
+
+/* The target is about to open or close a real descriptor itself (not
+ * through hipc or hipc_fuzz_*): call it first, in a world, so that the
+ * input's leak check counts them (see above). Harmless elsewhere. */
+void hipc_fuzz_real_fd_ahead(void);
+
+/* Whether the input since `m` was marked may have touched the process's
+ * real state - opened or closed a real descriptor, or made a signal call
+ * through hipc (SIGMASK, SIGPENDING, SIGTIMEDWAIT) - so that a check of
+ * that state (SIGPIPE pending or blocked) is needed. Always 1 without a
+ * simulated kernel. Call it before hipc_fuzz_fds_check. */
+int hipc_fuzz_fds_touched_real(const hipc_fuzz_fds *m);
+
+/* Whether `fd` is a simulated kernel's descriptor (a write to it cannot
+ * raise SIGPIPE); 0 without a simulation. */
+int hipc_fuzz_fd_is_sim(int fd);
 
 /* Non-zero while a simulated kernel answers hipc's calls. */
 int hipc_fuzz_sim_running(void);

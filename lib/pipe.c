@@ -380,12 +380,22 @@ static int guard_mask(hipc_pipe *p, struct sigpipe_guard *g)
     return HIPC_OK;
 }
 
-/* How this handle's writes keep SIGPIPE away: not at all when the caller
- * does, with RWF_NOSIGNAL until the kernel has refused it once, else with
- * the mask. The one place that decides. */
+/* Whether this handle's writes need no guard: the caller keeps SIGPIPE
+ * away itself, or the write end is a simulated kernel's descriptor, which
+ * raises no signal (asked once per writing call: see hipc__sys_fd_is_sim;
+ * the mask's calls would be the only real syscalls of a simulated write). */
+static HIPC_INLINE int unguarded(const hipc_pipe *p)
+{
+    return (p->flags_ & HIPC_PIPE_SIGPIPE_IGNORED) ||
+           hipc__sys_fd_is_sim(p->write_fd);
+}
+
+/* How this handle's writes keep SIGPIPE away: not at all when unguarded,
+ * with RWF_NOSIGNAL until the kernel has refused it once, else with the
+ * mask. The one place that decides. */
 static HIPC_INLINE enum guard_how guard_how_for(const hipc_pipe *p)
 {
-    if (p->flags_ & HIPC_PIPE_SIGPIPE_IGNORED)
+    if (unguarded(p))
         return GUARD_PLAIN;
     return atomic_load_explicit(&nosig_refused, memory_order_relaxed)
                ? GUARD_MASK
@@ -729,7 +739,7 @@ HIPC_NOINLINE static int transfer(hipc_pipe *p, enum op op, const void *buf,
 static HIPC_INLINE ssize_t write_unmasked(const hipc_pipe *p, const void *buf,
                                           size_t len)
 {
-    if (p->flags_ & HIPC_PIPE_SIGPIPE_IGNORED)
+    if (unguarded(p))
         return hipc__sys_write(p->write_fd, buf, len);
     struct iovec v = {.iov_base = (void *)(uintptr_t)buf, .iov_len = len};
     return hipc__sys_writev_nosignal(p->write_fd, &v, 1);
@@ -750,7 +760,7 @@ int hipc_pipe_write_all(hipc_pipe *p, const void *buf, size_t len, size_t *done,
     }
     /* Refused, the flag wrote nothing: the write starts again, masked. */
     struct tried first = {.made = 1, .n = n};
-    if (!(p->flags_ & HIPC_PIPE_SIGPIPE_IGNORED) && nosignal_refused(n))
+    if (!unguarded(p) && nosignal_refused(n))
         first = NOT_TRIED;
     return transfer(p, OP_WRITE, buf, len, timeout_ns, first, done);
 }

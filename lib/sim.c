@@ -49,6 +49,13 @@
 #endif
 
 int hipc__sim_on;
+void (*hipc__sim_real_fd_hook)(void);
+
+void hipc__sim_real_fd_ahead(void)
+{
+    if (hipc__sim_on && hipc__sim_real_fd_hook != NULL)
+        hipc__sim_real_fd_hook();
+}
 
 /* Segment memory and pipe buffers; aligned for the largest page size
  * Linux uses, so an attachment is page-aligned as the kernel's are. */

@@ -61,6 +61,15 @@ void hipc__sim_reidentify(void);
 extern int hipc__sim_on;
 #define hipc__sim_active() (hipc__sim_on != 0)
 
+/* Called, while a world runs and when set, before each call the seam
+ * lets through to the kernel that may open or close a real descriptor
+ * (open, openat, dup2, fcntl's F_DUPFD, close, fclose): a fuzz harness
+ * counts the process's descriptors there, at the first such call of an
+ * input, and so pays for a leak check only in the inputs that could
+ * leak. NULL: nothing is called. */
+extern void (*hipc__sim_real_fd_hook)(void);
+void hipc__sim_real_fd_ahead(void);
+
 /* Limits of a simulated world; 0 in a field: the default. 64 bits, as
  * hipc_testing_sim_limits's, so that a limit too big for a 32-bit size_t
  * is refused rather than cut. */

@@ -55,6 +55,16 @@
 #define SIM_MEM(addr, expr) SIM(expr)
 #endif
 
+/* Before a call that may open or close a real descriptor: a world's
+ * harness may want to count them first (lib/sim.h). */
+#ifdef HIPC_FAULT_INJECTION
+#define REAL_FD_AHEAD() hipc__sim_real_fd_ahead()
+#else
+#define REAL_FD_AHEAD()                                                        \
+    do {                                                                       \
+    } while (0)
+#endif
+
 /* Fails the call early when the fault plan says so (test builds only). */
 #define FAULT_POINT(call)                                                      \
     do {                                                                       \
@@ -171,14 +181,27 @@ int hipc__sys_close(int fd)
         r = hipc__sim_close(fd);
     else
 #endif
+    {
+        REAL_FD_AHEAD();
         r = close(fd) < 0 ? neg_errno() : 0;
+    }
     return fault != 0 ? -fault : r;
 }
+
+#ifdef HIPC_FAULT_INJECTION
+/* No fault point: it is a question about the seam, not a syscall. */
+int hipc__sys_fd_is_sim(int fd)
+{
+    return hipc__sim_active() && hipc__sim_fd(fd);
+}
+#endif
 
 int hipc__sys_fcntl(int fd, int cmd, int arg)
 {
     FAULT_POINT(FCNTL);
     SIM_FD(fd, hipc__sim_fcntl(fd, cmd, arg));
+    if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+        REAL_FD_AHEAD();
     int r = fcntl(fd, cmd, arg);
     return r < 0 ? neg_errno() : r;
 }
@@ -245,6 +268,7 @@ int hipc__sys_open(const char *path, int flags)
     if (sim != 1)
         return sim;
 #endif
+    REAL_FD_AHEAD();
     int fd = open(path, flags | O_CLOEXEC);
     return fd < 0 ? neg_errno() : fd;
 }
@@ -271,6 +295,7 @@ int hipc__sys_dup2(int from, int to)
     FAULT_POINT(DUP2);
     SIM_FD(from, -ENOSYS);
     SIM_FD(to, -ENOSYS);
+    REAL_FD_AHEAD();
     int r = dup2(from, to);
     return r < 0 ? neg_errno() : r;
 }
@@ -279,6 +304,7 @@ int hipc__sys_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
     /* Opening a FIFO blocks until its other side comes, unless O_NONBLOCK. */
     FAULT_POINT_IF(OPENAT, (flags & O_NONBLOCK) ? 0u : HIPC_FAULT_CAN_EINTR);
+    REAL_FD_AHEAD();
     int fd = openat(dirfd, path, flags | O_CLOEXEC, mode);
     return fd < 0 ? neg_errno() : fd;
 }
@@ -581,6 +607,7 @@ int hipc__sys_fclose(FILE *f)
 {
     /* An injected failure releases the stream too, as fclose always does. */
     int fault = hipc_fault_errno(HIPC_SYS_CLOSE);
+    REAL_FD_AHEAD();
     int r = fclose(f) != 0 ? neg_errno() : 0;
     return fault != 0 ? -fault : r;
 }

@@ -77,6 +77,19 @@ static inline ssize_t hipc__sys_write(int fd, const void *buf, size_t len)
 }
 #endif
 int hipc__sys_close(int fd);
+
+/* Whether `fd` is one of a simulated kernel's descriptors while one runs
+ * (lib/sim.h). A write to one reaches no kernel and so cannot raise
+ * SIGPIPE: the pipe module asks once per writing call and then skips its
+ * SIGPIPE guard, whose signal-mask calls would be real syscalls, the only
+ * ones left in a simulated write. A real descriptor written inside a
+ * world is guarded as always. Without a fault plan the answer is the
+ * constant 0, so a release build asks nothing and keeps its code. */
+#ifdef HIPC_FAULT_INJECTION
+int hipc__sys_fd_is_sim(int fd);
+#else
+#define hipc__sys_fd_is_sim(fd) ((void)(fd), 0)
+#endif
 int hipc__sys_fcntl(int fd, int cmd, int arg);
 int hipc__sys_fstat(int fd, struct stat *st);
 int hipc__sys_stat(const char *path, struct stat *st);

@@ -265,7 +265,8 @@ int hipc_testing_bcast_peer(hipc_bcast *peer, const void *bytes, size_t len);
  * an endless futex wait (hipc makes none), a read, write or endless
  * poll that would have to wait (there is nobody to wait for; a poll with
  * a finite timeout returns 0 at once and the caller's clock decides),
- * poll over a mix of simulated and real descriptors, packet-mode pipes
+ * poll over a real descriptor (alone or among simulated ones, so a call
+ * on a real pipe that would poll first fails), packet-mode pipes
  * (O_DIRECT), dup2 of a simulated descriptor, FIFOs (mkfifoat), the
  * doorbell's socket, epoll and timer. Not simulated and left to the
  * kernel: plain files and stat, clocks, signals (kill, masks), the rest
@@ -275,7 +276,9 @@ int hipc_testing_bcast_peer(hipc_bcast *peer, const void *bytes, size_t len);
  * segment has the same address (shmat with an address other than NULL is
  * EINVAL); memory stays readable and writable after shmdt and under
  * SHM_RDONLY (no SIGSEGV); a write to a pipe with no reader raises no
- * SIGPIPE; a blocking write that fills the pipe returns the bytes that
+ * SIGPIPE, so hipc writes to a simulated pipe without its SIGPIPE guard
+ * (no signal-mask call; a real pipe written in a world is guarded as
+ * always); a blocking write that fills the pipe returns the bytes that
  * fit; supplementary groups are not consulted; ENOMEM when the arena
  * (HIPC_SIM_ARENA_BYTES, a CMake cache variable) is full; a process that
  * changes its ids inside a world (without a fork) is still seen with
