@@ -444,11 +444,10 @@ int hipc__sys_clock_monotonic(struct timespec *ts)
 static int sim_futex_wait(const unsigned *word, unsigned expected,
                           const struct timespec *ts)
 {
-    if (__atomic_load_n(word, __ATOMIC_RELAXED) != expected)
-        return -EAGAIN;
-    if (ts != NULL)
+    int changed = __atomic_load_n(word, __ATOMIC_RELAXED) != expected;
+    if (!changed && ts != NULL)
         (void)nanosleep(ts, NULL);
-    return ts != NULL ? -ETIMEDOUT : -ENOSYS;
+    return changed ? -EAGAIN : ts != NULL ? -ETIMEDOUT : -ENOSYS;
 }
 #endif
 
