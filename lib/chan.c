@@ -93,6 +93,14 @@ enum seg_origin { SEG_OPENED, SEG_CREATED };
 #define BELL_LEFT 0x10000000u
 #define BELL_RUNG 0x08000000u
 #define BELL_SELF 0x04000000u
+/* The last failed try kept the descriptor ready instead of arming it;
+ * bell_keep_until_ is when the spin after the last progress ends (see
+ * bell_try_failed). */
+#define BELL_KEPT 0x02000000u
+/* A spin shorter than one round through the caller's loop (its wait is a
+ * syscall at least) would be over before the loop is back: an end with
+ * such a spin arms at its first failed try. */
+#define KEEP_MIN_NS ((int64_t)1000)
 
 /* In a wait line's sleeping word: the waiter waits on its doorbell, not
  * on the futex (the rest of the word is what it waits for, as ever). */
@@ -804,7 +812,9 @@ static int bell_drain(hipc_chan *ch, const struct chan_wait *w)
     unsigned f = ch->flags_;
     int self = (f & BELL_SELF) != 0; /* our own ring is queued too */
     ch->flags_ &= ~(BELL_LEFT | BELL_RUNG);
-    if (ch->pos_ == ch->bell_pos_)
+    /* After a spin that kept the descriptor ready, the wake-ups were our
+     * own self-rings: counted already. */
+    if (ch->pos_ == ch->bell_pos_ && (f & BELL_KEPT) == 0)
         return HIPC__BELL_DRAIN_ALL + self;
     if ((f & BELL_RUNG) != 0 ||
         ((f & BELL_LEFT) != 0 &&
@@ -818,14 +828,15 @@ static int bell_drain(hipc_chan *ch, const struct chan_wait *w)
  * announcement). The timer bounds the one race the peer's fence-free
  * publish leaves open (see publish_tail): short after progress, a slice
  * after a spell without. HIPC_E_AGAIN when armed. */
-static int bell_arm(hipc_chan *ch, struct rec_pos *r)
+static int bell_arm(hipc_chan *ch, struct rec_pos *r, int64_t now)
 {
     struct chan_wait *w = own_wait(ch);
-    int64_t ns = ch->pos_ != ch->bell_pos_ ? FIRST_SLICE_NS : SLICE_NS;
-    int64_t now = 0;
+    int64_t ns = ch->pos_ != ch->bell_pos_ || (ch->flags_ & BELL_KEPT) != 0
+                     ? FIRST_SLICE_NS
+                     : SLICE_NS;
     int drain = bell_drain(ch, w);
     ch->bell_pos_ = ch->pos_;
-    (void)now_ns(ch, &now); /* cannot fail (see now_ns) */
+    ch->flags_ &= ~BELL_KEPT;
     /* A timer that is still running and runs out soon enough is kept:
      * setting it is a syscall, and in a ping-pong most armings find it
      * running. */
@@ -854,6 +865,55 @@ static int bell_arm(hipc_chan *ch, struct rec_pos *r)
     return rc;
 }
 
+/* Keeps the descriptor readable without announcing a wait, with a fresh
+ * event at every such try (a loop that waits edge-triggered comes back
+ * too): the self-ring queued by the last one (and a ring a ringer may
+ * have queued) read away, a new one sent - one syscall each, no timer
+ * interrupt, and never more than one self-ring queued. An announcement
+ * still up from an earlier arming is taken down, so the peer does not
+ * ring while we spin; if a ringer took it first, its ring is read here.
+ * HIPC_E_AGAIN, or HIPC_E_SYS when neither the self-ring nor the timer
+ * can make the descriptor readable. */
+static int bell_keep(hipc_chan *ch)
+{
+    if ((ch->flags_ & BELL_LEFT) != 0) {
+        ch->flags_ &= ~BELL_LEFT;
+        if (atomic_exchange_explicit(&own_wait(ch)->sleeping, 0,
+                                     memory_order_relaxed) == 0)
+            ch->flags_ |= BELL_RUNG;
+    }
+    int n = ((ch->flags_ & BELL_SELF) != 0) + ((ch->flags_ & BELL_RUNG) != 0);
+    if (n != 0 && hipc__bell_drain(ch->bell_, n) == 0)
+        ch->flags_ &= ~(BELL_SELF | BELL_RUNG);
+    int rc = bell_ready(ch);
+    if (rc < 0)
+        return hipc__fail_as(&ch->sys_errno, rc, HIPC_E_SYS);
+    ch->flags_ |= BELL_KEPT;
+    return HIPC_E_AGAIN;
+}
+
+/* A try failed on an end with a doorbell. For the spin time after the
+ * last progress it does not arm but keeps the descriptor readable: the
+ * caller's loop comes straight back and tries again, so its wait in
+ * epoll_wait (or poll) is the spin a blocking call makes in hipc, a try
+ * itself never waits, and the peer has no reason to ring. Once the spin
+ * time has passed without progress the try arms. The spin is counted
+ * from the first failed try after progress, a moment after it. */
+static int bell_try_failed(hipc_chan *ch, struct rec_pos *r)
+{
+    int64_t now = 0;
+    (void)now_ns(ch, &now); /* cannot fail (see now_ns) */
+    if (ch->pos_ != ch->bell_pos_ && ch->spin_ns >= KEEP_MIN_NS) {
+        ch->bell_pos_ = ch->pos_;
+        ch->bell_keep_until_ = hipc__sat_add(now, ch->spin_ns);
+        return bell_keep(ch);
+    }
+    if ((ch->flags_ & BELL_KEPT) != 0 && ch->pos_ == ch->bell_pos_ &&
+        now < ch->bell_keep_until_)
+        return bell_keep(ch);
+    return bell_arm(ch, r, now);
+}
+
 /* A try (timeout 0) found nothing to do. A peer that closed is news at
  * once; one killed without closing only /proc can tell, so a try asks it
  * too, at most once per HIPC_CHAN_PEER_CHECK_NS. The clock that says when
@@ -864,7 +924,7 @@ static int bell_arm(hipc_chan *ch, struct rec_pos *r)
 static int try_failed(hipc_chan *ch, struct rec_pos *r)
 {
     if ((ch->flags_ & HAS_BELL) != 0) {
-        int rc = bell_arm(ch, r);
+        int rc = bell_try_failed(ch, r);
         if (rc != HIPC_E_AGAIN)
             return rc;
         /* An armed try is woken by the timer to look after its peer:
@@ -1092,7 +1152,7 @@ int hipc_chan_close(hipc_chan *ch)
         hipc__bell_close(ch->bell_);
     if ((ch->flags_ & HAS_RING) != 0)
         (void)hipc__sys_close(ch->ringfd_);
-    ch->flags_ &= ~(HAS_BELL | HAS_RING | BELL_SELF);
+    ch->flags_ &= ~(HAS_BELL | HAS_RING | BELL_SELF | BELL_KEPT);
     ch->state_ = ST_CLOSED;
     ch->hdr_ = NULL;
     ch->ring_ = NULL;
@@ -1125,9 +1185,11 @@ int hipc_chan_get_fd(hipc_chan *ch, int *fd)
         struct chan_wait *w = own_wait(ch);
         for (int i = 0; i < HIPC__BELL_WORDS; i++)
             atomic_store_explicit(&w->bell[i], words[i], memory_order_relaxed);
-        ch->flags_ |= HAS_BELL;
-        /* Another value than any position: the first arming is short. */
-        ch->bell_pos_ = ch->pos_ + 1u;
+        /* As after a spin that has ended: the first failed try arms,
+         * with a short timer, and drops only our self-ring. */
+        ch->flags_ |= HAS_BELL | BELL_KEPT;
+        ch->bell_pos_ = ch->pos_;
+        ch->bell_keep_until_ = 0;
     }
     *fd = ch->bell_[HIPC__BELL_EP];
     return HIPC_OK;

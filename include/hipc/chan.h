@@ -167,12 +167,14 @@ typedef struct hipc_chan {
      * the socket this end rings its peer's bell from; where our position
      * was at the last arming; the bell's name (our own copy: the one in
      * the segment is the peer's to read, and to scribble on); when the
-     * bell's timer runs out. Valid as flags_ says. */
+     * bell's timer runs out; when the spin after the last progress ends.
+     * Valid as flags_ says. */
     int bell_[3];
     int ringfd_;
     uint32_t bell_pos_;
     uint32_t bell_name_[3];
     int64_t bell_due_;
+    int64_t bell_keep_until_;
 } hipc_chan;
 
 /* What hipc_chan_get_peer() found about the other end. */
@@ -367,9 +369,19 @@ int hipc_chan_release(hipc_chan *ch);
  *   - when it is readable, make the call the end waits for (send,
  *     reserve, recv or peek) with timeout 0, until it answers
  *     HIPC_E_AGAIN (or a final code such as HIPC_E_PEER_GONE);
- *   - such a try never spins or waits, on an end with a descriptor too
- *     (the spin time is the blocking calls');
- *   - a HIPC_E_AGAIN of such a call arms the descriptor: it becomes
+ *   - such a try never spins or waits, on an end with a descriptor too;
+ *   - for the handle's spin time after the end's last progress (a
+ *     message moved), a HIPC_E_AGAIN of such a call keeps the
+ *     descriptor readable instead of arming it (the handle rings its own
+ *     bell: one datagram queued at most), and announces no wait: the
+ *     loop comes straight back and tries again, so the loop's own wait
+ *     is the spin a blocking call makes inside hipc, and a busy peer
+ *     never rings. A loop with nothing else to do burns CPU for the spin
+ *     time after the last message; a spin below a microsecond (as with
+ *     hipc_chan_set_spin(ch, 1)) arms at once, which suits a loop that
+ *     mostly waits for replies rather than a stream;
+ *     HIPC_CHAN_SPIN_ALWAYS never arms;
+ *   - after that, a HIPC_E_AGAIN arms the descriptor: it becomes
  *     readable once that call could make progress - a record to read,
  *     room for the message that did not fit - or once the peer has
  *     closed its end, or died (seen within about 50 ms plus
