@@ -437,10 +437,13 @@ int hipc__sys_clock_monotonic(struct timespec *ts)
 }
 
 #ifdef HIPC_FAULT_INJECTION
-/* A futex wait in a simulated world. The world has one thread and no
+/* A futex wait on the world's memory. The world has one thread and no
  * other process, so nobody can change the word: a wait sleeps out its
  * timeout, as the kernel's would (interrupted, it ends early, which its
- * caller's clock sees either way), and an endless one could never end. */
+ * caller's clock sees either way), and an endless one could never end.
+ * A word in real memory (a caller's own mapping, perhaps shared with a
+ * real child) is the kernel's to wait on and to wake: its waker may be
+ * outside the world. */
 static int sim_futex_wait(const unsigned *word, unsigned expected,
                           const struct timespec *ts)
 {
@@ -455,7 +458,7 @@ int hipc__sys_futex_wait(const unsigned *word, unsigned expected,
                          const struct timespec *ts)
 {
     FAULT_POINT(FUTEX);
-    SIM(sim_futex_wait(word, expected, ts));
+    SIM_MEM(word, sim_futex_wait(word, expected, ts));
     long r = syscall(SYS_futex, word, FUTEX_WAIT, expected, ts, NULL, 0);
     return r < 0 ? neg_errno() : 0;
 }
@@ -464,7 +467,7 @@ int hipc__sys_futex_wake(const unsigned *word, int count)
 {
     /* Waking never sleeps: no EINTR, no EAGAIN. */
     FAULT_POINT_IF(FUTEX, 0u);
-    SIM(0); /* no wait can be under way: waits are refused */
+    SIM_MEM(word, 0); /* nobody else in the world can be waiting */
     long r = syscall(SYS_futex, word, FUTEX_WAKE, count, NULL, NULL, 0);
     return r < 0 ? neg_errno() : (int)r;
 }

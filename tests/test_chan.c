@@ -634,8 +634,6 @@ a_streaming_consumer_takes_what_a_stopped_producer_left(void **state)
 static void a_child_streams_messages_through_blocking_waits(void **state)
 {
     (void)state;
-    hipc_test_needs_kernel(
-        "another process (its futex wake-ups are the kernel's)");
     if (hipc_test_own_stat_is_faked())
         hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
     struct region r = region_new(CAP, 0);

@@ -15,9 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hipc/error.h"
@@ -466,6 +470,57 @@ static void pipe_readers_gone_and_blocking(void **state)
     assert_int_equal(hipc__sys_close(fds[1]), 0);
 }
 
+/* A futex word in a simulated segment is the world's: nobody else can
+ * change it, so an endless wait is refused, a timed one sleeps out its
+ * time, a wake finds nobody. */
+static void futex_words_in_the_world_are_simulated(void **state)
+{
+    (void)state;
+    int id = hipc__sys_shmget(IPC_PRIVATE, PAGE, IPC_CREAT | 0600);
+    void *a;
+    assert_true(id >= 0);
+    assert_int_equal(hipc__sys_shmat(id, NULL, 0, &a), 0);
+    unsigned *word = a;
+    struct timespec tiny = {0, 1000000};
+    assert_int_equal(hipc__sys_futex_wait(word, 0, NULL), -ENOSYS);
+    assert_int_equal(hipc__sys_futex_wait(word, 1, &tiny), -EAGAIN);
+    assert_int_equal(hipc__sys_futex_wait(word, 0, &tiny), -ETIMEDOUT);
+    assert_int_equal(hipc__sys_futex_wake(word, 1), 0);
+    assert_int_equal(hipc__sys_shmdt(a), 0);
+    assert_int_equal(hipc__sys_shmctl(id, IPC_RMID, NULL), 0);
+}
+
+/* The child waits until its parent sleeps in the futex, then changes the
+ * word and wakes it through the kernel: 0 when it woke exactly one. */
+static int wake_parent(unsigned *word)
+{
+    if (!hipc_test_wait_blocked_in(getppid(), SYS_futex))
+        return 1;
+    __atomic_store_n(word, 1u, __ATOMIC_RELAXED);
+    return syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0) == 1 ? 0 : 2;
+}
+
+/* A futex word in the caller's own memory (a channel over its mapping,
+ * shared with a real child) is the kernel's: the child's wake reaches a
+ * wait made in the world, which would otherwise sleep out its time. */
+static void futex_words_outside_the_world_are_the_kernels(void **state)
+{
+    (void)state;
+    if (hipc_test_syscall_numbers_are_foreign())
+        hipc_test_skip(HIPC_TEST_FOREIGN_SYSCALL_REASON);
+    unsigned *word = mmap(NULL, (size_t)PAGE, PROT_READ | PROT_WRITE,
+                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(word != MAP_FAILED);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(wake_parent(word));
+    struct timespec ts = {30, 0};
+    assert_int_equal(hipc__sys_futex_wait(word, 0, &ts), 0);
+    assert_int_equal(hipc_test_wait_child(pid, 30), 0);
+    assert_int_equal(munmap(word, (size_t)PAGE), 0);
+}
+
 static void refused_and_answered(void **state)
 {
     (void)state;
@@ -474,9 +529,6 @@ static void refused_and_answered(void **state)
     memset(&plan, 0, sizeof plan);
     int pidfd;
     assert_int_equal(hipc__sys_spawn(&plan, &pidfd), -ENOSYS);
-    unsigned word = 0;
-    assert_int_equal(hipc__sys_futex_wait(&word, 0, NULL), -ENOSYS);
-    assert_int_equal(hipc__sys_futex_wake(&word, 1), 0);
     assert_int_equal(hipc__sys_mkfifoat(AT_FDCWD, "x", 0600), -ENOSYS);
     assert_int_equal(hipc__sys_socket_dgram(), -ENOSYS);
     assert_int_equal(hipc__sys_epoll_create(), -ENOSYS);
@@ -698,6 +750,8 @@ static const struct CMUnitTest tests[] = {
     T(pipe_semantics),
     T(pipe_readers_gone_and_blocking),
     T(refused_and_answered),
+    T(futex_words_in_the_world_are_simulated),
+    T(futex_words_outside_the_world_are_the_kernels),
     T(identity_is_fixed),
     T(hipc_runs_on_it),
     T(transparent_modes_apply),

@@ -255,14 +255,17 @@ int hipc_testing_bcast_peer(hipc_bcast *peer, const void *bytes, size_t len);
  *   POLLERR, POLLNVAL), fcntl F_GETFL/F_SETFL/F_GETFD/F_SETFD, fstat (a
  *   FIFO), ioctl FIONREAD. Descriptors are numbered from 1 << 20, above
  *   any real one;
- * - futex waits with a timeout: nobody else in the world can change the
- *   word, so a wait on an unchanged word sleeps out its timeout (a real
- *   sleep: the caller's clock must see the time pass) and reports it
- *   timed out; a wake reports nobody woken.
+ * - futex waits with a timeout on a word in the world's segments:
+ *   nobody else in the world can change the word, so a wait on an
+ *   unchanged word sleeps out its timeout (a real sleep: the caller's
+ *   clock must see the time pass) and reports it timed out; a wake
+ *   reports nobody woken. A futex word in memory the world did not give
+ *   (a channel on the caller's own mapping, which a real child may share)
+ *   is waited on and woken by the kernel.
  *
  * Refused with ENOSYS, through hipc's normal error path, because nothing
  * else can run in the simulated world: fork and hipc's process spawning,
- * an endless futex wait (hipc makes none), a read, write or endless
+ * an endless futex wait on its memory (hipc makes none), a read, write or endless
  * poll that would have to wait (there is nobody to wait for; a poll with
  * a finite timeout returns 0 at once and the caller's clock decides),
  * poll over a real descriptor (alone or among simulated ones, so a call
