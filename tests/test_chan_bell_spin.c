@@ -20,6 +20,9 @@
 #include "hipc/error.h"
 #include "support.h"
 
+HIPC_TEST_PROGRAM_NEEDS_KERNEL(
+    "a doorbell is a socket, an epoll set and a timer, which a world does not simulate")
+
 #define CAP 4096u
 /* The consumer's sleeping word (struct chan_hdr, lib/chan.c). */
 #define OFF_CONS_WAIT (4u * 128u)
