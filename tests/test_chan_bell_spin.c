@@ -55,6 +55,25 @@ static void attach(hipc_chan *ch, struct region *r, hipc_chan_role role,
                      HIPC_OK);
 }
 
+/* A producer and a consumer (spin `spin`, its descriptor taken) on a
+ * fresh region; the consumer's descriptor. */
+static int pair_open(struct region *r, hipc_chan *p, hipc_chan *c, int64_t spin)
+{
+    int fd = -1;
+    *r = region_new(CAP);
+    attach(p, r, HIPC_CHAN_PRODUCER, 0);
+    attach(c, r, HIPC_CHAN_CONSUMER, spin);
+    assert_int_equal(hipc_chan_get_fd(c, &fd), HIPC_OK);
+    return fd;
+}
+
+static void pair_close(struct region *r, hipc_chan *p, hipc_chan *c)
+{
+    assert_int_equal(hipc_chan_close(p), HIPC_OK);
+    assert_int_equal(hipc_chan_close(c), HIPC_OK);
+    munmap(r->mem, r->size);
+}
+
 static int readable(int fd, int ms)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -113,12 +132,9 @@ static void try_until_armed(hipc_chan *c, int fd, const struct region *r)
 static void a_failed_try_after_progress_keeps_ready_then_arms(void **state)
 {
     (void)state;
-    struct region r = region_new(CAP);
+    struct region r;
     hipc_chan p, c;
-    int fd = -1;
-    attach(&p, &r, HIPC_CHAN_PRODUCER, 0);
-    attach(&c, &r, HIPC_CHAN_CONSUMER, 20 * MS);
-    assert_int_equal(hipc_chan_get_fd(&c, &fd), HIPC_OK);
+    int fd = pair_open(&r, &p, &c, 20 * MS);
     /* The first try after hipc_chan_get_fd arms at once. */
     assert_int_equal(try_recv(&c), HIPC_E_AGAIN);
     assert_true((cons_word(&r) & ARMED) != 0);
@@ -148,9 +164,7 @@ static void a_failed_try_after_progress_keeps_ready_then_arms(void **state)
     assert_int_equal(hipc_chan_send(&p, "c", 1, 0), HIPC_OK);
     assert_true(readable(fd, 0));
     assert_int_equal(try_recv(&c), 1);
-    assert_int_equal(hipc_chan_close(&p), HIPC_OK);
-    assert_int_equal(hipc_chan_close(&c), HIPC_OK);
-    munmap(r.mem, r.size);
+    pair_close(&r, &p, &c);
 }
 
 /* A spin that never ends (HIPC_CHAN_SPIN_ALWAYS) never arms: the loop
@@ -159,12 +173,9 @@ static void a_failed_try_after_progress_keeps_ready_then_arms(void **state)
 static void the_spin_time_decides_how_long_the_loop_spins(void **state)
 {
     (void)state;
-    struct region r = region_new(CAP);
+    struct region r;
     hipc_chan p, c;
-    int fd = -1;
-    attach(&p, &r, HIPC_CHAN_PRODUCER, 0);
-    attach(&c, &r, HIPC_CHAN_CONSUMER, HIPC_CHAN_SPIN_ALWAYS);
-    assert_int_equal(hipc_chan_get_fd(&c, &fd), HIPC_OK);
+    int fd = pair_open(&r, &p, &c, HIPC_CHAN_SPIN_ALWAYS);
     assert_int_equal(hipc_chan_send(&p, "a", 1, 0), HIPC_OK);
     assert_int_equal(try_recv(&c), 1);
     for (int i = 0; i < 1000; i++) {
@@ -177,9 +188,7 @@ static void the_spin_time_decides_how_long_the_loop_spins(void **state)
     assert_int_equal(try_recv(&c), 1);
     assert_int_equal(try_recv(&c), HIPC_E_AGAIN);
     assert_true((cons_word(&r) & ARMED) != 0);
-    assert_int_equal(hipc_chan_close(&p), HIPC_OK);
-    assert_int_equal(hipc_chan_close(&c), HIPC_OK);
-    munmap(r.mem, r.size);
+    pair_close(&r, &p, &c);
 }
 
 /* A peer that rang and then put our announcement back: the spin takes
@@ -189,12 +198,9 @@ static void the_spin_time_decides_how_long_the_loop_spins(void **state)
 static void an_announcement_left_up_is_taken_down_by_the_spin(void **state)
 {
     (void)state;
-    struct region r = region_new(CAP);
+    struct region r;
     hipc_chan p, c;
-    int fd = -1;
-    attach(&p, &r, HIPC_CHAN_PRODUCER, 0);
-    attach(&c, &r, HIPC_CHAN_CONSUMER, 2 * MS);
-    assert_int_equal(hipc_chan_get_fd(&c, &fd), HIPC_OK);
+    int fd = pair_open(&r, &p, &c, 2 * MS);
     assert_int_equal(try_recv(&c), HIPC_E_AGAIN);
     uint32_t *wait = (uint32_t *)(void *)(r.mem + OFF_CONS_WAIT);
     uint32_t armed = cons_word(&r);
@@ -209,20 +215,15 @@ static void an_announcement_left_up_is_taken_down_by_the_spin(void **state)
     assert_int_equal(hipc_chan_send(&p, "i", 1, 0), HIPC_OK);
     assert_true(readable(fd, 0));
     assert_int_equal(try_recv(&c), 1);
-    assert_int_equal(hipc_chan_close(&p), HIPC_OK);
-    assert_int_equal(hipc_chan_close(&c), HIPC_OK);
-    munmap(r.mem, r.size);
+    pair_close(&r, &p, &c);
 }
 
 static void a_producer_closing_in_the_window_is_gone_at_once(void **state)
 {
     (void)state;
-    struct region r = region_new(CAP);
+    struct region r;
     hipc_chan p, c;
-    int fd = -1;
-    attach(&p, &r, HIPC_CHAN_PRODUCER, 0);
-    attach(&c, &r, HIPC_CHAN_CONSUMER, (int64_t)60000 * MS);
-    assert_int_equal(hipc_chan_get_fd(&c, &fd), HIPC_OK);
+    int fd = pair_open(&r, &p, &c, (int64_t)60000 * MS);
     assert_int_equal(hipc_chan_send(&p, "a", 1, 0), HIPC_OK);
     assert_int_equal(hipc_chan_send(&p, "b", 1, 0), HIPC_OK);
     assert_int_equal(try_recv(&c), 1);
@@ -426,12 +427,9 @@ static void send_one(void *arg)
 static void a_message_sent_while_the_window_ends_is_found(void **state)
 {
     (void)state;
-    struct region r = region_new(CAP);
+    struct region r;
     hipc_chan p, c;
-    int fd = -1;
-    attach(&p, &r, HIPC_CHAN_PRODUCER, 0);
-    attach(&c, &r, HIPC_CHAN_CONSUMER, MS);
-    assert_int_equal(hipc_chan_get_fd(&c, &fd), HIPC_OK);
+    int fd = pair_open(&r, &p, &c, MS);
     assert_int_equal(hipc_chan_send(&p, "a", 1, 0), HIPC_OK);
     assert_int_equal(try_recv(&c), 1);
     int64_t t0 = now_ns();
@@ -450,9 +448,7 @@ static void a_message_sent_while_the_window_ends_is_found(void **state)
     hipc_fault_reset();
     assert_true(kept_ready(fd));
     assert_int_equal(try_recv(&c), 1);
-    assert_int_equal(hipc_chan_close(&p), HIPC_OK);
-    assert_int_equal(hipc_chan_close(&c), HIPC_OK);
-    munmap(r.mem, r.size);
+    pair_close(&r, &p, &c);
 }
 
 /* From the kept try's self-ring on, every call fails. */
@@ -469,12 +465,9 @@ static void fail_everything(void *arg)
 static void a_kept_try_whose_timer_fails_is_sys(void **state)
 {
     (void)state;
-    struct region r = region_new(CAP);
+    struct region r;
     hipc_chan p, c;
-    int fd = -1;
-    attach(&p, &r, HIPC_CHAN_PRODUCER, 0);
-    attach(&c, &r, HIPC_CHAN_CONSUMER, (int64_t)60000 * MS);
-    assert_int_equal(hipc_chan_get_fd(&c, &fd), HIPC_OK);
+    int fd = pair_open(&r, &p, &c, (int64_t)60000 * MS);
     assert_int_equal(hipc_chan_send(&p, "a", 1, 0), HIPC_OK);
     assert_int_equal(try_recv(&c), 1);
     hipc_fault_reset();
@@ -495,9 +488,7 @@ static void a_kept_try_whose_timer_fails_is_sys(void **state)
         assert_int_equal(hipc_chan_send(&p, "b", 1, 0), HIPC_OK);
     for (int k = 0; k < HIPC_SYS_COUNT_; k++)
         assert_int_equal(hipc_fault_calls((enum hipc__sys_call)k), calls[k]);
-    assert_int_equal(hipc_chan_close(&p), HIPC_OK);
-    assert_int_equal(hipc_chan_close(&c), HIPC_OK);
-    munmap(r.mem, r.size);
+    pair_close(&r, &p, &c);
 }
 #endif
 
