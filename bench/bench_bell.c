@@ -23,10 +23,15 @@
  *           waits for acks on a state block, the same in both) into a
  *           consumer in epoll against one in a blocking recv (default
  *           spin). Each round's ratio is printed as well as the median.
+ * The two sides of a stream run on CPUs of their own (producer on the
+ * first, consumer on the rest); the round trips are left to the
+ * scheduler.
  * --quick: a smoke (few rounds), --json: one JSON object on stdout,
  * --only VARIANT N: one variant alone (for strace -c, perf stat; also
  * rtt_epoll_spin and rtt_futex_spin: the round trips with the default
- * spin, for A/B runs of the spin after progress).
+ * spin, for A/B runs of the spin after progress; stream_try: the stream
+ * into a consumer that calls with timeout 0 until a message comes, no
+ * descriptor, no loop).
  * Timings are never asserted anywhere. */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpus.h"
 #include "hipc/bcast.h"
 #include "hipc/chan.h"
 #include "hipc/error.h"
@@ -74,12 +80,50 @@ static void *chan_mem(size_t *size)
     return p;
 }
 
-enum wait_kind { WAIT_EPOLL, WAIT_FUTEX };
+/* The two sides of a stream on CPUs of their own (cpus.h), as in the other
+ * benches: a stream measures two CPUs at work, not two processes taking
+ * turns on one (a forked side starts on its parent's CPU). The VM's own
+ * placement still moves the figures between rounds (GUIDE.md): the
+ * per-round ratios are what to read. */
+static cpu_set_t all_cpus, child_cpus, parent_cpus;
+static int pinned;
+
+static void pin_setup(void)
+{
+    if (sched_getaffinity(0, sizeof all_cpus, &all_cpus) != 0)
+        return;
+    pinned = hipc_bench_split_cpus(&child_cpus, &parent_cpus);
+    (void)sched_setaffinity(0, sizeof all_cpus, &all_cpus);
+}
+
+/* After a pinned run: the wake-up round trips are left to the scheduler,
+ * which puts a woken side on its waker's CPU where it can; pinned apart,
+ * every wake-up would be a cross-CPU one (2-3x slower here, pipes too). */
+static void unpin(void)
+{
+    if (pinned)
+        (void)sched_setaffinity(0, sizeof all_cpus, &all_cpus);
+}
+
+static pid_t fork_apart(void)
+{
+    pid_t pid = fork();
+    if (pid >= 0 && pinned)
+        (void)sched_setaffinity(0, sizeof child_cpus,
+                                pid == 0 ? &child_cpus : &parent_cpus);
+    return pid;
+}
+
+/* WAIT_TRY: no descriptor; the consumer calls with timeout 0 until a
+ * message comes (a diagnostic: what a try costs without the loop's
+ * syscalls). */
+enum wait_kind { WAIT_EPOLL, WAIT_FUTEX, WAIT_TRY };
 
 /* One end waiting the chosen way: an epoll set on its descriptor. */
 struct end {
     hipc_chan ch;
     int ep;
+    enum wait_kind how;
 };
 
 static void end_attach(struct end *e, void *mem, size_t size,
@@ -87,6 +131,7 @@ static void end_attach(struct end *e, void *mem, size_t size,
 {
     hipc_chan_config cfg = {.spin_ns = spin};
     e->ep = -1;
+    e->how = how;
     if (hipc_chan_attach_mem(&e->ch, mem, size, role, &cfg) != HIPC_OK)
         die("attach");
     if (how != WAIT_EPOLL || role != HIPC_CHAN_CONSUMER)
@@ -109,6 +154,12 @@ static void end_close(struct end *e)
 /* The next message, waited for the end's way; its length or a code. */
 static int take(struct end *e, void *buf)
 {
+    if (e->how == WAIT_TRY) {
+        int n;
+        while ((n = hipc_chan_recv(&e->ch, buf, MSG, 0)) == HIPC_E_AGAIN)
+            ;
+        return n;
+    }
     if (e->ep < 0)
         return hipc_chan_recv(&e->ch, buf, MSG, HIPC_FOREVER);
     for (;;) {
@@ -325,7 +376,7 @@ static double stream(enum wait_kind how, int n)
 {
     size_t size;
     void *mem = chan_mem(&size);
-    pid_t pid = fork();
+    pid_t pid = fork_apart();
     if (pid == 0) {
         struct end p;
         unsigned char buf[MSG] = {0};
@@ -349,6 +400,7 @@ static double stream(enum wait_kind how, int n)
     int status = 1;
     end_close(&c);
     waitpid(pid, &status, 0);
+    unpin();
     munmap(mem, size);
     if (status != 0)
         die("producer");
@@ -363,6 +415,11 @@ static double stream_epoll(int n)
 static double stream_blocking(int n)
 {
     return stream(WAIT_FUTEX, n);
+}
+
+static double stream_try(int n)
+{
+    return stream(WAIT_TRY, n);
 }
 
 /* ---- fan-out readers: state blocks and broadcast rings ------------------ */
@@ -605,7 +662,7 @@ static double stream_fan(enum wait_kind how, int n)
     int pipes[2][2];
     fan_pipes(pipes);
     int id = fan_make(&f, 1);
-    pid_t pid = fork();
+    pid_t pid = fork_apart();
     if (pid == 0) {
         f.ep = -1;
         fan_child_setup(&f, 1, id, 0, pipes, WAIT_FUTEX, 0);
@@ -629,6 +686,7 @@ static double stream_fan(enum wait_kind how, int n)
     double t = (now_s() - t0) / (n - 1);
     fan_close(&f, 1, 0);
     fan_end(pid, pipes, "fan-out producer");
+    unpin();
     return t;
 }
 
@@ -757,6 +815,7 @@ static int only(const char *name, int n)
              {"rtt_pipe_epoll", rtt_pipe_epoll},
              {"stream_epoll", stream_epoll},
              {"stream_blocking", stream_blocking},
+             {"stream_try", stream_try},
              {"rtt_state_epoll", rtt_state_epoll},
              {"rtt_state_wait", rtt_state_wait},
              {"rtt_bcast_epoll", rtt_bcast_epoll},
@@ -775,6 +834,7 @@ static int only(const char *name, int n)
 int main(int argc, char **argv)
 {
     int quick = 0, json = 0;
+    pin_setup();
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--only") == 0 && i + 2 < argc)
             return only(argv[i + 1], atoi(argv[i + 2]));
@@ -788,31 +848,35 @@ int main(int argc, char **argv)
         }
     }
     int rounds = quick ? 3 : 9;
-    double rt[4][MAX_ROUNDS], st[2][MAX_ROUNDS], med[4], smed[2];
-    double (*rtt[])(int) = {rtt_epoll, rtt_futex, rtt_pipe, rtt_pipe_epoll};
+    double rt[5][MAX_ROUNDS], st[2][MAX_ROUNDS], med[5], smed[2];
+    double (*rtt[])(int) = {rtt_epoll, rtt_futex, rtt_pipe, rtt_pipe_epoll,
+                            rtt_epoll_spin};
     double (*str[])(int) = {stream_epoll, stream_blocking};
-    rounds_of(rtt, 4, rounds, quick ? 200 : 20000, rt);
+    rounds_of(rtt, 5, rounds, quick ? 200 : 20000, rt);
     rounds_of(str, 2, rounds, quick ? 20000 : 2000000, st);
-    for (int v = 0; v < 4; v++)
+    for (int v = 0; v < 5; v++)
         med[v] = median(rt[v], rounds) * 1e6;
     for (int v = 0; v < 2; v++)
         smed[v] = 1.0 / median(st[v], rounds) / 1e6;
     double e_pipe = ratio(rt, 0, 2, rounds), e_futex = ratio(rt, 0, 1, rounds);
     double e_pipe_ep = ratio(rt, 0, 3, rounds),
-           p_loop = ratio(rt, 3, 2, rounds);
+           p_loop = ratio(rt, 3, 2, rounds),
+           spin_pipe = ratio(rt, 4, 2, rounds);
     /* A rate is the inverse of the time: epoll's rate over blocking's. */
     double s_ratio = ratio(st, 1, 0, rounds);
     if (json)
         printf("{\"rtt_us\": {\"epoll\": %.2f, \"futex\": %.2f, \"pipe\": "
-               "%.2f, \"pipe_epoll\": %.2f}, \"rtt_epoll_over_pipe\": %.3f, "
+               "%.2f, \"pipe_epoll\": %.2f, \"epoll_spin\": %.2f}, "
+               "\"rtt_epoll_over_pipe\": %.3f, "
+               "\"rtt_epoll_spin_over_pipe\": %.3f, "
                "\"rtt_epoll_over_pipe_epoll\": %.3f, "
                "\"rtt_pipe_epoll_over_pipe\": %.3f, "
                "\"rtt_epoll_over_futex\": %.3f, \"stream_mmsgs\": "
                "{\"epoll\": %.2f, \"blocking\": %.2f}, "
                "\"stream_epoll_over_blocking\": %.3f, \"rounds\": %d, "
                "\"fanout\": ",
-               med[0], med[1], med[2], med[3], e_pipe, e_pipe_ep, p_loop,
-               e_futex, smed[0], smed[1], s_ratio, rounds);
+               med[0], med[1], med[2], med[3], med[4], e_pipe, spin_pipe,
+               e_pipe_ep, p_loop, e_futex, smed[0], smed[1], s_ratio, rounds);
     else
         printf("round trip 64 B (medians of %d rounds, interleaved):\n"
                "  hipc channel, each side in epoll on hipc_chan_get_fd  %8.2f "
@@ -823,13 +887,17 @@ int main(int argc, char **argv)
                "us\n"
                "  raw pipe waited in epoll (epoll_wait, then read)     %8.2f "
                "us\n"
-               "  ratios: epoll/pipe %.3f (target <= 1), epoll/pipe-in-epoll "
+               "  hipc channel in epoll, the default spin              %8.2f "
+               "us\n"
+               "  ratios: epoll/pipe %.3f (target <= 1), epoll with the "
+               "default spin/pipe %.3f, epoll/pipe-in-epoll "
                "%.3f (hipc's part), pipe-in-epoll/pipe %.3f (the loop's "
                "part), epoll/futex %.3f\n"
                "stream 64 B: epoll consumer %.2f M msgs/s, blocking recv %.2f "
                "M msgs/s; epoll/blocking rate %.3f (target >= 0.9)\n",
-               rounds, med[0], med[1], med[2], med[3], e_pipe, e_pipe_ep,
-               p_loop, e_futex, smed[0], smed[1], s_ratio);
+               rounds, med[0], med[1], med[2], med[3], med[4], e_pipe,
+               spin_pipe, e_pipe_ep, p_loop, e_futex, smed[0], smed[1],
+               s_ratio);
     fan_rows(rounds, quick, json);
     if (json)
         printf("}\n");
