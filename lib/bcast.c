@@ -54,6 +54,9 @@
 #define FIRST_SLICE_NS ((int64_t)5 * 1000 * 1000)
 #define SLICE_NS ((int64_t)50 * 1000 * 1000)
 #define SPIN_BATCH 32
+/* A spin shorter than this is no spin for a loop (one turn of it costs
+ * about that much): such a consumer arms at its first failed try. */
+#define KEEP_MIN_NS ((int64_t)1000)
 
 /* Test builds: a hook called at each named step of a send and a receive
  * (enum below; tests/test_bcast_steps.c), so a test can kill a producer
@@ -714,8 +717,32 @@ static HIPC_INLINE int fast_take(hipc_bcast *b, void *buf, size_t cap)
     return (int)v.len;
 }
 
+/* Whether a failed try is within the spin after the consumer's last
+ * progress (a message taken, or any move of its place): then the bell is
+ * kept readable instead of armed, so the caller's loop comes straight back
+ * and tries again - the spin a blocking recv makes in hipc, without the
+ * try ever waiting, and the producer has no announcement to ring. The
+ * spin is counted from the first failed try after progress. */
+static int in_keep(hipc_bcast *b, int64_t now)
+{
+    struct hipc__board_bell *bl = &board(b)->bell;
+    uint32_t mark = (uint32_t)b->seq_;
+    if (mark != bl->keep_mark && b->spin_ns >= KEEP_MIN_NS) {
+        bl->keep_mark = mark;
+        bl->keep_until = hipc__sat_add(now, b->spin_ns);
+        bl->kept = 1;
+        return 1;
+    }
+    if (bl->kept && mark == bl->keep_mark && now < bl->keep_until)
+        return 1;
+    bl->keep_mark = mark;
+    bl->kept = 0;
+    return 0;
+}
+
 /* A try on a consumer with a descriptor (hipc_bcast_get_fd) found no
- * message: arms the bell. The producer's /proc record is asked at most
+ * message: keeps the bell readable in the spin after progress (in_keep),
+ * else arms it. The producer's /proc record is asked at most
  * once per slice (the bell's timer beat brings the loop back for it);
  * the timer is short after progress, for the race publish() leaves open.
  * A final code makes the bell readable for good. */
@@ -733,6 +760,8 @@ static int bell_try(hipc_bcast *b, void *buf, size_t cap)
     if (rc == HIPC_E_PEER_GONE)
         rc = wait_over(b, buf, cap, 1);
     int armed = 0;
+    if (rc == HIPC_OK && in_keep(b, now))
+        return hipc__board_bell_keep(bd, &b->sys_errno);
     if (rc == HIPC_OK) {
         int err = 0;
         (void)hipc__board_attach(bd, &hdr(b)->meta.board, &err);
@@ -757,7 +786,15 @@ int hipc_bcast_get_fd(hipc_bcast *b, int *fd)
         return rc;
     if (fd == NULL)
         return HIPC_E_NULL;
-    return hipc__board_bell_open(board(b), fd, &b->sys_errno);
+    struct hipc__board_bell *bl = &board(b)->bell;
+    int had = bl->have;
+    rc = hipc__board_bell_open(board(b), fd, &b->sys_errno);
+    /* As after a spin that has ended: the first failed try arms. */
+    if (rc == HIPC_OK && !had) {
+        bl->keep_mark = (uint32_t)b->seq_;
+        bl->kept = 0;
+    }
+    return rc;
 }
 
 int hipc_bcast_recv(hipc_bcast *b, void *buf, size_t cap, int64_t timeout_ns)

@@ -487,6 +487,16 @@ int hipc__board_bell_arm(struct hipc__board *b, const _Atomic uint32_t *word,
     return HIPC_OK;
 }
 
+int hipc__board_bell_keep(struct hipc__board *b, int *err)
+{
+    struct hipc__board_bell *bl = &b->bell;
+    int n = bl->self + bl->rung;
+    if (n != 0 && hipc__bell_drain(bl->fds, n) == 0)
+        bl->self = bl->rung = 0;
+    int rc = hipc__board_bell_ready(b);
+    return rc < 0 ? hipc__fail_as(err, rc, HIPC_E_SYS) : HIPC_E_AGAIN;
+}
+
 int hipc__board_bell_ready(struct hipc__board *b)
 {
     struct hipc__board_bell *bl = &b->bell;

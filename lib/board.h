@@ -85,12 +85,15 @@ struct hipc__board_bell {
     int64_t due;      /* when the bell's timer runs out (0: it did) */
     int64_t look_at;  /* the writer's /proc record is asked again then */
     int64_t probe_at; /* claims on a full board are probed again then */
+    int64_t keep_until; /* the spin after the reader's last progress ends */
+    uint32_t keep_mark; /* the reader's progress when that spin began */
     unsigned char probe_next; /* the next slot a probe looks at */
     unsigned char have;       /* the bell is open */
     unsigned char armed;      /* our announcement is up (count and slot) */
     unsigned char rung; /* a writer took our announcement: a ring is queued */
     unsigned char ring_have;
     unsigned char self; /* we rang our own bell: one ring of ours queued */
+    unsigned char kept; /* in the spin after progress: kept, not armed */
 };
 
 /* A process's view of one board: the writer's (created) or a reader's
@@ -212,6 +215,15 @@ void hipc__board_bell_disarm(struct hipc__board *b);
  * (*err). */
 int hipc__board_bell_arm(struct hipc__board *b, const _Atomic uint32_t *word,
                          uint32_t seen, int64_t now, int64_t ns, int *err);
+
+/* Keeps the bell readable without announcing a wait, for a reader in the
+ * spin after its last progress (the caller decides when): our last
+ * self-ring and a ring a writer queued by taking an announcement are read
+ * away and a new self-ring is sent, so a loop waiting edge-triggered gets
+ * a fresh event at every such try and no more than one of ours is ever
+ * queued. HIPC_E_AGAIN, or HIPC_E_SYS (*err) when neither the self-ring
+ * nor the timer can make the bell readable. */
+int hipc__board_bell_keep(struct hipc__board *b, int *err);
 
 /* Makes the bell readable before returning and until the next arming (at
  * first; and once the writer is gone: gone stays gone for the loop too):
