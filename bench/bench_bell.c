@@ -785,7 +785,7 @@ static void fan_rows(int rounds, int quick, int json)
            "  state reader in epoll on hipc_state_get_fd            %8.2f us\n"
            "  state reader in a blocking hipc_state_wait (futex)    %8.2f us\n"
            "  bcast consumer in epoll on hipc_bcast_get_fd          %8.2f us\n"
-           "  bcast consumer in a blocking recv (futex, no spin)    %8.2f us\n"
+           "  bcast consumer in a blocking recv (spin 1 ns)         %8.2f us\n"
            "  ratios: state epoll/wait %.3f, bcast epoll/recv %.3f\n",
            rounds, med[0], med[1], med[2], med[3], ratio(rt, 0, 1, rounds),
            ratio(rt, 2, 3, rounds));
