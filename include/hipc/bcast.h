@@ -243,7 +243,9 @@ int hipc_bcast_send(hipc_bcast *b, const void *msg, size_t len);
  *   HIPC_E_CORRUPT       the ring holds what no honest producer writes
  *   HIPC_E_SYS           a futex wait failed unexpectedly (sys_errno); a
  *                        consumer with a descriptor (hipc_bcast_get_fd):
- *                        its timer could not be armed
+ *                        its timer could not be armed, or (in the spin
+ *                        after progress) neither its own ring nor its
+ *                        timer could make the descriptor readable
  *   /proc failures       HIPC_E_LIMIT, HIPC_E_NOMEM, HIPC_E_SYS */
 int hipc_bcast_recv(hipc_bcast *b, void *buf, size_t cap, int64_t timeout_ns);
 
@@ -257,7 +259,15 @@ int hipc_bcast_recv(hipc_bcast *b, void *buf, size_t cap, int64_t timeout_ns);
  *   - when it is readable, call hipc_bcast_recv() with timeout 0 until it
  *     answers HIPC_E_AGAIN, or a final code such as HIPC_E_PEER_GONE;
  *   - such a try never spins or waits;
- *   - its HIPC_E_AGAIN arms the descriptor: it becomes readable once a
+ *   - for the consumer's spin time (spin_ns of its config) after its
+ *     last progress (a message taken, or its place moved), a
+ *     HIPC_E_AGAIN keeps the descriptor readable instead of arming it
+ *     (the handle rings its own bell: one datagram queued at most) and
+ *     announces no wait: the loop comes straight back and tries again,
+ *     as a blocking recv spins, and the producer has no one to ring. A
+ *     loop with nothing else to do burns CPU for that long after the
+ *     last message; a spin below a microsecond (spin_ns 1) arms at once;
+ *   - after that, a HIPC_E_AGAIN arms the descriptor: it becomes readable once a
  *     message is published, or once the producer has closed (at once) or
  *     died (seen within about 50 ms: a try with a descriptor asks /proc,
  *     at most once per 50 ms). After HIPC_E_PEER_GONE it is readable
