@@ -6,7 +6,8 @@
  * slot (at the newest or the oldest message) or close it, skip a slot to
  * the newest, close the producer and open a successor, look at the ring by
  * id, and ask after the producer; a consumer opened with a descriptor
- * (hipc_bcast_get_fd: its tries then arm a bell), and scribbles on the
+ * (hipc_bcast_get_fd: its tries then arm a bell, or keep it readable in
+ * the spin after progress), and scribbles on the
  * board's words (the sleepers word, the bell slots: what any consumer can
  * write). Nobody writes the ring but the library,
  * so the model is exact: every consumer gets every message sent, in order
@@ -107,7 +108,11 @@ static void toggle_consumer(struct world *w, int k, hipc_fuzz_in *in)
         return;
     }
     uint8_t how = hipc_fuzz_u8(in);
-    hipc_bcast_config cfg = {.flags = how & HIPC_BCAST_OLDEST};
+    /* A spin of 1 ns arms at every failed try; the default keeps the bell
+     * readable for its spin after progress, which an input's tries, a
+     * few microseconds apart, mostly stay within. */
+    hipc_bcast_config cfg = {.flags = how & HIPC_BCAST_OLDEST,
+                             .spin_ns = (how & 0x40u) != 0 ? 1 : 0};
     int rc = hipc_bcast_open_consumer_id(&w->c[k], w->p.shm.id, &cfg);
     hipc_fuzz_trace("open", k, rc);
     HIPC_FUZZ_CHECK(rc == HIPC_OK);

@@ -752,17 +752,18 @@ static int bell_try(hipc_bcast *b, void *buf, size_t cap)
     hipc__board_bell_disarm(bd);
     int64_t now = hipc__mono_ns();
     int ask = now >= bd->bell.look_at;
-    int rc = producer_there(b, ask);
+    int there = producer_there(b, ask);
     /* Found there: not asked again for a slice; found gone (or not found
      * out): asked again at the next try, so gone stays gone. */
-    if (ask && rc == HIPC_OK)
+    if (ask && there == HIPC_OK)
         bd->bell.look_at = hipc__sat_add(now, SLICE_NS);
-    if (rc == HIPC_E_PEER_GONE)
-        rc = wait_over(b, buf, cap, 1);
+    /* The last look may find a message, an empty one too: its length (0
+     * included) goes back as it is, never read as "producer there". */
+    int rc = there == HIPC_E_PEER_GONE ? wait_over(b, buf, cap, 1) : there;
     int armed = 0;
-    if (rc == HIPC_OK && in_keep(b, now))
+    if (there == HIPC_OK && in_keep(b, now))
         return hipc__board_bell_keep(bd, &b->sys_errno);
-    if (rc == HIPC_OK) {
+    if (there == HIPC_OK) {
         int err = 0;
         (void)hipc__board_attach(bd, &hdr(b)->meta.board, &err);
         int64_t ns = bd->bell.seen != b->head_ ? FIRST_SLICE_NS : SLICE_NS;

@@ -81,10 +81,10 @@ struct hipc__board_bell {
     uint32_t tag;  /* what our claim stores in the slot */
     uint32_t seen; /* the word's value at the last arming */
     uint32_t name[HIPC__BELL_WORDS];
-    int ring;         /* writer: the socket it rings from, when ring_have */
-    int64_t due;      /* when the bell's timer runs out (0: it did) */
-    int64_t look_at;  /* the writer's /proc record is asked again then */
-    int64_t probe_at; /* claims on a full board are probed again then */
+    int ring;           /* writer: the socket it rings from, when ring_have */
+    int64_t due;        /* when the bell's timer runs out (0: it did) */
+    int64_t look_at;    /* the writer's /proc record is asked again then */
+    int64_t probe_at;   /* claims on a full board are probed again then */
     int64_t keep_until; /* the spin after the reader's last progress ends */
     uint32_t keep_mark; /* the reader's progress when that spin began */
     unsigned char probe_next; /* the next slot a probe looks at */
