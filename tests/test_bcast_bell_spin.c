@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "board.h"
@@ -521,6 +522,78 @@ static void a_message_sent_while_the_window_ends_is_found(void **st)
     pair_close(&x);
 }
 
+/* A producer child that, told through `go`, sends an empty message and
+ * dies without closing. */
+struct mute {
+    hipc_bcast c;
+    int fd, go;
+    pid_t pid;
+};
+
+static void mute_open(struct mute *m)
+{
+    hipc_bcast p;
+    int ready[2], go[2];
+    hipc_key key = fresh_key();
+    assert_int_equal(hipc_bcast_create(&p, key, NULL), HIPC_OK);
+    assert_int_equal(hipc_bcast_close(&p), HIPC_OK);
+    assert_int_equal(hipc_bcast_open_consumer(&m->c, key, NULL), HIPC_OK);
+    assert_int_equal(hipc_bcast_get_fd(&m->c, &m->fd), HIPC_OK);
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(go), 0);
+    m->pid = fork();
+    assert_true(m->pid >= 0);
+    if (m->pid == 0) {
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+        char ch;
+        if (hipc_bcast_open_producer(&p, key, NULL) != HIPC_OK ||
+            write(ready[1], "r", 1) != 1 || read(go[0], &ch, 1) != 1 ||
+            hipc_bcast_send(&p, "", 0) != HIPC_OK)
+            _exit(10);
+        _exit(0);
+    }
+    close(ready[1]);
+    close(go[0]);
+    m->go = go[1];
+    char ch = 0;
+    assert_int_equal(read(ready[0], &ch, 1), 1);
+    close(ready[0]);
+}
+
+/* Run as the try opens the producer's /proc record: the producer sends
+ * its empty message and is gone (reaped) before the look. */
+static void send_empty_and_die(void *arg)
+{
+    struct mute *m = arg;
+    int status = -1;
+    assert_int_equal(write(m->go, "g", 1), 1);
+    assert_int_equal(waitpid(m->pid, &status, 0), m->pid);
+    assert_int_equal(status, 0);
+}
+
+/* The try found nothing, then found the producer gone, and its last look
+ * took an empty message: that message's length, 0, is the answer (it was
+ * once read as "producer there" and the message lost), and the next try
+ * says the producer is gone. */
+static void an_empty_last_message_of_a_dead_producer_is_returned(void **st)
+{
+    (void)st;
+    if (hipc_test_own_stat_is_faked())
+        hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
+    struct mute m;
+    mute_open(&m);
+    hipc_fault_reset();
+    hipc_fault_hook_nth(HIPC_SYS_OPEN, 1, send_empty_and_die, &m);
+    assert_int_equal(try_recv(&m.c), 0);
+    assert_int_equal(hipc_fault_calls(HIPC_SYS_OPEN), 1);
+    hipc_fault_reset();
+    assert_int_equal(try_recv(&m.c), HIPC_E_PEER_GONE);
+    assert_true(hipc_test_ready_now(m.fd));
+    close(m.go);
+    assert_int_equal(hipc_bcast_remove(&m.c), HIPC_OK);
+    assert_int_equal(hipc_bcast_close(&m.c), HIPC_OK);
+}
+
 /* From the kept try's self-ring on, every call fails. */
 static void fail_everything(void *arg)
 {
@@ -576,6 +649,7 @@ static const struct CMUnitTest tests[] = {
 #ifdef HIPC_FAULT_INJECTION
     T(a_message_sent_while_the_window_ends_is_found),
     T(a_kept_try_whose_ring_and_timer_fail_is_sys),
+    T(an_empty_last_message_of_a_dead_producer_is_returned),
 #endif
 };
 
