@@ -730,13 +730,12 @@ static int in_keep(hipc_bcast *b, int64_t now)
     if (mark != bl->keep_mark && b->spin_ns >= KEEP_MIN_NS) {
         bl->keep_mark = mark;
         bl->keep_until = hipc__sat_add(now, b->spin_ns);
-        bl->kept = 1;
         return 1;
     }
-    if (bl->kept && mark == bl->keep_mark && now < bl->keep_until)
+    if (mark == bl->keep_mark && now < bl->keep_until)
         return 1;
     bl->keep_mark = mark;
-    bl->kept = 0;
+    bl->keep_until = 0; /* ended: only new progress opens another */
     return 0;
 }
 
@@ -793,7 +792,7 @@ int hipc_bcast_get_fd(hipc_bcast *b, int *fd)
     /* As after a spin that has ended: the first failed try arms. */
     if (rc == HIPC_OK && !had) {
         bl->keep_mark = (uint32_t)b->seq_;
-        bl->kept = 0;
+        bl->keep_until = 0;
     }
     return rc;
 }

@@ -85,7 +85,8 @@ struct hipc__board_bell {
     int64_t due;        /* when the bell's timer runs out (0: it did) */
     int64_t look_at;    /* the writer's /proc record is asked again then */
     int64_t probe_at;   /* claims on a full board are probed again then */
-    int64_t keep_until; /* the spin after the reader's last progress ends */
+    int64_t keep_until; /* the spin after the reader's last progress ends
+                           (0: none under way) */
     uint32_t keep_mark; /* the reader's progress when that spin began */
     unsigned char probe_next; /* the next slot a probe looks at */
     unsigned char have;       /* the bell is open */
@@ -93,7 +94,6 @@ struct hipc__board_bell {
     unsigned char rung; /* a writer took our announcement: a ring is queued */
     unsigned char ring_have;
     unsigned char self; /* we rang our own bell: one ring of ours queued */
-    unsigned char kept; /* in the spin after progress: kept, not armed */
 };
 
 /* A process's view of one board: the writer's (created) or a reader's
