@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "board.h"
@@ -302,11 +301,14 @@ static void a_producer_closing_in_the_window_is_gone_at_once(void **st)
 /* What the child does as the producer: `count` sequence numbers from 0,
  * each after a byte from `go` (its value: microseconds to busy-wait
  * first) when go >= 0, else in bursts with a 50 us pause before every
- * 97th; then it closes, or (hold) waits to be killed. */
+ * 97th; then it closes, or (hold) waits to be killed, or (empty_last)
+ * sends an empty message after one more byte from `go` and dies without
+ * closing. */
 struct script {
     unsigned long count;
     int go;
     int hold;
+    int empty_last;
 };
 
 static int play(hipc_bcast *p, const struct script *s)
@@ -324,6 +326,12 @@ static int play(hipc_bcast *p, const struct script *s)
     if (s->hold)
         for (;;)
             pause();
+    if (s->empty_last) {
+        unsigned char ch;
+        return read(s->go, &ch, 1) == 1 && hipc_bcast_send(p, "", 0) == HIPC_OK
+                   ? 0
+                   : 14;
+    }
     return hipc_bcast_close(p) == HIPC_OK ? 0 : 13;
 }
 
@@ -377,6 +385,28 @@ static void remote_close(struct remote *r)
     assert_int_equal(hipc_bcast_close(&r->c), HIPC_OK);
 }
 
+/* The same with a pipe that paces the child (script.go); its write end. */
+static int remote_paced(struct remote *r, int64_t spin, unsigned events,
+                        struct script *s)
+{
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    s->go = go[0];
+    remote_open(r, spin, events, s);
+    close(go[0]);
+    return go[1];
+}
+
+/* What every case with a producer child needs: `fds` descriptors free,
+ * and a /proc/self/stat that other processes read the same (the child's
+ * liveness is judged by it). */
+static void remote_skips(int fds)
+{
+    hipc_test_skip_unless_free_fds(fds);
+    if (hipc_test_own_stat_is_faked())
+        hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
+}
+
 /* Waits in epoll for message `want`, trying until it comes: a lost
  * wake-up fails the wait. */
 static void wait_for(struct remote *r, uint64_t want)
@@ -412,21 +442,15 @@ static void wait_gone(struct remote *r)
 static void a_producer_killed_in_the_window_is_reported_gone(void **st)
 {
     (void)st;
-    hipc_test_skip_unless_free_fds(PACED_FDS);
-    if (hipc_test_own_stat_is_faked())
-        hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
-    struct script s = {.count = 1, .go = -1, .hold = 1};
+    remote_skips(PACED_FDS);
+    struct script s = {.count = 1, .hold = 1};
     struct remote r;
-    int go[2];
-    assert_int_equal(pipe(go), 0);
-    s.go = go[0];
-    remote_open(&r, 60000 * MS, EPOLLIN, &s);
-    close(go[0]);
+    int go = remote_paced(&r, 60000 * MS, EPOLLIN, &s);
     /* An arming first, so that the consumer maps the child's board. */
     assert_int_equal(try_recv(&r.c), HIPC_E_AGAIN);
     assert_true(announced(&r.c));
-    assert_int_equal(write(go[1], "", 1), 1);
-    close(go[1]);
+    assert_int_equal(write(go, "", 1), 1);
+    close(go);
     wait_for(&r, 0);
     assert_kept_try(&r.c, r.fd, &r.c);
     kill(r.pid, SIGKILL);
@@ -451,10 +475,8 @@ static void a_producer_killed_in_the_window_is_reported_gone(void **st)
 static void an_edge_triggered_loop_gets_every_message(void **st)
 {
     (void)st;
-    hipc_test_skip_unless_free_fds(REMOTE_FDS);
-    if (hipc_test_own_stat_is_faked())
-        hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
-    struct script s = {.count = 10000, .go = -1, .hold = 0};
+    remote_skips(REMOTE_FDS);
+    struct script s = {.count = 10000, .go = -1};
     struct remote r;
     remote_open(&r, 0, EPOLLIN | EPOLLET, &s);
     for (uint64_t i = 0; i < s.count; i++)
@@ -470,23 +492,17 @@ static void an_edge_triggered_loop_gets_every_message(void **st)
 static void a_producer_pacing_across_the_switch_loses_nothing(void **st)
 {
     (void)st;
-    hipc_test_skip_unless_free_fds(PACED_FDS);
-    if (hipc_test_own_stat_is_faked())
-        hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
-    struct script s = {.count = 300, .go = -1, .hold = 0};
+    remote_skips(PACED_FDS);
+    struct script s = {.count = 300};
     struct remote r;
-    int go[2];
-    assert_int_equal(pipe(go), 0);
-    s.go = go[0];
-    remote_open(&r, 100000, EPOLLIN, &s);
-    close(go[0]);
+    int go = remote_paced(&r, 100000, EPOLLIN, &s);
     srand(7);
     for (uint64_t i = 0; i < s.count; i++) {
         unsigned char us = (unsigned char)(rand() % 251);
-        assert_int_equal(write(go[1], &us, 1), 1);
+        assert_int_equal(write(go, &us, 1), 1);
         wait_for(&r, i);
     }
-    close(go[1]);
+    close(go);
     wait_gone(&r);
     assert_int_equal(hipc_test_wait_child(r.pid, 60), 0);
     remote_close(&r);
@@ -537,53 +553,19 @@ static void a_message_sent_while_the_window_ends_is_found(void **st)
     pair_close(&x);
 }
 
-/* A producer child that, told through `go`, sends an empty message and
- * dies without closing. */
-struct mute {
-    hipc_bcast c;
-    int fd, go;
-    pid_t pid;
+/* A producer child told through `go` to send its empty last message. */
+struct dying {
+    struct remote r;
+    int go;
 };
-
-static void mute_open(struct mute *m)
-{
-    hipc_bcast p;
-    int ready[2], go[2];
-    hipc_key key = fresh_key();
-    assert_int_equal(hipc_bcast_create(&p, key, NULL), HIPC_OK);
-    assert_int_equal(hipc_bcast_close(&p), HIPC_OK);
-    assert_int_equal(hipc_bcast_open_consumer(&m->c, key, NULL), HIPC_OK);
-    assert_int_equal(hipc_bcast_get_fd(&m->c, &m->fd), HIPC_OK);
-    assert_int_equal(pipe(ready), 0);
-    assert_int_equal(pipe(go), 0);
-    m->pid = fork();
-    assert_true(m->pid >= 0);
-    if (m->pid == 0) {
-        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-        char ch;
-        if (hipc_bcast_open_producer(&p, key, NULL) != HIPC_OK ||
-            write(ready[1], "r", 1) != 1 || read(go[0], &ch, 1) != 1 ||
-            hipc_bcast_send(&p, "", 0) != HIPC_OK)
-            _exit(10);
-        _exit(0);
-    }
-    close(ready[1]);
-    close(go[0]);
-    m->go = go[1];
-    char ch = 0;
-    assert_int_equal(read(ready[0], &ch, 1), 1);
-    close(ready[0]);
-}
 
 /* Run as the try opens the producer's /proc record: the producer sends
  * its empty message and is gone (reaped) before the look. */
 static void send_empty_and_die(void *arg)
 {
-    struct mute *m = arg;
-    int status = -1;
-    assert_int_equal(write(m->go, "g", 1), 1);
-    assert_int_equal(waitpid(m->pid, &status, 0), m->pid);
-    assert_int_equal(status, 0);
+    struct dying *d = arg;
+    assert_int_equal(write(d->go, "g", 1), 1);
+    assert_int_equal(hipc_test_wait_child(d->r.pid, 30), 0);
 }
 
 /* The try found nothing, then found the producer gone, and its last look
@@ -593,21 +575,19 @@ static void send_empty_and_die(void *arg)
 static void an_empty_last_message_of_a_dead_producer_is_returned(void **st)
 {
     (void)st;
-    hipc_test_skip_unless_free_fds(PACED_FDS);
-    if (hipc_test_own_stat_is_faked())
-        hipc_test_skip(HIPC_TEST_FAKED_STAT_REASON);
-    struct mute m;
-    mute_open(&m);
+    remote_skips(PACED_FDS);
+    struct script s = {.count = 0, .empty_last = 1};
+    struct dying d;
+    d.go = remote_paced(&d.r, 0, EPOLLIN, &s);
     hipc_fault_reset();
-    hipc_fault_hook_nth(HIPC_SYS_OPEN, 1, send_empty_and_die, &m);
-    assert_int_equal(try_recv(&m.c), 0);
+    hipc_fault_hook_nth(HIPC_SYS_OPEN, 1, send_empty_and_die, &d);
+    assert_int_equal(try_recv(&d.r.c), 0);
     assert_int_equal(hipc_fault_calls(HIPC_SYS_OPEN), 1);
     hipc_fault_reset();
-    assert_int_equal(try_recv(&m.c), HIPC_E_PEER_GONE);
-    assert_true(hipc_test_ready_now(m.fd));
-    close(m.go);
-    assert_int_equal(hipc_bcast_remove(&m.c), HIPC_OK);
-    assert_int_equal(hipc_bcast_close(&m.c), HIPC_OK);
+    assert_int_equal(try_recv(&d.r.c), HIPC_E_PEER_GONE);
+    assert_true(hipc_test_ready_now(d.r.fd));
+    close(d.go);
+    remote_close(&d.r);
 }
 
 /* From the kept try's self-ring on, every call fails. */
